@@ -1,0 +1,49 @@
+"""Connections: one place that opens them, names the server on failure and sets roles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg.rows import dict_row
+
+from sxe.errors import DatabaseUnavailable
+
+RUNTIME_ROLES = frozenset({"sxe_api", "sxe_worker"})
+
+
+def describe_url(url: str) -> str:
+    """Return host, port and database of a URL with the user name and password left out."""
+    parts = urlsplit(url)
+    host = parts.hostname or "local socket"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{host}{port}{parts.path or '/'}"
+
+
+def connect(url: str, **kwargs: Any) -> psycopg.Connection[dict[str, Any]]:
+    """Open a connection with dict rows; raise DatabaseUnavailable naming the server (never the password).
+
+    `prepare_threshold=None` keeps the connection usable through PgBouncer in transaction mode.
+    """
+    try:
+        return psycopg.connect(url, row_factory=dict_row, prepare_threshold=None, connect_timeout=10, **kwargs)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseUnavailable(
+            f"cannot connect to PostgreSQL at {describe_url(url)}: {reason}; "
+            "check SXE_DATABASE_URL, or unset it to use the embedded server"
+        ) from exc
+
+
+@contextmanager
+def transaction(conn: psycopg.Connection[Any], role: str | None = None) -> Iterator[psycopg.Connection[Any]]:
+    """Run a block in one transaction, as `role` when given (SET LOCAL, so it ends with the transaction)."""
+    with conn.transaction():
+        if role is not None:
+            if role not in RUNTIME_ROLES:
+                raise ValueError(f"unknown runtime role {role!r}; expected one of {sorted(RUNTIME_ROLES)}")
+            conn.execute(f"SET LOCAL ROLE {role}")
+        yield conn

@@ -1,0 +1,124 @@
+"""Value objects that cross stage boundaries.
+
+Each stage owns its own internals; these are the shapes one stage hands to the
+next. They carry no database ids except where a later stage needs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Platform(StrEnum):
+    X = "x"
+    THREADS = "threads"
+    TIKTOK = "tiktok"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordLocation:
+    """Where a record sits in its source file: a 1-based line for JSONL, a 0-based index otherwise."""
+
+    file: str
+    line: int | None = None
+    index: int | None = None
+
+    def describe(self) -> str:
+        if self.line is not None:
+            return f"{self.file}:{self.line}"
+        if self.index is not None:
+            return f"{self.file}[{self.index}]"
+        return self.file
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """One record as read from a file, before any parsing into a profile.
+
+    `payload` is the decoded JSON value exactly as the source emitted it.
+    `envelope` holds sibling data the parser may need (an X v2 `includes` block).
+    """
+
+    location: RecordLocation
+    payload: Any
+    envelope: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceProfile:
+    """A profile as one source format describes it, mapped to common field names.
+
+    Values are still raw: counts may be strings such as "12.3K", the bio still holds
+    any email or phone number. Normalization turns this into a Tier 1 profile.
+    """
+
+    platform: Platform
+    platform_user_id: str | None
+    handle: str | None
+    display_name: str | None = None
+    bio: str | None = None
+    followers: int | str | None = None
+    following: int | str | None = None
+    posts: int | str | None = None
+    likes: int | str | None = None
+    verified: bool | None = None
+    website: str | None = None
+    language: str | None = None
+    location: str | None = None
+    is_private: bool | None = None
+    created_at: str | None = None
+    profile_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why a record is not a profile: an API error body, a missing identity, a bad shape.
+
+    `kind` is a stable machine word (`api_error`, `missing_identity`, `invalid_shape`,
+    `unparseable`); `reason` is a sentence for people and never quotes PII.
+    """
+
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A normalized, PII-free Tier 1 profile."""
+
+    platform: Platform
+    platform_user_id: str | None
+    handle: str | None
+    display_name: str | None
+    bio: str | None
+    followers: int | None
+    following: int | None
+    posts: int | None
+    likes: int | None
+    verified: bool
+    website_domain: str | None
+    language: str | None
+    bio_has_email: bool
+    bio_has_phone: bool
+    quality_flags: tuple[str, ...] = ()
+
+    @property
+    def identity_key(self) -> str:
+        """The stable key of this profile on its platform: the user id, else the handle."""
+        if self.platform_user_id:
+            return f"id:{self.platform_user_id}"
+        return f"handle:{(self.handle or '').lower()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """One persona, tribe or tier label with the rule that fired it and why."""
+
+    kind: str
+    value: str
+    rule_id: str
+    ruleset_version: str
+    score: float
+    evidence: dict[str, Any] = field(default_factory=dict)
