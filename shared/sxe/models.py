@@ -19,18 +19,28 @@ class Platform(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RecordLocation:
-    """Where a record sits in its source file: a 1-based line for JSONL, a 0-based index otherwise."""
+    """Where a record sits in its source file: a 1-based line for JSONL, a 0-based index otherwise.
+
+    `item` is the 0-based position of a profile inside an envelope, such as one user
+    in the `data` array of an X API v2 response. It is None for records that are not
+    split out of an envelope.
+    """
 
     file: str
     line: int | None = None
     index: int | None = None
+    item: int | None = None
 
     def describe(self) -> str:
         if self.line is not None:
-            return f"{self.file}:{self.line}"
-        if self.index is not None:
-            return f"{self.file}[{self.index}]"
-        return self.file
+            base = f"{self.file}:{self.line}"
+        elif self.index is not None:
+            base = f"{self.file}[{self.index}]"
+        else:
+            base = self.file
+        if self.item is not None:
+            return f"{base} item {self.item}"
+        return base
 
 
 @dataclass(frozen=True, slots=True)

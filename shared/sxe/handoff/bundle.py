@@ -1,0 +1,316 @@
+"""Write and read handoff bundles: gzip JSON Lines of lead cards plus a manifest.
+
+A bundle is two objects under `{prefix}/{bundle_id}/`: `records.jsonl.gz` and
+`manifest.json` (bundle-manifest.v1). Every record is validated before anything is
+uploaded, so a bundle is written completely or not at all. The data file is uploaded
+before the manifest, so a manifest never names a missing file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tempfile
+import uuid
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, cast
+
+import sxe
+from sxe.contracts import BUNDLE_MANIFEST_V1, LEAD_CARD_V1, describe_value, load_contracts
+from sxe.errors import ContractViolation, UsageError
+from sxe.handoff.store import ObjectStore, validate_key
+
+DATA_FILE_NAME = "records.jsonl.gz"
+MANIFEST_FILE_NAME = "manifest.json"
+RECORD_CONTENT_TYPE = "application/x-ndjson"
+# The stored object is sent as plain gzip. Declaring Content-Encoding: gzip on it would
+# make HTTP clients decompress on download, and the bytes would no longer match sha256.
+DATA_OBJECT_CONTENT_TYPE = "application/gzip"
+MANIFEST_CONTENT_TYPE = "application/json"
+GZIP_LEVEL = 6
+_CHUNK_BYTES = 1024 * 1024
+
+RecordValidator = Callable[[Mapping[str, Any]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BundleResult:
+    """A written bundle. `sha256` and `bytes` describe the compressed data file."""
+
+    bundle_id: str
+    manifest_key: str
+    data_key: str
+    record_count: int
+    sha256: str
+    bytes: int
+    manifest: dict[str, Any]
+
+
+class _HashingWriter:
+    """A write-only binary file that hashes and counts the bytes it passes to `target`."""
+
+    def __init__(self, target: IO[bytes]) -> None:
+        self.target = target
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        self.size += len(data)
+        return self.target.write(data)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+
+def encode_record(record: Mapping[str, Any]) -> bytes:
+    """Encode one record as a canonical JSON line: sorted keys, no spaces, UTF-8, ending in a newline."""
+    line = json.dumps(record, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+    return line.encode("utf-8") + b"\n"
+
+
+def write_bundle(
+    records: Iterable[Mapping[str, Any]],
+    *,
+    store: ObjectStore,
+    bundle_id: str | uuid.UUID,
+    prefix: str,
+    filters: Mapping[str, Any],
+    created_at: datetime,
+    expires_at: datetime | None,
+    validate_record: RecordValidator | None = None,
+    contracts_dir: Path | None = None,
+) -> BundleResult:
+    """Write `records` as a bundle under `{prefix}/{bundle_id}/` and return what was written.
+
+    Records stream through a temporary local file, so memory use does not grow with the
+    record count. Identical records and arguments give identical data bytes (gzip mtime 0).
+    Each record is checked by `validate_record`, which defaults to lead-card.v1 validation.
+    A failing record raises ContractViolation naming its 0-based index and card_id, and
+    nothing is uploaded. The manifest is validated against bundle-manifest.v1 before upload.
+    Raises UsageError for a bad prefix or bundle id, naive datetimes, or `expires_at`
+    before `created_at`.
+    """
+    bundle_text = _check_bundle_id(bundle_id)
+    _check_times(created_at, expires_at)
+    folder = f"{validate_key(prefix)}/{bundle_text}"
+    data_key = validate_key(f"{folder}/{DATA_FILE_NAME}")
+    manifest_key = validate_key(f"{folder}/{MANIFEST_FILE_NAME}")
+    contracts = load_contracts(contracts_dir)
+    check = validate_record or (lambda record: contracts.validate(record, LEAD_CARD_V1))
+
+    with tempfile.TemporaryDirectory(prefix="sxe-bundle-") as scratch:
+        data_path = Path(scratch) / DATA_FILE_NAME
+        record_count, digest, size = _write_records(records, data_path, check)
+        manifest = build_manifest(
+            bundle_id=bundle_text,
+            record_count=record_count,
+            sha256=digest,
+            size=size,
+            filters=filters,
+            created_at=created_at,
+            expires_at=expires_at,
+        )
+        contracts.validate(manifest, BUNDLE_MANIFEST_V1)
+        # Serialize before any upload, so filters that are not JSON fail with nothing written.
+        manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n"
+        store.put_file(data_key, data_path, DATA_OBJECT_CONTENT_TYPE)
+
+    store.put_bytes(manifest_key, manifest_bytes, MANIFEST_CONTENT_TYPE)
+    return BundleResult(bundle_text, manifest_key, data_key, record_count, digest, size, manifest)
+
+
+def _write_records(records: Iterable[Mapping[str, Any]], path: Path, check: RecordValidator) -> tuple[int, str, int]:
+    """Validate and write records as gzip JSON Lines to `path`; return (count, sha256 hex, compressed bytes)."""
+    count = 0
+    with path.open("wb") as raw:
+        writer = _HashingWriter(raw)
+        # filename="" and mtime=0 keep the gzip header free of names and times.
+        target = cast(IO[bytes], writer)
+        with gzip.GzipFile(filename="", mode="wb", fileobj=target, compresslevel=GZIP_LEVEL, mtime=0) as compressed:
+            for index, record in enumerate(records):
+                _check_record(record, index, check, "so no bundle was written")
+                compressed.write(encode_record(record))
+                count += 1
+    return count, writer.digest.hexdigest(), writer.size
+
+
+def _check_record(record: Mapping[str, Any], index: int, check: RecordValidator, consequence: str) -> None:
+    """Run `check` and re-raise its ContractViolation with the 0-based record index and card_id."""
+    try:
+        check(record)
+    except ContractViolation as exc:
+        card_id = record.get("card_id") if isinstance(record, Mapping) else None
+        raise ContractViolation(
+            f"record {index} (card_id {describe_value(card_id)}) is invalid, {consequence}: {exc}",
+            pointer=exc.pointer,
+            rule=exc.rule,
+            schema_id=exc.schema_id,
+        ) from exc
+
+
+def build_manifest(
+    *,
+    bundle_id: str,
+    record_count: int,
+    sha256: str,
+    size: int,
+    filters: Mapping[str, Any],
+    created_at: datetime,
+    expires_at: datetime | None,
+) -> dict[str, Any]:
+    """Return a bundle-manifest.v1 document for one data file. It is not validated here."""
+    return {
+        "schema_version": "bundle-manifest.v1",
+        "bundle_id": bundle_id,
+        "record_schema": LEAD_CARD_V1,
+        "record_count": record_count,
+        "files": [
+            {
+                "name": DATA_FILE_NAME,
+                "sha256": sha256,
+                "bytes": size,
+                "content_type": RECORD_CONTENT_TYPE,
+                "content_encoding": "gzip",
+            }
+        ],
+        "filters": dict(filters),
+        "created_at": format_timestamp(created_at),
+        "expires_at": format_timestamp(expires_at) if expires_at is not None else None,
+        "producer": {"name": "sxe", "version": sxe.__version__},
+    }
+
+
+def format_timestamp(moment: datetime) -> str:
+    """Format an aware datetime as RFC 3339 in UTC with a `Z` suffix."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _check_bundle_id(bundle_id: str | uuid.UUID) -> str:
+    try:
+        return str(bundle_id if isinstance(bundle_id, uuid.UUID) else uuid.UUID(str(bundle_id)))
+    except ValueError as exc:
+        raise UsageError(f"bundle_id {bundle_id!r} is not a UUID") from exc
+
+
+def _check_times(created_at: datetime, expires_at: datetime | None) -> None:
+    for name, moment in (("created_at", created_at), ("expires_at", expires_at)):
+        if moment is not None and moment.utcoffset() is None:
+            raise UsageError(f"{name} {moment.isoformat()} has no time zone; pass an aware datetime")
+    if expires_at is not None and expires_at <= created_at:
+        raise UsageError(
+            f"expires_at {format_timestamp(expires_at)} must be later than created_at {format_timestamp(created_at)}"
+        )
+
+
+# --- Reading --------------------------------------------------------------------------
+
+
+def read_bundle(
+    store: ObjectStore,
+    manifest_key: str,
+    *,
+    validate_records: bool = True,
+    contracts_dir: Path | None = None,
+) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+    """Return the validated manifest and an iterator over the bundle's records.
+
+    Before returning, the data file's SHA-256, size and line count are checked against
+    the manifest in one streaming pass, so a consumer receives no record of a corrupt bundle.
+    A mismatch raises ContractViolation. With `validate_records`, the iterator also
+    validates each record against the manifest's `record_schema`.
+    NOTE: on a store without local files (S3), the whole data file is held in memory.
+    """
+    contracts = load_contracts(contracts_dir)
+    manifest = _load_manifest(store, validate_key(manifest_key))
+    contracts.validate(manifest, BUNDLE_MANIFEST_V1)
+
+    entry = manifest["files"][0]
+    data_key = validate_key(f"{manifest_key.rpartition('/')[0]}/{entry['name']}".lstrip("/"))
+    opener = _opener(store, data_key)
+    _verify_data(opener, data_key, entry, manifest["record_count"])
+
+    schema_id = manifest["record_schema"] if validate_records else None
+    return manifest, _iter_records(opener, data_key, schema_id, contracts_dir)
+
+
+def _load_manifest(store: ObjectStore, manifest_key: str) -> dict[str, Any]:
+    try:
+        manifest = json.loads(store.get_bytes(manifest_key))
+    except ValueError as exc:
+        raise ContractViolation(
+            f"manifest {manifest_key!r} is not valid UTF-8 JSON: {type(exc).__name__}", schema_id=BUNDLE_MANIFEST_V1
+        ) from exc
+    if not isinstance(manifest, dict):
+        raise ContractViolation(
+            f"manifest {manifest_key!r} must be a JSON object", rule="type", schema_id=BUNDLE_MANIFEST_V1
+        )
+    return manifest
+
+
+def _opener(store: ObjectStore, data_key: str) -> Callable[[], IO[bytes]]:
+    """Return a function that opens the data file for binary reading, from disk when the store has local files."""
+    local = store.local_path(data_key)
+    if local is not None:
+        if not local.is_file():
+            store.get_bytes(data_key)  # raises the store's ObjectNotFound
+        return lambda: local.open("rb")
+
+    data = store.get_bytes(data_key)
+    return lambda: io.BytesIO(data)
+
+
+def _verify_data(opener: Callable[[], IO[bytes]], data_key: str, entry: Mapping[str, Any], expected_count: int) -> None:
+    digest = hashlib.sha256()
+    size = 0
+    lines = 0
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        with opener() as handle:
+            while chunk := handle.read(_CHUNK_BYTES):
+                digest.update(chunk)
+                size += len(chunk)
+                lines += inflater.decompress(chunk).count(b"\n")
+    except zlib.error as exc:
+        raise _mismatch(data_key, "files/0/sha256", f"it is not a valid gzip stream ({exc})") from exc
+
+    if digest.hexdigest() != entry["sha256"]:
+        raise _mismatch(data_key, "files/0/sha256", "its SHA-256 differs from the manifest")
+    if size != entry["bytes"]:
+        raise _mismatch(data_key, "files/0/bytes", f"its size is {size} bytes, expected {entry['bytes']} from the manifest")
+    if not inflater.eof or inflater.unused_data:
+        raise _mismatch(data_key, "files/0/sha256", "it is not exactly one complete gzip stream")
+    if lines != expected_count:
+        raise _mismatch(data_key, "record_count", f"it contains {lines} records, expected {expected_count} from the manifest")
+
+
+def _mismatch(data_key: str, pointer: str, problem: str) -> ContractViolation:
+    return ContractViolation(
+        f"bundle data file {data_key!r} does not match its manifest: {problem}",
+        pointer=f"/{pointer}",
+        rule="const",
+        schema_id=BUNDLE_MANIFEST_V1,
+    )
+
+
+def _iter_records(
+    opener: Callable[[], IO[bytes]], data_key: str, schema_id: str | None, contracts_dir: Path | None
+) -> Iterator[dict[str, Any]]:
+    contracts = load_contracts(contracts_dir)
+    with opener() as raw, gzip.GzipFile(fileobj=raw, mode="rb") as lines:
+        for index, line in enumerate(lines):
+            record = json.loads(line)
+            if schema_id is not None:
+                _check_record(
+                    record,
+                    index,
+                    lambda document: contracts.validate(document, schema_id),
+                    f"in bundle data file {data_key!r}",
+                )
+            yield record

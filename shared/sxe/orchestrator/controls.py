@@ -1,0 +1,150 @@
+"""The shared controls over paid calls, each kept in Postgres so every instance sees the same state.
+
+Rate tokens per provider, budgets per provider and pool, a circuit breaker per
+provider, the cooldown and miss memory per request fingerprint, and idempotency
+keys per billable request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from sxe.db import sql
+
+
+def budget_period(now: datetime | None = None) -> str:
+    """Return the monthly budget period, such as "2026-12", in UTC."""
+    return (now or datetime.now(UTC)).strftime("%Y-%m")
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetScopes:
+    """The budget rows one lookup draws on: its provider's and its pool's."""
+
+    provider: str
+    pool: str
+
+    @property
+    def names(self) -> list[str]:
+        return [f"provider:{self.provider}", f"pool:{self.pool}"]
+
+
+def ensure_budgets(
+    conn: psycopg.Connection[Any], scopes: BudgetScopes, *, provider_limit: int, pool_limit: int, period: str
+) -> None:
+    """Create this period's budget rows; a raised limit applies, a lowered one never drops below what is used."""
+    for scope, limit in zip(scopes.names, (provider_limit, pool_limit), strict=True):
+        conn.execute(sql("budgets_ensure"), {"scope": scope, "period": period, "limit_credits": limit})
+
+
+def reserve_budget(conn: psycopg.Connection[Any], scopes: BudgetScopes, credits: int, period: str) -> bool:
+    """Reserve `credits` on every scope in the current transaction; return False (reserving nothing) if any is short.
+
+    The caller must roll back the transaction when this returns False, because a
+    partial reservation may have been made on the scopes that had room.
+    """
+    rows = conn.execute(
+        sql("budgets_reserve"), {"scopes": scopes.names, "period": period, "credits": credits}
+    ).fetchall()
+    return len(rows) == len(scopes.names)
+
+
+def settle_budget(conn: psycopg.Connection[Any], scopes: BudgetScopes, *, reserved: int, spent: int, period: str) -> None:
+    """Release a reservation and record what the provider actually charged."""
+    conn.execute(
+        sql("budgets_settle"), {"scopes": scopes.names, "period": period, "reserved": reserved, "spent": spent}
+    )
+
+
+def remaining_budget(conn: psycopg.Connection[Any], scopes: BudgetScopes, period: str) -> int:
+    """Return the credits still available on the tightest scope (0 when a scope row is missing)."""
+    rows = conn.execute(sql("budgets_remaining"), {"scopes": scopes.names, "period": period}).fetchall()
+    if len(rows) < len(scopes.names):
+        return 0
+    return min(int(row["remaining"]) for row in rows)
+
+
+def ensure_bucket(conn: psycopg.Connection[Any], provider: str, *, capacity: float, refill_per_second: float) -> None:
+    conn.execute(
+        sql("tokens_ensure"), {"provider": provider, "capacity": capacity, "refill_per_second": refill_per_second}
+    )
+
+
+def try_acquire_token(conn: psycopg.Connection[Any], provider: str) -> float:
+    """Take one rate token; return 0 on success, else the seconds to wait before trying again."""
+    if conn.execute(sql("tokens_acquire"), {"provider": provider}).fetchone() is not None:
+        return 0.0
+    row = conn.execute(sql("tokens_wait_seconds"), {"provider": provider}).fetchone()
+    return max(float(row["wait_seconds"]), 0.001) if row else 1.0
+
+
+def block_bucket(conn: psycopg.Connection[Any], provider: str, seconds: float) -> None:
+    """Hand out no token for `provider` for `seconds` (a Retry-After)."""
+    conn.execute(sql("tokens_block"), {"provider": provider, "seconds": seconds})
+
+
+def ensure_breaker(conn: psycopg.Connection[Any], provider: str) -> None:
+    conn.execute(sql("breaker_ensure"), {"provider": provider})
+
+
+def breaker_allows(conn: psycopg.Connection[Any], provider: str) -> bool:
+    """Return True when a call may go out: the breaker is closed, or this caller won the half-open probe."""
+    if conn.execute(sql("breaker_allow"), {"provider": provider}).fetchone() is not None:
+        return True
+    row = conn.execute(sql("breaker_state"), {"provider": provider}).fetchone()
+    return row is not None and row["state"] == "closed"
+
+
+def record_breaker_success(conn: psycopg.Connection[Any], provider: str) -> None:
+    conn.execute(sql("breaker_success"), {"provider": provider})
+
+
+def record_breaker_failure(conn: psycopg.Connection[Any], provider: str) -> str:
+    """Count one retryable failure; return the breaker's new state."""
+    row = conn.execute(sql("breaker_failure"), {"provider": provider}).fetchone()
+    return str(row["state"]) if row else "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    outcome: str
+    contact_id: UUID | None
+
+
+def recall(conn: psycopg.Connection[Any], fingerprint: str) -> Memory | None:
+    """Return the remembered outcome of a lookup still inside its cooldown, or None."""
+    row = conn.execute(sql("memory_recall"), {"fingerprint": fingerprint}).fetchone()
+    return None if row is None else Memory(row["outcome"], row["contact_id"])
+
+
+def remember(
+    conn: psycopg.Connection[Any], fingerprint: str, *, provider: str, outcome: str, contact_id: UUID | None, days: int
+) -> None:
+    conn.execute(
+        sql("memory_remember"),
+        {"fingerprint": fingerprint, "provider": provider, "outcome": outcome, "contact_id": contact_id, "days": days},
+    )
+
+
+def start_idempotent_call(conn: psycopg.Connection[Any], key: str, provider: str) -> bool | None:
+    """Record a billable call before it is made.
+
+    Returns True for a first attempt, False when an earlier attempt started the
+    same call and died before finishing, and None when the call already completed.
+    """
+    row = conn.execute(sql("idempotency_start"), {"key": key, "provider": provider}).fetchone()
+    return None if row is None else bool(row["fresh"])
+
+
+def finish_idempotent_call(conn: psycopg.Connection[Any], key: str, *, succeeded: bool) -> None:
+    conn.execute(sql("idempotency_finish"), {"key": key, "state": "completed" if succeeded else "failed"})
+
+
+def breaker_is_open(conn: psycopg.Connection[Any], provider: str) -> bool:
+    """Return True while the breaker is open and its wait has not passed; changes nothing."""
+    return conn.execute(sql("breaker_is_open"), {"provider": provider}).fetchone() is not None

@@ -1,0 +1,170 @@
+"""Find and redact email addresses and phone numbers in free text.
+
+Tier 1 stores no personal contact data, so every bio, display name and raw payload
+passes through `redact_text` or `redact_value` before it is stored. Matches are
+replaced by the placeholders `[email]` and `[phone]`.
+
+The phone matcher favours recall on text that reads like a phone number, and skips
+numbers that bios are full of: follower counts ("100k", "1,234,567"), years and
+year ranges ("2019-2024"), dates, "24/7", IP addresses and bare digit runs such as
+user ids. A bare run of 10 to 15 digits counts only after "+" or a phone word
+("call", "tel", "whatsapp", ...).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+EMAIL_PLACEHOLDER = "[email]"
+PHONE_PLACEHOLDER = "[phone]"
+
+_EMAIL = re.compile(
+    r"""
+    (?<![\w.+%-])
+    [\w.+%-]+ @ [^\W_](?:[\w-]*[^\W_])? (?:\.[^\W_](?:[\w-]*[^\W_])?)* \.[^\W\d_]{2,63}
+    (?![\w-])
+    """,
+    re.VERBOSE,
+)
+
+# "jane [at] example [dot] com", "jane(at)example.com": the bracketed "at" is enough
+# evidence, so a plain dot may follow it.
+_EMAIL_BRACKETED = re.compile(
+    r"""
+    (?<![\w.+-])
+    [\w.+-]+ \s* [\[({] \s* at \s* [\])}] \s*
+    [\w-]+ (?: \s* (?: [\[({] \s* dot \s* [\])}] | \. ) \s* [\w-]+ )+
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+
+# "jane at example dot com": plain words need both "at" and "dot", because
+# "coach at example.com" is a job title, not an address.
+_EMAIL_SPELLED = re.compile(
+    r"(?<![\w.+-])[\w.+-]+ at [\w-]+(?: dot [\w-]+)+(?![\w-])",
+    re.IGNORECASE,
+)
+
+# A run of digit groups joined by one separator each: a space, dot, hyphen or " - ".
+# A group may start with a bracketed area code or trunk prefix, as in "(0)20".
+# A dot followed by a space ends a sentence, so it never joins two groups.
+_PHONE_CANDIDATE = re.compile(
+    r"""
+    (?<![\w/@$#=&?~%+])
+    (?<!\d[.,])
+    (?:\+\s?)?
+    (?:\(\d{1,5}\)\d*|\d+)
+    (?:(?:[ .\-\u00a0]|\s-\s)(?:\(\d{1,5}\)\d*|\d+))*
+    (?![\w/@]|[.,\-]\d)
+    """,
+    re.VERBOSE,
+)
+
+_PHONE_CONTEXT = re.compile(
+    r"(?:call|phone|tel|text|sms|whats\s?app|wa|mobile|mob|cell|contact|\u260e|\U0001f4de|\U0001f4f1)\W{0,4}$",
+    re.IGNORECASE,
+)
+_THOUSANDS = re.compile(r"\d{1,3}(?:[ .,\u00a0]\d{3})+")
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+_YEAR = re.compile(r"(?:19|20)\d{2}")
+_LOCAL_NUMBER = re.compile(r"\d{3}[.\-]\d{4}")
+
+MIN_INTERNATIONAL_DIGITS = 8
+MIN_NATIONAL_DIGITS = 10
+MAX_PHONE_DIGITS = 15
+
+
+@dataclass(frozen=True, slots=True)
+class RedactedText:
+    """Text with emails and phone numbers replaced, and which of the two were found."""
+
+    text: str
+    has_email: bool
+    has_phone: bool
+
+
+def redact_text(text: str) -> RedactedText:
+    """Replace every email with `[email]` and every phone number with `[phone]`.
+
+    Emails are replaced first, so the digits of an address are never read as a phone.
+    """
+    text, email_count = _replace_emails(text)
+    text, phone_count = _replace_phones(text)
+    return RedactedText(text=text, has_email=email_count > 0, has_phone=phone_count > 0)
+
+
+def contains_pii(text: str) -> bool:
+    """Return whether the text contains an email address or a phone number."""
+    redacted = redact_text(text)
+    return redacted.has_email or redacted.has_phone
+
+
+def redact_value(value: Any) -> Any:
+    """Return a copy of a decoded JSON value with every string value redacted.
+
+    Dicts, lists and tuples are walked to any depth and come back as dicts and lists.
+    Dict keys are field names and stay as they are. Numbers, booleans and None are
+    returned unchanged.
+    """
+    if isinstance(value, str):
+        return redact_text(value).text
+    if isinstance(value, dict):
+        return {key: redact_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_value(item) for item in value]
+    return value
+
+
+def _replace_emails(text: str) -> tuple[str, int]:
+    total = 0
+    for pattern in (_EMAIL, _EMAIL_BRACKETED, _EMAIL_SPELLED):
+        text, count = pattern.subn(EMAIL_PLACEHOLDER, text)
+        total += count
+    return text, total
+
+
+def _replace_phones(text: str) -> tuple[str, int]:
+    pieces: list[str] = []
+    position = 0
+    count = 0
+
+    for match in _PHONE_CANDIDATE.finditer(text):
+        if not _is_phone(match.group(), text[: match.start()]):
+            continue
+        pieces.append(text[position : match.start()])
+        pieces.append(PHONE_PLACEHOLDER)
+        position = match.end()
+        count += 1
+
+    pieces.append(text[position:])
+    return "".join(pieces), count
+
+
+def _is_phone(candidate: str, preceding: str) -> bool:
+    """Decide whether a digit run found by `_PHONE_CANDIDATE` is a phone number."""
+    digits = re.sub(r"\D", "", candidate)
+    if len(digits) > MAX_PHONE_DIGITS:
+        return False
+
+    if candidate.startswith("+"):
+        # Country codes never start with 0, which rules out UTC offsets like "+0000".
+        return len(digits) >= MIN_INTERNATIONAL_DIGITS and digits[0] != "0"
+
+    if _LOCAL_NUMBER.fullmatch(candidate):
+        return True
+    if len(digits) < MIN_NATIONAL_DIGITS:
+        return False
+    if _THOUSANDS.fullmatch(candidate) or _IPV4.fullmatch(candidate):
+        return False
+    if _is_year_list(candidate):
+        return False
+    if candidate.isdigit():
+        return _PHONE_CONTEXT.search(preceding) is not None
+    return True
+
+
+def _is_year_list(candidate: str) -> bool:
+    groups = re.findall(r"\d+", candidate)
+    return all(_YEAR.fullmatch(group) for group in groups)

@@ -1,0 +1,1 @@
+SELECT count(*) AS rows_checked FROM ops.audit_log;

@@ -1,0 +1,1 @@
+INSERT INTO ops.circuit_breakers (provider) VALUES (%(provider)s) ON CONFLICT (provider) DO NOTHING;

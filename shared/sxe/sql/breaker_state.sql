@@ -1,0 +1,1 @@
+SELECT state FROM ops.circuit_breakers WHERE provider = %(provider)s;

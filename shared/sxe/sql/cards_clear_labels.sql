@@ -1,0 +1,1 @@
+DELETE FROM execution.card_labels WHERE card_id = %(card_id)s;

@@ -1,0 +1,1 @@
+SELECT name, intent FROM execution.pools WHERE name = %(name)s;

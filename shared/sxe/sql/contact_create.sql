@@ -1,0 +1,1 @@
+INSERT INTO contact.contacts DEFAULT VALUES RETURNING id;

@@ -1,0 +1,17 @@
+-- Tagged cards of the pool with the facts the gate needs: labels and the profile
+-- that carries the best lookup key (a display name plus a website domain).
+SELECT card.id AS card_id,
+       array(SELECT label.value FROM execution.card_labels AS label
+              WHERE label.card_id = card.id AND label.kind = 'persona' ORDER BY label.value) AS personas,
+       best.display_name, best.website_domain, best.followers, best.quality_flags
+  FROM execution.lead_cards AS card
+  CROSS JOIN LATERAL (
+        SELECT profile.display_name, profile.website_domain, profile.followers, profile.quality_flags
+          FROM execution.card_profiles AS link
+          JOIN social.profiles AS profile ON profile.id = link.profile_id
+         WHERE link.card_id = card.id
+         ORDER BY (profile.website_domain IS NOT NULL) DESC, profile.followers DESC NULLS LAST, profile.id
+         LIMIT 1
+  ) AS best
+ WHERE card.pool = %(pool)s AND card.readiness = 'tagged'
+ ORDER BY card.id;

@@ -1,0 +1,236 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sxe.errors import UsageError
+from sxe.ingest import read_profiles
+from sxe.ingest.hashing import bytes_hash, canonical_json, content_hash
+from sxe.ingest.reader import UnreadableRecord, read_records
+from sxe.models import RecordLocation, Rejection, SourceProfile, SourceRecord
+
+V1_USER = {"id": 7, "id_str": "7", "screen_name": "seven", "name": "Seven", "followers_count": 70}
+
+
+def write(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def jsonl(*values: object) -> bytes:
+    return "".join(json.dumps(value) + "\n" for value in values).encode("utf-8")
+
+
+def test_reader_json_document_is_one_record(tmp_path: Path) -> None:
+    path = write(tmp_path, "one.json", json.dumps({"a": 1}, indent=2).encode())
+
+    records = list(read_records(path))
+
+    assert records == [SourceRecord(location=RecordLocation(file=str(path)), payload={"a": 1})]
+
+
+def test_reader_json_array_uses_zero_based_index(tmp_path: Path) -> None:
+    path = write(tmp_path, "many.json", json.dumps([{"a": 1}, {"a": 2}], indent=2).encode())
+
+    records = list(read_records(path))
+
+    assert [record.location.index for record in records] == [0, 1]
+    assert [record.location.line for record in records] == [None, None]
+    assert [record.payload for record in records if isinstance(record, SourceRecord)] == [{"a": 1}, {"a": 2}]
+
+
+def test_reader_jsonl_uses_one_based_physical_lines(tmp_path: Path) -> None:
+    path = write(tmp_path, "lines.jsonl", b'{"a": 1}\n\n   \n{"a": 2}\n')
+
+    records = list(read_records(path))
+
+    assert [record.location.line for record in records] == [1, 4]
+    assert [record.payload for record in records if isinstance(record, SourceRecord)] == [{"a": 1}, {"a": 2}]
+
+
+def test_reader_accepts_bom_and_crlf(tmp_path: Path) -> None:
+    path = write(tmp_path, "bom.jsonl", b'\xef\xbb\xbf{"a": 1}\r\n{"a": 2}\r\n')
+
+    records = list(read_records(path))
+
+    assert [record.payload for record in records if isinstance(record, SourceRecord)] == [{"a": 1}, {"a": 2}]
+
+
+def test_reader_accepts_bom_before_document(tmp_path: Path) -> None:
+    path = write(tmp_path, "bom.json", b'\xef\xbb\xbf[{"a": 1}]')
+
+    records = list(read_records(path))
+
+    assert records == [SourceRecord(location=RecordLocation(file=str(path), index=0), payload={"a": 1})]
+
+
+def test_reader_bad_line_is_rejected_between_good_ones(tmp_path: Path) -> None:
+    path = write(tmp_path, "mixed.jsonl", b'{"a": 1}\n{"email": "x@example.com", "a": \n{"a": 3}\n')
+
+    records = list(read_records(path))
+
+    assert len(records) == 3
+    assert isinstance(records[0], SourceRecord)
+    assert isinstance(records[2], SourceRecord)
+    bad = records[1]
+    assert isinstance(bad, UnreadableRecord)
+    assert bad.location == RecordLocation(file=str(path), line=2)
+    assert bad.rejection.kind == "unparseable"
+    assert "line 2" in bad.rejection.reason
+    assert "column" in bad.rejection.reason
+    assert "example.com" not in bad.rejection.reason
+    assert bad.content_hash == bytes_hash(b'{"email": "x@example.com", "a":')
+
+
+def test_reader_broken_first_line_still_reads_as_jsonl(tmp_path: Path) -> None:
+    path = write(tmp_path, "first.txt", b'{"a": \n{"a": 2}\n{"a": 3}\n')
+
+    records = list(read_records(path))
+
+    assert isinstance(records[0], UnreadableRecord)
+    assert records[0].location.line == 1
+    assert [record.payload for record in records[1:] if isinstance(record, SourceRecord)] == [{"a": 2}, {"a": 3}]
+
+
+def test_reader_broken_document_is_one_file_rejection(tmp_path: Path) -> None:
+    path = write(tmp_path, "broken.json", b'{\n  "data": [\n    {"id": "1"},\n    {"id": "2"\n  ]\n}\n')
+
+    records = list(read_records(path))
+
+    assert len(records) == 1
+    record = records[0]
+    assert isinstance(record, UnreadableRecord)
+    assert record.location == RecordLocation(file=str(path))
+    assert record.rejection.kind == "unparseable"
+    assert record.rejection.reason.startswith("file is not valid JSON")
+    assert "line 5" in record.rejection.reason
+
+
+def test_reader_invalid_utf8_line_is_rejected(tmp_path: Path) -> None:
+    path = write(tmp_path, "latin1.jsonl", b'{"a": 1}\n{"a": "caf\xe9"}\n{"a": 3}\n')
+
+    records = list(read_records(path))
+
+    assert isinstance(records[1], UnreadableRecord)
+    assert "not valid UTF-8" in records[1].rejection.reason
+    assert isinstance(records[2], SourceRecord)
+
+
+def test_reader_jsonl_content_detected_without_suffix(tmp_path: Path) -> None:
+    path = write(tmp_path, "export.json", b'{"a": 1}\n{"a": 2}\n')
+
+    records = list(read_records(path))
+
+    assert [record.location.line for record in records] == [1, 2]
+
+
+def test_reader_single_line_jsonl_keeps_line_number(tmp_path: Path) -> None:
+    path = write(tmp_path, "one.jsonl", b'{"a": 1}\n')
+
+    records = list(read_records(path))
+
+    assert records == [SourceRecord(location=RecordLocation(file=str(path), line=1), payload={"a": 1})]
+
+
+def test_reader_empty_file_yields_nothing(tmp_path: Path) -> None:
+    path = write(tmp_path, "empty.jsonl", b"\n  \r\n")
+
+    assert list(read_records(path)) == []
+
+
+def test_reader_missing_file_raises_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="not found"):
+        list(read_records(tmp_path / "nope.json"))
+
+
+def test_content_hash_ignores_key_order_and_whitespace() -> None:
+    first = json.loads('{"b": [1, 2], "a": "é"}')
+    second = json.loads('{ "a" : "é",\n "b": [1,2] }')
+
+    assert content_hash(first) == content_hash(second)
+    assert canonical_json(first) == '{"a":"é","b":[1,2]}'.encode("utf-8")
+    assert len(content_hash(first)) == 64
+
+
+def test_content_hash_differs_for_different_values() -> None:
+    assert content_hash({"a": 1}) != content_hash({"a": 2})
+
+
+def test_read_profiles_keeps_going_after_bad_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "users.jsonl", jsonl(V1_USER) + b"{not json\n" + jsonl(dict(V1_USER, id_str="8", screen_name="eight")))
+
+    records = list(read_profiles(path))
+
+    assert [record.location.line for record in records] == [1, 2, 3]
+    assert [record.format for record in records] == ["x-api-v1.1"] * 3
+    assert isinstance(records[0].result, SourceProfile)
+    assert records[1].result.kind == "unparseable"  # type: ignore[union-attr]
+    assert records[1].payload is None
+    assert isinstance(records[2].result, SourceProfile)
+    assert records[2].result.handle == "eight"
+
+
+def test_read_profiles_hashes_each_item(tmp_path: Path) -> None:
+    path = write(tmp_path, "users.jsonl", jsonl(V1_USER))
+
+    [record] = read_profiles(path)
+
+    assert record.payload == V1_USER
+    assert record.content_hash == content_hash(V1_USER)
+
+
+def test_read_profiles_gives_envelope_items_an_index(tmp_path: Path) -> None:
+    envelope = {
+        "data": [{"id": "1", "username": "one"}, {"id": "2", "username": "two"}],
+        "errors": [{"title": "Not Found Error", "detail": "missing", "type": "https://api.twitter.com/2/problems/resource-not-found"}],
+    }
+    path = write(tmp_path, "page.jsonl", jsonl(envelope, envelope))
+
+    records = list(read_profiles(path))
+
+    locations = [(record.location.line, record.location.item) for record in records]
+    assert locations == [(1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)]
+    assert records[1].location.describe() == f"{path}:1 item 1"
+    assert records[1].payload == {"id": "2", "username": "two"}
+
+
+def test_read_profiles_unknown_format_raises_before_reading(tmp_path: Path) -> None:
+    path = write(tmp_path, "users.jsonl", jsonl(V1_USER))
+
+    with pytest.raises(UsageError, match="'instagram'") as error:
+        read_profiles(path, format_name="instagram")
+    assert "x-api-v2" in str(error.value)
+
+
+def test_read_profiles_undetectable_file_raises_usage_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "mystery.jsonl", jsonl({"foo": 1, "bar": 2}))
+
+    with pytest.raises(UsageError, match="--format") as error:
+        read_profiles(path)
+    assert "[foo, bar]" in str(error.value)
+    assert str(path) not in str(error.value)
+
+
+def test_read_profiles_explicit_format_skips_detection(tmp_path: Path) -> None:
+    path = write(tmp_path, "mystery.jsonl", jsonl({"foo": 1}))
+
+    [record] = read_profiles(path, format_name="x-api-v1.1")
+
+    assert record.result == Rejection(kind="missing_identity", reason=record.result.reason)  # type: ignore[union-attr]
+
+
+def test_read_profiles_all_lines_broken_yields_rejections(tmp_path: Path) -> None:
+    path = write(tmp_path, "garbage.jsonl", b"{nope\n{also nope\n")
+
+    records = list(read_profiles(path))
+
+    assert [record.format for record in records] == ["unknown", "unknown"]
+    assert [record.result.kind for record in records] == ["unparseable", "unparseable"]  # type: ignore[union-attr]
+
+
+def test_read_profiles_missing_file_raises_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="not found"):
+        read_profiles(tmp_path / "nope.jsonl")
