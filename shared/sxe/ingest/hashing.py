@@ -1,4 +1,4 @@
-"""Content hashes that identify a record by what it says, not where it was read."""
+"""Content hashes that identify a record by its content, not by where it was read."""
 
 from __future__ import annotations
 

@@ -22,11 +22,11 @@ def normalize(source: SourceProfile) -> Profile:
 
     - Handle: trimmed, lowercased, without a leading "@".
     - Display name and bio: emails and phone numbers replaced by `[email]` and
-      `[phone]`. `bio_has_email` and `bio_has_phone` say what the bio contained.
+      `[phone]`. `bio_has_email` and `bio_has_phone` record what the bio contained.
     - Counts: see `parse_count`. An invalid count becomes None.
     - Website: see `website_domain`.
     - Language: lowercased BCP 47-style tag with "_" turned into "-", else None.
-    - Verified: False when the source does not say.
+    - Verified: False when the source gives no value.
 
     Quality flags, sorted:
 

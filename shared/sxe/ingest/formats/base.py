@@ -15,7 +15,7 @@ Envelope = dict[str, Any]
 
 
 class ShapeError(Exception):
-    """A field holds a JSON type the format does not allow. The message names the field."""
+    """A field has a JSON type that the format does not allow. The message names the field."""
 
     def __init__(self, field: str, expected: str, value: Any) -> None:
         super().__init__(f"field {field} must be {expected}, got {json_type_name(value)}")
@@ -151,7 +151,7 @@ class SourceFormat(ABC):
         yield value, None
 
     def parse(self, item: Any, envelope: Envelope | None = None) -> SourceProfile | Rejection:
-        """Parse one item into a SourceProfile, or return the Rejection that says why not.
+        """Parse one item into a SourceProfile, or return a Rejection with the reason.
 
         Never raises for bad input: wrong JSON types become `invalid_shape`.
         """

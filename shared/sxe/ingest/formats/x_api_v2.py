@@ -9,8 +9,8 @@ Accepted values:
 - a rate-limit body `{"title": "Too Many Requests", "type": "about:blank", "status": 429, ...}`.
 
 Each element of `errors` becomes an `api_error` rejection, except errors about the
-`includes` block (a pinned tweet that could not be found), which say nothing about
-the user and are skipped. The user id is required: a user without `id` is a
+`includes` block (a pinned tweet that could not be found), which carry no
+information about the user and are skipped. The user id is required: a user without `id` is a
 `missing_identity` rejection.
 """
 
@@ -98,7 +98,10 @@ class XApiV2(SourceFormat):
 
 
 def _is_envelope(value: dict[str, Any]) -> bool:
-    return ("data" in value or "errors" in value) and "id" not in value and "username" not in value
+    """Return whether a dict is a response envelope. An envelope with no `data` or `errors` has no items."""
+    if "id" in value or "username" in value:
+        return False
+    return any(key in value for key in ("data", "errors", *ENVELOPE_KEYS))
 
 
 def _envelope_looks_like_v2(value: dict[str, Any]) -> bool:

@@ -1,0 +1,198 @@
+"""The main job end to end on the shipped examples, against a real PostgreSQL."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from sxe import audit
+from sxe.config import Settings, load_settings
+from sxe.contracts import BUNDLE_MANIFEST_V1, LEAD_CARD_V1, load_contracts
+from sxe.db import connect
+from sxe.pii import contains_pii
+from sxe.pipeline import RunSummary, run
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return load_settings(database_url=database_url, state_dir=tmp_path / "state")
+
+
+@pytest.fixture
+def first_run(settings: Settings) -> RunSummary:
+    return run([EXAMPLES], settings)
+
+
+def table_count(conn: psycopg.Connection, table: str) -> int:
+    return int(conn.execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"])
+
+
+def test_run_counts_every_stage(first_run: RunSummary) -> None:
+    data = first_run.to_json()
+
+    assert data["ingested"] > 20
+    assert data["quarantined"] >= 5
+    assert data["profiles"] == data["new_profiles"]
+    assert data["lead_cards"] == data["new_lead_cards"] == data["profiles"]
+    assert data["lookups"] > 0
+    assert data["enriched"] > 0
+    assert data["bundle"]["records"] == data["readiness"]["ready"]
+
+
+def test_bundle_validates_against_committed_schemas(first_run: RunSummary) -> None:
+    contracts = load_contracts()
+    folder = Path(first_run.bundle.path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    records = [json.loads(line) for line in gzip.open(folder / "records.jsonl.gz", "rt", encoding="utf-8")]
+
+    contracts.validate(manifest, BUNDLE_MANIFEST_V1)
+    for record in records:
+        contracts.validate(record, LEAD_CARD_V1)
+    assert manifest["record_count"] == len(records) == first_run.bundle.records
+
+
+def test_bundle_sha256_matches_manifest(first_run: RunSummary) -> None:
+    folder = Path(first_run.bundle.path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    digest = hashlib.sha256((folder / "records.jsonl.gz").read_bytes()).hexdigest()
+
+    assert manifest["files"][0]["sha256"] == digest
+
+
+def test_enriched_cards_carry_simulated_contact_data(first_run: RunSummary) -> None:
+    folder = Path(first_run.bundle.path)
+    records = [json.loads(line) for line in gzip.open(folder / "records.jsonl.gz", "rt", encoding="utf-8")]
+    emails = [email for record in records for email in record["contact"]["emails"]]
+
+    assert emails
+    assert all(email["provider_simulated"] for email in emails)
+
+
+def test_rerun_stores_nothing_twice_and_buys_nothing(settings: Settings, first_run: RunSummary) -> None:
+    with connect(settings.database_url.get_secret_value()) as conn:
+        before = {table: table_count(conn, table) for table in
+                  ("social.profiles", "social.raw_records", "execution.lead_cards", "contact.contact_points",
+                   "ops.quarantine", "ops.lookup_memory")}
+
+    second = run([EXAMPLES], settings).to_json()
+
+    with connect(settings.database_url.get_secret_value()) as conn:
+        after = {table: table_count(conn, table) for table in before}
+    assert after == before
+    assert second["ingested"] == 0
+    assert second["duplicates"] == first_run.to_json()["ingested"]
+    assert second["lookups"] == 0
+    assert second["credits_spent"] == 0
+    assert second["bundle"]["records"] == first_run.bundle.records
+
+
+def test_tier1_and_ops_hold_no_email_or_phone(settings: Settings, first_run: RunSummary) -> None:
+    with connect(settings.database_url.get_secret_value()) as conn:
+        rows = conn.execute(
+            """SELECT table_schema, table_name, column_name FROM information_schema.columns
+                WHERE table_schema IN ('social', 'ops', 'execution')
+                  AND data_type IN ('text', 'jsonb', 'ARRAY')"""
+        ).fetchall()
+        leaks = []
+        for row in rows:
+            column = f'{row["table_schema"]}.{row["table_name"]}."{row["column_name"]}"'
+            for value in conn.execute(f"SELECT {column}::text AS v FROM {row['table_schema']}.{row['table_name']}"):
+                if value["v"] and contains_pii(value["v"]):
+                    leaks.append(column)
+    assert leaks == []
+
+
+def test_redacted_bios_keep_their_flags(settings: Settings, first_run: RunSummary) -> None:
+    with connect(settings.database_url.get_secret_value()) as conn:
+        flagged = conn.execute(
+            "SELECT count(*) AS n FROM social.profiles WHERE bio_has_email AND bio LIKE '%[email]%'"
+        ).fetchone()["n"]
+        phones = conn.execute(
+            "SELECT count(*) AS n FROM social.profiles WHERE bio_has_phone AND bio LIKE '%[phone]%'"
+        ).fetchone()["n"]
+    assert flagged > 0
+    assert phones > 0
+
+
+def test_bad_line_is_quarantined_next_to_good_ones(settings: Settings, tmp_path: Path) -> None:
+    source = tmp_path / "users.jsonl"
+    good = {"id": 101, "id_str": "101", "screen_name": "first_good", "name": "First Good", "followers_count": 5}
+    other = {"id": 102, "id_str": "102", "screen_name": "second_good", "name": "Second Good", "followers_count": 7}
+    source.write_text(json.dumps(good) + "\n{not json\n" + json.dumps(other) + "\n")
+
+    data = run([source], settings, format_name="x-api-v1.1").to_json()
+
+    assert data["ingested"] == 2
+    assert len(data["quarantine"]) == 1
+    quarantined = data["quarantine"][0]
+    assert quarantined["location"] == f"{source}:2"
+    assert quarantined["kind"] == "unparseable"
+    assert "line 2" in quarantined["reason"]
+
+
+def test_audit_chain_is_intact_after_a_run(settings: Settings, first_run: RunSummary) -> None:
+    with connect(settings.database_url.get_secret_value()) as conn:
+        report = audit.verify(conn)
+        lookups = conn.execute(
+            "SELECT count(*) AS n FROM ops.audit_log WHERE action = 'enrichment.lookup'"
+        ).fetchone()["n"]
+    assert report.ok
+    assert lookups == first_run.to_json()["lookups"]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sxe.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=120, check=False)
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SXE_")}
+    env.update(extra)
+    return env
+
+
+def test_cli_json_output_has_the_documented_keys(database_url: str, tmp_path: Path) -> None:
+    result = run_cli("run", str(EXAMPLES), "--json",
+                     env=cli_env(SXE_DATABASE_URL=database_url, SXE_STATE_DIR=str(tmp_path)))
+
+    assert result.returncode == 0, result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    for key in ("ingested", "duplicates", "quarantined", "profiles", "lead_cards", "enriched", "bundle"):
+        assert key in data
+    assert set(data["bundle"]) >= {"id", "path", "url", "records"}
+
+
+def test_cli_rejects_a_missing_file(tmp_path: Path) -> None:
+    result = run_cli("run", str(tmp_path / "nope.json"), env=cli_env(SXE_STATE_DIR=str(tmp_path)))
+
+    assert result.returncode == 2
+    assert "nope.json does not exist" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cli_rejects_an_unknown_format(tmp_path: Path) -> None:
+    result = run_cli("run", str(EXAMPLES), "--format", "myspace", env=cli_env(SXE_STATE_DIR=str(tmp_path)))
+
+    assert result.returncode == 2
+    assert "myspace" in result.stderr
+    assert "x-api-v2" in result.stderr
+
+
+def test_cli_reports_an_unreachable_database(tmp_path: Path) -> None:
+    url = "postgresql://sxe:hunter2@127.0.0.1:1/sxe"
+    result = run_cli("run", str(EXAMPLES), env=cli_env(SXE_DATABASE_URL=url, SXE_STATE_DIR=str(tmp_path)))
+
+    assert result.returncode == 3
+    assert "127.0.0.1:1/sxe" in result.stderr
+    assert "hunter2" not in result.stderr
