@@ -1,4 +1,4 @@
-"""The `sxe` command line: the main job, migrations and audit verification.
+"""The `sxe` command line: the main job, migrations, the download server and audit verification.
 
 Exit status: 0 on success (quarantined records included), 2 for an unusable
 argument or setting, 3 when the database cannot be reached, 1 for any other
@@ -21,7 +21,9 @@ from sxe.db.migrate import migrate
 from sxe.errors import DatabaseUnavailable, SxeError, UsageError
 from sxe.ingest.formats import format_names
 from sxe.logs import configure
-from sxe.pipeline import RunSummary, run
+from sxe.handoff.download_server import DownloadServer
+from sxe.handoff.store import LocalObjectStore
+from sxe.pipeline import RunSummary, run, signing_secret
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -63,6 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     migrate_parser = commands.add_parser("migrate", help="apply pending database migrations")
     migrate_parser.set_defaults(handler=_migrate)
 
+    serve_parser = commands.add_parser("serve", help="serve signed bundle downloads from the local object store")
+    serve_parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve_parser.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
+    serve_parser.set_defaults(handler=_serve)
+
     verify_parser = commands.add_parser("audit-verify", help="check the audit log's hash chain")
     verify_parser.set_defaults(handler=_audit_verify)
     return parser
@@ -82,6 +89,19 @@ def _migrate(args: argparse.Namespace) -> int:
     with connect(database_url(load_settings()), autocommit=True) as conn:
         applied = migrate(conn)
     print(f"applied {len(applied)} migrations" + (f": {', '.join(applied)}" if applied else " (already up to date)"))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    server = DownloadServer((args.host, args.port), LocalObjectStore(settings.objects_dir), signing_secret(settings))
+    print(f"serving signed downloads from {settings.objects_dir} on http://{args.host}:{args.port} (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
     return 0
 
 

@@ -136,16 +136,17 @@ def run(paths: Sequence[Path], settings: Settings, *, format_name: str | None = 
     with connect(database_url(settings), autocommit=True) as conn, ExitStack() as stack:
         migrate(conn)
         log(logging.INFO, Event.RUN_STARTED, f"run started over {len(files)} files", stage="run")
-        _ingest(conn, files, format_name, summary)
-        _build_and_tag(conn, settings, summary)
-        adapter = stack.enter_context(_provider(settings, summary))
-        _enrich(conn, settings, adapter, summary)
-        _hand_off(conn, settings, summary)
+        ingest_stage(conn, files, format_name, summary)
+        card_stage(conn, settings, summary)
+        adapter = stack.enter_context(provider_adapter(settings, summary))
+        enrich_stage(conn, settings, adapter, summary)
+        handoff_stage(conn, settings, summary)
         log(logging.INFO, Event.RUN_FINISHED, "run finished", stage="run")
     return summary
 
 
-def _ingest(conn: psycopg.Connection[Any], files: list[Path], format_name: str | None, summary: RunSummary) -> None:
+def ingest_stage(conn: psycopg.Connection[Any], files: list[Path], format_name: str | None, summary: RunSummary) -> None:
+    """Ingest and normalize each file in turn, adding its counts to `summary`."""
     run_id = uuid.UUID(summary.run_id)
     touched: set[uuid.UUID] = set()
     for path in files:
@@ -158,7 +159,8 @@ def _ingest(conn: psycopg.Connection[Any], files: list[Path], format_name: str |
     summary.profiles = len(touched)
 
 
-def _build_and_tag(conn: psycopg.Connection[Any], settings: Settings, summary: RunSummary) -> None:
+def card_stage(conn: psycopg.Connection[Any], settings: Settings, summary: RunSummary) -> None:
+    """Give every new profile a lead card, then tag the cards that need it and hold all-private ones."""
     ruleset = load_default_ruleset()
     with transaction(conn, role="sxe_worker"):
         ensure_pool(conn, settings.pool)
@@ -170,7 +172,7 @@ def _build_and_tag(conn: psycopg.Connection[Any], settings: Settings, summary: R
 
 
 @contextmanager
-def _provider(settings: Settings, summary: RunSummary) -> Iterator[ProviderAdapter]:
+def provider_adapter(settings: Settings, summary: RunSummary) -> Iterator[ProviderAdapter]:
     """Yield the Apollo adapter, or the simulator-backed one when no Apollo key is configured."""
     timeout = settings.provider_timeout_seconds
     if settings.apollo_api_key is not None:
@@ -187,7 +189,8 @@ def _provider(settings: Settings, summary: RunSummary) -> Iterator[ProviderAdapt
         yield adapter
 
 
-def _enrich(conn: psycopg.Connection[Any], settings: Settings, adapter: ProviderAdapter, summary: RunSummary) -> None:
+def enrich_stage(conn: psycopg.Connection[Any], settings: Settings, adapter: ProviderAdapter, summary: RunSummary) -> None:
+    """Sweep the pool's tagged cards and work the lookups they allow, in rounds until nothing is left."""
     scopes = controls.BudgetScopes(provider=adapter.name, pool=settings.pool)
     period = controls.budget_period()
     with transaction(conn, role="sxe_worker"):
@@ -220,7 +223,8 @@ def _add_work(total: WorkResult, part: WorkResult) -> None:
     total.outcomes.update(part.outcomes)
 
 
-def _hand_off(conn: psycopg.Connection[Any], settings: Settings, summary: RunSummary) -> None:
+def handoff_stage(conn: psycopg.Connection[Any], settings: Settings, summary: RunSummary) -> None:
+    """Promote enriched cards to ready, write the pool's bundle and sign its download URLs."""
     with transaction(conn, role="sxe_worker"):
         conn.execute(sql("readiness_promote"), {"pool": settings.pool})
         summary.readiness = readiness_counts(conn, settings.pool)

@@ -1,0 +1,82 @@
+"""The local download server: serves bundle files behind HMAC-signed URLs on loopback.
+
+Only `GET /download/<key>?expires=…&signature=…` exists. A missing, tampered or
+expired signature gets 403 and an unknown key 404, both as problem+json that
+names the object key but never the signature.
+"""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sxe.errors import SignatureError, UsageError
+from sxe.handoff.signing import unquote_key, verify
+from sxe.handoff.store import LocalObjectStore
+
+DOWNLOAD_PREFIX = "/download/"
+
+
+class DownloadServer(ThreadingHTTPServer):
+    """A threaded HTTP server bound to one local object store and one signing secret."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], store: LocalObjectStore, secret: bytes) -> None:
+        super().__init__(address, _DownloadHandler)
+        self.store = store
+        self.secret = secret
+
+
+class _DownloadHandler(BaseHTTPRequestHandler):
+    server: DownloadServer
+
+    def do_GET(self) -> None:  # noqa: N802 - name fixed by BaseHTTPRequestHandler
+        url = urlsplit(self.path)
+        if not url.path.startswith(DOWNLOAD_PREFIX):
+            self._problem(HTTPStatus.NOT_FOUND, "not found", "only /download/<key> is served here")
+            return
+
+        query = parse_qs(url.query)
+        try:
+            key = unquote_key(url.path[len(DOWNLOAD_PREFIX):])
+            verify(key, _one(query, "expires"), _one(query, "signature"), self.server.secret)
+        except (SignatureError, UsageError) as exc:
+            self._problem(HTTPStatus.FORBIDDEN, "forbidden", str(exc))
+            return
+
+        path = self.server.store.local_path(key)
+        if not path.is_file():
+            self._problem(HTTPStatus.NOT_FOUND, "not found", f"no object with key {key!r}")
+            return
+        self._send_file(path.read_bytes(), key)
+
+    def _send_file(self, data: bytes, key: str) -> None:
+        self.send_response(HTTPStatus.OK)
+        content_type = "application/json" if key.endswith(".json") else "application/gzip"
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _problem(self, status: HTTPStatus, title: str, detail: str) -> None:
+        body = json.dumps({"type": "about:blank", "title": title, "status": int(status), "detail": detail}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/problem+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature fixed by the base class
+        # The default access log would print signed URLs; nothing is logged per request.
+        return
+
+
+def _one(query: dict[str, list[str]], name: str) -> str:
+    values = query.get(name)
+    if not values:
+        raise SignatureError(f"the download URL has no {name} parameter; request a new signed URL")
+    return values[-1]
