@@ -3,7 +3,7 @@
 The server is the one in SXE_DATABASE_URL when set (its user needs CREATEDB and
 CREATEROLE), otherwise an embedded server started once per test session in a
 temporary folder. Migrations run once into a template database; each test that
-asks for `database_url` gets its own copy, so tests never see each other's rows.
+uses `database_url` gets its own copy, so tests never see each other's rows.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -60,26 +61,32 @@ def template_url(server_url: str) -> str:
     return url
 
 
+@contextmanager
+def scratch_database(server_url: str, prefix: str, template: str | None = None) -> Iterator[str]:
+    """Create a uniquely named database (from `template` when given), yield its URL, then drop it."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    source = f' TEMPLATE "{template}"' if template else ""
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"{source}')
+    try:
+        yield with_database(server_url, name)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def database_url(server_url: str, template_url: str) -> Iterator[str]:
-    """A fresh database copied from the migrated template, dropped after the test."""
-    name = f"sxe_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DATABASE}"')
-    yield with_database(server_url, name)
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """A fresh database copied from the migrated template."""
+    with scratch_database(server_url, "sxe_test", TEMPLATE_DATABASE) as url:
+        yield url
 
 
 @pytest.fixture
 def empty_database_url(server_url: str) -> Iterator[str]:
     """A fresh database with no migrations applied."""
-    name = f"sxe_empty_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield with_database(server_url, name)
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(server_url, "sxe_empty") as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The append-only, hash-chained audit log: append and verify.
 
-An audit row says who acted, what they did to which subject, why, and the
+An audit row records who acted, what they did to which subject, why, and the
 SHA-256 of any payload involved; never the payload itself. Appends run inside
 the caller's transaction, so when the audit insert fails the audited action
 rolls back with it.

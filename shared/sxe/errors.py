@@ -16,7 +16,7 @@ class UsageError(SxeError):
 
 
 class ConfigError(UsageError):
-    """An environment variable or setting holds an invalid value."""
+    """An environment variable or setting contains an invalid value."""
 
 
 class DatabaseUnavailable(SxeError):
@@ -37,7 +37,7 @@ class ContractViolation(SxeError):
 
 
 class ProviderError(SxeError):
-    """A provider call failed. Subclasses say whether a retry can help."""
+    """A provider call failed. The subclass tells the job runner whether a retry can help."""
 
     def __init__(self, message: str, *, provider: str, status_code: int | None = None) -> None:
         super().__init__(message)
@@ -48,7 +48,7 @@ class ProviderError(SxeError):
 class RetryableProviderError(ProviderError):
     """Timeouts, 5xx and 429: the same call may succeed later.
 
-    `retry_after_seconds` is set when the provider said how long to wait.
+    `retry_after_seconds` is set from the Retry-After header when the provider sent one.
     """
 
     def __init__(

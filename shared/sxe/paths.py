@@ -1,4 +1,4 @@
-"""Where the project's data folders are: `contracts/` and `migrations/` beside `shared/`."""
+"""Locations of the project's data folders, `contracts/` and `migrations/`, beside `shared/`."""
 
 from __future__ import annotations
 

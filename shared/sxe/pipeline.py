@@ -59,7 +59,7 @@ class BundleSummary:
 
 @dataclass(slots=True)
 class RunSummary:
-    """What one run did; `to_json()` is the `--json` output."""
+    """Counts and results of one run; `to_json()` is the `--json` output."""
 
     run_id: str
     files: list[FileResult] = field(default_factory=list)
@@ -117,7 +117,7 @@ def collect_inputs(paths: Sequence[Path]) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES)
             if not found:
-                raise UsageError(f"folder {path} holds no .json, .jsonl or .ndjson files; pass files or another folder")
+                raise UsageError(f"folder {path} contains no .json, .jsonl or .ndjson files; pass files or another folder")
             files.extend(found)
         elif path.is_file():
             files.append(path)

@@ -25,7 +25,7 @@ DATABASE_NAME = "sxe"
 def start_embedded(pgdata: Path, *, at_exit: Literal["stop", "delete"] | None = "stop") -> str:
     """Start (or attach to) the embedded server in `pgdata` and return the URL of the `sxe` database.
 
-    `at_exit` says what happens when the last process using the server exits: stop it
+    `at_exit` sets what happens when the last process using the server exits: stop it
     (the default, keeping the data), stop it and delete `pgdata`, or leave it running.
     Raises DatabaseUnavailable with the server log's location when the server cannot start.
     """

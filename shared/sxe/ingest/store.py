@@ -40,7 +40,7 @@ class QuarantinedRecord:
 
 @dataclass(slots=True)
 class FileResult:
-    """What one file contributed; `profile_ids` are the profiles it created or changed."""
+    """Counts of one file; `profile_ids` are the profiles it created or changed."""
 
     batch_id: UUID
     file: str
@@ -62,7 +62,7 @@ def ingest_file(
     source_name: str = "file",
     collected_at: datetime | None = None,
 ) -> FileResult:
-    """Ingest and normalize every record of `path`; raise UsageError when the format cannot be told."""
+    """Ingest and normalize every record of `path`; raise UsageError when the format cannot be detected."""
     collected_at = collected_at or datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
     source_file = str(path)
     with transaction(conn, role="sxe_worker"):
@@ -191,7 +191,7 @@ def _observe(
 
 
 def _location_hash(location: str) -> str:
-    # A record that could not be decoded has no content to hash; its place in the
+    # A record that could not be decoded has no content to hash. Its place in the
     # file identifies it, so re-running the same file does not quarantine it twice.
     return hashlib.sha256(f"location:{location}".encode()).hexdigest()
 

@@ -33,7 +33,7 @@ class SkipReason(StrEnum):
 # Skips that may clear by themselves: the card stays tagged and a later sweep decides again.
 TRANSIENT_SKIPS = frozenset({SkipReason.BUDGET_EXHAUSTED, SkipReason.CIRCUIT_OPEN})
 
-# Shared link hosts say nothing about where a person works, so they are no lookup key.
+# Link hubs and shorteners tell nothing about where a person works, so they are no lookup key.
 LINK_HUB_DOMAINS = frozenset(
     {"linktr.ee", "beacons.ai", "lnk.bio", "bio.link", "linkin.bio", "t.co", "bit.ly", "tiktok.com", "x.com"}
 )

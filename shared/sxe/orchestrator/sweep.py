@@ -29,7 +29,7 @@ class SweepResult:
 
 @dataclass(frozen=True, slots=True)
 class SweepContext:
-    """What every decision of one sweep shares."""
+    """Settings shared by every decision of one sweep."""
 
     pool: str
     intent: dict[str, Any]
@@ -96,8 +96,8 @@ def _record(conn: psycopg.Connection[Any], decision: Decision, context: SweepCon
             },
             dedupe_key=fingerprint,
         )
-        # No id means a live job already buys this exact lookup for another card;
-        # this card stays tagged and the next sweep reuses the remembered result.
+        # No id means a live job already buys this exact lookup for another card.
+        # This card stays tagged, and the next sweep reuses the remembered result.
         result.enqueued += int(job_id is not None)
     else:
         result.skipped[str(decision.skip)] += 1

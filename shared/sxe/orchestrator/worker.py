@@ -310,5 +310,5 @@ def _audit_lookup(
 
 
 def _error_detail(error: Exception) -> dict[str, Any]:
-    """The failure as stored on the job row: its class and message, which never hold contact data."""
+    """Describe a failure for the job row: its class, message and status, which never contain contact data."""
     return {"class": type(error).__name__, "message": str(error), "status_code": getattr(error, "status_code", None)}
