@@ -19,10 +19,10 @@ from sxe.config import load_settings
 from sxe.db import connect, database_url
 from sxe.db.migrate import migrate
 from sxe.errors import DatabaseUnavailable, SxeError, UsageError
-from sxe.ingest.formats import format_names
-from sxe.logs import configure
 from sxe.handoff.download_server import DownloadServer
 from sxe.handoff.store import LocalObjectStore
+from sxe.ingest.formats import format_names
+from sxe.logs import configure
 from sxe.pipeline import RunSummary, run, signing_secret
 
 EXIT_FAILURE = 1
@@ -50,14 +50,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sxe", description="Social XPress Engine: audience files in, lead cards out.")
     parser.add_argument("--version", action="version", version=f"sxe {__version__}")
-    parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-                        help="JSON log lines on stderr at this level and above (default WARNING)")
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="JSON log lines on stderr at this level and above (default WARNING)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run_parser = commands.add_parser("run", help="run the whole pipeline over audience files and write a bundle")
     run_parser.add_argument("paths", nargs="+", type=Path, help="files or folders of .json/.jsonl/.ndjson files")
-    run_parser.add_argument("--format", dest="format_name", metavar="NAME",
-                            help=f"source format of every file, instead of detecting it: {', '.join(format_names())}")
+    run_parser.add_argument(
+        "--format",
+        dest="format_name",
+        metavar="NAME",
+        help=f"source format of every file, instead of detecting it: {', '.join(format_names())}",
+    )
     run_parser.add_argument("--pool", help="audience pool the cards belong to (default SXE_POOL or 'default')")
     run_parser.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     run_parser.set_defaults(handler=_run)

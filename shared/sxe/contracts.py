@@ -147,7 +147,7 @@ class ContractSet:
         return compiled
 
     def iter_errors(self, document: Any, schema_ref: str) -> Iterator[ContractViolation]:
-        """Yield one ContractViolation per failing rule, ordered by JSON pointer. Raises nothing for a valid document."""
+        """Yield one ContractViolation per failing rule, ordered by JSON pointer; nothing for a valid document."""
         schema_id = self.resolve_id(schema_ref)
         errors = sorted(self.validator(schema_id).iter_errors(document), key=_sort_key)
         previous = ""
@@ -303,11 +303,7 @@ def _unexpected_keys(error: ValidationError) -> list[str]:
     instance = error.instance if isinstance(error.instance, dict) else {}
     declared = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
     patterns = error.schema.get("patternProperties", {}) if isinstance(error.schema, dict) else {}
-    return [
-        key
-        for key in instance
-        if key not in declared and not any(re.search(pattern, key) for pattern in patterns)
-    ]
+    return [key for key in instance if key not in declared and not any(re.search(pattern, key) for pattern in patterns)]
 
 
 def _shorten(text: str) -> str:
@@ -418,7 +414,9 @@ def check_pins(root: Path) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `pin` or `check` on the contracts folder and return the process exit status."""
     parser = argparse.ArgumentParser(prog="python -m sxe.contracts", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("pin", "check"), help="pin: write PINNED.json; check: compare files with it")
+    parser.add_argument(
+        "command", choices=("pin", "check"), help="pin: write PINNED.json; check: compare files with it"
+    )
     parser.add_argument("--contracts-dir", type=Path, help="contracts folder (default: found from the sxe package)")
     parser.add_argument("--force", action="store_true", help="pin: also overwrite pins of changed or removed files")
     args = parser.parse_args(argv)

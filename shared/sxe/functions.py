@@ -20,7 +20,14 @@ import psycopg
 from sxe.config import Settings, load_settings
 from sxe.db import connect, database_url
 from sxe.errors import DatabaseUnavailable, SxeError, UsageError
-from sxe.pipeline import RunSummary, card_stage, enrich_stage, handoff_stage, ingest_stage, provider_adapter
+from sxe.pipeline import (
+    RunSummary,
+    card_stage,
+    enrich_stage,
+    handoff_stage,
+    ingest_stage,
+    provider_adapter,
+)
 
 Stage = Callable[[psycopg.Connection[Any], Settings, dict[str, Any], RunSummary], None]
 

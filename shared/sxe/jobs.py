@@ -55,9 +55,7 @@ def enqueue(
 
 def claim(conn: psycopg.Connection[Any], queue: str, *, limit: int = 10, lease_seconds: int = 60) -> list[Job]:
     """Lease up to `limit` due jobs of `queue`; the caller must be outside a long transaction."""
-    rows = conn.execute(
-        sql("jobs_claim"), {"queue": queue, "limit": limit, "lease_seconds": lease_seconds}
-    ).fetchall()
+    rows = conn.execute(sql("jobs_claim"), {"queue": queue, "limit": limit, "lease_seconds": lease_seconds}).fetchall()
     return [Job(**row) for row in rows]
 
 
@@ -84,7 +82,7 @@ def fail(conn: psycopg.Connection[Any], job: Job, *, error: dict[str, Any]) -> N
 
 def rescue_expired(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
     """Return jobs with an expired lease to the queue (or to dead); return their ids and new states."""
-    return conn.execute(sql("jobs_rescue")).fetchall()
+    return list(conn.execute(sql("jobs_rescue")).fetchall())
 
 
 def counts(conn: psycopg.Connection[Any], queue: str) -> dict[str, int]:
@@ -99,4 +97,4 @@ def _guarded(conn: psycopg.Connection[Any], name: str, job: Job, params: dict[st
             f"job {job.id} is no longer running under this worker's lease; "
             "it was rescued or finished elsewhere, so this result is discarded"
         )
-    return row
+    return dict(row)

@@ -37,7 +37,7 @@ class Event(StrEnum):
     BUNDLE_WRITTEN = "bundle.written"
 
 
-class RedactingFormatter(LambdaPowertoolsFormatter):
+class RedactingFormatter(LambdaPowertoolsFormatter):  # type: ignore[misc]
     """Powertools JSON formatter that masks contact points in the message."""
 
     def format(self, record: logging.LogRecord) -> str:
@@ -45,7 +45,7 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
 
         if isinstance(record.msg, str):
             record.msg = redact_text(record.msg).text
-        return super().format(record)
+        return str(super().format(record))
 
 
 # Logs go to stderr so that stdout carries only the command's own output (the summary or --json).

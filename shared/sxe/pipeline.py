@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +20,6 @@ from typing import Any
 
 import psycopg
 
-from sxe import audit
 from sxe.adapters.apollo import ApolloPeopleMatch
 from sxe.adapters.base import ProviderAdapter
 from sxe.adapters.simulator import ProviderSimulator
@@ -100,7 +98,9 @@ class RunSummary:
             "enriched": self.work.matched + self.work.outcomes.get("reused_matched", 0),
             "credits_spent": self.work.credits_spent,
             "simulated_provider": self.simulated_provider,
-            "bundle": None if self.bundle is None else {
+            "bundle": None
+            if self.bundle is None
+            else {
                 "id": self.bundle.id,
                 "path": self.bundle.path,
                 "url": self.bundle.url,
@@ -117,7 +117,9 @@ def collect_inputs(paths: Sequence[Path]) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES)
             if not found:
-                raise UsageError(f"folder {path} contains no .json, .jsonl or .ndjson files; pass files or another folder")
+                raise UsageError(
+                    f"folder {path} contains no .json, .jsonl or .ndjson files; pass files or another folder"
+                )
             files.extend(found)
         elif path.is_file():
             files.append(path)
@@ -145,7 +147,9 @@ def run(paths: Sequence[Path], settings: Settings, *, format_name: str | None = 
     return summary
 
 
-def ingest_stage(conn: psycopg.Connection[Any], files: list[Path], format_name: str | None, summary: RunSummary) -> None:
+def ingest_stage(
+    conn: psycopg.Connection[Any], files: list[Path], format_name: str | None, summary: RunSummary
+) -> None:
     """Ingest and normalize each file in turn, adding its counts to `summary`."""
     run_id = uuid.UUID(summary.run_id)
     touched: set[uuid.UUID] = set()
@@ -154,8 +158,14 @@ def ingest_stage(conn: psycopg.Connection[Any], files: list[Path], format_name: 
         summary.files.append(result)
         touched |= result.profile_ids
         summary.new_profiles += result.new_profiles
-        log(logging.INFO, Event.FILE_INGESTED, f"ingested {path.name}", stage="ingest",
-            batch_id=str(result.batch_id), count=result.records)
+        log(
+            logging.INFO,
+            Event.FILE_INGESTED,
+            f"ingested {path.name}",
+            stage="ingest",
+            batch_id=str(result.batch_id),
+            count=result.records,
+        )
     summary.profiles = len(touched)
 
 
@@ -177,33 +187,49 @@ def provider_adapter(settings: Settings, summary: RunSummary) -> Iterator[Provid
     timeout = settings.provider_timeout_seconds
     if settings.apollo_api_key is not None:
         summary.simulated_provider = False
-        with ApolloPeopleMatch(settings.apollo_api_key.get_secret_value(), base_url=settings.apollo_base_url,
-                               read_timeout_seconds=timeout) as adapter:
+        with ApolloPeopleMatch(
+            settings.apollo_api_key.get_secret_value(), base_url=settings.apollo_base_url, read_timeout_seconds=timeout
+        ) as adapter:
             yield adapter
         return
 
-    with ProviderSimulator() as simulator, ApolloPeopleMatch(
-        simulator.api_key, base_url=simulator.base_url, simulated=True, read_timeout_seconds=timeout,
-        reveal_phone_number=True,
-    ) as adapter:
+    with (
+        ProviderSimulator() as simulator,
+        ApolloPeopleMatch(
+            simulator.api_key,
+            base_url=simulator.base_url,
+            simulated=True,
+            read_timeout_seconds=timeout,
+            reveal_phone_number=True,
+        ) as adapter,
+    ):
         yield adapter
 
 
-def enrich_stage(conn: psycopg.Connection[Any], settings: Settings, adapter: ProviderAdapter, summary: RunSummary) -> None:
+def enrich_stage(
+    conn: psycopg.Connection[Any], settings: Settings, adapter: ProviderAdapter, summary: RunSummary
+) -> None:
     """Sweep the pool's tagged cards and work the lookups they allow, in rounds until nothing is left."""
     scopes = controls.BudgetScopes(provider=adapter.name, pool=settings.pool)
     period = controls.budget_period()
     with transaction(conn, role="sxe_worker"):
         intent = ensure_pool(conn, settings.pool)
-        controls.ensure_budgets(conn, scopes, provider_limit=PROVIDER_MONTHLY_CREDITS,
-                                pool_limit=settings.pool_budget_credits, period=period)
-        controls.ensure_bucket(conn, adapter.name, capacity=settings.provider_burst,
-                               refill_per_second=settings.provider_rate_per_second)
+        controls.ensure_budgets(
+            conn,
+            scopes,
+            provider_limit=PROVIDER_MONTHLY_CREDITS,
+            pool_limit=settings.pool_budget_credits,
+            period=period,
+        )
+        controls.ensure_bucket(
+            conn, adapter.name, capacity=settings.provider_burst, refill_per_second=settings.provider_rate_per_second
+        )
         controls.ensure_breaker(conn, adapter.name)
 
     sweep_context = SweepContext(settings.pool, intent, adapter, scopes, period, ACTOR)
-    worker_context = WorkerContext(adapter, scopes, period, settings.cooldown_hit_days,
-                                   settings.cooldown_miss_days, ACTOR)
+    worker_context = WorkerContext(
+        adapter, scopes, period, settings.cooldown_hit_days, settings.cooldown_miss_days, ACTOR
+    )
     # A lookup shared by two cards runs once; the second round hands its remembered
     # result to the cards that waited on it.
     for _ in range(MAX_ENRICH_ROUNDS):
@@ -230,8 +256,9 @@ def handoff_stage(conn: psycopg.Connection[Any], settings: Settings, summary: Ru
         summary.readiness = readiness_counts(conn, settings.pool)
 
     store = LocalObjectStore(settings.objects_dir)
-    request = HandoffRequest(settings.pool, settings.environment, datetime.now(UTC),
-                             settings.bundle_retention_days, ACTOR)
+    request = HandoffRequest(
+        settings.pool, settings.environment, datetime.now(UTC), settings.bundle_retention_days, ACTOR
+    )
     bundle = hand_off(conn, store, request)
 
     secret = signing_secret(settings)
@@ -244,8 +271,14 @@ def handoff_stage(conn: psycopg.Connection[Any], settings: Settings, summary: Ru
         manifest_url=sign_url(settings.public_base_url, bundle.manifest_key, secret, expires_in),
         records=bundle.record_count,
     )
-    log(logging.INFO, Event.BUNDLE_WRITTEN, "bundle written", stage="handoff", bundle_id=bundle.bundle_id,
-        count=bundle.record_count)
+    log(
+        logging.INFO,
+        Event.BUNDLE_WRITTEN,
+        "bundle written",
+        stage="handoff",
+        bundle_id=bundle.bundle_id,
+        count=bundle.record_count,
+    )
 
 
 def signing_secret(settings: Settings) -> bytes:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from sxe import contracts
 from sxe.contracts import BUNDLE_MANIFEST_V1, LEAD_CARD_V1
 from sxe.errors import ContractViolation, UsageError
@@ -82,12 +81,19 @@ LEAD_CARD_MUTATIONS = [
     ("bad email", _set(["contact", "emails", 0, "address"], "ada.example.com"), "/contact/emails/0/address", "format"),
     ("phone not e164", _set(["contact", "phones", 0, "number"], "555-555-0123"), "/contact/phones/0/number", "pattern"),
     ("extra phone field", _set(["contact", "phones", 0, "carrier"], "x"), "/contact/phones/0", "additionalProperties"),
-    ("bad outcome", _set(["provenance", "enrichment", 0, "outcome"], "error"), "/provenance/enrichment/0/outcome", "enum"),
+    (
+        "bad outcome",
+        _set(["provenance", "enrichment", 0, "outcome"], "error"),
+        "/provenance/enrichment/0/outcome",
+        "enum",
+    ),
     ("naive timestamp", _set(["updated_at"], "2026-12-04T09:20:00"), "/updated_at", "format"),
 ]
 
 
-@pytest.mark.parametrize(("case", "mutate", "pointer", "rule"), LEAD_CARD_MUTATIONS, ids=[m[0] for m in LEAD_CARD_MUTATIONS])
+@pytest.mark.parametrize(
+    ("case", "mutate", "pointer", "rule"), LEAD_CARD_MUTATIONS, ids=[m[0] for m in LEAD_CARD_MUTATIONS]
+)
 def test_lead_card_mutation_fails(case: str, mutate: Mutation, pointer: str, rule: str) -> None:
     document = copy.deepcopy(load_example("lead-card.v1.example.json"))
     mutate(document)
@@ -102,7 +108,12 @@ def test_lead_card_violation_masks_contact() -> None:
 
 
 MANIFEST_MUTATIONS = [
-    ("wrong record schema", _set(["record_schema"], "https://schemas.sxe.dev/handoff/lead-card.v2.json"), "/record_schema", "const"),
+    (
+        "wrong record schema",
+        _set(["record_schema"], "https://schemas.sxe.dev/handoff/lead-card.v2.json"),
+        "/record_schema",
+        "const",
+    ),
     ("negative count", _set(["record_count"], -1), "/record_count", "minimum"),
     ("short sha256", _set(["files", 0, "sha256"], "abc"), "/files/0/sha256", "pattern"),
     ("wrong file name", _set(["files", 0, "name"], "records.json"), "/files/0/name", "const"),
@@ -112,7 +123,9 @@ MANIFEST_MUTATIONS = [
 ]
 
 
-@pytest.mark.parametrize(("case", "mutate", "pointer", "rule"), MANIFEST_MUTATIONS, ids=[m[0] for m in MANIFEST_MUTATIONS])
+@pytest.mark.parametrize(
+    ("case", "mutate", "pointer", "rule"), MANIFEST_MUTATIONS, ids=[m[0] for m in MANIFEST_MUTATIONS]
+)
 def test_manifest_mutation_fails(case: str, mutate: Mutation, pointer: str, rule: str) -> None:
     document = copy.deepcopy(load_example("bundle-manifest.v1.example.json"))
     mutate(document)

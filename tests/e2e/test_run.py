@@ -13,7 +13,6 @@ from typing import Any
 
 import psycopg
 import pytest
-
 from sxe import audit
 from sxe.config import Settings, load_settings
 from sxe.contracts import BUNDLE_MANIFEST_V1, LEAD_CARD_V1, load_contracts
@@ -81,9 +80,17 @@ def test_enriched_cards_carry_simulated_contact_data(first_run: RunSummary) -> N
 
 def test_rerun_stores_nothing_twice_and_buys_nothing(settings: Settings, first_run: RunSummary) -> None:
     with connect(settings.database_url.get_secret_value()) as conn:
-        before = {table: table_count(conn, table) for table in
-                  ("social.profiles", "social.raw_records", "execution.lead_cards", "contact.contact_points",
-                   "ops.quarantine", "ops.lookup_memory")}
+        before = {
+            table: table_count(conn, table)
+            for table in (
+                "social.profiles",
+                "social.raw_records",
+                "execution.lead_cards",
+                "contact.contact_points",
+                "ops.quarantine",
+                "ops.lookup_memory",
+            )
+        }
 
     second = run([EXAMPLES], settings).to_json()
 
@@ -144,16 +151,17 @@ def test_bad_line_is_quarantined_next_to_good_ones(settings: Settings, tmp_path:
 def test_audit_chain_is_intact_after_a_run(settings: Settings, first_run: RunSummary) -> None:
     with connect(settings.database_url.get_secret_value()) as conn:
         report = audit.verify(conn)
-        lookups = conn.execute(
-            "SELECT count(*) AS n FROM ops.audit_log WHERE action = 'enrichment.lookup'"
-        ).fetchone()["n"]
+        lookups = conn.execute("SELECT count(*) AS n FROM ops.audit_log WHERE action = 'enrichment.lookup'").fetchone()[
+            "n"
+        ]
     assert report.ok
     assert lookups == first_run.to_json()["lookups"]
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sxe.cli", *args], capture_output=True, text=True,
-                          env=env, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "sxe.cli", *args], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
 
 
 def cli_env(**extra: str) -> dict[str, str]:
@@ -163,8 +171,9 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 
 def test_cli_json_output_has_the_documented_keys(database_url: str, tmp_path: Path) -> None:
-    result = run_cli("run", str(EXAMPLES), "--json",
-                     env=cli_env(SXE_DATABASE_URL=database_url, SXE_STATE_DIR=str(tmp_path)))
+    result = run_cli(
+        "run", str(EXAMPLES), "--json", env=cli_env(SXE_DATABASE_URL=database_url, SXE_STATE_DIR=str(tmp_path))
+    )
 
     assert result.returncode == 0, result.stderr
     data: dict[str, Any] = json.loads(result.stdout)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from sxe.adapters.apollo import ApolloPeopleMatch, mask_contact_text, parse_retry_after
 from sxe.adapters.base import LookupRequest, ProviderAdapter
 from sxe.errors import PermanentProviderError, RetryableProviderError, UsageError
@@ -119,7 +118,9 @@ def test_request_shape() -> None:
         seen.append(request)
         return httpx.Response(200, content=fixture_bytes("miss.json"))
 
-    request = LookupRequest(first_name=" Dana ", last_name="Rivera", domain="example.com", organization_name="Example Co")
+    request = LookupRequest(
+        first_name=" Dana ", last_name="Rivera", domain="example.com", organization_name="Example Co"
+    )
     make_adapter(handler, reveal_phone_number=True, webhook_url="https://hooks.example.com/apollo").lookup(request)
 
     assert len(seen) == 1

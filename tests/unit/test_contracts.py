@@ -6,9 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-
 from sxe import contracts
-from sxe.contracts import ContractSet, describe_value, find_contracts_dir, json_pointer, looks_like_pii
+from sxe.contracts import (
+    ContractSet,
+    describe_value,
+    find_contracts_dir,
+    json_pointer,
+    looks_like_pii,
+)
 from sxe.errors import ContractViolation, UsageError
 
 NAME_ID = "https://schemas.test/common/name.v1.json"
@@ -86,14 +91,18 @@ def test_unknown_schema_raises_usage_error(contract_dir: Path, reference: str) -
         ContractSet(contract_dir).resolve_id(reference)
 
 
-@pytest.mark.parametrize("reference", ["../people/person.v1.schema.json", "/etc/passwd", "people\\person.v1.schema.json"])
+@pytest.mark.parametrize(
+    "reference", ["../people/person.v1.schema.json", "/etc/passwd", "people\\person.v1.schema.json"]
+)
 def test_schema_path_outside_folder_rejected(contract_dir: Path, reference: str) -> None:
     with pytest.raises(UsageError, match="must be relative"):
         ContractSet(contract_dir).resolve_id(reference)
 
 
 def test_duplicate_id_rejected(contract_dir: Path) -> None:
-    (contract_dir / "common" / "copy.v1.schema.json").write_text((contract_dir / "common" / "name.v1.schema.json").read_text())
+    (contract_dir / "common" / "copy.v1.schema.json").write_text(
+        (contract_dir / "common" / "name.v1.schema.json").read_text()
+    )
     with pytest.raises(UsageError, match="both declare"):
         ContractSet(contract_dir)
 

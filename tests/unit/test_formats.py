@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
-
 from sxe.errors import UsageError
 from sxe.ingest import ParsedRecord, read_profiles
 from sxe.ingest.detect import detect_format
@@ -118,7 +117,9 @@ def test_x_v2_not_found_and_suspended_reasons() -> None:
 def test_x_v2_pinned_tweet_errors_are_skipped() -> None:
     records = fixture("x-api-v2", "users-lookup.json")
 
-    assert all("pinned_tweet_id" not in record.result.reason for record in records if isinstance(record.result, Rejection))
+    assert all(
+        "pinned_tweet_id" not in record.result.reason for record in records if isinstance(record.result, Rejection)
+    )
     assert all(record.payload.get("section") != "includes" for record in records)
 
 
@@ -326,7 +327,9 @@ def test_tiktok_research_missing_username_is_missing_identity() -> None:
     assert '"username"' in record.result.reason
 
 
-@pytest.mark.parametrize(("name", "code"), [("rate-limit.json", "rate_limit_exceeded"), ("invalid-params.json", "invalid_params")])
+@pytest.mark.parametrize(
+    ("name", "code"), [("rate-limit.json", "rate_limit_exceeded"), ("invalid-params.json", "invalid_params")]
+)
 def test_tiktok_research_error_codes_are_api_errors(name: str, code: str) -> None:
     [record] = fixture("tiktok-research-api", name)
 
@@ -520,7 +523,11 @@ def test_example_file_detects_and_parses(file_name: str, format_name: str) -> No
 
 def test_examples_hold_expected_rejections() -> None:
     records = example_records()
-    kinds = [(Path(record.location.file).name, record.result.kind) for record in records if isinstance(record.result, Rejection)]
+    kinds = [
+        (Path(record.location.file).name, record.result.kind)
+        for record in records
+        if isinstance(record.result, Rejection)
+    ]
 
     assert kinds.count(("x-api-v2-followers.json", "api_error")) == 2
     assert ("x-api-v1.1-users.jsonl", "unparseable") in kinds
@@ -586,7 +593,20 @@ JSON_VALUES = st.recursive(
     max_leaves=20,
 )
 FIELD_NAMES = st.sampled_from(
-    ["id", "id_str", "username", "screen_name", "data", "errors", "error", "authorMeta", "public_metrics", "entities", "title", "code"]
+    [
+        "id",
+        "id_str",
+        "username",
+        "screen_name",
+        "data",
+        "errors",
+        "error",
+        "authorMeta",
+        "public_metrics",
+        "entities",
+        "title",
+        "code",
+    ]
 )
 RECORD_LIKE = st.dictionaries(FIELD_NAMES, JSON_VALUES, max_size=6)
 

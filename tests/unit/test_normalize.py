@@ -4,7 +4,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
 from sxe.ingest import read_profiles
 from sxe.models import Platform, SourceProfile
 from sxe.normalize import normalize
@@ -167,7 +166,9 @@ def test_normalize_quality_flags(changes: dict[str, object], flag: str) -> None:
     assert flag in profile.quality_flags
 
 
-@pytest.mark.parametrize(("changes", "flag"), [({"followers": 100}, "low_followers"), ({"handle": "jane2024"}, "default_handle")])
+@pytest.mark.parametrize(
+    ("changes", "flag"), [({"followers": 100}, "low_followers"), ({"handle": "jane2024"}, "default_handle")]
+)
 def test_normalize_flag_thresholds(changes: dict[str, object], flag: str) -> None:
     profile = normalize(replace(BASE, **changes))  # type: ignore[arg-type]
 
@@ -180,7 +181,9 @@ def test_normalize_flags_are_sorted() -> None:
     assert profile.quality_flags == ("low_followers", "no_bio", "no_display_name", "private_account")
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("EN", "en"), ("en_GB", "en-gb"), ("pt-BR", "pt-br"), ("", None), (None, None)])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("EN", "en"), ("en_GB", "en-gb"), ("pt-BR", "pt-br"), ("", None), (None, None)]
+)
 def test_normalize_language(raw: str | None, expected: str | None) -> None:
     assert normalize(replace(BASE, language=raw)).language == expected
 

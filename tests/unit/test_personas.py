@@ -9,8 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from sxe.intelligence import RulesetError, load_default_ruleset, load_ruleset, parse_ruleset, tag
+from sxe.intelligence import (
+    RulesetError,
+    load_default_ruleset,
+    load_ruleset,
+    parse_ruleset,
+    tag,
+)
 from sxe.models import Label, Platform, Profile
 
 
@@ -198,8 +203,13 @@ def test_creator_evidence_lists_followers() -> None:
 
     assert label is not None
     follower_entries = [entry for entry in label.evidence["matches"] if entry["field"] == "followers"]
-    assert {"rule_id": "persona.creator.link-in-bio-large-audience", "field": "followers", "value": 25_000,
-            "platform": "x", "handle": "someone"} in follower_entries
+    assert {
+        "rule_id": "persona.creator.link-in-bio-large-audience",
+        "field": "followers",
+        "value": 25_000,
+        "platform": "x",
+        "handle": "someone",
+    } in follower_entries
     supporting = [rule["rule_id"] for rule in label.evidence["rules"]]
     assert supporting[0] == "persona.creator.link-in-bio-large-audience"
     assert "persona.creator.link-in-bio" in supporting
@@ -299,15 +309,21 @@ def test_matched_terms_come_from_ruleset() -> None:
 @pytest.mark.parametrize(
     ("profile", "kind", "value"),
     [
-        pytest.param(make_profile("Writing about life. [email]", bio_has_email=True), "persona", "business",
-                     id="email-alone"),
-        pytest.param(make_profile(None, followers=None, website_domain="linktr.ee"), "persona", "creator",
-                     id="linktree-without-followers"),
+        pytest.param(
+            make_profile("Writing about life. [email]", bio_has_email=True), "persona", "business", id="email-alone"
+        ),
+        pytest.param(
+            make_profile(None, followers=None, website_domain="linktr.ee"),
+            "persona",
+            "creator",
+            id="linktree-without-followers",
+        ),
         pytest.param(make_profile("Morning person 💪"), "tribe", "fitness", id="one-fitness-emoji"),
         pytest.param(make_profile("Let's book a call sometime"), "persona", "coach", id="one-offer-phrase"),
         pytest.param(make_profile("Music festival fan, Coachella 2019"), "persona", "coach", id="coach-inside-word"),
-        pytest.param(make_profile("Dad, runner-up at chess", followers=500_000), "persona", "creator",
-                     id="audience-alone"),
+        pytest.param(
+            make_profile("Dad, runner-up at chess", followers=500_000), "persona", "creator", id="audience-alone"
+        ),
     ],
 )
 def test_weak_signal_emits_no_label(profile: Profile, kind: str, value: str) -> None:
@@ -440,17 +456,32 @@ def test_broken_rule_names_id_and_field() -> None:
         ("persona.agency.bio-keywords", {"value": "agencies"}, "value", "do not match id"),
         ("persona.founder.bio-keywords", {"kind": "tier"}, "kind", "persona"),
         ("persona.creator.link-in-bio", {"max_score": 0.3}, "max_score", "below score"),
-        ("persona.coach.bio-keywords", {"terms": {"bio_keywords": ["coach", "Coach"]}}, "terms.bio_keywords",
-         "listed twice"),
-        ("persona.coach.bio-keywords", {"terms": {"bio_keywords": ["call 555 010 9999"]}}, "terms.bio_keywords",
-         "phone"),
-        ("persona.coach.bio-keywords", {"terms": {"bio_keywords": ["jo@example.com"]}}, "terms.bio_keywords",
-         "email"),
-        ("persona.ecommerce.store-domain", {"terms": {"website_domains": ["https://etsy.com"]}},
-         "terms.website_domains", "lowercase host"),
+        (
+            "persona.coach.bio-keywords",
+            {"terms": {"bio_keywords": ["coach", "Coach"]}},
+            "terms.bio_keywords",
+            "listed twice",
+        ),
+        (
+            "persona.coach.bio-keywords",
+            {"terms": {"bio_keywords": ["call 555 010 9999"]}},
+            "terms.bio_keywords",
+            "phone",
+        ),
+        ("persona.coach.bio-keywords", {"terms": {"bio_keywords": ["jo@example.com"]}}, "terms.bio_keywords", "email"),
+        (
+            "persona.ecommerce.store-domain",
+            {"terms": {"website_domains": ["https://etsy.com"]}},
+            "terms.website_domains",
+            "lowercase host",
+        ),
         ("persona.business.email-in-bio", {"require": {}}, "require", "no terms and no requirements"),
-        ("persona.business.phone-in-bio", {"require": {"followers": {"min": 10, "max_exclusive": 5}}},
-         "require.followers.max_exclusive", "greater than min"),
+        (
+            "persona.business.phone-in-bio",
+            {"require": {"followers": {"min": 10, "max_exclusive": 5}}},
+            "require.followers.max_exclusive",
+            "greater than min",
+        ),
         ("persona.coach.bio-keywords", {"weight": 0.5}, "weight", "Extra inputs"),
         ("tribe.gaming.emoji", {"terms": {"bio_emoji": ["🎮"]}, "min_terms": 2}, "min_terms", "exceeds"),
     ],

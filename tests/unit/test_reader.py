@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from sxe.errors import UsageError
 from sxe.ingest import read_profiles
 from sxe.ingest.hashing import bytes_hash, canonical_json, content_hash
@@ -151,7 +150,7 @@ def test_content_hash_ignores_key_order_and_whitespace() -> None:
     second = json.loads('{ "a" : "é",\n "b": [1,2] }')
 
     assert content_hash(first) == content_hash(second)
-    assert canonical_json(first) == '{"a":"é","b":[1,2]}'.encode("utf-8")
+    assert canonical_json(first) == '{"a":"é","b":[1,2]}'.encode()
     assert len(content_hash(first)) == 64
 
 
@@ -160,7 +159,9 @@ def test_content_hash_differs_for_different_values() -> None:
 
 
 def test_read_profiles_keeps_going_after_bad_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "users.jsonl", jsonl(V1_USER) + b"{not json\n" + jsonl(dict(V1_USER, id_str="8", screen_name="eight")))
+    path = write(
+        tmp_path, "users.jsonl", jsonl(V1_USER) + b"{not json\n" + jsonl(dict(V1_USER, id_str="8", screen_name="eight"))
+    )
 
     records = list(read_profiles(path))
 
@@ -185,7 +186,13 @@ def test_read_profiles_hashes_each_item(tmp_path: Path) -> None:
 def test_read_profiles_gives_envelope_items_an_index(tmp_path: Path) -> None:
     envelope = {
         "data": [{"id": "1", "username": "one"}, {"id": "2", "username": "two"}],
-        "errors": [{"title": "Not Found Error", "detail": "missing", "type": "https://api.twitter.com/2/problems/resource-not-found"}],
+        "errors": [
+            {
+                "title": "Not Found Error",
+                "detail": "missing",
+                "type": "https://api.twitter.com/2/problems/resource-not-found",
+            }
+        ],
     }
     path = write(tmp_path, "page.jsonl", jsonl(envelope, envelope))
 

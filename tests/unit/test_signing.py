@@ -10,7 +10,6 @@ import boto3
 import pytest
 from botocore.config import Config
 from moto import mock_aws
-
 from sxe.errors import SignatureError, UsageError
 from sxe.handoff.signing import (
     DEFAULT_EXPIRES_IN_SECONDS,

@@ -10,9 +10,14 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
-
 from sxe.errors import UsageError
-from sxe.handoff.store import LocalObjectStore, ObjectNotFound, ObjectStore, S3ObjectStore, validate_key
+from sxe.handoff.store import (
+    LocalObjectStore,
+    ObjectNotFound,
+    ObjectStore,
+    S3ObjectStore,
+    validate_key,
+)
 
 BUCKET = "sxe-handoff"
 KEY = "exports/local/2026-12-04/bundle/manifest.json"
@@ -159,7 +164,10 @@ def test_s3_put_file_with_encryption(s3_client: Any, tmp_path: Path) -> None:
     store.put_bytes("data/manifest.json", b"{}", "application/json")
 
     assert store.get_bytes("data/records.jsonl.gz") == source.read_bytes()
-    for key, content_type in (("data/records.jsonl.gz", "application/gzip"), ("data/manifest.json", "application/json")):
+    for key, content_type in (
+        ("data/records.jsonl.gz", "application/gzip"),
+        ("data/manifest.json", "application/json"),
+    ):
         head = s3_client.head_object(Bucket=BUCKET, Key=key)
         assert head["ContentType"] == content_type
         assert head["ServerSideEncryption"] == "AES256"

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from sxe.adapters.apollo import ApolloPeopleMatch
-from sxe.adapters.base import ContactPointResult, LookupRequest, LookupResult, ProviderAdapter
+from sxe.adapters.base import (
+    ContactPointResult,
+    LookupRequest,
+    LookupResult,
+    ProviderAdapter,
+)
 from sxe.adapters.simulator import ProviderSimulator
 
 __all__ = [

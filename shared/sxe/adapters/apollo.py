@@ -26,7 +26,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from sxe.adapters.apollo_response import CREDITS_PER_MATCH, CREDITS_PER_MOBILE, PROVIDER, build_result
+from sxe.adapters.apollo_response import (
+    CREDITS_PER_MATCH,
+    CREDITS_PER_MOBILE,
+    PROVIDER,
+    build_result,
+)
 from sxe.adapters.base import LookupRequest, LookupResult
 from sxe.errors import PermanentProviderError, RetryableProviderError, UsageError
 

@@ -311,9 +311,7 @@ def _clean_domain(value: str | None) -> str | None:
 
 
 def _local_part(first: str, last: str) -> str:
-    cleaned = [
-        "".join(char for char in part if char.isascii() and char.isalnum()) for part in (first, last)
-    ]
+    cleaned = ["".join(char for char in part if char.isascii() and char.isalnum()) for part in (first, last)]
     return ".".join(part for part in cleaned if part) or "person"
 
 

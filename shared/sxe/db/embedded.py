@@ -37,7 +37,7 @@ def start_embedded(pgdata: Path, *, at_exit: Literal["stop", "delete"] | None = 
     _ensure_database(admin_url)
 
     log(logging.INFO, Event.DATABASE_STARTED, "embedded PostgreSQL is running", stage="db")
-    return server.get_uri(database=DATABASE_NAME)
+    return str(server.get_uri(database=DATABASE_NAME))
 
 
 def _get_server(pgdata: Path, at_exit: str | None):  # type: ignore[no-untyped-def]

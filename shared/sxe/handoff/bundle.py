@@ -22,7 +22,12 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 import sxe
-from sxe.contracts import BUNDLE_MANIFEST_V1, LEAD_CARD_V1, describe_value, load_contracts
+from sxe.contracts import (
+    BUNDLE_MANIFEST_V1,
+    LEAD_CARD_V1,
+    describe_value,
+    load_contracts,
+)
 from sxe.errors import ContractViolation, UsageError
 from sxe.handoff.store import ObjectStore, validate_key
 
@@ -283,11 +288,15 @@ def _verify_data(opener: Callable[[], IO[bytes]], data_key: str, entry: Mapping[
     if digest.hexdigest() != entry["sha256"]:
         raise _mismatch(data_key, "files/0/sha256", "its SHA-256 differs from the manifest")
     if size != entry["bytes"]:
-        raise _mismatch(data_key, "files/0/bytes", f"its size is {size} bytes, expected {entry['bytes']} from the manifest")
+        raise _mismatch(
+            data_key, "files/0/bytes", f"its size is {size} bytes, expected {entry['bytes']} from the manifest"
+        )
     if not inflater.eof or inflater.unused_data:
         raise _mismatch(data_key, "files/0/sha256", "it is not exactly one complete gzip stream")
     if lines != expected_count:
-        raise _mismatch(data_key, "record_count", f"it contains {lines} records, expected {expected_count} from the manifest")
+        raise _mismatch(
+            data_key, "record_count", f"it contains {lines} records, expected {expected_count} from the manifest"
+        )
 
 
 def _mismatch(data_key: str, pointer: str, problem: str) -> ContractViolation:

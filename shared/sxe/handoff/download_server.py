@@ -42,7 +42,7 @@ class _DownloadHandler(BaseHTTPRequestHandler):
 
         query = parse_qs(url.query)
         try:
-            key = unquote_key(url.path[len(DOWNLOAD_PREFIX):])
+            key = unquote_key(url.path[len(DOWNLOAD_PREFIX) :])
             verify(key, _one(query, "expires"), _one(query, "signature"), self.server.secret)
         except (SignatureError, UsageError) as exc:
             self._problem(HTTPStatus.FORBIDDEN, "forbidden", str(exc))

@@ -93,19 +93,39 @@ def lead_card_record(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _profile(profile: dict[str, Any]) -> dict[str, Any]:
-    keys = ("platform", "platform_user_id", "handle", "profile_url", "display_name",
-            "followers", "following", "posts", "verified", "quality_flags")
+    keys = (
+        "platform",
+        "platform_user_id",
+        "handle",
+        "profile_url",
+        "display_name",
+        "followers",
+        "following",
+        "posts",
+        "verified",
+        "quality_flags",
+    )
     return {key: profile.get(key) for key in keys}
 
 
 def _email(point: dict[str, Any]) -> dict[str, Any]:
-    return {"address": point["value"], "status": point["status"], "source": point["source"],
-            "provider_simulated": point["simulated"]}
+    return {
+        "address": point["value"],
+        "status": point["status"],
+        "source": point["source"],
+        "provider_simulated": point["simulated"],
+    }
 
 
 def _phone(point: dict[str, Any]) -> dict[str, Any]:
-    return {"number": point["value"], "line_type": point["line_type"], "dnc_status": point["dnc_status"],
-            "scrubbed_at": point["scrubbed_at"], "source": point["source"], "provider_simulated": point["simulated"]}
+    return {
+        "number": point["value"],
+        "line_type": point["line_type"],
+        "dnc_status": point["dnc_status"],
+        "scrubbed_at": point["scrubbed_at"],
+        "source": point["source"],
+        "provider_simulated": point["simulated"],
+    }
 
 
 def _provenance(row: dict[str, Any], profiles: list[dict[str, Any]], points: list[dict[str, Any]]) -> dict[str, Any]:
@@ -127,8 +147,14 @@ def _enrichment(decision: dict[str, Any], readiness_reason: str | None, simulate
         outcome, reason = "no_match", None
     else:
         outcome, reason = "skipped", readiness_reason
-    return {"provider": decision["provider"], "adapter_version": decision["adapter_version"], "outcome": outcome, "reason": reason,
-            "simulated": simulated, "at": decision["at"]}
+    return {
+        "provider": decision["provider"],
+        "adapter_version": decision["adapter_version"],
+        "outcome": outcome,
+        "reason": reason,
+        "simulated": simulated,
+        "at": decision["at"],
+    }
 
 
 def _record(conn: psycopg.Connection[Any], bundle: BundleResult, request: HandoffRequest, expires_at: datetime) -> None:
@@ -150,8 +176,13 @@ def _record(conn: psycopg.Connection[Any], bundle: BundleResult, request: Handof
         actor=request.actor,
         action="handoff.bundle_written",
         subject=f"bundle:{bundle.bundle_id}",
-        detail={"pool": request.pool, "records": bundle.record_count, "manifest_key": bundle.manifest_key,
-                "schema_version": LEAD_CARD_VERSION, "producer_version": __version__},
+        detail={
+            "pool": request.pool,
+            "records": bundle.record_count,
+            "manifest_key": bundle.manifest_key,
+            "schema_version": LEAD_CARD_VERSION,
+            "producer_version": __version__,
+        },
         payload_sha256=bundle.sha256,
     )
     emit(conn, EventType.HANDED_OFF, bundle.bundle_id, records=bundle.record_count, pool=request.pool)

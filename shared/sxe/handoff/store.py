@@ -158,7 +158,10 @@ class S3ObjectStore:
     def put_file(self, key: str, local_path: Path, content_type: str) -> None:
         # upload_file switches to multipart upload for large files.
         self.client.upload_file(
-            Filename=str(local_path), Bucket=self.bucket, Key=validate_key(key), ExtraArgs=self._write_args(content_type)
+            Filename=str(local_path),
+            Bucket=self.bucket,
+            Key=validate_key(key),
+            ExtraArgs=self._write_args(content_type),
         )
 
     def get_bytes(self, key: str) -> bytes:

@@ -18,7 +18,7 @@ from sxe.ingest.detect import detect_format
 from sxe.ingest.formats import SourceFormat, get_format
 from sxe.ingest.hashing import content_hash
 from sxe.ingest.reader import ReadResult, UnreadableRecord, read_records
-from sxe.models import Rejection, RecordLocation, SourceProfile, SourceRecord
+from sxe.models import RecordLocation, Rejection, SourceProfile, SourceRecord
 
 DETECTION_SAMPLE_SIZE = 20
 UNKNOWN_FORMAT = "unknown"

@@ -28,7 +28,7 @@ from typing import Any
 
 from sxe.errors import UsageError
 from sxe.ingest.hashing import bytes_hash
-from sxe.models import Rejection, RecordLocation, SourceRecord
+from sxe.models import RecordLocation, Rejection, SourceRecord
 
 UTF8_BOM = b"\xef\xbb\xbf"
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson", ".jsonlines"})
@@ -146,9 +146,7 @@ def _jsonl_records(name: str, data: bytes) -> Iterator[ReadResult]:
             yield SourceRecord(location=location, payload=value)
 
 
-def _unreadable_file(
-    name: str, data: bytes, error: json.JSONDecodeError | UnicodeDecodeError
-) -> UnreadableRecord:
+def _unreadable_file(name: str, data: bytes, error: json.JSONDecodeError | UnicodeDecodeError) -> UnreadableRecord:
     if isinstance(error, UnicodeDecodeError):
         reason = f"file is not valid UTF-8: invalid byte at offset {error.start}"
     else:

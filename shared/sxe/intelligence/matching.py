@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from sxe.intelligence.ruleset import Rule, RuleRequirements
 from sxe.models import Profile
@@ -161,7 +161,7 @@ def _domain_matches(domain: str, pattern: str) -> bool:
     return domain == pattern or domain.endswith("." + pattern)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _first_word(term: str) -> str:
     """Return the lowercase first word of `term`, which the lowercased text must contain for a match.
 
@@ -171,7 +171,7 @@ def _first_word(term: str) -> str:
     return _normalize_text(term).split()[0].lower()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _word_pattern(term: str) -> re.Pattern[str]:
     """Compile `term` to a case-insensitive whole-word pattern in which spaces match any whitespace."""
     words = [re.escape(word) for word in _normalize_text(term).split()]

@@ -17,10 +17,18 @@ import json
 import re
 from functools import lru_cache
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from sxe.errors import ConfigError
 
@@ -165,9 +173,7 @@ class RuleRequirements(_Frozen):
 
     def is_empty(self) -> bool:
         """Return whether no requirement is set."""
-        return all(
-            value is None for value in (self.followers, self.verified, self.bio_has_email, self.bio_has_phone)
-        )
+        return all(value is None for value in (self.followers, self.verified, self.bio_has_email, self.bio_has_phone))
 
 
 class Rule(_Frozen):
@@ -263,12 +269,14 @@ def _check_tier_id(value: str, info: ValidationInfo) -> str:
         raise ValueError(f"value {value!r} must be a lowercase slug such as 'micro'")
     tier_id = info.data.get("id")
     if tier_id is not None and tier_id != f"tier.{value}":
-        raise ValueError(f"value {value!r} does not match id {tier_id!r}, because tier ids have the form 'tier.<value>'")
+        raise ValueError(
+            f"value {value!r} does not match id {tier_id!r}, because tier ids have the form 'tier.<value>'"
+        )
     return value
 
 
 class TierBand(_Frozen):
-    """One follower tier from `min_followers` (inclusive) to `max_followers_exclusive` (exclusive, None for no bound)."""
+    """One follower tier from `min_followers` (inclusive) to `max_followers_exclusive` (None for no bound)."""
 
     id: str
     value: str
@@ -319,7 +327,7 @@ class TierTable(_Frozen):
     def _check_contiguous(cls, bands: tuple[TierBand, ...]) -> tuple[TierBand, ...]:
         if bands[0].min_followers != 0:
             raise ValueError(f"the first band {bands[0].id!r} must start at 0 followers")
-        for band, following_band in zip(bands, bands[1:]):
+        for band, following_band in pairwise(bands):
             if band.max_followers_exclusive != following_band.min_followers:
                 raise ValueError(
                     f"band {band.id!r} must end where band {following_band.id!r} starts "
@@ -364,10 +372,14 @@ def parse_ruleset(document: Any, *, source: str = "<document>") -> Ruleset:
     document in messages.
     """
     if not isinstance(document, dict):
-        raise RulesetError(f"Invalid ruleset {source}: expected a JSON object, got {type(document).__name__}.", source=source)
+        raise RulesetError(
+            f"Invalid ruleset {source}: expected a JSON object, got {type(document).__name__}.", source=source
+        )
     raw_rules = document.get("rules")
     if not isinstance(raw_rules, list):
-        raise RulesetError(f"Invalid ruleset {source}: field 'rules' must be a list of rule objects.", source=source, field="rules")
+        raise RulesetError(
+            f"Invalid ruleset {source}: field 'rules' must be a list of rule objects.", source=source, field="rules"
+        )
 
     rules = tuple(_parse_rule(raw_rule, index, source) for index, raw_rule in enumerate(raw_rules))
     _check_unique_ids(rules, source)

@@ -20,7 +20,9 @@ def tag_pending_cards(conn: psycopg.Connection[Any], pool: str, ruleset: Ruleset
     Returns the number of cards tagged. Labels of a card are replaced as a whole,
     so a rule that no longer fires leaves no stale label behind.
     """
-    card_ids = [row["id"] for row in conn.execute(sql("cards_needing_tags"), {"pool": pool, "ruleset_version": ruleset.version})]
+    card_ids = [
+        row["id"] for row in conn.execute(sql("cards_needing_tags"), {"pool": pool, "ruleset_version": ruleset.version})
+    ]
     if not card_ids:
         return 0
 

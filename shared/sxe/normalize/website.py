@@ -32,7 +32,20 @@ LINK_HUB_HOSTS = frozenset(
 
 # URL shorteners: the domain hides the real destination.
 SHORTENER_HOSTS = frozenset(
-    {"t.co", "bit.ly", "tinyurl.com", "goo.gl", "ow.ly", "buff.ly", "rebrand.ly", "cutt.ly", "is.gd", "shorturl.at", "tiny.cc", "rb.gy"}
+    {
+        "t.co",
+        "bit.ly",
+        "tinyurl.com",
+        "goo.gl",
+        "ow.ly",
+        "buff.ly",
+        "rebrand.ly",
+        "cutt.ly",
+        "is.gd",
+        "shorturl.at",
+        "tiny.cc",
+        "rb.gy",
+    }
 )
 
 CONTACT_SCHEMES = frozenset({"mailto", "tel", "sms"})

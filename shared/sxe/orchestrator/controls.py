@@ -38,7 +38,8 @@ def ensure_budgets(
     conn: psycopg.Connection[Any], scopes: BudgetScopes, *, provider_limit: int, pool_limit: int, period: str
 ) -> None:
     """Create this period's budget rows; a raised limit applies, a lowered one never drops below what is used."""
-    for scope, limit in zip(scopes.names, (provider_limit, pool_limit), strict=True):
+    # Scope order, as in budgets_reserve and budgets_settle, so these row locks cannot deadlock with theirs.
+    for scope, limit in sorted(zip(scopes.names, (provider_limit, pool_limit), strict=True)):
         conn.execute(sql("budgets_ensure"), {"scope": scope, "period": period, "limit_credits": limit})
 
 
@@ -54,7 +55,9 @@ def reserve_budget(conn: psycopg.Connection[Any], scopes: BudgetScopes, credits:
     return len(rows) == len(scopes.names)
 
 
-def settle_budget(conn: psycopg.Connection[Any], scopes: BudgetScopes, *, reserved: int, spent: int, period: str) -> None:
+def settle_budget(
+    conn: psycopg.Connection[Any], scopes: BudgetScopes, *, reserved: int, spent: int, period: str
+) -> None:
     """Release a reservation and record what the provider actually charged."""
     conn.execute(
         sql("budgets_settle"), {"scopes": scopes.names, "period": period, "reserved": reserved, "spent": spent}

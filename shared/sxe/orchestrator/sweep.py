@@ -16,7 +16,13 @@ from sxe.db import sql, transaction
 from sxe.events import EventType, emit
 from sxe.logs import Event, log
 from sxe.orchestrator import controls
-from sxe.orchestrator.gate import TRANSIENT_SKIPS, Candidate, Decision, SkipReason, check_policy
+from sxe.orchestrator.gate import (
+    TRANSIENT_SKIPS,
+    Candidate,
+    Decision,
+    SkipReason,
+    check_policy,
+)
 
 ENRICH_QUEUE = "enrich"
 
@@ -49,8 +55,14 @@ def sweep(conn: psycopg.Connection[Any], context: SweepContext) -> SweepResult:
         with transaction(conn, role="sxe_worker"):
             decision = _decide(conn, Candidate.from_row(row), context)
             _record(conn, decision, context, result)
-    log(logging.INFO, Event.ENRICHMENT_DECIDED, "enrichment sweep finished", stage="enrich",
-        provider=context.adapter.name, count=len(rows))
+    log(
+        logging.INFO,
+        Event.ENRICHMENT_DECIDED,
+        "enrichment sweep finished",
+        stage="enrich",
+        provider=context.adapter.name,
+        count=len(rows),
+    )
     return result
 
 
@@ -122,8 +134,13 @@ def _record(conn: psycopg.Connection[Any], decision: Decision, context: SweepCon
         actor=context.actor,
         action="enrichment.decided",
         subject=f"lead_card:{decision.card_id}",
-        detail={"decision": "enqueue" if decision.enqueue else "skip", "reason": reason,
-                "detail": decision.detail, "provider": context.adapter.name, "job_id": job_id},
+        detail={
+            "decision": "enqueue" if decision.enqueue else "skip",
+            "reason": reason,
+            "detail": decision.detail,
+            "provider": context.adapter.name,
+            "job_id": job_id,
+        },
     )
     emit(conn, EventType.ENRICHMENT_DECIDED, str(decision.card_id), decision=reason, job_id=job_id)
 
@@ -136,8 +153,14 @@ def _apply_skip(conn: psycopg.Connection[Any], decision: Decision, fingerprint: 
         memory = controls.recall(conn, fingerprint)
         if memory is not None and memory.contact_id is not None:
             conn.execute(sql("cards_attach_contact"), {"card_id": decision.card_id, "contact_id": memory.contact_id})
-            transition(conn, decision.card_id, from_states=[Readiness.TAGGED], to_state=Readiness.ENRICHED,
-                       reason=str(decision.skip))
+            transition(
+                conn,
+                decision.card_id,
+                from_states=[Readiness.TAGGED],
+                to_state=Readiness.ENRICHED,
+                reason=str(decision.skip),
+            )
             return
-    transition(conn, decision.card_id, from_states=[Readiness.TAGGED], to_state=Readiness.READY,
-               reason=str(decision.skip))
+    transition(
+        conn, decision.card_id, from_states=[Readiness.TAGGED], to_state=Readiness.READY, reason=str(decision.skip)
+    )

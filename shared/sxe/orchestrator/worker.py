@@ -188,8 +188,16 @@ def _record_lookup(
         else:
             _move_card(conn, card_id, Readiness.READY, "no_match")
 
-        _audit_lookup(conn, job, card_id, context, outcome=outcome, credits=lookup.credits_used,
-                      payload_sha256=lookup.payload_sha256, simulated=lookup.simulated)
+        _audit_lookup(
+            conn,
+            job,
+            card_id,
+            context,
+            outcome=outcome,
+            credits=lookup.credits_used,
+            payload_sha256=lookup.payload_sha256,
+            simulated=lookup.simulated,
+        )
         emit(conn, EventType.ENRICHED, str(card_id), provider=provider, outcome=outcome, job_id=job.id)
         jobs.complete(conn, job)
 
@@ -197,8 +205,15 @@ def _record_lookup(
     result.matched += int(contact_id is not None)
     result.credits_spent += lookup.credits_used
     result.outcomes[outcome] += 1
-    log(logging.INFO, Event.JOB_COMPLETED, f"lookup {outcome}", stage="enrich", job_id=job.id,
-        provider=provider, attempt=job.attempts)
+    log(
+        logging.INFO,
+        Event.JOB_COMPLETED,
+        f"lookup {outcome}",
+        stage="enrich",
+        job_id=job.id,
+        provider=provider,
+        attempt=job.attempts,
+    )
 
 
 def _record_retryable(
@@ -222,13 +237,30 @@ def _record_retryable(
         state = jobs.retry(conn, job, delay_seconds=delay, error=_error_detail(error))
         if state == "dead":
             _move_card(conn, card_id, Readiness.READY, "enrichment_failed")
-        _audit_lookup(conn, job, card_id, context, outcome=f"retryable_error:{state}", credits=0,
-                      status_code=error.status_code, breaker=breaker_state)
+        _audit_lookup(
+            conn,
+            job,
+            card_id,
+            context,
+            outcome=f"retryable_error:{state}",
+            credits=0,
+            status_code=error.status_code,
+            breaker=breaker_state,
+        )
 
     result.outcomes["dead" if state == "dead" else "retry_scheduled"] += 1
-    level, event = (logging.ERROR, Event.JOB_FAILED) if state == "dead" else (logging.WARNING, Event.JOB_RETRY_SCHEDULED)
-    log(level, event, f"lookup failed ({type(error).__name__}); job is {state}", stage="enrich",
-        job_id=job.id, provider=provider, attempt=job.attempts)
+    level, event = (
+        (logging.ERROR, Event.JOB_FAILED) if state == "dead" else (logging.WARNING, Event.JOB_RETRY_SCHEDULED)
+    )
+    log(
+        level,
+        event,
+        f"lookup failed ({type(error).__name__}); job is {state}",
+        stage="enrich",
+        job_id=job.id,
+        provider=provider,
+        attempt=job.attempts,
+    )
 
 
 def _record_permanent(
@@ -249,8 +281,15 @@ def _record_permanent(
         _audit_lookup(conn, job, card_id, context, outcome="permanent_error", credits=0, status_code=error.status_code)
 
     result.outcomes["dead"] += 1
-    log(logging.ERROR, Event.JOB_FAILED, f"lookup rejected by the provider ({type(error).__name__})",
-        stage="enrich", job_id=job.id, provider=context.adapter.name, attempt=job.attempts)
+    log(
+        logging.ERROR,
+        Event.JOB_FAILED,
+        f"lookup rejected by the provider ({type(error).__name__})",
+        stage="enrich",
+        job_id=job.id,
+        provider=context.adapter.name,
+        attempt=job.attempts,
+    )
 
 
 def _store_contact(conn: psycopg.Connection[Any], lookup: LookupResult) -> UUID:
