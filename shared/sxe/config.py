@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,22 @@ class Settings(BaseSettings):
     cooldown_hit_days: int = Field(default=90, ge=1)
     cooldown_miss_days: int = Field(default=30, ge=1)
 
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # The message never repeats the value: a URL usually carries a password.
+        if value is None:
+            return None
+        text = value.get_secret_value()
+        try:
+            parts = urlsplit(text)
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:
+            port_ok = False
+        if parts.scheme not in ("postgresql", "postgres") or not port_ok:
+            raise ValueError("expected a URL such as postgresql://user:password@host:5432/dbname (value not shown)")
+        return value
+
     @field_validator("state_dir")
     @classmethod
     def _expand_state_dir(cls, value: Path) -> Path:
@@ -66,4 +83,5 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "SXE_" + "_".join(str(part) for part in first["loc"]).upper()
-        raise ConfigError(f"invalid {name}: {first['msg']}; fix the variable or unset it to use the default") from exc
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"invalid {name}: {message}; fix the variable or unset it to use the default") from exc

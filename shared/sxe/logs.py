@@ -17,7 +17,20 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 ALLOWED_KEYS = frozenset(
-    {"stage", "event", "job_id", "batch_id", "bundle_id", "provider", "attempt", "correlation_id", "count", "reason"}
+    {
+        "stage",
+        "event",
+        "job_id",
+        "batch_id",
+        "bundle_id",
+        "provider",
+        "attempt",
+        "correlation_id",
+        "count",
+        "reason",
+        "object_key",
+        "status",
+    }
 )
 
 
@@ -35,6 +48,8 @@ class Event(StrEnum):
     JOB_FAILED = "job.failed"
     JOB_COMPLETED = "job.completed"
     BUNDLE_WRITTEN = "bundle.written"
+    DOWNLOAD_SERVED = "download.served"
+    DOWNLOAD_REJECTED = "download.rejected"
 
 
 class RedactingFormatter(LambdaPowertoolsFormatter):  # type: ignore[misc]

@@ -23,9 +23,9 @@ import psycopg
 from sxe.adapters.apollo import ApolloPeopleMatch
 from sxe.adapters.base import ProviderAdapter
 from sxe.adapters.simulator import ProviderSimulator
-from sxe.cards import build_cards, ensure_pool, readiness_counts
+from sxe.cards import Readiness, build_cards, ensure_pool, readiness_counts, transition_pool
 from sxe.config import Settings
-from sxe.db import connect, database_url, sql, transaction
+from sxe.db import connect, database_url, transaction
 from sxe.db.migrate import migrate
 from sxe.errors import UsageError
 from sxe.handoff.export import HandoffRequest, hand_off
@@ -177,7 +177,6 @@ def card_stage(conn: psycopg.Connection[Any], settings: Settings, summary: RunSu
         summary.new_lead_cards = build_cards(conn, settings.pool)
     with transaction(conn, role="sxe_worker"):
         summary.tagged = tag_pending_cards(conn, settings.pool, ruleset)
-        conn.execute(sql("readiness_hold_private"), {"pool": settings.pool})
     log(logging.INFO, Event.CARDS_TAGGED, "lead cards built and tagged", stage="cards", count=summary.tagged)
 
 
@@ -226,7 +225,7 @@ def enrich_stage(
         )
         controls.ensure_breaker(conn, adapter.name)
 
-    sweep_context = SweepContext(settings.pool, intent, adapter, scopes, period, ACTOR)
+    sweep_context = SweepContext(settings.pool, intent, adapter, scopes, period, ACTOR, summary.simulated_provider)
     worker_context = WorkerContext(
         adapter, scopes, period, settings.cooldown_hit_days, settings.cooldown_miss_days, ACTOR
     )
@@ -250,10 +249,14 @@ def _add_work(total: WorkResult, part: WorkResult) -> None:
 
 
 def handoff_stage(conn: psycopg.Connection[Any], settings: Settings, summary: RunSummary) -> None:
-    """Promote enriched cards to ready, write the pool's bundle and sign its download URLs."""
+    """Promote finished cards to ready, bundle the pool's ready cards and sign the download URLs.
+
+    A bundle holds the cards that became ready since the last handoff: each card
+    goes out once, and a run with nothing new writes an empty bundle.
+    """
     with transaction(conn, role="sxe_worker"):
-        conn.execute(sql("readiness_promote"), {"pool": settings.pool})
-        summary.readiness = readiness_counts(conn, settings.pool)
+        finished = [Readiness.ENRICHED, Readiness.NO_MATCH, Readiness.ENRICHMENT_FAILED]
+        transition_pool(conn, settings.pool, finished, Readiness.READY)
 
     store = LocalObjectStore(settings.objects_dir)
     request = HandoffRequest(
@@ -271,6 +274,8 @@ def handoff_stage(conn: psycopg.Connection[Any], settings: Settings, summary: Ru
         manifest_url=sign_url(settings.public_base_url, bundle.manifest_key, secret, expires_in),
         records=bundle.record_count,
     )
+    with transaction(conn, role="sxe_worker"):
+        summary.readiness = readiness_counts(conn, settings.pool)
     log(
         logging.INFO,
         Event.BUNDLE_WRITTEN,

@@ -46,7 +46,7 @@ def test_run_counts_every_stage(first_run: RunSummary) -> None:
     assert data["lead_cards"] == data["new_lead_cards"] == data["profiles"]
     assert data["lookups"] > 0
     assert data["enriched"] > 0
-    assert data["bundle"]["records"] == data["readiness"]["ready"]
+    assert data["bundle"]["records"] == data["readiness"]["handed_off"]
 
 
 def test_bundle_validates_against_committed_schemas(first_run: RunSummary) -> None:
@@ -101,7 +101,8 @@ def test_rerun_stores_nothing_twice_and_buys_nothing(settings: Settings, first_r
     assert second["duplicates"] == first_run.to_json()["ingested"]
     assert second["lookups"] == 0
     assert second["credits_spent"] == 0
-    assert second["bundle"]["records"] == first_run.bundle.records
+    assert second["bundle"]["records"] == 0
+    assert second["readiness"] == first_run.to_json()["readiness"]
 
 
 def test_tier1_and_ops_hold_no_email_or_phone(settings: Settings, first_run: RunSummary) -> None:

@@ -20,6 +20,7 @@ import json
 import secrets
 import sys
 import threading
+import unicodedata
 from collections import Counter, deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -311,7 +312,9 @@ def _clean_domain(value: str | None) -> str | None:
 
 
 def _local_part(first: str, last: str) -> str:
-    cleaned = ["".join(char for char in part if char.isascii() and char.isalnum()) for part in (first, last)]
+    # Decompose accented letters first, so "Fernández" gives "fernandez", not "fernndez".
+    folded = [unicodedata.normalize("NFKD", part) for part in (first, last)]
+    cleaned = ["".join(char for char in part if char.isascii() and char.isalnum()) for part in folded]
     return ".".join(part for part in cleaned if part) or "person"
 
 

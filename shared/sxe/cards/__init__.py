@@ -1,12 +1,11 @@
 """Lead cards: one per person, holding no PII, moving through an explicit readiness state machine.
 
-    new ──tag──▶ tagged ──enrich (contact found)──▶ enriched ──▶ ready
-                   │                                              ▲
-                   └──enrichment skipped or no match──────────────┘
-    any state ──(every profile private)──▶ held
+    new → tagged → qualified ─→ enrichment_queued → enriched | no_match | enrichment_failed → ready → handed_off
+                 ↘ disqualified   ↘ ready (nothing to look up), enriched | no_match (remembered lookup)
+    ready, handed_off → stale → tagged (its profiles changed)       any state → suppressed (erasure)
 
-Each transition is one guarded UPDATE; a card in an unexpected state raises
-StateTransitionError with its id.
+`TRANSITIONS` lists every legal move. Each move is one UPDATE guarded by the
+current state, and records a `readiness_changed` event.
 """
 
 from __future__ import annotations
@@ -21,14 +20,59 @@ from psycopg.types.json import Jsonb
 
 from sxe.db import sql
 from sxe.errors import StateTransitionError
+from sxe.events import EventType, emit
 
 
 class Readiness(StrEnum):
     NEW = "new"
     TAGGED = "tagged"
+    QUALIFIED = "qualified"
+    DISQUALIFIED = "disqualified"
+    ENRICHMENT_QUEUED = "enrichment_queued"
     ENRICHED = "enriched"
+    NO_MATCH = "no_match"
+    ENRICHMENT_FAILED = "enrichment_failed"
     READY = "ready"
-    HELD = "held"
+    HANDED_OFF = "handed_off"
+    STALE = "stale"
+    SUPPRESSED = "suppressed"
+
+
+# Every legal move, keyed by the state a card leaves. Suppression (erasure) is
+# reachable from every state and left by none.
+TRANSITIONS: dict[Readiness, frozenset[Readiness]] = {
+    Readiness.NEW: frozenset({Readiness.TAGGED}),
+    Readiness.TAGGED: frozenset({Readiness.QUALIFIED, Readiness.DISQUALIFIED}),
+    Readiness.QUALIFIED: frozenset(
+        {
+            Readiness.ENRICHMENT_QUEUED,
+            Readiness.ENRICHED,
+            Readiness.NO_MATCH,
+            Readiness.READY,
+            Readiness.DISQUALIFIED,
+            Readiness.TAGGED,
+        }
+    ),
+    Readiness.DISQUALIFIED: frozenset({Readiness.TAGGED}),
+    Readiness.ENRICHMENT_QUEUED: frozenset(
+        {Readiness.ENRICHED, Readiness.NO_MATCH, Readiness.ENRICHMENT_FAILED, Readiness.QUALIFIED}
+    ),
+    Readiness.ENRICHED: frozenset({Readiness.READY}),
+    Readiness.NO_MATCH: frozenset({Readiness.READY}),
+    Readiness.ENRICHMENT_FAILED: frozenset({Readiness.READY, Readiness.QUALIFIED}),
+    Readiness.READY: frozenset({Readiness.HANDED_OFF, Readiness.STALE}),
+    Readiness.HANDED_OFF: frozenset({Readiness.STALE}),
+    Readiness.STALE: frozenset({Readiness.TAGGED}),
+    Readiness.SUPPRESSED: frozenset(),
+}
+for _state in Readiness:
+    if _state is not Readiness.SUPPRESSED:
+        TRANSITIONS[_state] = TRANSITIONS[_state] | {Readiness.SUPPRESSED}
+
+
+def predecessors(to_state: Readiness) -> list[Readiness]:
+    """Return the states from which a card may move to `to_state`."""
+    return [state for state, targets in TRANSITIONS.items() if to_state in targets]
 
 
 DEFAULT_INTENT: dict[str, Any] = {
@@ -63,24 +107,51 @@ def cards_for_profiles(conn: psycopg.Connection[Any], profile_ids: Iterable[UUID
     return [row["card_id"] for row in rows]
 
 
-def transition(
-    conn: psycopg.Connection[Any],
-    card_id: UUID,
-    *,
-    from_states: Iterable[Readiness],
-    to_state: Readiness,
-    reason: str | None = None,
-) -> None:
-    """Move one card to `to_state`; raise StateTransitionError when it is not in `from_states`."""
-    allowed = [state.value for state in from_states]
+def transition(conn: psycopg.Connection[Any], card_id: UUID, to_state: Readiness, reason: str | None = None) -> None:
+    """Move one card to `to_state` and record the event.
+
+    Raises StateTransitionError naming the card and both states when the move is
+    not legal from the card's current state, or the card does not exist.
+    """
+    allowed = [state.value for state in predecessors(to_state)]
     row = conn.execute(
         sql("cards_transition"),
         {"card_id": card_id, "from_states": allowed, "to_state": to_state.value, "reason": reason},
     ).fetchone()
     if row is None:
-        raise StateTransitionError(
-            f"lead card {card_id} cannot move to {to_state.value}: it is not in {', '.join(allowed)}"
-        )
+        current = conn.execute(sql("cards_readiness"), {"card_id": card_id}).fetchone()
+        where = f"from {current['readiness']}" if current else "because it does not exist"
+        raise StateTransitionError(f"lead card {card_id} cannot move to {to_state.value} {where}")
+    emit(
+        conn,
+        EventType.READINESS_CHANGED,
+        str(card_id),
+        readiness=to_state.value,
+        previous=row["previous"],
+        reason=reason,
+    )
+
+
+def transition_pool(
+    conn: psycopg.Connection[Any],
+    pool: str,
+    from_states: Iterable[Readiness],
+    to_state: Readiness,
+    reason: str | None = None,
+) -> int:
+    """Move every card of `pool` in `from_states` to `to_state`; return how many moved.
+
+    Raises ValueError when one of `from_states` may not move to `to_state`.
+    """
+    sources = list(from_states)
+    illegal = [state.value for state in sources if to_state not in TRANSITIONS[state]]
+    if illegal:
+        raise ValueError(f"cards cannot move from {illegal} to {to_state.value}")
+    rows = conn.execute(
+        sql("cards_transition_pool"),
+        {"pool": pool, "from_states": [s.value for s in sources], "to_state": to_state.value, "reason": reason},
+    ).fetchall()
+    return len(rows)
 
 
 def readiness_counts(conn: psycopg.Connection[Any], pool: str) -> dict[str, int]:

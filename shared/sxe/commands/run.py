@@ -43,7 +43,7 @@ def render_summary(summary: RunSummary) -> str:
         f"SXE run {data['run_id']}",
         "",
         f"  ingest      {data['ingested']} records stored, {data['duplicates']} duplicates, "
-        f"{data['quarantined']} quarantined ({len(data['files'])} files)",
+        f"{data['quarantined']} quarantined ({_count(len(data['files']), 'file')})",
         f"  normalize   {data['profiles']} profiles touched, {data['new_profiles']} new",
         f"  lead cards  {data['lead_cards']} in pool, {data['new_lead_cards']} new, {data['tagged']} tagged",
         f"  enrichment  {data['enrichment_enqueued']} lookups allowed, {data['lookups']} made, "
@@ -69,3 +69,7 @@ def render_summary(summary: RunSummary) -> str:
             f"  manifest URL  {bundle['manifest_url']}",
         ]
     return "\n".join(lines)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

@@ -39,9 +39,17 @@ def connect(url: str, **kwargs: Any) -> psycopg.Connection[dict[str, Any]]:
 
 
 @contextmanager
-def transaction(conn: psycopg.Connection[Any], role: str | None = None) -> Iterator[psycopg.Connection[Any]]:
-    """Run a block in one transaction, as `role` when given (SET LOCAL, so it ends with the transaction)."""
+def transaction(
+    conn: psycopg.Connection[Any], role: str | None = None, *, repeatable_read: bool = False
+) -> Iterator[psycopg.Connection[Any]]:
+    """Run a block in one transaction, as `role` when given (SET LOCAL, so it ends with the transaction).
+
+    `repeatable_read` gives the whole block one snapshot, for work that reads a set
+    and then updates exactly that set.
+    """
     with conn.transaction():
+        if repeatable_read:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         if role is not None:
             if role not in RUNTIME_ROLES:
                 raise ValueError(f"unknown runtime role {role!r}; expected one of {sorted(RUNTIME_ROLES)}")

@@ -8,6 +8,7 @@ names the object key but never the signature.
 from __future__ import annotations
 
 import json
+import logging
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -16,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 from sxe.errors import SignatureError, UsageError
 from sxe.handoff.signing import unquote_key, verify
 from sxe.handoff.store import LocalObjectStore
+from sxe.logs import Event, log
 
 DOWNLOAD_PREFIX = "/download/"
 
@@ -35,6 +37,12 @@ class _DownloadHandler(BaseHTTPRequestHandler):
     server: DownloadServer
 
     def do_GET(self) -> None:  # noqa: N802 - name fixed by BaseHTTPRequestHandler
+        self._serve(send_body=True)
+
+    def do_HEAD(self) -> None:  # noqa: N802 - name fixed by BaseHTTPRequestHandler
+        self._serve(send_body=False)
+
+    def _serve(self, *, send_body: bool) -> None:
         url = urlsplit(self.path)
         if not url.path.startswith(DOWNLOAD_PREFIX):
             self._problem(HTTPStatus.NOT_FOUND, "not found", "only /download/<key> is served here")
@@ -52,15 +60,17 @@ class _DownloadHandler(BaseHTTPRequestHandler):
         if not path.is_file():
             self._problem(HTTPStatus.NOT_FOUND, "not found", f"no object with key {key!r}")
             return
-        self._send_file(path.read_bytes(), key)
+        self._send_file(path.read_bytes(), key, send_body)
 
-    def _send_file(self, data: bytes, key: str) -> None:
+    def _send_file(self, data: bytes, key: str, send_body: bool) -> None:
         self.send_response(HTTPStatus.OK)
         content_type = "application/json" if key.endswith(".json") else "application/gzip"
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        if send_body:
+            self.wfile.write(data)
+        log(logging.INFO, Event.DOWNLOAD_SERVED, "download served", stage="handoff", object_key=key, status=200)
 
     def _problem(self, status: HTTPStatus, title: str, detail: str) -> None:
         body = json.dumps({"type": "about:blank", "title": title, "status": int(status), "detail": detail}).encode()
@@ -68,10 +78,14 @@ class _DownloadHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/problem+json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        # The detail names the object key at most; the query with the signature is never logged.
+        log(logging.WARNING, Event.DOWNLOAD_REJECTED, detail, stage="handoff", status=int(status))
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature fixed by the base class
-        # The default access log would print signed URLs; nothing is logged per request.
+        # The default access log prints the request line, signature included; the
+        # structured lines above replace it.
         return
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 
 from sxe import __version__, audit
+from sxe.cards import Readiness, transition_pool
 from sxe.db import sql, transaction
 from sxe.events import EventType, emit
 from sxe.handoff.bundle import BundleResult, write_bundle
@@ -43,7 +44,13 @@ def hand_off(conn: psycopg.Connection[Any], store: ObjectStore, request: Handoff
     expires_at = request.created_at + timedelta(days=request.retention_days)
     prefix = f"exports/{request.environment}/{request.created_at:%Y-%m-%d}"
 
-    with transaction(conn, role="sxe_worker"), conn.cursor(name=f"handoff_{bundle_id.hex}") as cursor:
+    # One snapshot for reading and marking: the cards marked handed off are exactly
+    # the ones written. A card changed meanwhile makes the marking fail with a
+    # serialization error; the bundle then stays unrecorded and its cards go out again.
+    with (
+        transaction(conn, role="sxe_worker", repeatable_read=True),
+        conn.cursor(name=f"handoff_{bundle_id.hex}") as cursor,
+    ):
         cursor.itersize = FETCH_ROWS
         cursor.execute(sql("handoff_ready_cards"), {"pool": request.pool})
         bundle = write_bundle(
@@ -55,8 +62,8 @@ def hand_off(conn: psycopg.Connection[Any], store: ObjectStore, request: Handoff
             created_at=request.created_at,
             expires_at=expires_at,
         )
-
-    with transaction(conn, role="sxe_worker"):
+        cursor.close()
+        transition_pool(conn, request.pool, [Readiness.READY], Readiness.HANDED_OFF, f"bundle {bundle.bundle_id}")
         _record(conn, bundle, request, expires_at)
     return bundle
 
@@ -133,12 +140,11 @@ def _provenance(row: dict[str, Any], profiles: list[dict[str, Any]], points: lis
         {"format": p["source_format"], "source_file": p["source_file"], "collected_at": p["collected_at"]}
         for p in profiles
     ]
-    simulated = any(point["simulated"] for point in points)
-    enrichment = [_enrichment(decision, row["readiness_reason"], simulated) for decision in row["decisions"]]
+    enrichment = [_enrichment(decision, row["readiness_reason"]) for decision in row["decisions"]]
     return {"sources": sources, "ruleset_version": row["ruleset_version"], "enrichment": enrichment}
 
 
-def _enrichment(decision: dict[str, Any], readiness_reason: str | None, simulated: bool) -> dict[str, Any]:
+def _enrichment(decision: dict[str, Any], readiness_reason: str | None) -> dict[str, Any]:
     if decision["decision"] == "skip":
         outcome, reason = "skipped", decision["reason"]
     elif readiness_reason in _MATCHED_REASONS:
@@ -152,7 +158,7 @@ def _enrichment(decision: dict[str, Any], readiness_reason: str | None, simulate
         "adapter_version": decision["adapter_version"],
         "outcome": outcome,
         "reason": reason,
-        "simulated": simulated,
+        "simulated": decision["simulated"],
         "at": decision["at"],
     }
 

@@ -9,6 +9,7 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
+from sxe.cards import Readiness, transition
 from sxe.db import sql
 from sxe.intelligence import Ruleset, tag
 from sxe.models import Platform, Profile
@@ -20,16 +21,25 @@ def tag_pending_cards(conn: psycopg.Connection[Any], pool: str, ruleset: Ruleset
     Returns the number of cards tagged. Labels of a card are replaced as a whole,
     so a rule that no longer fires leaves no stale label behind.
     """
-    card_ids = [
-        row["id"] for row in conn.execute(sql("cards_needing_tags"), {"pool": pool, "ruleset_version": ruleset.version})
-    ]
-    if not card_ids:
+    rows = conn.execute(sql("cards_needing_tags"), {"pool": pool, "ruleset_version": ruleset.version}).fetchall()
+    if not rows:
         return 0
 
-    profiles_by_card = _load_profiles(conn, card_ids)
-    for card_id in card_ids:
+    profiles_by_card = _load_profiles(conn, [row["id"] for row in rows])
+    for row in rows:
+        card_id = row["id"]
         _write_labels(conn, card_id, tag(profiles_by_card[card_id], ruleset), ruleset.version)
-    return len(card_ids)
+        _retag(conn, card_id, Readiness(row["readiness"]))
+    return len(rows)
+
+
+def _retag(conn: psycopg.Connection[Any], card_id: UUID, readiness: Readiness) -> None:
+    """Send a relabelled card back through the gate when its earlier decision may no longer hold."""
+    if readiness in (Readiness.NEW, Readiness.DISQUALIFIED, Readiness.STALE):
+        transition(conn, card_id, Readiness.TAGGED, "labels changed" if readiness is not Readiness.NEW else None)
+    elif readiness in (Readiness.READY, Readiness.HANDED_OFF):
+        transition(conn, card_id, Readiness.STALE, "profiles or ruleset changed")
+        transition(conn, card_id, Readiness.TAGGED, "labels changed")
 
 
 def _load_profiles(conn: psycopg.Connection[Any], card_ids: list[UUID]) -> dict[UUID, list[Profile]]:

@@ -30,8 +30,22 @@ class SkipReason(StrEnum):
     CIRCUIT_OPEN = "circuit_open"
 
 
-# Skips that may clear by themselves: the card stays tagged and a later sweep decides again.
+# Skips that may clear by themselves: the card stays qualified and a later sweep decides again.
 TRANSIENT_SKIPS = frozenset({SkipReason.BUDGET_EXHAUSTED, SkipReason.CIRCUIT_OPEN})
+
+# Skips by the pool's intent policy: the card is disqualified until its data or the policy changes.
+POLICY_SKIPS = frozenset(
+    {
+        SkipReason.PROVIDER_NOT_ALLOWED,
+        SkipReason.EXCLUDED_QUALITY_FLAG,
+        SkipReason.BELOW_MIN_FOLLOWERS,
+        SkipReason.PERSONA_NOT_TARGETED,
+        SkipReason.OVER_MAX_COST,
+    }
+)
+
+# Skips for want of anything to match on: the card goes on to handoff without a lookup.
+NO_KEY_SKIPS = frozenset({SkipReason.NO_PERSON_NAME, SkipReason.NO_WEBSITE_DOMAIN})
 
 # Link hubs and shorteners tell nothing about where a person works, so they are no lookup key.
 LINK_HUB_DOMAINS = frozenset(
@@ -44,6 +58,7 @@ class Candidate:
     """A tagged card and the facts about it that the gate reads."""
 
     card_id: UUID
+    readiness: str
     personas: tuple[str, ...]
     display_name: str | None
     website_domain: str | None
@@ -54,6 +69,7 @@ class Candidate:
     def from_row(cls, row: dict[str, Any]) -> Candidate:
         return cls(
             card_id=row["card_id"],
+            readiness=row["readiness"],
             personas=tuple(row["personas"]),
             display_name=row["display_name"],
             website_domain=row["website_domain"],
@@ -70,6 +86,7 @@ class Decision:
     skip: SkipReason | None
     request: LookupRequest | None = None
     detail: str | None = None
+    readiness: str = "tagged"
 
     @property
     def enqueue(self) -> bool:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+from uuid import UUID
 
 import psycopg
 
@@ -17,7 +18,8 @@ from sxe.events import EventType, emit
 from sxe.logs import Event, log
 from sxe.orchestrator import controls
 from sxe.orchestrator.gate import (
-    TRANSIENT_SKIPS,
+    NO_KEY_SKIPS,
+    POLICY_SKIPS,
     Candidate,
     Decision,
     SkipReason,
@@ -43,6 +45,7 @@ class SweepContext:
     scopes: controls.BudgetScopes
     period: str
     actor: str
+    simulated: bool = False
 
 
 def sweep(conn: psycopg.Connection[Any], context: SweepContext) -> SweepResult:
@@ -53,7 +56,8 @@ def sweep(conn: psycopg.Connection[Any], context: SweepContext) -> SweepResult:
     result = SweepResult()
     for row in rows:
         with transaction(conn, role="sxe_worker"):
-            decision = _decide(conn, Candidate.from_row(row), context)
+            candidate = Candidate.from_row(row)
+            decision = replace(_decide(conn, candidate, context), readiness=candidate.readiness)
             _record(conn, decision, context, result)
     log(
         logging.INFO,
@@ -94,30 +98,17 @@ def quoted_credits(adapter: ProviderAdapter) -> int:
 def _record(conn: psycopg.Connection[Any], decision: Decision, context: SweepContext, result: SweepResult) -> None:
     request = decision.request
     fingerprint = request.fingerprint(context.adapter.name, context.adapter.version) if request else None
-    job_id = None
-    if decision.enqueue and request is not None:
-        job_id = jobs.enqueue(
-            conn,
-            ENRICH_QUEUE,
-            {
-                "card_id": str(decision.card_id),
-                "pool": context.pool,
-                "provider": context.adapter.name,
-                "fingerprint": fingerprint,
-                "request": request.normalized(),
-            },
-            dedupe_key=fingerprint,
-        )
+    job_id = _enqueue(conn, decision, context, fingerprint) if decision.enqueue else None
+    if decision.enqueue:
         # No id means a live job already buys this exact lookup for another card.
-        # This card stays tagged, and the next sweep reuses the remembered result.
+        # This card stays qualified, and the next sweep reuses the remembered result.
         result.enqueued += int(job_id is not None)
+        reason = "allowed by intent, cooldown, budget and breaker" if job_id else "same lookup already queued"
     else:
         result.skipped[str(decision.skip)] += 1
-        _apply_skip(conn, decision, fingerprint)
+        reason = str(decision.skip)
 
-    reason = str(decision.skip)
-    if decision.enqueue:
-        reason = "allowed by intent, cooldown, budget and breaker" if job_id else "same lookup already queued"
+    _move_card(conn, decision, fingerprint, job_id)
     conn.execute(
         sql("enrich_record_decision"),
         {
@@ -127,6 +118,7 @@ def _record(conn: psycopg.Connection[Any], decision: Decision, context: SweepCon
             "reason": reason,
             "fingerprint": fingerprint,
             "job_id": job_id,
+            "simulated": context.simulated,
         },
     )
     audit.append(
@@ -145,22 +137,47 @@ def _record(conn: psycopg.Connection[Any], decision: Decision, context: SweepCon
     emit(conn, EventType.ENRICHMENT_DECIDED, str(decision.card_id), decision=reason, job_id=job_id)
 
 
-def _apply_skip(conn: psycopg.Connection[Any], decision: Decision, fingerprint: str | None) -> None:
-    """Move a skipped card on: reuse a remembered contact, or mark it ready without one."""
-    if decision.skip in TRANSIENT_SKIPS:
-        return
-    if decision.skip is SkipReason.COOLDOWN_MATCHED and fingerprint is not None:
-        memory = controls.recall(conn, fingerprint)
-        if memory is not None and memory.contact_id is not None:
-            conn.execute(sql("cards_attach_contact"), {"card_id": decision.card_id, "contact_id": memory.contact_id})
-            transition(
-                conn,
-                decision.card_id,
-                from_states=[Readiness.TAGGED],
-                to_state=Readiness.ENRICHED,
-                reason=str(decision.skip),
-            )
-            return
-    transition(
-        conn, decision.card_id, from_states=[Readiness.TAGGED], to_state=Readiness.READY, reason=str(decision.skip)
+def _enqueue(
+    conn: psycopg.Connection[Any], decision: Decision, context: SweepContext, fingerprint: str | None
+) -> int | None:
+    assert decision.request is not None
+    return jobs.enqueue(
+        conn,
+        ENRICH_QUEUE,
+        {
+            "card_id": str(decision.card_id),
+            "pool": context.pool,
+            "provider": context.adapter.name,
+            "fingerprint": fingerprint,
+            "request": decision.request.normalized(),
+        },
+        dedupe_key=fingerprint,
     )
+
+
+def _move_card(conn: psycopg.Connection[Any], decision: Decision, fingerprint: str | None, job_id: int | None) -> None:
+    """Move the card along the readiness state machine according to the decision."""
+    card_id, skip = decision.card_id, decision.skip
+    if skip in POLICY_SKIPS:
+        transition(conn, card_id, Readiness.DISQUALIFIED, str(skip))
+        return
+
+    if decision.readiness == Readiness.TAGGED:
+        transition(conn, card_id, Readiness.QUALIFIED)
+    if job_id is not None:
+        transition(conn, card_id, Readiness.ENRICHMENT_QUEUED)
+    elif skip in NO_KEY_SKIPS:
+        transition(conn, card_id, Readiness.READY, str(skip))
+    elif skip is SkipReason.COOLDOWN_MATCHED:
+        _reuse_contact(conn, card_id, fingerprint)
+    elif skip is SkipReason.COOLDOWN_NO_MATCH:
+        transition(conn, card_id, Readiness.NO_MATCH, str(skip))
+
+
+def _reuse_contact(conn: psycopg.Connection[Any], card_id: UUID, fingerprint: str | None) -> None:
+    memory = controls.recall(conn, fingerprint) if fingerprint else None
+    if memory is None or memory.contact_id is None:
+        transition(conn, card_id, Readiness.NO_MATCH, str(SkipReason.COOLDOWN_MATCHED))
+        return
+    conn.execute(sql("cards_attach_contact"), {"card_id": card_id, "contact_id": memory.contact_id})
+    transition(conn, card_id, Readiness.ENRICHED, str(SkipReason.COOLDOWN_MATCHED))

@@ -146,7 +146,7 @@ def _finish_without_call(
         conn.execute(sql("cards_attach_contact"), {"card_id": card_id, "contact_id": memory.contact_id})
         _move_card(conn, card_id, Readiness.ENRICHED, "cooldown_matched")
     else:
-        _move_card(conn, card_id, Readiness.READY, "cooldown_no_match" if memory else "already_paid")
+        _move_card(conn, card_id, Readiness.NO_MATCH, "cooldown_no_match" if memory else "already_paid")
     _audit_lookup(conn, job, card_id, context, outcome="reused", credits=0)
     jobs.complete(conn, job)
     result.outcomes["reused"] += 1
@@ -155,7 +155,8 @@ def _finish_without_call(
 def _record_budget_short(
     conn: psycopg.Connection[Any], job: jobs.Job, card_id: UUID, context: WorkerContext, result: WorkResult
 ) -> None:
-    # The card stays tagged: a later period or a raised limit lets a new sweep buy it.
+    # The card goes back to qualified: a later period or a raised limit lets a new sweep buy it.
+    _move_card(conn, card_id, Readiness.QUALIFIED, "budget_exhausted")
     _audit_lookup(conn, job, card_id, context, outcome="budget_exhausted", credits=0)
     jobs.complete(conn, job)
     result.outcomes["budget_exhausted"] += 1
@@ -186,7 +187,7 @@ def _record_lookup(
             conn.execute(sql("cards_attach_contact"), {"card_id": card_id, "contact_id": contact_id})
             _move_card(conn, card_id, Readiness.ENRICHED, "matched")
         else:
-            _move_card(conn, card_id, Readiness.READY, "no_match")
+            _move_card(conn, card_id, Readiness.NO_MATCH, "no_match")
 
         _audit_lookup(
             conn,
@@ -236,7 +237,7 @@ def _record_retryable(
             controls.block_bucket(conn, provider, error.retry_after_seconds)
         state = jobs.retry(conn, job, delay_seconds=delay, error=_error_detail(error))
         if state == "dead":
-            _move_card(conn, card_id, Readiness.READY, "enrichment_failed")
+            _move_card(conn, card_id, Readiness.ENRICHMENT_FAILED, "retries_exhausted")
         _audit_lookup(
             conn,
             job,
@@ -277,7 +278,7 @@ def _record_permanent(
         controls.settle_budget(conn, context.scopes, reserved=quote, spent=0, period=context.period)
         controls.finish_idempotent_call(conn, fingerprint, succeeded=False)
         jobs.fail(conn, job, error=_error_detail(error))
-        _move_card(conn, card_id, Readiness.READY, "provider_rejected")
+        _move_card(conn, card_id, Readiness.ENRICHMENT_FAILED, "provider_rejected")
         _audit_lookup(conn, job, card_id, context, outcome="permanent_error", credits=0, status_code=error.status_code)
 
     result.outcomes["dead"] += 1
@@ -315,8 +316,7 @@ def _store_contact(conn: psycopg.Connection[Any], lookup: LookupResult) -> UUID:
 
 
 def _move_card(conn: psycopg.Connection[Any], card_id: UUID, to_state: Readiness, reason: str) -> None:
-    transition(conn, card_id, from_states=[Readiness.TAGGED], to_state=to_state, reason=reason)
-    emit(conn, EventType.READINESS_CHANGED, str(card_id), readiness=to_state.value, reason=reason)
+    transition(conn, card_id, to_state, reason)
 
 
 def _audit_lookup(

@@ -1,8 +1,8 @@
 -- Cards never tagged, tagged by another ruleset version, or whose profiles changed since.
-SELECT card.id
+SELECT card.id, card.readiness
   FROM execution.lead_cards AS card
  WHERE card.pool = %(pool)s
-   AND card.readiness <> 'held'
+   AND card.readiness <> 'suppressed'
    AND (
         card.ruleset_version IS DISTINCT FROM %(ruleset_version)s
         OR EXISTS (

@@ -1,5 +1,12 @@
--- Guarded by the current state: a card in another state is left alone and no row returns.
-UPDATE execution.lead_cards
-   SET readiness = %(to_state)s, readiness_reason = %(reason)s, updated_at = clock_timestamp()
- WHERE id = %(card_id)s AND readiness = ANY(%(from_states)s)
-RETURNING id;
+-- Guarded by the current state. The subquery locks the row and returns its state
+-- before the change, so the caller can name both states when the guard fails.
+UPDATE execution.lead_cards AS card
+   SET readiness = %(to_state)s,
+       readiness_reason = %(reason)s,
+       updated_at = clock_timestamp()
+  FROM (SELECT id, readiness AS previous
+          FROM execution.lead_cards
+         WHERE id = %(card_id)s
+           FOR UPDATE) AS before
+ WHERE card.id = before.id AND before.previous = ANY(%(from_states)s)
+RETURNING before.previous;

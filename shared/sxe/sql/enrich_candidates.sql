@@ -1,6 +1,7 @@
 -- Tagged cards of the pool with the facts the gate needs: labels and the profile
 -- that carries the best lookup key (a display name plus a website domain).
 SELECT card.id AS card_id,
+       card.readiness,
        array(SELECT label.value FROM execution.card_labels AS label
               WHERE label.card_id = card.id AND label.kind = 'persona' ORDER BY label.value) AS personas,
        best.display_name, best.website_domain, best.followers, best.quality_flags
@@ -13,5 +14,5 @@ SELECT card.id AS card_id,
          ORDER BY (profile.website_domain IS NOT NULL) DESC, profile.followers DESC NULLS LAST, profile.id
          LIMIT 1
   ) AS best
- WHERE card.pool = %(pool)s AND card.readiness = 'tagged'
+ WHERE card.pool = %(pool)s AND card.readiness IN ('tagged', 'qualified')
  ORDER BY card.id;

@@ -43,7 +43,7 @@ SELECT card.id AS card_id,
        (SELECT coalesce(jsonb_agg(jsonb_build_object(
                    'provider', decision.provider, 'decision', decision.decision,
                    'adapter_version', coalesce(nullif(split_part(decision.fingerprint, ':', 2), ''), 'none'),
-                   'reason', decision.reason, 'at', decision.decided_at)
+                   'reason', decision.reason, 'simulated', decision.simulated, 'at', decision.decided_at)
                ORDER BY decision.id), '[]'::jsonb)
           FROM ops.enrichment_decisions AS decision
          WHERE decision.card_id = card.id) AS decisions

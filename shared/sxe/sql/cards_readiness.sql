@@ -1,0 +1,1 @@
+SELECT readiness FROM execution.lead_cards WHERE id = %(card_id)s;
