@@ -1,0 +1,350 @@
+"""The enrichment sweep and worker against the loopback provider simulator."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql as pgsql
+from sxe.adapters.apollo import MATCH_PATH, ApolloPeopleMatch
+from sxe.adapters.simulator import ProviderSimulator
+from sxe.cards import build_cards, ensure_pool
+from sxe.db import transaction
+from sxe.ingest.store import ingest_file
+from sxe.intelligence import load_default_ruleset
+from sxe.intelligence.store import tag_pending_cards
+from sxe.orchestrator import controls
+from sxe.orchestrator.sweep import ENRICH_QUEUE, SweepContext, SweepResult, sweep
+from sxe.orchestrator.worker import WorkerContext, WorkResult, work
+from sxe.pii import contains_pii
+
+POOL = "default"
+ACTOR = "sxe_worker:test"
+PERIOD = "2030-01"
+# The simulator matches these two names at these domains, with an email and a mobile number.
+DANA = ("Dana Whitfield", "danawhitfield.com")
+PRIYA = ("Priya Raman", "ramanstudio.com")
+# Further people, used where every call fails, so their simulated outcome does not matter.
+OTHERS = [
+    ("Marcus Bell", "bellstudio.com"),
+    ("Oliver Grant", "grantstudio.com"),
+    ("Sofia Marin", "marinstudio.com"),
+    ("Ethan Cole", "colestudio.com"),
+    ("Ruth Adler", "adlerstudio.com"),
+    ("Sam Ortiz", "ortizstudio.com"),
+]
+
+
+def x_user(user_id: int, name: str, domain: str) -> dict[str, Any]:
+    """An X API v1.1 user object whose website link is a t.co URL expanding to `domain`."""
+    handle = name.lower().replace(" ", "_") + f"_{user_id}"
+    short_url = f"https://t.co/u{user_id}"
+    return {
+        "id": user_id,
+        "id_str": str(user_id),
+        "name": name,
+        "screen_name": handle,
+        "location": "Austin, TX",
+        "description": "Helping small studios grow. Coffee first.",
+        "url": short_url,
+        "entities": {
+            "url": {"urls": [{"url": short_url, "expanded_url": f"https://{domain}/", "display_url": domain}]},
+            "description": {"urls": []},
+        },
+        "protected": False,
+        "followers_count": 12_400,
+        "friends_count": 310,
+        "statuses_count": 2_900,
+        "favourites_count": 4_100,
+        "verified": False,
+        "lang": "en",
+        "created_at": "Tue Apr 12 09:30:00 +0000 2016",
+    }
+
+
+@dataclass
+class Enrichment:
+    """A migrated database, a running simulator and the contexts the pipeline's enrich stage builds."""
+
+    conn: psycopg.Connection[Any]
+    simulator: ProviderSimulator
+    sweep_context: SweepContext
+    worker_context: WorkerContext
+    folder: Path
+    next_user_id: int = 1000
+
+    def add_people(self, people: list[tuple[str, str]]) -> list[uuid.UUID]:
+        """Ingest one X profile per (name, domain), then build and tag cards for them.
+
+        Returns the new card ids in the order of `people`.
+        """
+        users = []
+        for name, domain in people:
+            self.next_user_id += 1
+            users.append(x_user(self.next_user_id, name, domain))
+        path = self.folder / f"users-{self.next_user_id}.jsonl"
+        path.write_text("".join(json.dumps(user) + "\n" for user in users), encoding="utf-8")
+
+        ingest_file(self.conn, path, run_id=uuid.uuid4(), format_name="x-api-v1.1")
+        with transaction(self.conn, role="sxe_worker"):
+            build_cards(self.conn, POOL)
+            tag_pending_cards(self.conn, POOL, load_default_ruleset())
+
+        rows = self.conn.execute(
+            """
+            SELECT link.card_id, profile.platform_user_id
+              FROM execution.card_profiles AS link
+              JOIN social.profiles AS profile ON profile.id = link.profile_id
+             WHERE profile.platform_user_id = ANY(%s)
+            """,
+            ([user["id_str"] for user in users],),
+        ).fetchall()
+        card_by_user = {row["platform_user_id"]: row["card_id"] for row in rows}
+        return [card_by_user[user["id_str"]] for user in users]
+
+    def run(self) -> tuple[SweepResult, WorkResult]:
+        decided = sweep(self.conn, self.sweep_context)
+        done = work(self.conn, self.worker_context)
+        return decided, done
+
+    def card(self, card_id: uuid.UUID) -> dict[str, Any]:
+        return self.conn.execute("SELECT * FROM execution.lead_cards WHERE id = %s", (card_id,)).fetchone()
+
+    def job_for(self, card_id: uuid.UUID) -> dict[str, Any]:
+        row = self.conn.execute(
+            "SELECT * FROM ops.jobs WHERE queue = %s AND payload ->> 'card_id' = %s",
+            (ENRICH_QUEUE, str(card_id)),
+        ).fetchone()
+        assert row is not None, f"no enrichment job for card {card_id}"
+        return row
+
+    def contact_point_count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) AS n FROM contact.contact_points").fetchone()["n"])
+
+    def lookup_audits(self) -> list[dict[str, Any]]:
+        return self.conn.execute(
+            "SELECT * FROM ops.audit_log WHERE action = 'enrichment.lookup' ORDER BY seq"
+        ).fetchall()
+
+
+@pytest.fixture
+def enrichment(conn: psycopg.Connection[Any], tmp_path: Path) -> Iterator[Enrichment]:
+    with (
+        ProviderSimulator() as simulator,
+        ApolloPeopleMatch(
+            simulator.api_key,
+            base_url=simulator.base_url,
+            simulated=True,
+            reveal_phone_number=True,
+            read_timeout_seconds=5,
+        ) as adapter,
+    ):
+        scopes = controls.BudgetScopes(provider=adapter.name, pool=POOL)
+        with transaction(conn, role="sxe_worker"):
+            intent = ensure_pool(conn, POOL)
+            controls.ensure_budgets(conn, scopes, provider_limit=10_000, pool_limit=500, period=PERIOD)
+            controls.ensure_bucket(conn, adapter.name, capacity=20, refill_per_second=10)
+            controls.ensure_breaker(conn, adapter.name)
+        yield Enrichment(
+            conn=conn,
+            simulator=simulator,
+            sweep_context=SweepContext(POOL, intent, adapter, scopes, PERIOD, ACTOR),
+            worker_context=WorkerContext(adapter, scopes, PERIOD, 90, 30, ACTOR),
+            folder=tmp_path,
+        )
+
+
+def test_rate_limit_schedules_retry(enrichment: Enrichment) -> None:
+    [card_id] = enrichment.add_people([DANA])
+    enrichment.simulator.fail_next(429, retry_after=7)
+
+    decided, done = enrichment.run()
+
+    job = enrichment.job_for(card_id)
+    conn = enrichment.conn
+    with transaction(conn, role="sxe_worker"):
+        wait = controls.try_acquire_token(conn, "apollo")
+    budgets = conn.execute("SELECT scope, reserved_credits, spent_credits FROM ops.budgets ORDER BY scope").fetchall()
+    assert decided.enqueued == 1
+    assert done.outcomes["retry_scheduled"] == 1
+    assert enrichment.simulator.calls[MATCH_PATH] == 1
+    assert job["state"] == "queued"
+    assert job["last_error"]["status_code"] == 429
+    assert conn.execute("SELECT %s > now() + interval '6 seconds' AS later", (job["run_after"],)).fetchone()["later"]
+    assert wait >= 6.9
+    assert enrichment.contact_point_count() == 0
+    assert enrichment.card(card_id)["readiness"] == "enrichment_queued"
+    for row in budgets:
+        assert row["reserved_credits"] == 0, row["scope"]
+        assert row["spent_credits"] == 0, row["scope"]
+
+
+def test_rejection_kills_job_at_once(enrichment: Enrichment) -> None:
+    [card_id] = enrichment.add_people([DANA])
+    enrichment.simulator.fail_next(422)
+
+    _, done = enrichment.run()
+
+    job = enrichment.job_for(card_id)
+    card = enrichment.card(card_id)
+    assert done.outcomes["dead"] == 1
+    assert job["state"] == "dead"
+    assert job["attempts"] == 1
+    assert job["last_error"]["status_code"] == 422
+    assert card["readiness"] == "enrichment_failed"
+    assert card["readiness_reason"] == "provider_rejected"
+    assert card["contact_id"] is None
+    assert enrichment.contact_point_count() == 0
+
+
+def test_server_errors_open_breaker(enrichment: Enrichment) -> None:
+    enrichment.add_people(OTHERS + [DANA])
+    enrichment.simulator.fail_next(503, count=5)
+
+    _, done = enrichment.run()
+
+    breaker = enrichment.conn.execute("SELECT state FROM ops.circuit_breakers WHERE provider = 'apollo'").fetchone()
+    # The worker claims jobs in id order, so the first five reached the provider.
+    jobs = enrichment.conn.execute("SELECT state, attempts FROM ops.jobs ORDER BY id").fetchall()
+    assert enrichment.simulator.calls[MATCH_PATH] == 5
+    assert breaker["state"] == "open"
+    assert done.outcomes["retry_scheduled"] == 5
+    assert done.outcomes["deferred"] == 2
+    assert [job["attempts"] for job in jobs] == [1, 1, 1, 1, 1, 0, 0]
+    assert all(job["state"] == "queued" for job in jobs)
+
+
+def test_open_breaker_skips_sweep(enrichment: Enrichment) -> None:
+    with transaction(enrichment.conn, role="sxe_worker"):
+        for _ in range(5):
+            controls.record_breaker_failure(enrichment.conn, "apollo")
+    [card_id] = enrichment.add_people([DANA])
+
+    decided, done = enrichment.run()
+
+    assert decided.enqueued == 0
+    assert decided.skipped["circuit_open"] == 1
+    assert not done.outcomes
+    assert enrichment.simulator.calls[MATCH_PATH] == 0
+    # An open breaker is a transient skip, so the card waits for a later sweep.
+    assert enrichment.card(card_id)["readiness"] == "qualified"
+
+
+def test_deferred_probe_does_not_wedge_breaker(enrichment: Enrichment) -> None:
+    conn = enrichment.conn
+    [card_id] = enrichment.add_people([DANA])
+    # The sweep runs while the breaker is closed, so the job is queued.
+    sweep(conn, enrichment.sweep_context)
+    with transaction(conn, role="sxe_worker"):
+        for _ in range(5):
+            controls.record_breaker_failure(conn, "apollo")
+        controls.block_bucket(conn, "apollo", 7)
+    conn.execute("UPDATE ops.circuit_breakers SET opened_at = now() - interval '61 seconds'")
+
+    # The worker wins the half-open probe, then finds no rate token and defers the job.
+    first = work(conn, enrichment.worker_context)
+    # Later: the Retry-After and the probe's own wait have passed, and the job is due again.
+    conn.execute("UPDATE ops.provider_buckets SET blocked_until = now() - interval '1 second'")
+    conn.execute("UPDATE ops.circuit_breakers SET updated_at = now() - interval '61 seconds'")
+    conn.execute("UPDATE ops.jobs SET run_after = now() - interval '1 second'")
+    second = work(conn, enrichment.worker_context)
+
+    breaker = conn.execute("SELECT state FROM ops.circuit_breakers WHERE provider = 'apollo'").fetchone()
+    assert first.outcomes["deferred"] == 1
+    assert second.lookups == 1
+    assert enrichment.simulator.calls[MATCH_PATH] == 1
+    assert breaker["state"] == "closed"
+    assert enrichment.card(card_id)["readiness"] == "enriched"
+
+
+def test_match_stores_contact_in_tier2(enrichment: Enrichment) -> None:
+    [card_id] = enrichment.add_people([DANA])
+
+    _, done = enrichment.run()
+
+    conn = enrichment.conn
+    card = enrichment.card(card_id)
+    points = conn.execute(
+        "SELECT kind, value, contact_id, simulated FROM contact.contact_points ORDER BY kind"
+    ).fetchall()
+    assert done.matched == 1
+    assert card["readiness"] == "enriched"
+    assert [point["kind"] for point in points] == ["email", "phone"]
+    assert points[0]["value"] == "dana.whitfield@danawhitfield.com"
+    assert all(point["contact_id"] == card["contact_id"] for point in points)
+    assert all(point["simulated"] for point in points)
+
+    tables = conn.execute(
+        """
+        SELECT table_schema, table_name FROM information_schema.tables
+         WHERE table_schema IN ('social', 'execution', 'ops') AND table_type = 'BASE TABLE'
+        """
+    ).fetchall()
+    assert len(tables) > 10
+    for point in points:
+        for table in tables:
+            query = pgsql.SQL("SELECT count(*) AS n FROM {}.{} AS t WHERE t::text LIKE %s").format(
+                pgsql.Identifier(table["table_schema"]), pgsql.Identifier(table["table_name"])
+            )
+            found = conn.execute(query, (f"%{point['value']}%",)).fetchone()["n"]
+            assert found == 0, f"{point['kind']} found in {table['table_schema']}.{table['table_name']}"
+
+
+def test_match_audited_without_contact_data(enrichment: Enrichment) -> None:
+    enrichment.add_people([DANA])
+
+    enrichment.run()
+
+    [audit_row] = enrichment.lookup_audits()
+    detail_text = json.dumps(audit_row["detail"])
+    assert audit_row["actor"] == ACTOR
+    assert re.fullmatch(r"[0-9a-f]{64}", audit_row["payload_sha256"])
+    assert audit_row["detail"]["outcome"] == "matched"
+    assert audit_row["detail"]["credits"] == 9
+    assert not contains_pii(detail_text)
+    assert "danawhitfield.com" not in detail_text
+
+
+def test_rerun_makes_no_new_call(enrichment: Enrichment) -> None:
+    enrichment.add_people([DANA])
+    enrichment.run()
+
+    decided, done = enrichment.run()
+
+    assert enrichment.simulator.calls[MATCH_PATH] == 1
+    assert decided.enqueued == 0
+    assert done.lookups == 0
+
+
+def test_cooldown_reuses_remembered_contact(enrichment: Enrichment) -> None:
+    [first_card] = enrichment.add_people([DANA])
+    enrichment.run()
+
+    # A second account of the same person requests the same lookup inside the cooldown.
+    [second_card] = enrichment.add_people([DANA])
+    decided, done = enrichment.run()
+
+    assert enrichment.simulator.calls[MATCH_PATH] == 1
+    assert decided.skipped["cooldown_matched"] == 1
+    assert done.lookups == 0
+    assert enrichment.card(second_card)["readiness"] == "enriched"
+    assert enrichment.card(second_card)["contact_id"] == enrichment.card(first_card)["contact_id"]
+
+
+def test_shared_lookup_bought_once(enrichment: Enrichment) -> None:
+    first_card, second_card = enrichment.add_people([PRIYA, PRIYA])
+
+    first_round = enrichment.run()
+    second_round = enrichment.run()
+
+    assert enrichment.simulator.calls[MATCH_PATH] == 1
+    assert first_round[0].enqueued == 1
+    assert second_round[0].skipped["cooldown_matched"] == 1
+    assert enrichment.card(first_card)["contact_id"] == enrichment.card(second_card)["contact_id"]
