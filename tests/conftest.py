@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+
 from sxe.db import connect
 from sxe.db.embedded import start_embedded
 from sxe.db.migrate import migrate

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from sxe import contracts
 from sxe.contracts import BUNDLE_MANIFEST_V1, LEAD_CARD_V1
 from sxe.errors import ContractViolation, UsageError

@@ -13,6 +13,7 @@ from typing import Any
 
 import psycopg
 import pytest
+
 from sxe import audit
 from sxe.config import Settings, load_settings
 from sxe.contracts import BUNDLE_MANIFEST_V1, LEAD_CARD_V1, load_contracts

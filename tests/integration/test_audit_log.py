@@ -7,6 +7,7 @@ from typing import Any
 
 import psycopg
 import pytest
+
 from sxe import audit, jobs
 from sxe.db import connect, transaction
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from sxe.handoff.download_server import DownloadServer
 from sxe.handoff.signing import sign_url
 from sxe.handoff.store import LocalObjectStore

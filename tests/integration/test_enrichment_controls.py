@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
+
 from sxe.db import connect, transaction
 from sxe.orchestrator import controls
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
+
 from sxe import jobs
 from sxe.db import connect, transaction
 from sxe.errors import StateTransitionError

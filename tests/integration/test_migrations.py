@@ -5,6 +5,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from sxe.db import connect, transaction
 from sxe.db.migrate import MigrationError, load_migrations, migrate
 from sxe.paths import migrations_dir

@@ -9,6 +9,7 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
+
 from sxe.adapters.apollo import MATCH_PATH, ApolloPeopleMatch
 from sxe.adapters.base import LookupRequest
 from sxe.adapters.simulator import CREDITS_HEADER, ProviderSimulator

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from sxe.adapters.apollo import ApolloPeopleMatch, mask_contact_text, parse_retry_after
 from sxe.adapters.base import LookupRequest, ProviderAdapter
 from sxe.errors import PermanentProviderError, RetryableProviderError, UsageError

@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
 from sxe import contracts
 from sxe.contracts import BUNDLE_MANIFEST_V1, LEAD_CARD_V1
 from sxe.errors import ContractViolation, UsageError

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from sxe import contracts
 from sxe.contracts import (
     ContractSet,

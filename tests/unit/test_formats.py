@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
+
 from sxe.errors import UsageError
 from sxe.ingest import ParsedRecord, read_profiles
 from sxe.ingest.detect import detect_format

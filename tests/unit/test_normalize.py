@@ -4,6 +4,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
 from sxe.ingest import read_profiles
 from sxe.models import Platform, SourceProfile
 from sxe.normalize import normalize

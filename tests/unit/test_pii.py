@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from sxe.pii import contains_pii, redact_text, redact_value
 
 REDACTED_CASES = [

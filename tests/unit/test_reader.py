@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from sxe.errors import UsageError
 from sxe.ingest import read_profiles
 from sxe.ingest.hashing import bytes_hash, canonical_json, content_hash

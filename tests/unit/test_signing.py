@@ -10,6 +10,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from moto import mock_aws
+
 from sxe.errors import SignatureError, UsageError
 from sxe.handoff.signing import (
     DEFAULT_EXPIRES_IN_SECONDS,

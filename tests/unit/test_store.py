@@ -10,6 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+
 from sxe.errors import UsageError
 from sxe.handoff.store import (
     LocalObjectStore,
