@@ -13,7 +13,7 @@ import secrets
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -95,18 +95,12 @@ class RunSummary:
             "enrichment_enqueued": self.sweep.enqueued,
             "enrichment_skipped": dict(self.sweep.skipped),
             "lookups": self.work.lookups,
-            "enriched": self.work.matched + self.work.outcomes.get("reused_matched", 0),
+            # Cards that received contact data in this run: bought now, or remembered
+            # from an earlier lookup of the same person.
+            "enriched": self.work.matched + self.sweep.skipped.get("cooldown_matched", 0),
             "credits_spent": self.work.credits_spent,
             "simulated_provider": self.simulated_provider,
-            "bundle": None
-            if self.bundle is None
-            else {
-                "id": self.bundle.id,
-                "path": self.bundle.path,
-                "url": self.bundle.url,
-                "manifest_url": self.bundle.manifest_url,
-                "records": self.bundle.records,
-            },
+            "bundle": None if self.bundle is None else asdict(self.bundle),
         }
 
 
