@@ -9,7 +9,7 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
-from sxe.cards import Readiness, transition
+from sxe.cards import Readiness, reopen, transition
 from sxe.db import sql
 from sxe.intelligence import Ruleset, tag
 from sxe.models import Platform, Profile
@@ -34,12 +34,11 @@ def tag_pending_cards(conn: psycopg.Connection[Any], pool: str, ruleset: Ruleset
 
 
 def _retag(conn: psycopg.Connection[Any], card_id: UUID, readiness: Readiness) -> None:
-    """Send a relabelled card back through the gate when its earlier decision may no longer hold."""
-    if readiness in (Readiness.NEW, Readiness.DISQUALIFIED, Readiness.STALE):
-        transition(conn, card_id, Readiness.TAGGED, "labels changed" if readiness is not Readiness.NEW else None)
-    elif readiness in (Readiness.READY, Readiness.HANDED_OFF):
-        transition(conn, card_id, Readiness.STALE, "profiles or ruleset changed")
-        transition(conn, card_id, Readiness.TAGGED, "labels changed")
+    """Send a relabelled card back through the gate, because its earlier decision may no longer hold."""
+    if readiness is Readiness.NEW:
+        transition(conn, card_id, Readiness.TAGGED)
+    else:
+        reopen(conn, card_id, readiness, "profiles or ruleset changed")
 
 
 def _load_profiles(conn: psycopg.Connection[Any], card_ids: list[UUID]) -> dict[UUID, list[Profile]]:
