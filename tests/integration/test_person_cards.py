@@ -114,9 +114,7 @@ def test_contradicted_link_splits_card(conn: psycopg.Connection) -> None:
     assert card_of(conn, threads_id)["readiness"] == "new"
     assert card_of(conn, x_id)["readiness"] == "tagged"
     assert card_of(conn, x_id)["ruleset_version"] is None
-    links = conn.execute(
-        "SELECT state, reason FROM execution.identity_links WHERE signal = 'same_website'"
-    ).fetchall()
+    links = conn.execute("SELECT state, reason FROM execution.identity_links WHERE signal = 'same_website'").fetchall()
     assert {link["state"] for link in links} == {"contradicted"}
     assert all("no longer shows" in link["reason"] for link in links)
     people = conn.execute("SELECT count(*) AS n FROM execution.people").fetchone()["n"]

@@ -103,7 +103,10 @@ DEFAULT_INTENT: dict[str, Any] = {
 
 
 def ensure_pool(conn: psycopg.Connection[Any], name: str, intent: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Create the pool with the default intent policy when missing; return its intent policy."""
+    """Create the pool with the default intent policy when missing; return its intent policy.
+
+    `sxe.cards.intent.set_intent` replaces the policy of an existing pool.
+    """
     conn.execute(sql("cards_ensure_pool"), {"name": name, "intent": Jsonb(intent or DEFAULT_INTENT)})
     row = conn.execute(sql("cards_get_pool"), {"name": name}).fetchone()
     return dict(row["intent"])

@@ -150,7 +150,11 @@ def _apply(
     person_of_card = {card_id: person for person, card_id in placement.card_of_person.items()}
     retired = sorted((card_id for card_id in cards if card_id not in placement.profiles_of_card), key=str)
     rebound = sorted(
-        (card_id for card_id in cards if card_id in person_of_card and cards[card_id].person_id != person_of_card[card_id]),
+        (
+            card_id
+            for card_id in cards
+            if card_id in person_of_card and cards[card_id].person_id != person_of_card[card_id]
+        ),
         key=str,
     )
     # Unbind first: the pool allows one live card per person, and people may move between cards.

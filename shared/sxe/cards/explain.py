@@ -135,7 +135,9 @@ def render(report: dict[str, Any]) -> str:
     lines += ["", f"Profiles ({len(report['profiles'])}):"]
     for profile in report["profiles"]:
         followers = "?" if profile["followers"] is None else f"{profile['followers']:,}"
-        lines.append(f"  {profile['platform']}:{profile['handle']}  {profile['display_name'] or ''}  {followers} followers")
+        lines.append(
+            f"  {profile['platform']}:{profile['handle']}  {profile['display_name'] or ''}  {followers} followers"
+        )
 
     lines += ["", "Identity links:"]
     if not report["links"]:
@@ -152,7 +154,9 @@ def render(report: dict[str, Any]) -> str:
     if not report["labels"]:
         lines.append("  none yet: the card has not been tagged")
     for label in report["labels"]:
-        lines.append(f"  {label['kind']} {label['value']}  score {label['score']}  rule {label['rule']} ({label['version']})")
+        lines.append(
+            f"  {label['kind']} {label['value']}  score {label['score']}  rule {label['rule']} ({label['version']})"
+        )
         for match in label["evidence"].get("matches", []):
             found = match.get("matched", match.get("value"))
             lines.append(f"      {match.get('platform')}:{match.get('handle')} {match.get('field')}: {found}")
@@ -166,7 +170,9 @@ def render(report: dict[str, Any]) -> str:
         lines += [f"  {key}: {value}" for key, value in sorted(report["signals"].items())]
 
     lines += ["", "History:"]
-    lines += [f"  {step['at']}  {step['from'] or '?'} -> {step['to']}{_reason(step['reason'])}" for step in report["history"]]
+    lines += [
+        f"  {step['at']}  {step['from'] or '?'} -> {step['to']}{_reason(step['reason'])}" for step in report["history"]
+    ]
     return "\n".join(lines)
 
 

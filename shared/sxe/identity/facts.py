@@ -188,9 +188,7 @@ def name_key_of(display_name: str | None) -> str | None:
     return " ".join(words) or None
 
 
-def _read_urls(
-    text: str, domains: set[str], targets: set[str], crosses: set[tuple[Platform, str]]
-) -> None:
+def _read_urls(text: str, domains: set[str], targets: set[str], crosses: set[tuple[Platform, str]]) -> None:
     for match in _URL.finditer(text):
         if match.start() > 0 and text[match.start() - 1] == "@":
             continue  # the domain part of a redacted or obfuscated email address

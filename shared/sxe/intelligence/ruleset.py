@@ -443,7 +443,9 @@ def load_shipped_ruleset(version: str) -> Ruleset:
     resource = folder.joinpath(f"{version}.json")
     if not resource.is_file():
         shipped = sorted(entry.name.removesuffix(".json") for entry in folder.iterdir() if entry.name.endswith(".json"))
-        raise RulesetError(f"no shipped ruleset {version!r}; use one of {shipped}", source=f"sxe/rulesets/{version}.json")
+        raise RulesetError(
+            f"no shipped ruleset {version!r}; use one of {shipped}", source=f"sxe/rulesets/{version}.json"
+        )
     return _parse_json(resource.read_text(encoding="utf-8"), f"sxe/rulesets/{version}.json")
 
 

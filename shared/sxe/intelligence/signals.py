@@ -41,7 +41,9 @@ BOOKING_HOSTS = frozenset(
         "tidycal.com",
     }
 )
-_DM_FOR = re.compile(r"\b(?:dm|message|inbox)(?:\s+me)?\s+(?:for|para|pra|pour)\b|\bdm\s+['\"“]?\w+['\"”]?\s+to\b", re.I)
+_DM_FOR = re.compile(
+    r"\b(?:dm|message|inbox)(?:\s+me)?\s+(?:for|para|pra|pour)\b|\bdm\s+['\"“]?\w+['\"”]?\s+to\b", re.I
+)
 _RECEIVED_LIKES = frozenset({Platform.TIKTOK, Platform.THREADS})
 _MIN_GROWTH_DAYS = 1.0
 
