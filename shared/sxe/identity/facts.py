@@ -110,7 +110,7 @@ DISTINCTIVE_HANDLE_LENGTH = 8
 
 @dataclass(frozen=True, slots=True)
 class IdentityFacts:
-    """What one profile can be matched on. Every text value is lowercase."""
+    """The values one profile can be matched on, all lowercase."""
 
     profile_id: UUID
     platform: Platform

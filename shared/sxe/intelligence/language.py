@@ -1,11 +1,10 @@
 """Language of a bio, detected with py3langid (a maintained fork of langid.py).
 
 py3langid ships its Naive Bayes model inside the package, so detection needs no
-download at run time and takes tens of microseconds per bio. Text too short to
-tell (fewer than `MIN_LETTERS` letters once links, handles, hashtags and
-placeholders are removed) gets no language, and so does text whose best language
-has a probability below `MIN_CONFIDENCE` or leads the next one by less than
-`MIN_MARGIN`. Short Spanish bios spread probability over Galician and Aragonese,
+download at run time and takes tens of microseconds per bio. Text with fewer
+than `MIN_LETTERS` letters, once links, handles, hashtags and placeholders are
+removed, gets no language. So does text whose best language has a probability
+below `MIN_CONFIDENCE` or leads the next one by less than `MIN_MARGIN`. Short Spanish bios spread probability over Galician and Aragonese,
 so the threshold is a lead over the runner-up rather than a majority.
 """
 
