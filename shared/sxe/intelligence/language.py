@@ -4,8 +4,9 @@ py3langid ships its Naive Bayes model inside the package, so detection needs no
 download at run time and takes tens of microseconds per bio. Text with fewer
 than `MIN_LETTERS` letters, once links, handles, hashtags and placeholders are
 removed, gets no language. So does text whose best language has a probability
-below `MIN_CONFIDENCE` or leads the next one by less than `MIN_MARGIN`. Short Spanish bios spread probability over Galician and Aragonese,
-so the threshold is a lead over the runner-up rather than a majority.
+below `MIN_CONFIDENCE` or leads the next one by less than `MIN_MARGIN`. Short
+Spanish bios spread probability over Galician and Aragonese, so the threshold is
+a lead over the runner-up rather than a majority.
 """
 
 from __future__ import annotations
