@@ -35,6 +35,7 @@ from sxe.ingest.formats import get_format
 from sxe.ingest.store import FileResult, QuarantinedRecord, ingest_file
 from sxe.intelligence import load_default_ruleset
 from sxe.intelligence.store import tag_pending_cards
+from sxe.intelligence.tribes import refresh_tribes
 from sxe.logs import Event, log
 from sxe.orchestrator import controls
 from sxe.orchestrator.sweep import SweepContext, SweepResult, sweep
@@ -164,13 +165,14 @@ def ingest_stage(
 
 
 def card_stage(conn: psycopg.Connection[Any], settings: Settings, summary: RunSummary) -> None:
-    """Give every new profile a lead card, then tag the cards that need it and hold all-private ones."""
+    """Resolve people into one card each, tag the cards that need it and regroup the pool into tribes."""
     ruleset = load_default_ruleset()
     with transaction(conn, role="sxe_worker"):
         ensure_pool(conn, settings.pool)
         summary.new_lead_cards = build_cards(conn, settings.pool)
     with transaction(conn, role="sxe_worker"):
         summary.tagged = tag_pending_cards(conn, settings.pool, ruleset)
+        refresh_tribes(conn, settings.pool)
     log(logging.INFO, Event.CARDS_TAGGED, "lead cards built and tagged", stage="cards", count=summary.tagged)
 
 
@@ -211,7 +213,7 @@ def enrich_stage(
             conn,
             scopes,
             provider_limit=PROVIDER_MONTHLY_CREDITS,
-            pool_limit=settings.pool_budget_credits,
+            pool_limit=int(intent.get("pool_budget_credits", settings.pool_budget_credits)),
             period=period,
         )
         controls.ensure_bucket(

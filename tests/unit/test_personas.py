@@ -11,13 +11,22 @@ from typing import Any
 import pytest
 
 from sxe.intelligence import (
+    Ruleset,
     RulesetError,
-    load_default_ruleset,
     load_ruleset,
+    load_shipped_ruleset,
     parse_ruleset,
-    tag,
 )
+from sxe.intelligence import tag as tag_with
 from sxe.models import Label, Platform, Profile
+
+
+def load_v1_ruleset() -> Ruleset:
+    return load_shipped_ruleset("personas-v1")
+
+
+def tag(profiles: list[Profile], ruleset: Ruleset | None = None) -> list[Label]:
+    return tag_with(profiles, ruleset or load_v1_ruleset())
 
 
 def make_profile(
@@ -294,7 +303,7 @@ def test_evidence_never_copies_bio_text() -> None:
 
 
 def test_matched_terms_come_from_ruleset() -> None:
-    ruleset = load_default_ruleset()
+    ruleset = load_v1_ruleset()
     profile = make_profile("FITNESS coach 💪🏽 #Mindset", followers=50_000)
 
     for label in tag([profile], ruleset):
@@ -332,7 +341,7 @@ def test_weak_signal_emits_no_label(profile: Profile, kind: str, value: str) -> 
 
 
 def test_weak_rules_score_below_threshold() -> None:
-    ruleset = load_default_ruleset()
+    ruleset = load_v1_ruleset()
     scores = {rule.id: rule.card_score(1) for rule in ruleset.rules}
 
     assert scores["persona.business.email-in-bio"] < ruleset.min_score.persona
@@ -341,7 +350,7 @@ def test_weak_rules_score_below_threshold() -> None:
 
 
 def test_labels_meet_threshold() -> None:
-    ruleset = load_default_ruleset()
+    ruleset = load_v1_ruleset()
     profiles = [case.values[0] for case in PERSONA_CASES]
 
     for profile in profiles:
@@ -420,10 +429,10 @@ def test_tagging_is_deterministic() -> None:
 
 
 def test_default_ruleset_loads_once() -> None:
-    ruleset = load_default_ruleset()
+    ruleset = load_v1_ruleset()
 
     assert ruleset.version == "personas-v1"
-    assert load_default_ruleset() is ruleset
+    assert load_v1_ruleset() is ruleset
     assert len({rule.id for rule in ruleset.rules}) == len(ruleset.rules)
 
 
@@ -433,7 +442,7 @@ def test_custom_ruleset_file(tmp_path: Path) -> None:
 
     ruleset = load_ruleset(path)
 
-    assert ruleset == load_default_ruleset()
+    assert ruleset == load_v1_ruleset()
 
 
 def test_broken_rule_names_id_and_field() -> None:

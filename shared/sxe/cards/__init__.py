@@ -3,9 +3,15 @@
     new → tagged → qualified ─→ enrichment_queued → enriched | no_match | enrichment_failed → ready → handed_off
                  ↘ disqualified   ↘ ready (nothing to look up), enriched | no_match (remembered lookup)
     ready, handed_off → stale → tagged (its profiles changed)       any state → suppressed (erasure)
+    enriched, no_match, enrichment_failed → stale (its profiles changed before handoff)
+    any state but enrichment_queued → merged (its person joined another card's person)
 
 `TRANSITIONS` lists every legal move. Each move is one UPDATE guarded by the
-current state, and records a `readiness_changed` event.
+current state, and records a `readiness_changed` event. `reopen` walks a card back
+to `tagged` along legal moves when its profiles or labels change.
+
+A card holds the profiles of one person (see `sxe.identity`): `build_cards`
+resolves people and then creates, merges and splits cards to match them.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ class Readiness(StrEnum):
     HANDED_OFF = "handed_off"
     STALE = "stale"
     SUPPRESSED = "suppressed"
+    MERGED = "merged"
 
 
 # Every legal move, keyed by the state a card leaves. Suppression (erasure) is
@@ -57,17 +64,28 @@ TRANSITIONS: dict[Readiness, frozenset[Readiness]] = {
     Readiness.ENRICHMENT_QUEUED: frozenset(
         {Readiness.ENRICHED, Readiness.NO_MATCH, Readiness.ENRICHMENT_FAILED, Readiness.QUALIFIED}
     ),
-    Readiness.ENRICHED: frozenset({Readiness.READY}),
-    Readiness.NO_MATCH: frozenset({Readiness.READY}),
-    Readiness.ENRICHMENT_FAILED: frozenset({Readiness.READY, Readiness.QUALIFIED}),
+    Readiness.ENRICHED: frozenset({Readiness.READY, Readiness.STALE}),
+    Readiness.NO_MATCH: frozenset({Readiness.READY, Readiness.STALE}),
+    Readiness.ENRICHMENT_FAILED: frozenset({Readiness.READY, Readiness.QUALIFIED, Readiness.STALE}),
     Readiness.READY: frozenset({Readiness.HANDED_OFF, Readiness.STALE}),
     Readiness.HANDED_OFF: frozenset({Readiness.STALE}),
     Readiness.STALE: frozenset({Readiness.TAGGED}),
     Readiness.SUPPRESSED: frozenset(),
+    Readiness.MERGED: frozenset(),
 }
 for _state in Readiness:
     if _state is not Readiness.SUPPRESSED:
         TRANSITIONS[_state] = TRANSITIONS[_state] | {Readiness.SUPPRESSED}
+# A card waiting on a lookup job is merged only after the job has finished with it.
+for _state in Readiness:
+    if _state not in (Readiness.SUPPRESSED, Readiness.MERGED, Readiness.ENRICHMENT_QUEUED):
+        TRANSITIONS[_state] = TRANSITIONS[_state] | {Readiness.MERGED}
+
+# States `reopen` leaves alone: not tagged yet, already there, owned by a running
+# lookup, or finished for good.
+_NOT_REOPENED = frozenset(
+    {Readiness.NEW, Readiness.TAGGED, Readiness.ENRICHMENT_QUEUED, Readiness.SUPPRESSED, Readiness.MERGED}
+)
 
 
 def predecessors(to_state: Readiness) -> list[Readiness]:
@@ -85,21 +103,22 @@ DEFAULT_INTENT: dict[str, Any] = {
 
 
 def ensure_pool(conn: psycopg.Connection[Any], name: str, intent: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Create the pool with the default intent policy when missing; return its intent policy."""
+    """Create the pool with the default intent policy when missing; return its intent policy.
+
+    `sxe.cards.intent.set_intent` replaces the policy of an existing pool.
+    """
     conn.execute(sql("cards_ensure_pool"), {"name": name, "intent": Jsonb(intent or DEFAULT_INTENT)})
     row = conn.execute(sql("cards_get_pool"), {"name": name}).fetchone()
     return dict(row["intent"])
 
 
 def build_cards(conn: psycopg.Connection[Any], pool: str) -> int:
-    """Create one card per profile that has none; return how many were created.
+    """Resolve people and give each one lead card in `pool`; return how many cards were created.
 
-    Identity resolution will merge profiles of one person into one card; until
-    then each profile is its own person. A transaction-scoped lock keeps two
-    concurrent builders from giving one profile two cards.
+    See `build_person_cards` for merges and splits. A transaction-scoped lock
+    keeps two concurrent builders from giving one profile two cards.
     """
-    conn.execute(sql("cards_lock"))
-    return len(conn.execute(sql("cards_build"), {"pool": pool}).fetchall())
+    return build_person_cards(conn, pool).created
 
 
 def cards_for_profiles(conn: psycopg.Connection[Any], profile_ids: Iterable[UUID]) -> list[UUID]:
@@ -154,5 +173,56 @@ def transition_pool(
     return len(rows)
 
 
+def reopen_path(state: Readiness) -> list[Readiness]:
+    """Return the shortest list of legal moves from `state` to `tagged`, empty when `reopen` leaves it."""
+    if state in _NOT_REOPENED:
+        return []
+    paths: dict[Readiness, list[Readiness]] = {state: []}
+    frontier = [state]
+    while frontier:
+        following: list[Readiness] = []
+        for current in frontier:
+            for target in sorted(TRANSITIONS[current]):
+                if target in paths or target in (Readiness.SUPPRESSED, Readiness.MERGED):
+                    continue
+                paths[target] = [*paths[current], target]
+                if target is Readiness.TAGGED:
+                    return paths[target]
+                following.append(target)
+        frontier = following
+    return []
+
+
+def reopen(conn: psycopg.Connection[Any], card_id: UUID, state: Readiness, reason: str) -> Readiness:
+    """Walk a card from `state` back to `tagged` through legal moves, one event each; return the final state.
+
+    Cards that are new, tagged, waiting on a lookup job, suppressed or merged stay where they are.
+    """
+    for target in reopen_path(state):
+        transition(conn, card_id, target, reason)
+        state = target
+    return state
+
+
 def readiness_counts(conn: psycopg.Connection[Any], pool: str) -> dict[str, int]:
     return {row["readiness"]: int(row["cards"]) for row in conn.execute(sql("cards_count"), {"pool": pool})}
+
+
+from sxe.cards.building import CardBuild, build_person_cards  # noqa: E402  (building uses the names above)
+
+__all__ = [
+    "DEFAULT_INTENT",
+    "TRANSITIONS",
+    "CardBuild",
+    "Readiness",
+    "build_cards",
+    "build_person_cards",
+    "cards_for_profiles",
+    "ensure_pool",
+    "predecessors",
+    "readiness_counts",
+    "reopen",
+    "reopen_path",
+    "transition",
+    "transition_pool",
+]

@@ -1,7 +1,7 @@
 """Explainable persona, tribe and follower-tier labels for lead cards.
 
 `tag(profiles, ruleset)` labels one card from its profiles. `load_default_ruleset()`
-returns the shipped `personas-v1` ruleset, and `load_ruleset(path)` reads another.
+returns the shipped default ruleset (`personas-v2`), and `load_ruleset(path)` reads another.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from sxe.intelligence.ruleset import (
     RulesetError,
     load_default_ruleset,
     load_ruleset,
+    load_shipped_ruleset,
     parse_ruleset,
 )
 from sxe.intelligence.tagging import TIER_SCORE, tag
@@ -25,6 +26,7 @@ __all__ = [
     "RulesetError",
     "load_default_ruleset",
     "load_ruleset",
+    "load_shipped_ruleset",
     "parse_ruleset",
     "tag",
 ]

@@ -8,7 +8,10 @@ Follower tiers are not rules but a table of follower bands, so each card gets
 exactly one tier.
 
 Validation errors raise `RulesetError`, which names the ruleset source, the
-rule id and the field that failed.
+rule id and the field that failed. A document that passes the pydantic models is
+then validated against the published JSON Schema
+`contracts/intelligence/ruleset.v1.schema.json`, so every loaded ruleset matches
+the contract that other tools read.
 """
 
 from __future__ import annotations
@@ -30,10 +33,13 @@ from pydantic import (
     field_validator,
 )
 
-from sxe.errors import ConfigError
+from sxe.contracts import load_contracts
+from sxe.errors import ConfigError, ContractViolation
 
-DEFAULT_RULESET_VERSION = "personas-v1"
+DEFAULT_RULESET_VERSION = "personas-v2"
 """The version of the ruleset that `load_default_ruleset` returns."""
+
+RULESET_SCHEMA = "https://schemas.sxe.dev/intelligence/ruleset.v1.json"
 
 RuleKind = Literal["persona", "tribe"]
 
@@ -385,10 +391,28 @@ def parse_ruleset(document: Any, *, source: str = "<document>") -> Ruleset:
     _check_unique_ids(rules, source)
 
     try:
-        return Ruleset.model_validate({**document, "rules": rules})
+        ruleset = Ruleset.model_validate({**document, "rules": rules})
     except ValidationError as error:
         field, details = _describe_errors(error)
         raise RulesetError(f"Invalid ruleset {source}: {details}", source=source, field=field) from None
+    _check_schema(document, source)
+    return ruleset
+
+
+def _check_schema(document: dict[str, Any], source: str) -> None:
+    try:
+        load_contracts().validate(document, RULESET_SCHEMA)
+    except ContractViolation as violation:
+        rule_id = None
+        parts = violation.pointer.split("/")
+        if len(parts) > 2 and parts[1] == "rules" and parts[2].isdigit():
+            rule_id = _raw_rule_id(document["rules"][int(parts[2])])
+        raise RulesetError(
+            f"Invalid ruleset {source}: it does not match the ruleset schema: {violation}",
+            source=source,
+            rule_id=rule_id,
+            field=violation.pointer or None,
+        ) from None
 
 
 def load_ruleset(path: str | Path) -> Ruleset:
@@ -404,11 +428,25 @@ def load_ruleset(path: str | Path) -> Ruleset:
     return _parse_json(text, source)
 
 
-@lru_cache(maxsize=1)
 def load_default_ruleset() -> Ruleset:
-    """Return the ruleset shipped with the package (`personas-v1`), read once per process."""
-    resource = resources.files("sxe").joinpath("rulesets", f"{DEFAULT_RULESET_VERSION}.json")
-    return _parse_json(resource.read_text(encoding="utf-8"), f"sxe/rulesets/{DEFAULT_RULESET_VERSION}.json")
+    """Return the default ruleset shipped with the package (`DEFAULT_RULESET_VERSION`), read once per process."""
+    return load_shipped_ruleset(DEFAULT_RULESET_VERSION)
+
+
+@lru_cache(maxsize=4)
+def load_shipped_ruleset(version: str) -> Ruleset:
+    """Return a ruleset shipped with the package by version, such as `personas-v1`; read once per process.
+
+    Raises RulesetError naming the shipped versions when there is no such file.
+    """
+    folder = resources.files("sxe").joinpath("rulesets")
+    resource = folder.joinpath(f"{version}.json")
+    if not resource.is_file():
+        shipped = sorted(entry.name.removesuffix(".json") for entry in folder.iterdir() if entry.name.endswith(".json"))
+        raise RulesetError(
+            f"no shipped ruleset {version!r}; use one of {shipped}", source=f"sxe/rulesets/{version}.json"
+        )
+    return _parse_json(resource.read_text(encoding="utf-8"), f"sxe/rulesets/{version}.json")
 
 
 def _parse_json(text: str, source: str) -> Ruleset:

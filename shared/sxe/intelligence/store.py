@@ -1,4 +1,4 @@
-"""Write persona, tribe and tier labels for lead cards."""
+"""Write persona, tribe and tier labels, the bio language and the signals of lead cards."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
-from sxe.cards import Readiness, transition
+from sxe.cards import Readiness, reopen, transition
 from sxe.db import sql
 from sxe.intelligence import Ruleset, tag
+from sxe.intelligence.signals import Observation, card_signals
 from sxe.models import Platform, Profile
 
 
@@ -25,28 +26,40 @@ def tag_pending_cards(conn: psycopg.Connection[Any], pool: str, ruleset: Ruleset
     if not rows:
         return 0
 
-    profiles_by_card = _load_profiles(conn, [row["id"] for row in rows])
+    card_ids = [row["id"] for row in rows]
+    profiles_by_card = _load_profiles(conn, card_ids)
+    observations = _load_observations(conn, card_ids)
     for row in rows:
         card_id = row["id"]
-        _write_labels(conn, card_id, tag(profiles_by_card[card_id], ruleset), ruleset.version)
+        members = profiles_by_card[card_id]
+        profiles = [profile for _, profile in members]
+        _write_labels(conn, card_id, tag(profiles, ruleset), ruleset.version)
+        language, signals = card_signals(profiles, [observations.get(profile_id, []) for profile_id, _ in members])
+        conn.execute(sql("cards_set_signals"), {"card_id": card_id, "language": language, "signals": Jsonb(signals)})
         _retag(conn, card_id, Readiness(row["readiness"]))
     return len(rows)
 
 
 def _retag(conn: psycopg.Connection[Any], card_id: UUID, readiness: Readiness) -> None:
-    """Send a relabelled card back through the gate when its earlier decision may no longer hold."""
-    if readiness in (Readiness.NEW, Readiness.DISQUALIFIED, Readiness.STALE):
-        transition(conn, card_id, Readiness.TAGGED, "labels changed" if readiness is not Readiness.NEW else None)
-    elif readiness in (Readiness.READY, Readiness.HANDED_OFF):
-        transition(conn, card_id, Readiness.STALE, "profiles or ruleset changed")
-        transition(conn, card_id, Readiness.TAGGED, "labels changed")
+    """Send a relabelled card back through the gate, because its earlier decision may no longer hold."""
+    if readiness is Readiness.NEW:
+        transition(conn, card_id, Readiness.TAGGED)
+    else:
+        reopen(conn, card_id, readiness, "profiles or ruleset changed")
 
 
-def _load_profiles(conn: psycopg.Connection[Any], card_ids: list[UUID]) -> dict[UUID, list[Profile]]:
-    profiles: dict[UUID, list[Profile]] = defaultdict(list)
+def _load_profiles(conn: psycopg.Connection[Any], card_ids: list[UUID]) -> dict[UUID, list[tuple[UUID, Profile]]]:
+    profiles: dict[UUID, list[tuple[UUID, Profile]]] = defaultdict(list)
     for row in conn.execute(sql("cards_profiles"), {"card_ids": card_ids}):
-        profiles[row["card_id"]].append(profile_from_row(row))
+        profiles[row["card_id"]].append((row["id"], profile_from_row(row)))
     return profiles
+
+
+def _load_observations(conn: psycopg.Connection[Any], card_ids: list[UUID]) -> dict[UUID, list[Observation]]:
+    observations: dict[UUID, list[Observation]] = defaultdict(list)
+    for row in conn.execute(sql("cards_observations"), {"card_ids": card_ids}):
+        observations[row["profile_id"]].append(Observation(row["observed_at"], int(row["followers"])))
+    return observations
 
 
 def profile_from_row(row: dict[str, Any]) -> Profile:

@@ -21,6 +21,9 @@ class SkipReason(StrEnum):
     EXCLUDED_QUALITY_FLAG = "excluded_quality_flag"
     BELOW_MIN_FOLLOWERS = "below_min_followers"
     PERSONA_NOT_TARGETED = "persona_not_targeted"
+    TRIBE_NOT_TARGETED = "tribe_not_targeted"
+    BELOW_MIN_QUALITY = "below_min_quality"
+    ABOVE_MAX_FOLLOWERS = "above_max_followers"
     NO_PERSON_NAME = "no_person_name"
     NO_WEBSITE_DOMAIN = "no_website_domain"
     OVER_MAX_COST = "over_max_cost"
@@ -40,6 +43,9 @@ POLICY_SKIPS = frozenset(
         SkipReason.EXCLUDED_QUALITY_FLAG,
         SkipReason.BELOW_MIN_FOLLOWERS,
         SkipReason.PERSONA_NOT_TARGETED,
+        SkipReason.TRIBE_NOT_TARGETED,
+        SkipReason.BELOW_MIN_QUALITY,
+        SkipReason.ABOVE_MAX_FOLLOWERS,
         SkipReason.OVER_MAX_COST,
     }
 )
@@ -64,6 +70,8 @@ class Candidate:
     website_domain: str | None
     followers: int | None
     quality_flags: tuple[str, ...]
+    tribes: tuple[str, ...] = ()
+    quality: float = 0.0
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Candidate:
@@ -75,6 +83,8 @@ class Candidate:
             website_domain=row["website_domain"],
             followers=row["followers"],
             quality_flags=tuple(row["quality_flags"] or ()),
+            tribes=tuple(row.get("tribes") or ()),
+            quality=float(row.get("quality") or 0.0),
         )
 
 
@@ -121,9 +131,21 @@ def _policy_skip(
     if (candidate.followers or 0) < min_followers:
         return SkipReason.BELOW_MIN_FOLLOWERS, f"{candidate.followers or 0} followers is below {min_followers}"
 
+    max_followers = intent.get("max_followers")
+    if max_followers is not None and (candidate.followers or 0) > int(max_followers):
+        return SkipReason.ABOVE_MAX_FOLLOWERS, f"{candidate.followers} followers is above {max_followers}"
+
     targets = set(intent.get("target_personas", []))
     if targets and not targets & set(candidate.personas):
         return SkipReason.PERSONA_NOT_TARGETED, f"personas {list(candidate.personas)} miss {sorted(targets)}"
+
+    tribes = set(intent.get("target_tribes", []))
+    if tribes and not tribes & set(candidate.tribes):
+        return SkipReason.TRIBE_NOT_TARGETED, f"tribes {list(candidate.tribes)} miss {sorted(tribes)}"
+
+    min_quality = float(intent.get("min_quality", 0.0))
+    if candidate.quality < min_quality:
+        return SkipReason.BELOW_MIN_QUALITY, f"best persona score {candidate.quality} is below {min_quality}"
 
     max_cost = int(intent.get("max_cost_credits_per_lead", quoted_credits))
     if quoted_credits > max_cost:

@@ -2,7 +2,7 @@
 SELECT card.id, card.readiness
   FROM execution.lead_cards AS card
  WHERE card.pool = %(pool)s
-   AND card.readiness <> 'suppressed'
+   AND card.readiness NOT IN ('suppressed', 'merged')
    AND (
         card.ruleset_version IS DISTINCT FROM %(ruleset_version)s
         OR EXISTS (

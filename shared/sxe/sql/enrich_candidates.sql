@@ -4,6 +4,13 @@ SELECT card.id AS card_id,
        card.readiness,
        array(SELECT label.value FROM execution.card_labels AS label
               WHERE label.card_id = card.id AND label.kind = 'persona' ORDER BY label.value) AS personas,
+       array(SELECT label.value FROM execution.card_labels AS label
+              WHERE label.card_id = card.id AND label.kind = 'tribe'
+             UNION
+             SELECT member.slug FROM execution.card_tribes AS member WHERE member.card_id = card.id
+             ORDER BY 1) AS tribes,
+       (SELECT coalesce(max(label.score), 0) FROM execution.card_labels AS label
+         WHERE label.card_id = card.id AND label.kind = 'persona') AS quality,
        best.display_name, best.website_domain, best.followers, best.quality_flags
   FROM execution.lead_cards AS card
   CROSS JOIN LATERAL (

@@ -1,0 +1,180 @@
+"""Explain a lead card: its profiles and the evidence that linked them, its labels, its readiness.
+
+`explain(conn, reference)` takes a card id or `PLATFORM:HANDLE` (`x:jane_doe`)
+and returns one JSON-ready dict. Every value comes from Tier 1 profile fields
+and Tier 3 rows, so the output holds no email address or phone number.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from sxe.db import sql
+from sxe.errors import UsageError
+from sxe.models import Platform
+
+_HANDLE_REFERENCE = re.compile(r"^(?P<platform>[a-z]+):@?(?P<handle>\S+)$")
+
+
+class CardNotFound(UsageError):
+    """No card matches the card id or PLATFORM:HANDLE reference."""
+
+
+def find_card(conn: psycopg.Connection[Any], reference: str) -> UUID:
+    """Return the card id that `reference` names; raise UsageError or CardNotFound with the fix."""
+    text = reference.strip()
+    try:
+        return UUID(text)
+    except ValueError:
+        pass
+
+    match = _HANDLE_REFERENCE.match(text.lower())
+    platforms = ", ".join(platform.value for platform in Platform)
+    if match is None or match["platform"] not in {platform.value for platform in Platform}:
+        raise UsageError(
+            f"invalid card reference {reference!r}: pass a card id (a UUID) or PLATFORM:HANDLE "
+            f"with PLATFORM one of {platforms}, for example x:jane_doe"
+        )
+    row = conn.execute(sql("explain_card_by_handle"), dict(match.groupdict())).fetchone()
+    if row is None:
+        raise CardNotFound(f"no lead card holds the {match['platform']} profile @{match['handle']}; check the handle")
+    return UUID(str(row["card_id"]))
+
+
+def explain(conn: psycopg.Connection[Any], reference: str) -> dict[str, Any]:
+    """Return why the card named by `reference` looks as it does; raise CardNotFound when it does not exist."""
+    card_id = find_card(conn, reference)
+    card = conn.execute(sql("explain_card"), {"card_id": card_id}).fetchone()
+    if card is None:
+        raise CardNotFound(f"lead card {card_id} does not exist; check the id")
+
+    profiles = conn.execute(sql("explain_profiles"), {"card_id": card_id}).fetchall()
+    profile_ids = [row["id"] for row in profiles]
+    links = conn.execute(sql("explain_links"), {"profile_ids": profile_ids}).fetchall() if profile_ids else []
+    labels = conn.execute(sql("explain_labels"), {"card_id": card_id}).fetchall()
+    tribes = conn.execute(sql("explain_tribes"), {"card_id": card_id}).fetchall()
+    history = conn.execute(sql("explain_history"), {"card_id": card_id}).fetchall()
+
+    return {
+        "card_id": str(card_id),
+        "pool": card["pool"],
+        "readiness": card["readiness"],
+        "readiness_reason": card["readiness_reason"],
+        "merged_into": None if card["merged_into"] is None else str(card["merged_into"]),
+        "person_id": None if card["person_id"] is None else str(card["person_id"]),
+        "ruleset_version": card["ruleset_version"],
+        "language": card["language"],
+        "signals": card["signals"],
+        "profiles": [_profile(row) for row in profiles],
+        "links": [_link(row) for row in links],
+        "labels": [_label(row) for row in labels],
+        "tribes": [
+            {"slug": row["slug"], "name": row["name"], "score": row["score"], "terms": row["terms"]} for row in tribes
+        ],
+        "history": [
+            {
+                "from": row["previous"],
+                "to": row["readiness"],
+                "reason": row["reason"],
+                "at": row["created_at"].isoformat(),
+            }
+            for row in history
+        ],
+    }
+
+
+def _profile(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "profile_id": str(row["id"]),
+        "platform": row["platform"],
+        "handle": row["handle"],
+        "display_name": row["display_name"],
+        "followers": row["followers"],
+        "website_domain": row["website_domain"],
+        "verified": row["verified"],
+    }
+
+
+def _link(row: dict[str, Any]) -> dict[str, Any]:
+    evidence = {key: value for key, value in row["evidence"].items() if key != "pair_confidence"}
+    return {
+        "profiles": [row["profile"], row["other_profile"]],
+        "signal": row["signal"],
+        "confidence": round(float(row["confidence"]), 4),
+        "pair_confidence": row["evidence"].get("pair_confidence"),
+        "evidence": evidence,
+        "state": row["state"],
+        "reason": row["reason"],
+    }
+
+
+def _label(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": row["kind"],
+        "value": row["value"],
+        "rule": row["rule_id"],
+        "version": row["ruleset_version"],
+        "score": round(float(row["score"]), 4),
+        "evidence": row["evidence"],
+    }
+
+
+def render(report: dict[str, Any]) -> str:
+    """Format an `explain` report for people."""
+    lines = [f"Lead card {report['card_id']} (pool {report['pool']})", ""]
+    lines.append(f"Readiness: {report['readiness']}" + _reason(report["readiness_reason"]))
+    if report["merged_into"]:
+        lines.append(f"  merged into card {report['merged_into']}: run `sxe explain {report['merged_into']}`")
+    if report["language"]:
+        lines.append(f"Bio language: {report['language']}")
+
+    lines += ["", f"Profiles ({len(report['profiles'])}):"]
+    for profile in report["profiles"]:
+        followers = "?" if profile["followers"] is None else f"{profile['followers']:,}"
+        lines.append(
+            f"  {profile['platform']}:{profile['handle']}  {profile['display_name'] or ''}  {followers} followers"
+        )
+
+    lines += ["", "Identity links:"]
+    if not report["links"]:
+        lines.append("  none: no other profile shares evidence with these")
+    for link in report["links"]:
+        evidence = ", ".join(f"{key} {value}" for key, value in link["evidence"].items())
+        state = "" if link["state"] == "active" else f" [{link['state']}: {link['reason']}]"
+        lines.append(
+            f"  {link['profiles'][0]} = {link['profiles'][1]}  {link['signal']} ({evidence}), "
+            f"confidence {link['confidence']}{state}"
+        )
+
+    lines += ["", "Labels:"]
+    if not report["labels"]:
+        lines.append("  none yet: the card has not been tagged")
+    for label in report["labels"]:
+        lines.append(
+            f"  {label['kind']} {label['value']}  score {label['score']}  rule {label['rule']} ({label['version']})"
+        )
+        for match in label["evidence"].get("matches", []):
+            found = match.get("matched", match.get("value"))
+            lines.append(f"      {match.get('platform')}:{match.get('handle')} {match.get('field')}: {found}")
+
+    if report["tribes"]:
+        lines += ["", "Tribes:"]
+        lines += [f"  {tribe['name']}  score {tribe['score']}  terms {tribe['terms']}" for tribe in report["tribes"]]
+
+    if report["signals"]:
+        lines += ["", "Signals:"]
+        lines += [f"  {key}: {value}" for key, value in sorted(report["signals"].items())]
+
+    lines += ["", "History:"]
+    lines += [
+        f"  {step['at']}  {step['from'] or '?'} -> {step['to']}{_reason(step['reason'])}" for step in report["history"]
+    ]
+    return "\n".join(lines)
+
+
+def _reason(reason: str | None) -> str:
+    return f" ({reason})" if reason else ""

@@ -1,0 +1,1 @@
+SELECT profile_id, person_id FROM execution.person_profiles;

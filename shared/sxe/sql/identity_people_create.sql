@@ -1,0 +1,2 @@
+INSERT INTO execution.people (id)
+SELECT unnest(%(person_ids)s::uuid[]);

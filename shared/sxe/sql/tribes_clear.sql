@@ -1,0 +1,1 @@
+DELETE FROM execution.tribes WHERE pool = %(pool)s;
