@@ -7,6 +7,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from sxe.cards import build_person_cards, ensure_pool
 from sxe.cli import main
 from sxe.db import transaction

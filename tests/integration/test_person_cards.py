@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import psycopg
+
 from sxe.cards import Readiness, build_person_cards, ensure_pool, transition
 from sxe.db import connect, transaction
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+
 from sxe.identity import profile_facts, resolve
 from sxe.identity.facts import IdentityFacts, name_key_of
 from sxe.models import Platform

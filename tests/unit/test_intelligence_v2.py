@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 
 import pytest
+
 from sxe.cards.intent import InvalidIntentPolicy, validate_intent
 from sxe.intelligence import RulesetError, load_default_ruleset, parse_ruleset, tag
 from sxe.intelligence.language import detect_language
