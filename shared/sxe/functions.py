@@ -94,8 +94,8 @@ def _stage(stage: Stage) -> Callable[[Invocation], dict[str, Any]]:
             _beat(conn, invocation, "heartbeat_start", None)
             try:
                 stage(conn, invocation.settings, params, summary)
-            except Exception:
-                _beat(conn, invocation, "heartbeat_finish", 500)
+            except Exception as exc:
+                _beat(conn, invocation, "heartbeat_finish", 400 if isinstance(exc, UsageError) else 500)
                 raise
             _beat(conn, invocation, "heartbeat_finish", 200)
         return response(200, summary.to_json())
@@ -112,7 +112,10 @@ def _beat(conn: psycopg.Connection[Any], invocation: Invocation, statement: str,
 def _import(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary) -> None:
     format_name = event.get("format")
     if "path" in event:
-        ingest_stage(conn, [Path(str(event["path"]))], format_name, summary)
+        path = Path(str(event["path"]))
+        if not path.is_file():
+            raise UsageError(f"import path {path} is not a file; send an existing file or inline 'content'")
+        ingest_stage(conn, [path], format_name, summary)
         return
     if "content" not in event:
         raise UsageError("the import event needs a 'path' or a 'content' key; send one of them")
