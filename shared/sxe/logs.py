@@ -19,7 +19,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import Any
+from typing import IO, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
@@ -115,7 +115,7 @@ def redact_log_value(value: Any) -> Any:
 class RedactingFormatter(LambdaPowertoolsFormatter):  # type: ignore[misc]
     """Powertools JSON formatter that masks contact points and secrets in every value of a line."""
 
-    def serialize(self, log: dict[str, Any]) -> str:
+    def serialize(self, log: Any) -> str:
         redacted = {key: value if key in _FORMATTER_KEYS else redact_log_value(value) for key, value in log.items()}
         return str(super().serialize(log=redacted))
 
@@ -127,6 +127,19 @@ _logger = Logger(
     logger_handler=logging.StreamHandler(sys.stderr),
     level="WARNING",
 )
+
+
+@contextmanager
+def copy_to(stream: IO[str]) -> Iterator[None]:
+    """Also write every line, formatted and redacted the same way, to `stream` inside the block."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(_logger.registered_formatter)
+    target = logging.getLogger(_logger.name)
+    target.addHandler(handler)
+    try:
+        yield
+    finally:
+        target.removeHandler(handler)
 
 
 def configure(level: str) -> None:

@@ -33,7 +33,7 @@ EXAMPLE = PROJECT_ROOT / "examples" / "x-api-v1.1-users.jsonl"
 WEBHOOK_SECRET = "webhook-secret-for-tests"
 SPEEDUP = 600
 
-WEBHOOK_HANDLER = '''
+WEBHOOK_HANDLER = """
 import hashlib
 import hmac
 import os
@@ -48,7 +48,7 @@ def main(event, context=None):
     if not hmac.compare_digest(expected, request.header("x-signature") or ""):
         return problem(401, "unauthorized", "the x-signature header does not match the body")
     return import_file({"content": request.body.decode("utf-8"), "name": "hook.jsonl", "format": "x-api-v1.1"}, context)
-'''
+"""
 
 PROJECT = {
     "environment": {"SXE_DATABASE_URL": "${SXE_DATABASE_URL}", "SXE_TEST_WEBHOOK_SECRET": WEBHOOK_SECRET},
@@ -137,7 +137,9 @@ def test_webhook_schedules_and_download(served: tuple[str, LocalServer], databas
     hook = f"{url}/api/v1/web/fn-test/hooks/signed"
 
     forged = httpx.post(hook, content=body, headers={"x-signature": "0" * 64, "content-type": "application/x-ndjson"})
-    accepted = httpx.post(hook, content=body, headers={"x-signature": signature, "content-type": "application/x-ndjson"})
+    accepted = httpx.post(
+        hook, content=body, headers={"x-signature": signature, "content-type": "application/x-ndjson"}
+    )
 
     assert forged.status_code == 401
     assert accepted.status_code == 200
@@ -191,7 +193,7 @@ def wait_for_bundle(database_url: str, timeout_seconds: float) -> dict[str, obje
     with connect(database_url, autocommit=True) as conn:
         while time.monotonic() < deadline:
             row = conn.execute(
-                "SELECT data_key, sha256, record_count FROM ops.bundles WHERE record_count > 0 ORDER BY created_at LIMIT 1"
+                "SELECT data_key, sha256 FROM ops.bundles WHERE record_count > 0 ORDER BY created_at LIMIT 1"
             ).fetchone()
             if row is not None:
                 return dict(row)

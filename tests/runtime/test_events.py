@@ -89,8 +89,14 @@ def test_local_context_counts_down() -> None:
 def test_platform_context_is_read() -> None:
     deadline = int(time.time() * 1000) + 5_000
     platform = SimpleNamespace(
-        activation_id="a1", function_name="/fn-1/ops/health", namespace="fn-1", deadline=deadline, request_id="r1",
-        api_host="https://faas", api_key="k", function_version="0.0.3",
+        activation_id="a1",
+        function_name="/fn-1/ops/health",
+        namespace="fn-1",
+        deadline=deadline,
+        request_id="r1",
+        api_host="https://faas",
+        api_key="k",
+        function_version="0.0.3",
     )
 
     context = as_context(platform, fallback_name="ops/health")
@@ -108,6 +114,10 @@ def test_passed_deadline_leaves_zero() -> None:
 
 
 def test_response_shapes() -> None:
-    assert response(200, {"a": 1}) == {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": {"a": 1}}
+    assert response(200, {"a": 1}) == {
+        "statusCode": 200,
+        "headers": {"Content-Type": "application/json"},
+        "body": {"a": 1},
+    }
     assert response(204, "") == {"statusCode": 204, "headers": {}, "body": ""}
     assert problem(400, "bad request", "x")["headers"] == {"Content-Type": "application/problem+json"}

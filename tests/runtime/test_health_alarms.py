@@ -49,7 +49,9 @@ def test_readiness_ok_when_migrated(environment: str) -> None:
     assert result["body"]["pending_migrations"] == []
 
 
-def test_readiness_names_pending_migrations(monkeypatch: pytest.MonkeyPatch, conn: psycopg.Connection[Any], environment: str) -> None:
+def test_readiness_names_pending_migrations(
+    monkeypatch: pytest.MonkeyPatch, conn: psycopg.Connection[Any], environment: str
+) -> None:
     conn.execute("DELETE FROM sxe_meta.schema_migrations WHERE version = '0050'")
 
     result = functions.health_check({"check": "ready"})

@@ -23,7 +23,9 @@ def register(commands: Any) -> None:
     parser.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
     parser.add_argument("--project", type=Path, help="project folder holding project.yml (default: this checkout)")
     parser.add_argument(
-        "--namespace", default=DEFAULT_NAMESPACE, help=f"namespace segment of the function URLs (default {DEFAULT_NAMESPACE})"
+        "--namespace",
+        default=DEFAULT_NAMESPACE,
+        help=f"namespace segment of the function URLs (default {DEFAULT_NAMESPACE})",
     )
     parser.set_defaults(handler=_serve)
 

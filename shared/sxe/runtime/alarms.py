@@ -85,7 +85,9 @@ def measure(health: HealthReport, thresholds: AlarmThresholds) -> list[Measureme
     for scope, ratio in health.budgets.items():
         measurements.append(Measurement(f"budget_used:{scope}", ratio, thresholds.budget_used_ratio))
     for worker, beat in health.heartbeats.items():
-        measurements.append(Measurement(f"heartbeat_age:{worker}", beat["age_seconds"], thresholds.heartbeat_age_seconds))
+        measurements.append(
+            Measurement(f"heartbeat_age:{worker}", beat["age_seconds"], thresholds.heartbeat_age_seconds)
+        )
     return measurements
 
 
@@ -96,7 +98,9 @@ def check(conn: psycopg.Connection[Any], measurements: list[Measurement]) -> lis
     with transaction(conn, role="sxe_worker"):
         firing_before = conn.execute(sql("alarms_firing")).fetchall()
     # A firing alarm that is no longer measured (a provider with no calls left) has cleared.
-    vanished = [Measurement(row["alarm"], None, row["threshold"]) for row in firing_before if row["alarm"] not in measured]
+    vanished = [
+        Measurement(row["alarm"], None, row["threshold"]) for row in firing_before if row["alarm"] not in measured
+    ]
 
     for measurement in [*measurements, *vanished]:
         change = _record(conn, measurement)
@@ -107,7 +111,12 @@ def check(conn: psycopg.Connection[Any], measurements: list[Measurement]) -> lis
 
 def _record(conn: psycopg.Connection[Any], measurement: Measurement) -> Change | None:
     state = "firing" if measurement.firing else "ok"
-    params = {"alarm": measurement.alarm, "state": state, "value": measurement.value, "threshold": measurement.threshold}
+    params = {
+        "alarm": measurement.alarm,
+        "state": state,
+        "value": measurement.value,
+        "threshold": measurement.threshold,
+    }
     with transaction(conn, role="sxe_worker"):
         conn.execute(sql("alarms_ensure"), params)
         previous = conn.execute(sql("alarms_lock"), params).fetchone()
@@ -125,8 +134,20 @@ def _record(conn: psycopg.Connection[Any], measurement: Measurement) -> Change |
 def _log_change(measurement: Measurement, state: str) -> None:
     if state == "firing":
         message = f"alarm {measurement.alarm} raised: {measurement.value:g} is above {measurement.threshold:g}"
-        log(logging.ERROR, Event.ALARM_RAISED, message, alarm=measurement.alarm, value=measurement.value,
-            threshold=measurement.threshold)
+        log(
+            logging.ERROR,
+            Event.ALARM_RAISED,
+            message,
+            alarm=measurement.alarm,
+            value=measurement.value,
+            threshold=measurement.threshold,
+        )
         return
-    log(logging.INFO, Event.ALARM_CLEARED, f"alarm {measurement.alarm} cleared", alarm=measurement.alarm,
-        value=measurement.value, threshold=measurement.threshold)
+    log(
+        logging.INFO,
+        Event.ALARM_CLEARED,
+        f"alarm {measurement.alarm} cleared",
+        alarm=measurement.alarm,
+        value=measurement.value,
+        threshold=measurement.threshold,
+    )

@@ -19,8 +19,9 @@ from typing import Any
 import psycopg
 
 from sxe.config import Settings, load_settings
-from sxe.errors import DatabaseUnavailable, SxeError, UsageError
+from sxe.errors import ConfigError, DatabaseUnavailable, SxeError, UsageError
 from sxe.logs import Event, bind, log
+from sxe.runtime.environments import check_environment
 from sxe.runtime.events import FunctionContext, Request, as_context, parse_event, problem
 from sxe.runtime.pool import function_database_url, pooled_connection
 
@@ -64,7 +65,12 @@ def run_function(name: str, event: Any, context: Any, body: Body, *, timeout_ms:
             correlation_id = _correlation_id(request) or correlation_id
             with bind(correlation_id=correlation_id):
                 settings = load_settings(**_overrides(request))
+                check_environment(settings)
                 return body(Invocation(name, request, function_context, settings))
+        except ConfigError as exc:
+            # The deployment is misconfigured, not the request: a server-side error.
+            log(logging.ERROR, Event.FUNCTION_FAILED, str(exc), status=500)
+            return problem(500, "configuration error", str(exc))
         except UsageError as exc:
             log(logging.WARNING, Event.FUNCTION_FAILED, str(exc), status=400)
             return problem(400, "bad request", str(exc))

@@ -104,7 +104,9 @@ def readiness(conn: psycopg.Connection[Any], database: str) -> Readiness:
     files = {migration.version: migration for migration in load_migrations()}
     pending = [files[version].name for version in sorted(files) if version not in applied]
     changed = [
-        files[version].name for version in sorted(files) if version in applied and applied[version] != files[version].sha256
+        files[version].name
+        for version in sorted(files)
+        if version in applied and applied[version] != files[version].sha256
     ]
     # Applied versions without a file mean the database is ahead of this deployment.
     unknown = sorted(version for version in applied if version not in files)
@@ -112,7 +114,9 @@ def readiness(conn: psycopg.Connection[Any], database: str) -> Readiness:
     return Readiness(ready, database, pending, changed, unknown)
 
 
-def report(conn: psycopg.Connection[Any], database: str, window_seconds: int = ERROR_RATE_WINDOW_SECONDS) -> HealthReport:
+def report(
+    conn: psycopg.Connection[Any], database: str, window_seconds: int = ERROR_RATE_WINDOW_SECONDS
+) -> HealthReport:
     """Collect the full health report in one read-only pass."""
     result = HealthReport(readiness=readiness(conn, database), window_seconds=window_seconds)
     with transaction(conn, role="sxe_api"):

@@ -114,8 +114,12 @@ def check_function_files(root: Path) -> list[str]:
 
     declared = {function.path for function in load_project(root).functions}
     present = {f"{folder.parent.name}/{folder.name}" for folder in function_folders(root)}
-    problems += [f"project.yml declares {path} but packages/{path}/__main__.py is missing" for path in declared - present]
-    problems += [f"packages/{path}/__main__.py exists but project.yml does not declare it" for path in present - declared]
+    problems += [
+        f"project.yml declares {path} but packages/{path}/__main__.py is missing" for path in declared - present
+    ]
+    problems += [
+        f"packages/{path}/__main__.py exists but project.yml does not declare it" for path in present - declared
+    ]
     return sorted(problems)
 
 

@@ -198,7 +198,7 @@ def _check_limits(where: str, limits: Any) -> list[str]:
 
 
 def _check_trigger(where: str, trigger: Any) -> list[str]:
-    from croniter import croniter
+    from croniter import croniter  # type: ignore[import-untyped]
 
     if not isinstance(trigger, dict):
         return [f"{where}: must be a mapping with name, sourceType and sourceDetails"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from croniter import croniter
+from croniter import croniter  # type: ignore[import-untyped]
 
 from sxe.logs import Event, log
 from sxe.runtime.project import Function, Trigger
@@ -84,8 +84,12 @@ class Scheduler:
             self._next[trigger.name] = _next_time(trigger.cron, now)
             with self._lock:
                 if trigger.name in self._running:
-                    log(logging.WARNING, Event.TRIGGER_FAILED, f"trigger {trigger.name} skipped: previous run still going",
-                        trigger=trigger.name)
+                    log(
+                        logging.WARNING,
+                        Event.TRIGGER_FAILED,
+                        f"trigger {trigger.name} skipped: previous run still going",
+                        trigger=trigger.name,
+                    )
                     continue
                 self._running.add(trigger.name)
             self._pool.submit(self._fire, function, trigger, now)

@@ -68,7 +68,9 @@ class LocalServer:
         self._handlers_lock = threading.Lock()
         apply_static_environment(project)
         self.scheduler = Scheduler(project.triggers, self.invoke_scheduled, clock=clock, poll_seconds=poll_seconds)
-        self.app = functions_framework.create_app(target="gateway", source=gateway.__file__, signature_type="http")
+        self.app = functions_framework.create_app(  # type: ignore[no-untyped-call]
+            target="gateway", source=gateway.__file__, signature_type="http"
+        )
         self.app.config[gateway.SERVER_KEY] = self
         self._httpd: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -173,7 +175,8 @@ def load_handler(path: Path, function: Function) -> Handler:
     main = getattr(module, "main", None)
     if not callable(main):
         raise AttributeError(f"{path} defines no main(event, context) function")
-    return main
+    handler: Handler = main
+    return handler
 
 
 def apply_static_environment(project: Project) -> None:
