@@ -67,6 +67,7 @@ def test_import_without_input_is_a_400() -> None:
 
 def test_unreachable_database_is_a_503(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SXE_DATABASE_URL", "postgresql://sxe:secret-pw@127.0.0.1:1/sxe")
+    monkeypatch.setenv("SXE_DB_POOL_TIMEOUT_SECONDS", "1")
     monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path))
 
     result = call("handoff", "bundle", {})
