@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     apollo_api_key: SecretStr | None = Field(default=None, description="Apollo key; unset means the simulator.")
     apollo_base_url: str = "https://api.apollo.io"
     provider_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    db_pool_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, description="Seconds a function waits for a pooled database connection."
+    )
 
     pool: str = Field(default="default", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Audience pool name.")
     pool_budget_credits: int = Field(default=500, ge=0, description="Credits a pool may spend per month.")

@@ -19,6 +19,9 @@ class EventType(StrEnum):
     ENRICHED = "enriched"
     READINESS_CHANGED = "readiness_changed"
     HANDED_OFF = "handed_off"
+    # Same names as sxe.logs.Event.ALARM_RAISED / ALARM_CLEARED: one vocabulary for logs and ops.events.
+    ALARM_RAISED = "alarm.raised"
+    ALARM_CLEARED = "alarm.cleared"
 
 
 def emit(conn: psycopg.Connection[Any], event: EventType, subject_id: str | None, **data: Any) -> None:

@@ -1,10 +1,12 @@
-"""Entry points of the DigitalOcean Functions: one per function, each a stage of the pipeline.
+"""Entry points of the DigitalOcean Functions: one per function, each a stage of the pipeline or an ops task.
 
-A handler under `packages/<package>/<function>/__main__.py` passes its event here
-and returns the result. Events and results follow DO's shapes: scheduled and
-internal calls get the body's keys at the top level, results are
-`{"statusCode", "body"}`. Errors become a status and a one-line message; the
-traceback goes to the structured log only.
+A handler under `packages/<package>/<function>/__main__.py` passes its event and
+context here and returns the result. `sxe.runtime.handler.run_function` reads the
+event in any of DigitalOcean's shapes, binds the log keys and maps errors to
+problem responses; every result is `{"statusCode", "headers", "body"}`.
+
+Stage functions record a heartbeat in `ops.worker_heartbeats` when they start and
+finish, which the health report and the heartbeat alarm read.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from typing import Any
 
 import psycopg
 
-from sxe.config import Settings, load_settings
-from sxe.db import connect, database_url
-from sxe.errors import DatabaseUnavailable, SxeError, UsageError
+from sxe.config import Settings
+from sxe.db import sql, transaction
+from sxe.errors import UsageError
 from sxe.pipeline import (
     RunSummary,
     card_stage,
@@ -28,34 +30,92 @@ from sxe.pipeline import (
     ingest_stage,
     provider_adapter,
 )
+from sxe.runtime import alarms, health
+from sxe.runtime.events import Request, response
+from sxe.runtime.handler import Invocation, run_function
 
 Stage = Callable[[psycopg.Connection[Any], Settings, dict[str, Any], RunSummary], None]
 
 
 def import_file(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Ingest one file: `{"path": local path}` or `{"content": JSON text, "name": file name}`."""
-    return _invoke(event, _import)
+    return run_function("ingest/import", event, context, _stage(_import))
 
 
 def normalize_batch(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Build lead cards for new profiles and tag the cards that need it."""
-    return _invoke(event, lambda conn, settings, _, summary: card_stage(conn, settings, summary))
+    return run_function("normalize/batch", event, context, _stage(_cards))
 
 
 def enrich(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Sweep tagged cards and work their lookup jobs under the enrichment controls."""
-    return _invoke(event, _enrich)
+    return run_function("enrich/run", event, context, _stage(_enrich))
 
 
 def hand_off(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Write a bundle of the pool's ready cards and return its signed URLs."""
-    return _invoke(event, lambda conn, settings, _, summary: handoff_stage(conn, settings, summary))
+    return run_function("handoff/bundle", event, context, _stage(_handoff))
+
+
+def health_check(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Answer `?check=live` (process up), `?check=ready` (database and migrations) or the full report (default).
+
+    Readiness and the report answer 503 when the service is not ready, so a load
+    balancer or uptime check can use the status code alone.
+    """
+    return run_function("ops/health", event, context, _health)
+
+
+def check_alarms(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Compare the health report with the configured thresholds; raise and clear alarms."""
+    return run_function("ops/alarms", event, context, _check_alarms)
+
+
+# Scheduled tasks by the name a trigger's `withBody.tasks` uses. DigitalOcean allows three
+# scheduled triggers per namespace, so one trigger can run several tasks in turn.
+TASKS: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
+    "normalize": normalize_batch,
+    "enrich": enrich,
+    "handoff": hand_off,
+    "alarms": check_alarms,
+}
+
+
+def tick(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Run the tasks a shared trigger names in `tasks`, in order; answer 200 only when all succeeded."""
+    return run_function("ops/tick", event, context, lambda invocation: _tick(invocation, event, context))
+
+
+def _stage(stage: Stage) -> Callable[[Invocation], dict[str, Any]]:
+    def body(invocation: Invocation) -> dict[str, Any]:
+        params = invocation.request.params
+        summary = RunSummary(run_id=str(params.get("run_id") or uuid.uuid4()))
+        with invocation.connection() as conn:
+            _beat(conn, invocation, "heartbeat_start", None)
+            try:
+                stage(conn, invocation.settings, params, summary)
+            except Exception as exc:
+                _beat(conn, invocation, "heartbeat_finish", 400 if isinstance(exc, UsageError) else 500)
+                raise
+            _beat(conn, invocation, "heartbeat_finish", 200)
+        return response(200, summary.to_json())
+
+    return body
+
+
+def _beat(conn: psycopg.Connection[Any], invocation: Invocation, statement: str, status: int | None) -> None:
+    params = {"worker": invocation.name, "activation_id": invocation.context.activation_id, "status": status}
+    with transaction(conn, role="sxe_worker"):
+        conn.execute(sql(statement), params)
 
 
 def _import(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary) -> None:
     format_name = event.get("format")
     if "path" in event:
-        ingest_stage(conn, [Path(str(event["path"]))], format_name, summary)
+        path = Path(str(event["path"]))
+        if not path.is_file():
+            raise UsageError(f"import path {path} is not a file; send an existing file or inline 'content'")
+        ingest_stage(conn, [path], format_name, summary)
         return
     if "content" not in event:
         raise UsageError("the import event needs a 'path' or a 'content' key; send one of them")
@@ -67,22 +127,73 @@ def _import(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, 
         ingest_stage(conn, [path], format_name, summary)
 
 
+def _cards(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary) -> None:
+    card_stage(conn, settings, summary)
+
+
 def _enrich(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary) -> None:
     with provider_adapter(settings, summary) as adapter:
         enrich_stage(conn, settings, adapter, summary)
 
 
-def _invoke(event: dict[str, Any], stage: Stage) -> dict[str, Any]:
-    summary = RunSummary(run_id=str(event.get("run_id") or uuid.uuid4()))
-    try:
-        overrides = {"pool": event["pool"]} if event.get("pool") else {}
-        settings = load_settings(**overrides)
-        with connect(database_url(settings), autocommit=True) as conn:
-            stage(conn, settings, event, summary)
-    except UsageError as exc:
-        return {"statusCode": 400, "body": {"error": str(exc)}}
-    except DatabaseUnavailable as exc:
-        return {"statusCode": 503, "body": {"error": str(exc)}}
-    except SxeError as exc:
-        return {"statusCode": 500, "body": {"error": str(exc)}}
-    return {"statusCode": 200, "body": summary.to_json()}
+def _handoff(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary) -> None:
+    handoff_stage(conn, settings, summary)
+
+
+def _health(invocation: Invocation) -> dict[str, Any]:
+    check = _health_check_name(invocation.request)
+    if check == "live":
+        return response(200, health.liveness())
+
+    with invocation.connection() as conn:
+        database = _describe(conn)
+        if check == "ready":
+            readiness = health.readiness(conn, database)
+            body = {"status": "ready" if readiness.ready else "not_ready", **_asdict(readiness)}
+            return response(200 if readiness.ready else 503, body)
+        report = health.report(conn, database)
+    return response(200 if report.readiness.ready else 503, report.to_json())
+
+
+def _health_check_name(request: Request) -> str:
+    check = str(request.params.get("check") or request.query.get("check") or "full")
+    if check not in ("live", "ready", "full"):
+        raise UsageError(f"unknown health check {check!r}; use live, ready or full")
+    return check
+
+
+def _asdict(readiness: health.Readiness) -> dict[str, Any]:
+    return {
+        "database": readiness.database,
+        "pending_migrations": readiness.pending_migrations,
+        "changed_migrations": readiness.changed_migrations,
+        "unknown_migrations": readiness.unknown_migrations,
+    }
+
+
+def _check_alarms(invocation: Invocation) -> dict[str, Any]:
+    thresholds = alarms.load_thresholds()
+    with invocation.connection() as conn:
+        report = health.report(conn, _describe(conn))
+        changes = alarms.check(conn, alarms.measure(report, thresholds))
+        with transaction(conn, role="sxe_worker"):
+            firing = [row["alarm"] for row in conn.execute(sql("alarms_firing"))]
+    body = {
+        "firing": firing,
+        "changes": [{"alarm": change.alarm, "state": change.state, "value": change.value} for change in changes],
+    }
+    return response(200, body)
+
+
+def _tick(invocation: Invocation, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    names = invocation.request.params.get("tasks")
+    if not isinstance(names, list) or not names or not all(name in TASKS for name in names):
+        raise UsageError(f"the tick event needs 'tasks', a list drawn from {sorted(TASKS)}; got {names!r}")
+
+    results = {name: TASKS[name]({**event, "tasks": None}, context) for name in names}
+    status = max(result["statusCode"] for result in results.values())
+    return response(200 if status < 300 else status, {name: result["body"] for name, result in results.items()})
+
+
+def _describe(conn: psycopg.Connection[Any]) -> str:
+    return f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}"

@@ -2,16 +2,24 @@
 
 Every line is one JSON object from the Powertools Logger. Callers pass an
 `Event` and keys from `ALLOWED_KEYS`; anything else is a programming error.
-The formatter masks emails and phone numbers in the message as a last line of
+Functions bind `function`, `activation_id` and `correlation_id` for the length of
+an invocation with `bind`, so every line of that invocation carries them.
+
+The formatter masks emails, phone numbers, credentials in URLs, bearer tokens and
+signed-URL signatures (`signature=`, `X-Amz-Signature=`, `X-Amz-Credential=`,
+`X-Amz-Security-Token=`) in every string value of the line, as a last line of
 defence; code must still never pass them in.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
-from typing import Any
+from typing import IO, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
@@ -30,7 +38,29 @@ ALLOWED_KEYS = frozenset(
         "reason",
         "object_key",
         "status",
+        "function",
+        "activation_id",
+        "run_id",
+        "card_id",
+        "trigger",
+        "alarm",
+        "value",
+        "threshold",
     }
+)
+# Bound per invocation by `bind`; callers may also pass them to `log`.
+BOUND_KEYS = frozenset({"function", "activation_id", "correlation_id"})
+
+REDACTED = "[redacted]"
+# Keys the formatter itself fills; a timestamp would otherwise look like a phone number.
+_FORMATTER_KEYS = frozenset({"level", "location", "timestamp", "service", "event", "sampling_rate"})
+_SECRET_PATTERNS = (
+    # Signed-URL query values: the local store's HMAC and S3 SigV4 presigning.
+    re.compile(r"(?i)\b((?:x-amz-)?signature|x-amz-credential|x-amz-security-token)=[^&\s\"']+"),
+    # The password in a URL such as postgresql://user:password@host/db.
+    re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]+):[^@\s]+(?=@)"),
+    re.compile(r"(?i)\b(bearer) [A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"(?i)\b(api[_-]?key|token|password|secret)=[^&\s\"']+"),
 )
 
 
@@ -50,17 +80,44 @@ class Event(StrEnum):
     BUNDLE_WRITTEN = "bundle.written"
     DOWNLOAD_SERVED = "download.served"
     DOWNLOAD_REJECTED = "download.rejected"
+    FUNCTION_FAILED = "function.failed"
+    TRIGGER_FIRED = "trigger.fired"
+    TRIGGER_FAILED = "trigger.failed"
+    SERVER_STARTED = "server.started"
+    ALARM_RAISED = "alarm.raised"
+    ALARM_CLEARED = "alarm.cleared"
+
+
+def redact_secrets(text: str) -> str:
+    """Replace signed-URL signatures, URL passwords, bearer tokens and `key=secret` values with [redacted]."""
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda match: f"{match.group(1)}{_separator(match)}{REDACTED}", text)
+    return text
+
+
+def _separator(match: re.Match[str]) -> str:
+    return match.group(0)[len(match.group(1))]
+
+
+def redact_log_value(value: Any) -> Any:
+    """Return `value` with contact points and secrets masked in every string it contains."""
+    from sxe.pii import redact_text
+
+    if isinstance(value, str):
+        return redact_secrets(redact_text(value).text)
+    if isinstance(value, dict):
+        return {key: redact_log_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_log_value(item) for item in value]
+    return value
 
 
 class RedactingFormatter(LambdaPowertoolsFormatter):  # type: ignore[misc]
-    """Powertools JSON formatter that masks contact points in the message."""
+    """Powertools JSON formatter that masks contact points and secrets in every value of a line."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        from sxe.pii import redact_text
-
-        if isinstance(record.msg, str):
-            record.msg = redact_text(record.msg).text
-        return str(super().format(record))
+    def serialize(self, log: Any) -> str:
+        redacted = {key: value if key in _FORMATTER_KEYS else redact_log_value(value) for key, value in log.items()}
+        return str(super().serialize(log=redacted))
 
 
 # Logs go to stderr so that stdout carries only the command's own output (the summary or --json).
@@ -72,9 +129,39 @@ _logger = Logger(
 )
 
 
+@contextmanager
+def copy_to(stream: IO[str]) -> Iterator[None]:
+    """Also write every line, formatted and redacted the same way, to `stream` inside the block."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(_logger.registered_formatter)
+    target = logging.getLogger(_logger.name)
+    target.addHandler(handler)
+    try:
+        yield
+    finally:
+        target.removeHandler(handler)
+
+
 def configure(level: str) -> None:
     """Set the log level (DEBUG, INFO, WARNING, ERROR) for every SXE log line."""
     _logger.setLevel(level.upper())
+
+
+@contextmanager
+def bind(**keys: str) -> Iterator[None]:
+    """Add `keys` (from BOUND_KEYS) to every line this thread logs inside the block."""
+    unknown = set(keys) - BOUND_KEYS
+    if unknown:
+        raise ValueError(f"bind keys {sorted(unknown)} are not in sxe.logs.BOUND_KEYS")
+    # Nested binds (a tick running stage functions) restore the outer values on exit.
+    previous = {key: value for key, value in _logger.thread_safe_get_current_keys().items() if key in keys}
+    _logger.thread_safe_append_keys(**keys)
+    try:
+        yield
+    finally:
+        _logger.thread_safe_remove_keys(list(keys))
+        if previous:
+            _logger.thread_safe_append_keys(**previous)
 
 
 def log(level: int, event: Event, message: str, **keys: Any) -> None:

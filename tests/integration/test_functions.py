@@ -62,14 +62,15 @@ def test_import_without_input_is_a_400() -> None:
     result = call("ingest", "import", {})
 
     assert result["statusCode"] == 400
-    assert "'path' or a 'content'" in result["body"]["error"]
+    assert "'path' or a 'content'" in result["body"]["detail"]
 
 
 def test_unreachable_database_is_a_503(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SXE_DATABASE_URL", "postgresql://sxe:secret-pw@127.0.0.1:1/sxe")
+    monkeypatch.setenv("SXE_DB_POOL_TIMEOUT_SECONDS", "1")
     monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path))
 
     result = call("handoff", "bundle", {})
 
     assert result["statusCode"] == 503
-    assert "secret-pw" not in result["body"]["error"]
+    assert "secret-pw" not in result["body"]["detail"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -33,6 +34,46 @@ class DownloadServer(ThreadingHTTPServer):
         self.secret = secret
 
 
+@dataclass(frozen=True, slots=True)
+class DownloadResponse:
+    """What to send for one download request: status, content type and body."""
+
+    status: HTTPStatus
+    content_type: str
+    body: bytes
+
+
+def resolve_download(store: LocalObjectStore, secret: bytes, path: str, query_string: str) -> DownloadResponse:
+    """Check the signature of `GET path?query_string` and return the object or a problem response.
+
+    Shared by this server and `sxe serve`, so both answer a signed URL the same way.
+    """
+    if not path.startswith(DOWNLOAD_PREFIX):
+        return _problem(HTTPStatus.NOT_FOUND, "not found", "only /download/<key> is served here")
+
+    query = parse_qs(query_string)
+    try:
+        key = unquote_key(path[len(DOWNLOAD_PREFIX) :])
+        verify(key, _one(query, "expires"), _one(query, "signature"), secret)
+    except (SignatureError, UsageError) as exc:
+        return _problem(HTTPStatus.FORBIDDEN, "forbidden", str(exc))
+
+    file = store.local_path(key)
+    if not file.is_file():
+        return _problem(HTTPStatus.NOT_FOUND, "not found", f"no object with key {key!r}")
+
+    content_type = "application/json" if key.endswith(".json") else "application/gzip"
+    log(logging.INFO, Event.DOWNLOAD_SERVED, "download served", stage="handoff", object_key=key, status=200)
+    return DownloadResponse(HTTPStatus.OK, content_type, file.read_bytes())
+
+
+def _problem(status: HTTPStatus, title: str, detail: str) -> DownloadResponse:
+    body = json.dumps({"type": "about:blank", "title": title, "status": int(status), "detail": detail}).encode()
+    # The detail names the object key at most; the query with the signature is never logged.
+    log(logging.WARNING, Event.DOWNLOAD_REJECTED, detail, stage="handoff", status=int(status))
+    return DownloadResponse(status, "application/problem+json", body)
+
+
 class _DownloadHandler(BaseHTTPRequestHandler):
     server: DownloadServer
 
@@ -44,48 +85,17 @@ class _DownloadHandler(BaseHTTPRequestHandler):
 
     def _serve(self, *, send_body: bool) -> None:
         url = urlsplit(self.path)
-        if not url.path.startswith(DOWNLOAD_PREFIX):
-            self._problem(HTTPStatus.NOT_FOUND, "not found", "only /download/<key> is served here")
-            return
-
-        query = parse_qs(url.query)
-        try:
-            key = unquote_key(url.path[len(DOWNLOAD_PREFIX) :])
-            verify(key, _one(query, "expires"), _one(query, "signature"), self.server.secret)
-        except (SignatureError, UsageError) as exc:
-            self._problem(HTTPStatus.FORBIDDEN, "forbidden", str(exc))
-            return
-
-        path = self.server.store.local_path(key)
-        if not path.is_file():
-            self._problem(HTTPStatus.NOT_FOUND, "not found", f"no object with key {key!r}")
-            return
-        self._send_file(path.read_bytes(), key, send_body)
-
-    def _send_file(self, data: bytes, key: str, send_body: bool) -> None:
-        self.send_response(HTTPStatus.OK)
-        content_type = "application/json" if key.endswith(".json") else "application/gzip"
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
+        result = resolve_download(self.server.store, self.server.secret, url.path, url.query)
+        self.send_response(result.status)
+        self.send_header("Content-Type", result.content_type)
+        self.send_header("Content-Length", str(len(result.body)))
         self.end_headers()
         if send_body:
-            self.wfile.write(data)
-        log(logging.INFO, Event.DOWNLOAD_SERVED, "download served", stage="handoff", object_key=key, status=200)
-
-    def _problem(self, status: HTTPStatus, title: str, detail: str) -> None:
-        body = json.dumps({"type": "about:blank", "title": title, "status": int(status), "detail": detail}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/problem+json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-        # The detail names the object key at most; the query with the signature is never logged.
-        log(logging.WARNING, Event.DOWNLOAD_REJECTED, detail, stage="handoff", status=int(status))
+            self.wfile.write(result.body)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature fixed by the base class
         # The default access log prints the request line, signature included; the
-        # structured lines above replace it.
+        # structured lines of resolve_download replace it.
         return
 
 

@@ -1,0 +1,1 @@
+SELECT alarm, value, threshold FROM ops.alarm_states WHERE state = 'firing' ORDER BY alarm;

@@ -1,0 +1,1 @@
+SELECT version, sha256 FROM sxe_meta.schema_migrations ORDER BY version;

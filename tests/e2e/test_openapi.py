@@ -1,0 +1,84 @@
+"""The OpenAPI document of the web functions: pinned, complete, and true of `sxe serve`."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import hypothesis
+import pytest
+import schemathesis
+import yaml
+from sxe.config import load_settings
+from sxe.handoff.store import LocalObjectStore
+from sxe.pipeline import signing_secret
+from sxe.runtime import pool
+from sxe.runtime.project import load_project
+from sxe.runtime.server import LocalServer
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DOCUMENT = PROJECT_ROOT / "contracts" / "openapi" / "functions.v1.yaml"
+# A published document never changes: add a new version instead of editing this one.
+DOCUMENT_SHA256 = "46c58154d960a9fc97edbdead5057a3132d4c52f14de025d2e3fe1cf8d993825"
+
+
+def load_document() -> dict[str, Any]:
+    return yaml.safe_load(DOCUMENT.read_text(encoding="utf-8"))
+
+
+def test_document_is_pinned() -> None:
+    assert hashlib.sha256(DOCUMENT.read_bytes()).hexdigest() == DOCUMENT_SHA256
+
+
+def test_document_covers_every_web_function() -> None:
+    project = load_project(PROJECT_ROOT)
+    web_paths = {f"/{function.path}" for function in project.functions if function.web is not False}
+
+    assert set(load_document()["paths"]) == web_paths
+
+
+def test_schemas_come_from_contracts() -> None:
+    document = load_document()
+    refs = [
+        media["schema"]["$ref"]
+        for operation in document["paths"]["/ops/health"].values()
+        for response in operation["responses"].values()
+        for media in response["content"].values()
+    ]
+
+    assert refs
+    for ref in refs:
+        assert (DOCUMENT.parent / ref).resolve().is_file(), ref
+        assert (DOCUMENT.parent / ref).resolve().is_relative_to(PROJECT_ROOT / "contracts")
+
+
+@pytest.fixture
+def served_schema(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> Iterator[Any]:
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
+    settings = load_settings()
+    server = LocalServer(
+        load_project(PROJECT_ROOT), LocalObjectStore(settings.objects_dir), signing_secret(settings), namespace="local"
+    )
+    url = server.start("127.0.0.1", 0)
+    schema = schemathesis.openapi.from_path(str(DOCUMENT))
+    schema.config.update(base_url=f"{url}/api/v1/web/local")
+    yield schema
+    server.stop()
+    pool.close_pools()
+
+
+def test_local_server_keeps_to_document(served_schema: Any) -> None:
+    for result in served_schema.get_all_operations():
+        operation = result.ok()
+
+        @hypothesis.settings(max_examples=15, deadline=None, database=None)
+        @hypothesis.given(case=operation.as_strategy())
+        def check(case: Any) -> None:
+            response = case.call()
+            assert response.status_code < 500, response.text
+            case.validate_response(response)
+
+        check()
