@@ -11,6 +11,7 @@ import hypothesis
 import pytest
 import schemathesis
 import yaml
+
 from sxe.config import load_settings
 from sxe.handoff.store import LocalObjectStore
 from sxe.pipeline import signing_secret

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+
 from sxe.config import load_settings
 from sxe.db import connect
 from sxe.handoff.signing import sign_url

@@ -6,6 +6,7 @@ import uuid
 
 import psycopg
 import pytest
+
 from sxe.cards import TRANSITIONS, Readiness, ensure_pool, predecessors, transition, transition_pool
 from sxe.errors import StateTransitionError
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from sxe import functions
 from sxe.config import load_settings
 from sxe.errors import ConfigError

@@ -7,6 +7,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
+
 from sxe.errors import UsageError
 from sxe.runtime.events import as_context, local_context, parse_event, problem, response
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
+
 from sxe import functions
 from sxe.runtime import alarms, health, pool
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 from sxe import logs
 from sxe.config import load_settings
 from sxe.logs import Event, log, redact_secrets

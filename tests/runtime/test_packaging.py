@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
 from sxe.runtime.packaging import (
     INCLUDE,
     MAX_FUNCTION_BYTES,

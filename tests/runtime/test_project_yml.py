@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from sxe.errors import ConfigError
 from sxe.runtime.project import MAX_SCHEDULED_TRIGGERS, load_project, template_variables, validate_project
 

