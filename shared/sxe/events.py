@@ -19,6 +19,8 @@ class EventType(StrEnum):
     ENRICHED = "enriched"
     READINESS_CHANGED = "readiness_changed"
     HANDED_OFF = "handed_off"
+    # A person was erased: downstream consumers delete the card and everything they hold for it.
+    TOMBSTONE = "tombstone"
 
 
 def emit(conn: psycopg.Connection[Any], event: EventType, subject_id: str | None, **data: Any) -> None:

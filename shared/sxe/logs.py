@@ -50,6 +50,11 @@ class Event(StrEnum):
     BUNDLE_WRITTEN = "bundle.written"
     DOWNLOAD_SERVED = "download.served"
     DOWNLOAD_REJECTED = "download.rejected"
+    DOWNLOAD_URL_ISSUED = "download.url_issued"
+    RECORD_SUPPRESSED = "record.suppressed"
+    ERASURE_COMPLETED = "erasure.completed"
+    RETENTION_FINISHED = "retention.finished"
+    AUDIT_EXPORTED = "audit.exported"
 
 
 class RedactingFormatter(LambdaPowertoolsFormatter):  # type: ignore[misc]

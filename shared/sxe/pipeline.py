@@ -20,6 +20,7 @@ from typing import Any
 
 import psycopg
 
+from sxe import audit
 from sxe.adapters.apollo import ApolloPeopleMatch
 from sxe.adapters.base import ProviderAdapter
 from sxe.adapters.simulator import ProviderSimulator
@@ -80,6 +81,7 @@ class RunSummary:
             "run_id": self.run_id,
             "ingested": sum(result.accepted for result in self.files),
             "duplicates": sum(result.duplicates for result in self.files),
+            "suppressed": sum(result.suppressed for result in self.files),
             "quarantined": len(self.quarantined),
             "quarantine": [
                 {"file": file, "location": record.location, "kind": record.kind, "reason": record.reason}
@@ -260,7 +262,12 @@ def handoff_stage(conn: psycopg.Connection[Any], settings: Settings, summary: Ru
 
     store = LocalObjectStore(settings.objects_dir)
     request = HandoffRequest(
-        settings.pool, settings.environment, datetime.now(UTC), settings.bundle_retention_days, ACTOR
+        settings.pool,
+        settings.environment,
+        datetime.now(UTC),
+        settings.bundle_retention_days,
+        ACTOR,
+        dnc_scrub_max_days=settings.dnc_scrub_max_days,
     )
     bundle = hand_off(conn, store, request)
 
@@ -275,6 +282,7 @@ def handoff_stage(conn: psycopg.Connection[Any], settings: Settings, summary: Ru
         records=bundle.record_count,
     )
     with transaction(conn, role="sxe_worker"):
+        audit_url_issued(conn, ACTOR, bundle.bundle_id, [bundle.data_key, bundle.manifest_key], expires_in)
         summary.readiness = readiness_counts(conn, settings.pool)
     log(
         logging.INFO,
@@ -284,6 +292,20 @@ def handoff_stage(conn: psycopg.Connection[Any], settings: Settings, summary: Ru
         bundle_id=bundle.bundle_id,
         count=bundle.record_count,
     )
+
+
+def audit_url_issued(
+    conn: psycopg.Connection[Any], actor: str, bundle_id: str, object_keys: list[str], expires_in: int
+) -> None:
+    """Record that signed download URLs were issued for `object_keys`; the URLs and signatures are never stored."""
+    audit.append(
+        conn,
+        actor=actor,
+        action="handoff.url_issued",
+        subject=f"bundle:{bundle_id}",
+        detail={"object_keys": object_keys, "expires_in_seconds": expires_in},
+    )
+    log(logging.INFO, Event.DOWNLOAD_URL_ISSUED, "signed download URLs issued", stage="handoff", bundle_id=bundle_id)
 
 
 def signing_secret(settings: Settings) -> bytes:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from sxe.compliance.revocation import RevocationCheck
 from sxe.config import load_settings
+from sxe.db import database_url
 from sxe.handoff.download_server import DownloadServer
 from sxe.handoff.store import LocalObjectStore
 from sxe.pipeline import signing_secret
@@ -20,7 +22,10 @@ def register(commands: Any) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     settings = load_settings()
-    server = DownloadServer((args.host, args.port), LocalObjectStore(settings.objects_dir), signing_secret(settings))
+    revocations = RevocationCheck(database_url(settings))
+    server = DownloadServer(
+        (args.host, args.port), LocalObjectStore(settings.objects_dir), signing_secret(settings), revocations
+    )
     print(f"serving signed downloads from {settings.objects_dir} on http://{args.host}:{args.port} (Ctrl-C stops)")
     try:
         server.serve_forever()

@@ -1,8 +1,8 @@
 """The local download server: serves bundle files behind HMAC-signed URLs on loopback.
 
 Only `GET /download/<key>?expires=…&signature=…` exists. A missing, tampered or
-expired signature gets 403 and an unknown key 404, both as problem+json that
-names the object key but never the signature.
+expired signature gets 403, an object of a revoked bundle 410 and an unknown key
+404, all as problem+json that names the object key but never the signature.
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import logging
 from http import HTTPStatus
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sxe.errors import SignatureError, UsageError
+from sxe.errors import DatabaseUnavailable, SignatureError, UsageError
 from sxe.handoff.signing import unquote_key, verify
 from sxe.handoff.store import LocalObjectStore
 from sxe.logs import Event, log
@@ -27,10 +28,18 @@ class DownloadServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], store: LocalObjectStore, secret: bytes) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        store: LocalObjectStore,
+        secret: bytes,
+        is_revoked: Callable[[str], bool] | None = None,
+    ) -> None:
+        """`is_revoked(key)` tells whether a key belongs to a revoked bundle; None serves every signed key."""
         super().__init__(address, _DownloadHandler)
         self.store = store
         self.secret = secret
+        self.is_revoked = is_revoked
 
 
 class _DownloadHandler(BaseHTTPRequestHandler):
@@ -56,11 +65,29 @@ class _DownloadHandler(BaseHTTPRequestHandler):
             self._problem(HTTPStatus.FORBIDDEN, "forbidden", str(exc))
             return
 
+        if self._revoked(key):
+            return
+
         path = self.server.store.local_path(key)
         if not path.is_file():
             self._problem(HTTPStatus.NOT_FOUND, "not found", f"no object with key {key!r}")
             return
         self._send_file(path.read_bytes(), key, send_body)
+
+    def _revoked(self, key: str) -> bool:
+        """Answer 410 for a key of a revoked bundle, or 503 when that cannot be checked; return whether it answered."""
+        if self.server.is_revoked is None:
+            return False
+        try:
+            revoked = self.server.is_revoked(key)
+        except DatabaseUnavailable:
+            self._problem(
+                HTTPStatus.SERVICE_UNAVAILABLE, "service unavailable", "cannot check bundle revocation; retry later"
+            )
+            return True
+        if revoked:
+            self._problem(HTTPStatus.GONE, "gone", f"object {key!r} belongs to a revoked bundle; request a new bundle")
+        return revoked
 
     def _send_file(self, data: bytes, key: str, send_body: bool) -> None:
         self.send_response(HTTPStatus.OK)
