@@ -25,6 +25,7 @@ from sxe.adapters.apollo import ApolloPeopleMatch
 from sxe.adapters.base import ProviderAdapter
 from sxe.adapters.simulator import ProviderSimulator
 from sxe.cards import Readiness, build_cards, ensure_pool, readiness_counts, transition_pool
+from sxe.compliance.suppression import IngestScreen, suppression_key
 from sxe.config import Settings
 from sxe.db import connect, database_url, transaction
 from sxe.db.migrate import migrate
@@ -140,7 +141,7 @@ def run(paths: Sequence[Path], settings: Settings, *, format_name: str | None = 
     with connect(database_url(settings), autocommit=True) as conn, ExitStack() as stack:
         migrate(conn)
         log(logging.INFO, Event.RUN_STARTED, f"run started over {len(files)} files", stage="run")
-        ingest_stage(conn, files, format_name, summary)
+        ingest_stage(conn, files, format_name, summary, screen=IngestScreen(lambda: suppression_key(settings)))
         card_stage(conn, settings, summary)
         adapter = stack.enter_context(provider_adapter(settings, summary))
         enrich_stage(conn, settings, adapter, summary)
@@ -150,13 +151,21 @@ def run(paths: Sequence[Path], settings: Settings, *, format_name: str | None = 
 
 
 def ingest_stage(
-    conn: psycopg.Connection[Any], files: list[Path], format_name: str | None, summary: RunSummary
+    conn: psycopg.Connection[Any],
+    files: list[Path],
+    format_name: str | None,
+    summary: RunSummary,
+    *,
+    screen: IngestScreen | None = None,
 ) -> None:
-    """Ingest and normalize each file in turn, adding its counts to `summary`."""
+    """Ingest and normalize each file in turn, adding its counts to `summary`.
+
+    `screen` checks records against the suppression list; None keys it from the environment.
+    """
     run_id = uuid.UUID(summary.run_id)
     touched: set[uuid.UUID] = set()
     for path in files:
-        result = ingest_file(conn, path, run_id=run_id, format_name=format_name)
+        result = ingest_file(conn, path, run_id=run_id, format_name=format_name, screen=screen)
         summary.files.append(result)
         touched |= result.profile_ids
         summary.new_profiles += result.new_profiles

@@ -69,7 +69,10 @@ def parse_subject(text: str) -> Identifier:
             f"subject {text!r} is invalid: expected PLATFORM:HANDLE (such as x:dana_w) or a profile URL "
             "(such as https://x.com/dana_w); for an email or phone use --email or --phone"
         )
-    return suppression.handle_identifier(platform.strip().lower(), handle)
+    try:
+        return suppression.handle_identifier(platform.strip().lower(), handle)
+    except UsageError as exc:
+        raise UsageError(f"subject {text!r} is invalid: {exc}") from exc
 
 
 def _parse_profile_url(url: str) -> Identifier:
