@@ -23,6 +23,7 @@ from sxe.errors import DatabaseUnavailable, SxeError, UsageError
 from sxe.pipeline import (
     RunSummary,
     card_stage,
+    collect_inputs,
     enrich_stage,
     handoff_stage,
     ingest_stage,
@@ -55,7 +56,8 @@ def hand_off(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 def _import(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary) -> None:
     format_name = event.get("format")
     if "path" in event:
-        ingest_stage(conn, [Path(str(event["path"]))], format_name, summary)
+        # collect_inputs turns a missing path into a UsageError (400) instead of a crash.
+        ingest_stage(conn, collect_inputs([Path(str(event["path"]))]), format_name, summary)
         return
     if "content" not in event:
         raise UsageError("the import event needs a 'path' or a 'content' key; send one of them")

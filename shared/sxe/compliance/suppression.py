@@ -67,7 +67,7 @@ def email_identifier(address: str) -> Identifier:
     cleaned = address.strip().lower()
     local, _, domain = cleaned.partition("@")
     if not local or "." not in domain or any(char.isspace() for char in cleaned):
-        raise UsageError("the email address is invalid (value not shown): expected an address such as name@example.com")
+        raise UsageError("the email address is invalid (value not shown): expected local-part@domain")
     return Identifier(IdentifierKind.EMAIL, cleaned)
 
 
@@ -80,13 +80,13 @@ def phone_identifier(number: str, region: str = "US") -> Identifier:
         parsed = phonenumbers.parse(number, region.upper())
     except phonenumbers.NumberParseException as exc:
         raise UsageError(
-            f"the phone number cannot be parsed (value not shown): {exc.error_type!r}; "
-            "pass it in E.164 form such as +12125550142, or set the region"
+            f"the phone number cannot be parsed (value not shown): {exc}; "
+            "pass it in E.164 form ('+', country code, number) or set the region"
         ) from exc
     if not phonenumbers.is_possible_number(parsed):
         raise UsageError(
             f"the phone number is not a possible number in region {region.upper()} (value not shown); "
-            "pass it in E.164 form such as +12125550142"
+            "pass it in E.164 form ('+', country code, number)"
         )
     return Identifier(IdentifierKind.PHONE, phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
