@@ -140,8 +140,14 @@ def export(
     store.put_bytes(head_key, json.dumps(head_document, indent=2).encode(), "application/json")
 
     with transaction(conn, role="sxe_worker"):
-        append(conn, actor=actor, action="audit.exported", subject=f"object:{data_key}", detail=result.to_json(),
-               payload_sha256=digest)
+        append(
+            conn,
+            actor=actor,
+            action="audit.exported",
+            subject=f"object:{data_key}",
+            detail=result.to_json(),
+            payload_sha256=digest,
+        )
     return result
 
 

@@ -50,12 +50,21 @@ class Settings(BaseSettings):
         default=None, description="HMAC key of the suppression list; unset means a key generated in the state folder."
     )
     erase_token: SecretStr | None = Field(
-        default=None, description="Bearer token the erase function requires; unset means the function rejects every call."
+        default=None,
+        description="Bearer token the erase function requires; unset means the function rejects every call.",
     )
-    retention_tier1_days: int = Field(default=730, ge=1, description="Days a Tier 1 profile is kept after its last change.")
-    retention_tier2_days: int = Field(default=365, ge=1, description="Days a contact point is kept after it was last seen.")
-    retention_tier3_days: int = Field(default=365, ge=1, description="Days cards and ops records are kept after their last change.")
-    retention_batch_rows: int = Field(default=5000, ge=1, le=100_000, description="Rows deleted per retention transaction.")
+    retention_tier1_days: int = Field(
+        default=730, ge=1, description="Days a Tier 1 profile is kept after its last change."
+    )
+    retention_tier2_days: int = Field(
+        default=365, ge=1, description="Days a contact point is kept after it was last seen."
+    )
+    retention_tier3_days: int = Field(
+        default=365, ge=1, description="Days cards and ops records are kept after their last change."
+    )
+    retention_batch_rows: int = Field(
+        default=5000, ge=1, le=100_000, description="Rows deleted per retention transaction."
+    )
     dnc_scrub_max_days: int = Field(
         default=31, ge=1, le=31, description="Days a phone's DNC scrub stays valid for handoff (31 at most)."
     )

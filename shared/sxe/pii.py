@@ -122,9 +122,7 @@ def redact_text(text: str) -> RedactedText:
     text, secret_count = _replace_secrets(text)
     text, email_count = _replace_emails(text)
     text, phone_count = _replace_phones(text)
-    return RedactedText(
-        text=text, has_email=email_count > 0, has_phone=phone_count > 0, has_secret=secret_count > 0
-    )
+    return RedactedText(text=text, has_email=email_count > 0, has_phone=phone_count > 0, has_secret=secret_count > 0)
 
 
 def contains_pii(text: str) -> bool:

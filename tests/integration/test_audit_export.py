@@ -110,7 +110,9 @@ def test_export_of_empty_period(settings: Settings, conn: psycopg.Connection) ->
     assert result.chain_head is not None
 
 
-def test_cli_verify_names_broken_row(env: Settings, conn: psycopg.Connection, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_verify_names_broken_row(
+    env: Settings, conn: psycopg.Connection, capsys: pytest.CaptureFixture[str]
+) -> None:
     append_rows(conn, [{"n": 1}, {"n": 2}, {"n": 3}])
     assert cli_main(["audit", "verify"]) == 0
     assert "audit chain intact" in capsys.readouterr().out

@@ -81,13 +81,17 @@ def test_erase_by_handle_removes_person(settings: Settings, first_run: RunSummar
     assert receipt.cards_suppressed == [str(card_id)]
     assert count(conn, "SELECT count(*) AS n FROM social.profiles WHERE id = %s", target["profile_id"]) == 0
     assert count(conn, "SELECT count(*) AS n FROM contact.contacts WHERE id = %s", target["contact_id"]) == 0
-    assert count(conn, "SELECT count(*) AS n FROM contact.contact_points WHERE contact_id = %s", target["contact_id"]) == 0
+    assert (
+        count(conn, "SELECT count(*) AS n FROM contact.contact_points WHERE contact_id = %s", target["contact_id"]) == 0
+    )
     assert count(conn, "SELECT count(*) AS n FROM ops.lookup_memory WHERE fingerprint = %s", target["fingerprint"]) == 0
     assert count(conn, "SELECT count(*) AS n FROM ops.idempotency_keys WHERE key = %s", target["fingerprint"]) == 0
     assert count(conn, "SELECT count(*) AS n FROM execution.card_labels WHERE card_id = %s", card_id) == 0
     assert count(conn, "SELECT count(*) AS n FROM execution.card_profiles WHERE card_id = %s", card_id) == 0
-    assert count(conn, "SELECT count(*) AS n FROM ops.enrichment_decisions WHERE fingerprint = %s",
-                 target["fingerprint"]) == 0
+    assert (
+        count(conn, "SELECT count(*) AS n FROM ops.enrichment_decisions WHERE fingerprint = %s", target["fingerprint"])
+        == 0
+    )
     card = conn.execute("SELECT readiness, contact_id FROM execution.lead_cards WHERE id = %s", (card_id,)).fetchone()
     assert card["readiness"] == "suppressed"
     assert card["contact_id"] is None
@@ -156,7 +160,9 @@ def test_unknown_person_is_suppressed_at_first_import(settings: Settings, conn: 
     source = EXAMPLES / "x-api-v1.1-users.jsonl"
     first_line = json.loads(source.read_text().splitlines()[0])
     identifier = parse_subject(f"x:{first_line['screen_name']}")
-    receipt = erase(conn, LocalObjectStore(settings.objects_dir), identifier, key=suppression_key(settings), actor=ACTOR)
+    receipt = erase(
+        conn, LocalObjectStore(settings.objects_dir), identifier, key=suppression_key(settings), actor=ACTOR
+    )
 
     summary = run([source], settings)
 

@@ -54,7 +54,9 @@ def first_run(settings: Settings) -> RunSummary:
 
 
 def counts(conn: psycopg.Connection) -> dict[str, int]:
-    return {name: int(conn.execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"]) for name, table in TABLES.items()}
+    return {
+        name: int(conn.execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"]) for name, table in TABLES.items()
+    }
 
 
 def test_steps_cover_every_table() -> None:
@@ -99,8 +101,10 @@ def test_tier2_and_tier3_expire_before_tier1(
 
 def test_live_jobs_survive_retention(settings: Settings, first_run: RunSummary, conn: psycopg.Connection) -> None:
     with transaction(conn, role="sxe_worker"):
-        conn.execute("INSERT INTO ops.jobs (queue, payload, created_at, updated_at) VALUES ('enrich', '{}', "
-                     "now() - interval '1000 days', now() - interval '1000 days')")
+        conn.execute(
+            "INSERT INTO ops.jobs (queue, payload, created_at, updated_at) VALUES ('enrich', '{}', "
+            "now() - interval '1000 days', now() - interval '1000 days')"
+        )
 
     run_retention(conn, settings, actor=ACTOR, now=datetime.now(UTC) + timedelta(days=731))
 

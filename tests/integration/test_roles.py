@@ -19,7 +19,10 @@ DATA_SCHEMAS = ["social", "contact", "execution", "ops", "sxe_meta"]
 @pytest.fixture(scope="module")
 def conn(server_url: str, template_url: str) -> Iterator[psycopg.Connection]:
     """One migrated database for the whole module: every denial rolls back, so tests cannot disturb each other."""
-    with scratch_database(server_url, "sxe_roles", TEMPLATE_DATABASE) as url, connect(url, autocommit=True) as connection:
+    with (
+        scratch_database(server_url, "sxe_roles", TEMPLATE_DATABASE) as url,
+        connect(url, autocommit=True) as connection,
+    ):
         yield connection
 
 

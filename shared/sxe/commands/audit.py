@@ -26,7 +26,9 @@ def register(commands: Any) -> None:
     verify.set_defaults(handler=_verify)
 
     export = actions.add_parser("export", help="write a period as JSONL with the chain head to audit-logs/")
-    export.add_argument("--since", required=True, type=parse_time, help="start of the period, ISO 8601 (UTC if no zone)")
+    export.add_argument(
+        "--since", required=True, type=parse_time, help="start of the period, ISO 8601 (UTC if no zone)"
+    )
     export.add_argument("--until", type=parse_time, help="end of the period, exclusive, ISO 8601 (default: now)")
     export.set_defaults(handler=_export)
 
@@ -59,8 +61,6 @@ def _export(args: argparse.Namespace) -> int:
         raise UsageError(f"--until ({until.isoformat()}) must be later than --since ({args.since.isoformat()})")
     store = LocalObjectStore(settings.objects_dir)
     with connect(database_url(settings), autocommit=True) as conn:
-        result = audit.export(
-            conn, store, since=args.since, until=until, environment=settings.environment, actor=ACTOR
-        )
+        result = audit.export(conn, store, since=args.since, until=until, environment=settings.environment, actor=ACTOR)
     print(json.dumps(result.to_json(), indent=2))
     return 0

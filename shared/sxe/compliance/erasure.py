@@ -9,7 +9,7 @@ those contacts. Then, in one transaction as sxe_worker:
   profile links, and the Tier 2 contacts with their contact points are deleted;
 - the cached provider results (lookup memory, idempotency keys) are deleted, jobs
   are cancelled and keep only the card id, and gate decisions lose their fingerprint;
-- the cards move to `suppressed`, and a `tombstone` event per card tells downstream
+- the cards move to `suppressed`, and a `tombstone` event per card asks downstream
   consumers to delete them;
 - every bundle holding a card is revoked, and other people's cards in those
   bundles go back through the pipeline into a later bundle;
@@ -88,7 +88,7 @@ def _parse_profile_url(url: str) -> Identifier:
 
 @dataclass(slots=True)
 class ErasureReceipt:
-    """What one erasure removed. It holds ids, counts and keyed hashes, never the identifiers themselves."""
+    """What one erasure removed. It contains ids, counts and keyed hashes, never the identifiers themselves."""
 
     request_id: UUID
     requested_kind: str
@@ -206,26 +206,26 @@ def _erase_rows(
 ) -> list[dict[str, Any]]:
     """Delete and scrub every row of the person, suppress them, and revoke their bundles; return the bundles."""
     card_texts = [str(card_id) for card_id in person.card_ids]
-    fingerprints = [row["fingerprint"] for row in conn.execute(
-        sql("erase_fingerprints"), {"card_ids": person.card_ids, "card_id_texts": card_texts}
-    )]
+    fingerprints = [
+        row["fingerprint"]
+        for row in conn.execute(sql("erase_fingerprints"), {"card_ids": person.card_ids, "card_id_texts": card_texts})
+    ]
     ids = {"contact_ids": person.contact_ids, "fingerprints": fingerprints}
     removed = receipt.removed
     removed["lookup_memory"] = _count(conn, "erase_delete_lookup_memory", ids)
     removed["idempotency_keys"] = _count(conn, "erase_delete_idempotency_keys", ids)
-    jobs = conn.execute(
-        sql("erase_cancel_jobs"), {"card_id_texts": card_texts, "request_id": receipt.request_id}
-    ).fetchone()
+    jobs = _one(conn, "erase_cancel_jobs", {"card_id_texts": card_texts, "request_id": receipt.request_id})
     removed["jobs_cancelled"], removed["job_payloads_scrubbed"] = int(jobs["cancelled"]), int(jobs["scrubbed"])
     removed["decision_fingerprints"] = _count(conn, "erase_clear_decisions", {"card_ids": person.card_ids})
 
     conn.execute(sql("erase_detach_contacts"), {"contact_ids": person.contact_ids})
-    contacts = conn.execute(sql("erase_delete_contacts"), {"contact_ids": person.contact_ids}).fetchone()
+    contacts = _one(conn, "erase_delete_contacts", {"contact_ids": person.contact_ids})
     removed["contact_points"], removed["contacts"] = int(contacts["contact_points"]), int(contacts["contacts"])
     removed["labels"] = _count(conn, "erase_delete_labels", {"card_ids": person.card_ids})
-    raw_ids = [row["raw_record_id"] for row in conn.execute(
-        sql("erase_raw_records_of_profiles"), {"profile_ids": person.profile_ids}
-    )]
+    raw_ids = [
+        row["raw_record_id"]
+        for row in conn.execute(sql("erase_raw_records_of_profiles"), {"profile_ids": person.profile_ids})
+    ]
     removed["profiles"] = _count(conn, "erase_delete_profiles", {"profile_ids": person.profile_ids})
     removed["raw_records"] = _count(conn, "erase_delete_raw_records", {"raw_ids": raw_ids})
 
@@ -235,8 +235,14 @@ def _erase_rows(
     return bundles
 
 
+def _one(conn: psycopg.Connection[Any], name: str, params: dict[str, Any]) -> dict[str, Any]:
+    row = conn.execute(sql(name), params).fetchone()
+    assert row is not None, f"{name} is an aggregate and always returns one row"
+    return dict(row)
+
+
 def _count(conn: psycopg.Connection[Any], name: str, params: dict[str, Any]) -> int:
-    return int(conn.execute(sql(name), params).fetchone()["removed"])
+    return int(_one(conn, name, params)["removed"])
 
 
 def _suppress_cards(conn: psycopg.Connection[Any], card_ids: list[UUID], request_id: UUID) -> list[str]:
@@ -250,7 +256,9 @@ def _suppress_cards(conn: psycopg.Connection[Any], card_ids: list[UUID], request
     return suppressed
 
 
-def _revoke_bundles(conn: psycopg.Connection[Any], card_ids: list[UUID], receipt: ErasureReceipt) -> list[dict[str, Any]]:
+def _revoke_bundles(
+    conn: psycopg.Connection[Any], card_ids: list[UUID], receipt: ErasureReceipt
+) -> list[dict[str, Any]]:
     bundles = conn.execute(
         sql("erase_revoke_bundles"), {"card_ids": card_ids, "reason": f"erasure {receipt.request_id}"}
     ).fetchall()

@@ -114,7 +114,9 @@ def _run_step(conn: psycopg.Connection[Any], step: Step, report: RetentionReport
     total = 0
     while True:
         with transaction(conn, role="sxe_worker"):
-            removed = int(conn.execute(sql(f"retention_{step.table}"), params).fetchone()["removed"])
+            row = conn.execute(sql(f"retention_{step.table}"), params).fetchone()
+        assert row is not None, "a retention statement is an aggregate and always returns one row"
+        removed = int(row["removed"])
         total += removed
         if removed < batch:
             return total

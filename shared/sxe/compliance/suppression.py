@@ -173,7 +173,9 @@ class IngestScreen:
     def from_environment(cls) -> IngestScreen:
         return cls(lambda: suppression_key(load_settings()))
 
-    def check(self, conn: psycopg.Connection[Any], profiles: Sequence[SourceProfile | None]) -> dict[int, SuppressionHit]:
+    def check(
+        self, conn: psycopg.Connection[Any], profiles: Sequence[SourceProfile | None]
+    ) -> dict[int, SuppressionHit]:
         """Return the positions of `profiles` that are suppressed; None entries (rejections) are skipped."""
         if conn.execute(sql("suppression_any")).fetchone() is None:
             return {}

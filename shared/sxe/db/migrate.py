@@ -110,7 +110,8 @@ def _audit_applied(conn: psycopg.Connection[Any]) -> None:
     Migrations that ran before `ops.audit_log` existed are audited by the first
     migration after it, so every applied migration gets exactly one row.
     """
-    if conn.execute(sql("migrations_audit_ready")).fetchone()["ready"] is not True:
+    ready = conn.execute(sql("migrations_audit_ready")).fetchone()
+    if ready is None or ready["ready"] is not True:
         return
     # The record is read as the session user, which owns sxe_meta; the audit log is written as its owner.
     recorded = conn.execute(sql("migrations_list")).fetchall()
