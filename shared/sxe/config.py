@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sxe.errors import ConfigError
@@ -49,6 +49,29 @@ class Settings(BaseSettings):
     cooldown_hit_days: int = Field(default=90, ge=1)
     cooldown_miss_days: int = Field(default=30, ge=1)
 
+    suppression_key: SecretStr | None = Field(
+        default=None, description="HMAC key of the suppression list; unset means a key generated in the state folder."
+    )
+    erase_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token the erase function requires; unset means the function rejects every call.",
+    )
+    retention_tier1_days: int = Field(
+        default=730, ge=1, description="Days a Tier 1 profile is kept after its last change."
+    )
+    retention_tier2_days: int = Field(
+        default=365, ge=1, description="Days a contact point is kept after it was last seen."
+    )
+    retention_tier3_days: int = Field(
+        default=365, ge=1, description="Days cards and ops records are kept after their last change."
+    )
+    retention_batch_rows: int = Field(
+        default=5000, ge=1, le=100_000, description="Rows deleted per retention transaction."
+    )
+    dnc_scrub_max_days: int = Field(
+        default=31, ge=1, le=31, description="Days a phone's DNC scrub stays valid for handoff (31 at most)."
+    )
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: SecretStr | None) -> SecretStr | None:
@@ -64,6 +87,16 @@ class Settings(BaseSettings):
         if parts.scheme not in ("postgresql", "postgres") or not port_ok:
             raise ValueError("expected a URL such as postgresql://user:password@host:5432/dbname (value not shown)")
         return value
+
+    @model_validator(mode="after")
+    def _check_retention_order(self) -> Settings:
+        # Tier 1 outlives the tiers built from it: a card or contact point without its profile explains nothing.
+        if self.retention_tier1_days < max(self.retention_tier2_days, self.retention_tier3_days):
+            raise ValueError(
+                f"SXE_RETENTION_TIER1_DAYS ({self.retention_tier1_days}) must be at least SXE_RETENTION_TIER2_DAYS "
+                f"({self.retention_tier2_days}) and SXE_RETENTION_TIER3_DAYS ({self.retention_tier3_days})"
+            )
+        return self
 
     @field_validator("state_dir")
     @classmethod
@@ -85,6 +118,9 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = "SXE_" + "_".join(str(part) for part in first["loc"]).upper()
         message = str(first["msg"]).removeprefix("Value error, ")
+        if not first["loc"]:
+            # A check across several variables; its message names them.
+            raise ConfigError(f"invalid settings: {message}; fix the variables or unset them") from exc
+        name = "SXE_" + "_".join(str(part) for part in first["loc"]).upper()
         raise ConfigError(f"invalid {name}: {message}; fix the variable or unset it to use the default") from exc

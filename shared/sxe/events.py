@@ -22,6 +22,8 @@ class EventType(StrEnum):
     # Same names as sxe.logs.Event.ALARM_RAISED / ALARM_CLEARED: one vocabulary for logs and ops.events.
     ALARM_RAISED = "alarm.raised"
     ALARM_CLEARED = "alarm.cleared"
+    # A person was erased: downstream consumers delete the card and everything they hold for it.
+    TOMBSTONE = "tombstone"
 
 
 def emit(conn: psycopg.Connection[Any], event: EventType, subject_id: str | None, **data: Any) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import psycopg
 
+from sxe.compliance.functions import retention
 from sxe.config import Settings
 from sxe.db import sql, transaction
 from sxe.errors import UsageError
@@ -78,6 +79,7 @@ TASKS: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
     "enrich": enrich,
     "handoff": hand_off,
     "alarms": check_alarms,
+    "retention": retention,
 }
 
 

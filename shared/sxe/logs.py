@@ -86,6 +86,11 @@ class Event(StrEnum):
     SERVER_STARTED = "server.started"
     ALARM_RAISED = "alarm.raised"
     ALARM_CLEARED = "alarm.cleared"
+    DOWNLOAD_URL_ISSUED = "download.url_issued"
+    RECORD_SUPPRESSED = "record.suppressed"
+    ERASURE_COMPLETED = "erasure.completed"
+    RETENTION_FINISHED = "retention.finished"
+    AUDIT_EXPORTED = "audit.exported"
 
 
 def redact_secrets(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Find and redact email addresses and phone numbers in free text.
+"""Find and redact email addresses, phone numbers and credentials in free text.
 
 Tier 1 stores no personal contact data, so every bio, display name and raw payload
 passes through `redact_text` or `redact_value` before it is stored. Matches are
@@ -9,6 +9,10 @@ the numbers that bios are full of: follower counts ("100k", "1,234,567"), years
 and year ranges ("2019-2024"), dates, "24/7", IP addresses and bare digit runs
 such as user ids. A bare run of 10 to 15 digits counts only after "+" or a phone word
 ("call", "tel", "whatsapp", ...).
+
+Credentials people paste into bios (API keys, access tokens, private keys) become
+`[secret]`. They are recognised by the fixed prefixes their issuers use, and by a
+`key=`/`token:` label followed by a long value; an unlabelled random string is kept.
 """
 
 from __future__ import annotations
@@ -19,6 +23,29 @@ from typing import Any
 
 EMAIL_PLACEHOLDER = "[email]"
 PHONE_PLACEHOLDER = "[phone]"
+SECRET_PLACEHOLDER = "[secret]"
+
+# Token formats with a fixed issuer prefix, as published by each issuer.
+_SECRET_TOKENS = re.compile(
+    r"""
+    \b(?:AKIA|ASIA)[0-9A-Z]{16}\b                              # AWS access key id
+    | \bgh[pousr]_[A-Za-z0-9]{30,}\b                           # GitHub tokens
+    | \bgithub_pat_[A-Za-z0-9_]{22,}\b                         # GitHub fine-grained token
+    | \b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}\b                 # Stripe secret and restricted keys
+    | \bxox[abprs]-[A-Za-z0-9-]{10,}\b                         # Slack tokens
+    | \bAIza[0-9A-Za-z_-]{35}\b                                # Google API key
+    | \bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}                    # OpenAI and Anthropic style keys
+    | \beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}  # JSON Web Token
+    | -----BEGIN[A-Z ]*PRIVATE\ KEY-----[\s\S]*?(?:-----END[A-Z ]*PRIVATE\ KEY-----|$)
+    """,
+    re.VERBOSE,
+)
+
+# "api_key=…", "token: …", "password = …": the label stays, the value goes.
+_LABELLED_SECRET = re.compile(
+    r"(?P<label>\b(?:api[_-]?key|secret|token|password|passwd|access[_-]?key)\s*[:=]\s*)[\"']?[^\s\"',;]{8,}",
+    re.IGNORECASE,
+)
 
 _EMAIL = re.compile(
     r"""
@@ -83,16 +110,19 @@ class RedactedText:
     text: str
     has_email: bool
     has_phone: bool
+    has_secret: bool = False
 
 
 def redact_text(text: str) -> RedactedText:
     """Replace every email with `[email]` and every phone number with `[phone]`.
 
-    Emails are replaced first, so the digits of an address are never read as a phone.
+    Credentials go first, then emails, so the digits of a key or an address are never read as a phone.
+    Credentials become `[secret]`.
     """
+    text, secret_count = _replace_secrets(text)
     text, email_count = _replace_emails(text)
     text, phone_count = _replace_phones(text)
-    return RedactedText(text=text, has_email=email_count > 0, has_phone=phone_count > 0)
+    return RedactedText(text=text, has_email=email_count > 0, has_phone=phone_count > 0, has_secret=secret_count > 0)
 
 
 def contains_pii(text: str) -> bool:
@@ -115,6 +145,12 @@ def redact_value(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [redact_value(item) for item in value]
     return value
+
+
+def _replace_secrets(text: str) -> tuple[str, int]:
+    text, token_count = _SECRET_TOKENS.subn(SECRET_PLACEHOLDER, text)
+    text, labelled_count = _LABELLED_SECRET.subn(lambda match: match["label"] + SECRET_PLACEHOLDER, text)
+    return text, token_count + labelled_count
 
 
 def _replace_emails(text: str) -> tuple[str, int]:

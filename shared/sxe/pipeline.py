@@ -20,10 +20,12 @@ from typing import Any
 
 import psycopg
 
+from sxe import audit
 from sxe.adapters.apollo import ApolloPeopleMatch
 from sxe.adapters.base import ProviderAdapter
 from sxe.adapters.simulator import ProviderSimulator
 from sxe.cards import Readiness, build_cards, ensure_pool, readiness_counts, transition_pool
+from sxe.compliance.suppression import IngestScreen, suppression_key
 from sxe.config import Settings
 from sxe.db import connect, database_url, transaction
 from sxe.db.migrate import migrate
@@ -81,6 +83,7 @@ class RunSummary:
             "run_id": self.run_id,
             "ingested": sum(result.accepted for result in self.files),
             "duplicates": sum(result.duplicates for result in self.files),
+            "suppressed": sum(result.suppressed for result in self.files),
             "quarantined": len(self.quarantined),
             "quarantine": [
                 {"file": file, "location": record.location, "kind": record.kind, "reason": record.reason}
@@ -133,7 +136,7 @@ def run(paths: Sequence[Path], settings: Settings, *, format_name: str | None = 
     with connect(database_url(settings), autocommit=True) as conn, ExitStack() as stack:
         migrate(conn)
         log(logging.INFO, Event.RUN_STARTED, f"run started over {len(files)} files", stage="run")
-        ingest_stage(conn, files, format_name, summary)
+        ingest_stage(conn, files, format_name, summary, screen=IngestScreen(lambda: suppression_key(settings)))
         card_stage(conn, settings, summary)
         adapter = stack.enter_context(provider_adapter(settings, summary))
         enrich_stage(conn, settings, adapter, summary)
@@ -143,13 +146,21 @@ def run(paths: Sequence[Path], settings: Settings, *, format_name: str | None = 
 
 
 def ingest_stage(
-    conn: psycopg.Connection[Any], files: list[Path], format_name: str | None, summary: RunSummary
+    conn: psycopg.Connection[Any],
+    files: list[Path],
+    format_name: str | None,
+    summary: RunSummary,
+    *,
+    screen: IngestScreen | None = None,
 ) -> None:
-    """Ingest and normalize each file in turn, adding its counts to `summary`."""
+    """Ingest and normalize each file in turn, adding its counts to `summary`.
+
+    `screen` checks records against the suppression list; None keys it from the environment.
+    """
     run_id = uuid.UUID(summary.run_id)
     touched: set[uuid.UUID] = set()
     for path in files:
-        result = ingest_file(conn, path, run_id=run_id, format_name=format_name)
+        result = ingest_file(conn, path, run_id=run_id, format_name=format_name, screen=screen)
         summary.files.append(result)
         touched |= result.profile_ids
         summary.new_profiles += result.new_profiles
@@ -256,7 +267,12 @@ def handoff_stage(conn: psycopg.Connection[Any], settings: Settings, summary: Ru
 
     store = LocalObjectStore(settings.objects_dir)
     request = HandoffRequest(
-        settings.pool, settings.environment, datetime.now(UTC), settings.bundle_retention_days, ACTOR
+        settings.pool,
+        settings.environment,
+        datetime.now(UTC),
+        settings.bundle_retention_days,
+        ACTOR,
+        dnc_scrub_max_days=settings.dnc_scrub_max_days,
     )
     bundle = hand_off(conn, store, request)
 
@@ -271,6 +287,7 @@ def handoff_stage(conn: psycopg.Connection[Any], settings: Settings, summary: Ru
         records=bundle.record_count,
     )
     with transaction(conn, role="sxe_worker"):
+        audit_url_issued(conn, ACTOR, bundle.bundle_id, [bundle.data_key, bundle.manifest_key], expires_in)
         summary.readiness = readiness_counts(conn, settings.pool)
     log(
         logging.INFO,
@@ -280,6 +297,20 @@ def handoff_stage(conn: psycopg.Connection[Any], settings: Settings, summary: Ru
         bundle_id=bundle.bundle_id,
         count=bundle.record_count,
     )
+
+
+def audit_url_issued(
+    conn: psycopg.Connection[Any], actor: str, bundle_id: str, object_keys: list[str], expires_in: int
+) -> None:
+    """Record that signed download URLs were issued for `object_keys`; the URLs and signatures are never stored."""
+    audit.append(
+        conn,
+        actor=actor,
+        action="handoff.url_issued",
+        subject=f"bundle:{bundle_id}",
+        detail={"object_keys": object_keys, "expires_in_seconds": expires_in},
+    )
+    log(logging.INFO, Event.DOWNLOAD_URL_ISSUED, "signed download URLs issued", stage="handoff", bundle_id=bundle_id)
 
 
 def signing_secret(settings: Settings) -> bytes:

@@ -43,6 +43,12 @@ def tamper(conn: psycopg.Connection[Any], statement: str) -> None:
         conn.execute("ALTER TABLE ops.audit_log ENABLE TRIGGER USER")
 
 
+@pytest.fixture(autouse=True)
+def empty_audit_log(conn: psycopg.Connection[Any]) -> None:
+    """Start every test from an empty chain, because migrations audit themselves and these tests count from seq 1."""
+    tamper(conn, "DELETE FROM ops.audit_log")
+
+
 def test_verify_passes_fresh_chain(conn: psycopg.Connection[Any]) -> None:
     append_rows(conn, 12)
 

@@ -7,7 +7,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from sxe.compliance.revocation import RevocationCheck
 from sxe.config import load_settings
+from sxe.db import database_url
 from sxe.handoff.store import LocalObjectStore
 from sxe.paths import project_root
 from sxe.pipeline import signing_secret
@@ -34,7 +36,11 @@ def _serve(args: argparse.Namespace) -> int:
     settings = load_settings()
     project = load_project((args.project or project_root()).resolve())
     server = LocalServer(
-        project, LocalObjectStore(settings.objects_dir), signing_secret(settings), namespace=args.namespace
+        project,
+        LocalObjectStore(settings.objects_dir),
+        signing_secret(settings),
+        namespace=args.namespace,
+        is_revoked=RevocationCheck(database_url(settings)),
     )
     url = server.start(args.host, args.port)
     print(f"serving on {url} (Ctrl-C stops)")

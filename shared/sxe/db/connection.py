@@ -12,7 +12,7 @@ from psycopg.rows import dict_row
 
 from sxe.errors import DatabaseUnavailable
 
-RUNTIME_ROLES = frozenset({"sxe_api", "sxe_worker"})
+RUNTIME_ROLES = frozenset({"sxe_api", "sxe_worker", "sxe_analyst"})
 
 
 def describe_url(url: str) -> str:

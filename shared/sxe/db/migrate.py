@@ -75,6 +75,7 @@ def migrate(conn: psycopg.Connection[Any], folder: Path | None = None) -> list[s
                 _check_unchanged(migration, recorded)
                 continue
             _apply(conn, migration)
+            _audit_applied(conn)
         applied_names.append(migration.name)
         log(logging.INFO, Event.MIGRATION_APPLIED, f"applied migration {migration.name}", stage="db")
     return applied_names
@@ -101,3 +102,27 @@ def _apply(conn: psycopg.Connection[Any], migration: Migration) -> None:
         sql("migrations_record"),
         {"version": migration.version, "name": migration.name, "sha256": migration.sha256},
     )
+
+
+def _audit_applied(conn: psycopg.Connection[Any]) -> None:
+    """Write a `migration.applied` audit row for each recorded migration that has none yet.
+
+    Migrations that ran before `ops.audit_log` existed are audited by the first
+    migration after it, so every applied migration gets exactly one row.
+    """
+    ready = conn.execute(sql("migrations_audit_ready")).fetchone()
+    if ready is None or ready["ready"] is not True:
+        return
+    # The record is read as the session user, which owns sxe_meta; the audit log is written as its owner.
+    recorded = conn.execute(sql("migrations_list")).fetchall()
+    conn.execute(f"SET LOCAL ROLE {MIGRATOR_ROLE}")
+    conn.execute(
+        sql("migrations_audit"),
+        {
+            "versions": [row["version"] for row in recorded],
+            "names": [row["name"] for row in recorded],
+            "sha256s": [row["sha256"] for row in recorded],
+            "applied_ats": [row["applied_at"] for row in recorded],
+        },
+    )
+    conn.execute("RESET ROLE")

@@ -1,21 +1,22 @@
 """The local download server: serves bundle files behind HMAC-signed URLs on loopback.
 
 Only `GET /download/<key>?expires=…&signature=…` exists. A missing, tampered or
-expired signature gets 403 and an unknown key 404, both as problem+json that
-names the object key but never the signature.
+expired signature gets 403, an object of a revoked bundle 410 and an unknown key
+404, all as problem+json that names the object key but never the signature.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sxe.errors import SignatureError, UsageError
+from sxe.errors import DatabaseUnavailable, SignatureError, UsageError
 from sxe.handoff.signing import unquote_key, verify
 from sxe.handoff.store import LocalObjectStore
 from sxe.logs import Event, log
@@ -28,10 +29,18 @@ class DownloadServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], store: LocalObjectStore, secret: bytes) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        store: LocalObjectStore,
+        secret: bytes,
+        is_revoked: Callable[[str], bool] | None = None,
+    ) -> None:
+        """`is_revoked(key)` tells whether a key belongs to a revoked bundle; None serves every signed key."""
         super().__init__(address, _DownloadHandler)
         self.store = store
         self.secret = secret
+        self.is_revoked = is_revoked
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +52,18 @@ class DownloadResponse:
     body: bytes
 
 
-def resolve_download(store: LocalObjectStore, secret: bytes, path: str, query_string: str) -> DownloadResponse:
+def resolve_download(
+    store: LocalObjectStore,
+    secret: bytes,
+    path: str,
+    query_string: str,
+    is_revoked: Callable[[str], bool] | None = None,
+) -> DownloadResponse:
     """Check the signature of `GET path?query_string` and return the object or a problem response.
 
-    Shared by this server and `sxe serve`, so both answer a signed URL the same way.
+    Shared by this server and `sxe serve`, so both answer a signed URL the same way. With
+    `is_revoked`, a key of a revoked bundle gets 410, and 503 when revocation cannot be
+    checked, so an unreachable database never lets a revoked bundle out.
     """
     if not path.startswith(DOWNLOAD_PREFIX):
         return _problem(HTTPStatus.NOT_FOUND, "not found", "only /download/<key> is served here")
@@ -57,6 +74,17 @@ def resolve_download(store: LocalObjectStore, secret: bytes, path: str, query_st
         verify(key, _one(query, "expires"), _one(query, "signature"), secret)
     except (SignatureError, UsageError) as exc:
         return _problem(HTTPStatus.FORBIDDEN, "forbidden", str(exc))
+
+    if is_revoked is not None:
+        try:
+            if is_revoked(key):
+                return _problem(
+                    HTTPStatus.GONE, "gone", f"object {key!r} belongs to a revoked bundle; request a new bundle"
+                )
+        except DatabaseUnavailable:
+            return _problem(
+                HTTPStatus.SERVICE_UNAVAILABLE, "service unavailable", "cannot check bundle revocation; retry later"
+            )
 
     file = store.local_path(key)
     if not file.is_file():
@@ -85,7 +113,7 @@ class _DownloadHandler(BaseHTTPRequestHandler):
 
     def _serve(self, *, send_body: bool) -> None:
         url = urlsplit(self.path)
-        result = resolve_download(self.server.store, self.server.secret, url.path, url.query)
+        result = resolve_download(self.server.store, self.server.secret, url.path, url.query, self.server.is_revoked)
         self.send_response(result.status)
         self.send_header("Content-Type", result.content_type)
         self.send_header("Content-Length", str(len(result.body)))

@@ -36,6 +36,8 @@ class HandoffRequest:
     created_at: datetime
     retention_days: int
     actor: str
+    # A phone goes out only while its DNC/TCPA scrub is at most this old; an unscrubbed one is withheld.
+    dnc_scrub_max_days: int = 31
 
 
 def hand_off(conn: psycopg.Connection[Any], store: ObjectStore, request: HandoffRequest) -> BundleResult:
@@ -52,9 +54,12 @@ def hand_off(conn: psycopg.Connection[Any], store: ObjectStore, request: Handoff
         conn.cursor(name=f"handoff_{bundle_id.hex}") as cursor,
     ):
         cursor.itersize = FETCH_ROWS
-        cursor.execute(sql("handoff_ready_cards"), {"pool": request.pool})
+        cursor.execute(
+            sql("handoff_ready_cards"), {"pool": request.pool, "dnc_scrub_max_days": request.dnc_scrub_max_days}
+        )
+        card_ids: list[str] = []
         bundle = write_bundle(
-            (lead_card_record(row) for row in _rows(cursor)),
+            (_note_card(lead_card_record(row), card_ids) for row in _rows(cursor)),
             store=store,
             bundle_id=bundle_id,
             prefix=prefix,
@@ -65,7 +70,14 @@ def hand_off(conn: psycopg.Connection[Any], store: ObjectStore, request: Handoff
         cursor.close()
         transition_pool(conn, request.pool, [Readiness.READY], Readiness.HANDED_OFF, f"bundle {bundle.bundle_id}")
         _record(conn, bundle, request, expires_at)
+        # The card index lets an erasure find and revoke every bundle that holds a person.
+        conn.execute(sql("handoff_record_bundle_cards"), {"bundle_id": bundle.bundle_id, "card_ids": card_ids})
     return bundle
+
+
+def _note_card(record: dict[str, Any], card_ids: list[str]) -> dict[str, Any]:
+    card_ids.append(record["card_id"])
+    return record
 
 
 def _rows(cursor: psycopg.Cursor[Any]) -> Iterator[dict[str, Any]]:

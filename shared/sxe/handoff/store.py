@@ -42,6 +42,9 @@ class ObjectStore(Protocol):
     def local_path(self, key: str) -> Path | None:
         """Return the local file for `key` if this store keeps files on local disk, else None."""
 
+    def delete(self, key: str) -> None:
+        """Remove the object under `key`; a missing object is not an error."""
+
 
 def validate_key(key: str) -> str:
     """Return `key` unchanged, or raise UsageError naming it when it is not a safe relative key.
@@ -110,6 +113,9 @@ class LocalObjectStore:
     def local_path(self, key: str) -> Path:
         """Return the file path for `key`. The file may not exist yet; check `exists`."""
         return self._path(key)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
 
     @staticmethod
     def _write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
@@ -187,6 +193,10 @@ class S3ObjectStore:
         """Return None: S3 objects have no local file."""
         validate_key(key)
         return None
+
+    def delete(self, key: str) -> None:
+        # S3 answers a delete of a missing key with success, so this is idempotent too.
+        self.client.delete_object(Bucket=self.bucket, Key=validate_key(key))
 
 
 def _error_code(exc: ClientError) -> str:

@@ -22,6 +22,8 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
+from sxe import audit
+from sxe.compliance.suppression import IngestScreen, SuppressionHit
 from sxe.db import sql, transaction
 from sxe.ingest import ParsedRecord, read_profiles
 from sxe.models import Profile, Rejection, SourceProfile
@@ -51,6 +53,7 @@ class FileResult:
     quarantined: list[QuarantinedRecord] = field(default_factory=list)
     profile_ids: set[UUID] = field(default_factory=set)
     new_profiles: int = 0
+    suppressed: int = 0
 
 
 def ingest_file(
@@ -61,8 +64,14 @@ def ingest_file(
     format_name: str | None = None,
     source_name: str = "file",
     collected_at: datetime | None = None,
+    screen: IngestScreen | None = None,
 ) -> FileResult:
-    """Ingest and normalize every record of `path`; raise UsageError when the format cannot be detected."""
+    """Ingest and normalize every record of `path`; raise UsageError when the format cannot be detected.
+
+    A record of a person on the suppression list (`screen`, by default keyed by the
+    environment's SXE_SUPPRESSION_KEY) is not stored; it is counted and audited.
+    """
+    screen = screen or IngestScreen.from_environment()
     collected_at = collected_at or datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
     source_file = str(path)
     with transaction(conn, role="sxe_worker"):
@@ -80,7 +89,11 @@ def ingest_file(
     result = FileResult(batch_id=batch_id, file=source_file)
     for chunk in _chunks(read_profiles(path, format_name), CHUNK_RECORDS):
         with transaction(conn, role="sxe_worker"):
-            for record in chunk:
+            hits = screen.check(conn, [_profile_or_none(record) for record in chunk])
+            for position, record in enumerate(chunk):
+                if position in hits:
+                    _suppress(conn, record, hits[position], result)
+                    continue
                 _store_record(conn, record, result, collected_at)
 
     with transaction(conn, role="sxe_worker"):
@@ -118,6 +131,29 @@ def _store_record(
     _observe(conn, profile_id, raw_id, profile, collected_at)
     result.profile_ids.add(profile_id)
     result.new_profiles += int(inserted)
+
+
+def _profile_or_none(record: ParsedRecord) -> SourceProfile | None:
+    return record.result if isinstance(record.result, SourceProfile) else None
+
+
+def _suppress(conn: psycopg.Connection[Any], record: ParsedRecord, hit: SuppressionHit, result: FileResult) -> None:
+    result.records += 1
+    result.suppressed += 1
+    result.format = result.format or record.format
+    audit.append(
+        conn,
+        actor="sxe_worker:ingest",
+        action="ingest.suppressed",
+        subject=f"batch:{result.batch_id}",
+        detail={
+            "location": record.location.describe(),
+            "format": record.format,
+            "matched": hit.kind.value,
+            "identifier_hmac": hit.identifier_hmac,
+        },
+        payload_sha256=record.content_hash,
+    )
 
 
 def _quarantine(conn: psycopg.Connection[Any], record: ParsedRecord, rejection: Rejection, result: FileResult) -> None:

@@ -14,6 +14,7 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -90,7 +91,7 @@ def run_job(conn: psycopg.Connection[Any], job: jobs.Job, context: WorkerContext
             return
 
     quote = quoted_credits(context.adapter)
-    if not _reserve(conn, context, quote):
+    if not _reserve(conn, context, quote, job, card_id):
         with transaction(conn, role="sxe_worker"):
             _record_budget_short(conn, job, card_id, context, result)
         return
@@ -123,11 +124,25 @@ class _ReservationShort(Exception):
     """Raised inside the reservation transaction to roll back a partial reservation."""
 
 
-def _reserve(conn: psycopg.Connection[Any], context: WorkerContext, quote: int) -> bool:
+def _reserve(conn: psycopg.Connection[Any], context: WorkerContext, quote: int, job: jobs.Job, card_id: UUID) -> bool:
+    """Reserve the quoted credits and audit the attempt before the call, so a crash during it leaves a trace."""
     try:
         with transaction(conn, role="sxe_worker"):
             if not controls.reserve_budget(conn, context.scopes, quote, context.period):
                 raise _ReservationShort
+            audit.append(
+                conn,
+                actor=context.actor,
+                action="enrichment.attempt",
+                subject=f"lead_card:{card_id}",
+                detail={
+                    "provider": context.adapter.name,
+                    "adapter_version": context.adapter.version,
+                    "job_id": job.id,
+                    "attempt": job.attempts,
+                    "reserved_credits": quote,
+                },
+            )
     except _ReservationShort:
         return False
     return True
@@ -306,7 +321,8 @@ def _store_contact(conn: psycopg.Connection[Any], lookup: LookupResult) -> UUID:
                 "status": point.status,
                 "line_type": point.line_type,
                 "dnc_status": point.dnc_status,
-                "scrubbed_at": None,
+                # The provider's DNC answer is a scrub made at lookup time; without one the phone is unscrubbed.
+                "scrubbed_at": datetime.now(UTC) if point.dnc_status is not None else None,
                 "source": point.source,
                 "adapter_version": lookup.adapter_version,
                 "simulated": lookup.simulated,

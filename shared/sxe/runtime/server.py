@@ -57,6 +57,7 @@ class LocalServer:
         secret: bytes,
         *,
         namespace: str = DEFAULT_NAMESPACE,
+        is_revoked: Callable[[str], bool] | None = None,
         clock: Callable[[], float] = time.time,
         poll_seconds: float = 1.0,
     ) -> None:
@@ -64,6 +65,7 @@ class LocalServer:
         self.store = store
         self.secret = secret
         self.namespace = namespace
+        self.is_revoked = is_revoked
         self._handlers: dict[str, Handler] = {}
         self._handlers_lock = threading.Lock()
         apply_static_environment(project)
@@ -102,7 +104,8 @@ class LocalServer:
         if path.startswith(WEB_PREFIX):
             return self._web(request, path[len(WEB_PREFIX) :])
         if path.startswith(DOWNLOAD_PREFIX) and request.method in ("GET", "HEAD"):
-            result = resolve_download(self.store, self.secret, path, request.query_string.decode("latin-1"))
+            query = request.query_string.decode("latin-1")
+            result = resolve_download(self.store, self.secret, path, query, self.is_revoked)
             return flask.Response(result.body, status=int(result.status), content_type=result.content_type)
         if path in HEALTH_CHECKS and request.method == "GET":
             from sxe.functions import health_check

@@ -39,7 +39,11 @@ SELECT card.id AS card_id,
                    'scrubbed_at', point.scrubbed_at, 'source', point.source, 'simulated', point.simulated)
                ORDER BY point.kind, point.id), '[]'::jsonb)
           FROM contact.contact_points AS point
-         WHERE point.contact_id = card.contact_id) AS contact_points,
+         WHERE point.contact_id = card.contact_id
+           -- A phone whose DNC/TCPA scrub is missing or too old is withheld until it is scrubbed again.
+           AND (point.kind <> 'phone'
+                OR point.scrubbed_at >= clock_timestamp() - make_interval(days => %(dnc_scrub_max_days)s))
+       ) AS contact_points,
        (SELECT coalesce(jsonb_agg(jsonb_build_object(
                    'provider', decision.provider, 'decision', decision.decision,
                    'adapter_version', coalesce(nullif(split_part(decision.fingerprint, ':', 2), ''), 'none'),

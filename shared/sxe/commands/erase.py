@@ -1,0 +1,61 @@
+"""`sxe erase`: erase one person and print the receipt."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from sxe.compliance.erasure import erase, parse_subject
+from sxe.compliance.suppression import Identifier, email_identifier, phone_identifier, suppression_key
+from sxe.config import load_settings
+from sxe.db import connect, database_url
+from sxe.db.migrate import migrate
+from sxe.errors import UsageError
+from sxe.handoff.store import LocalObjectStore
+
+ACTOR = "sxe_worker:cli"
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "erase",
+        help="erase a person: delete their data, suppress them and revoke bundles holding them",
+        description="Erase one person, named by exactly one of: PLATFORM:HANDLE, a profile URL, --email or --phone.",
+    )
+    parser.add_argument("subject", nargs="?", help="PLATFORM:HANDLE (such as x:dana_w) or a profile URL")
+    parser.add_argument("--email", help="an email address the person was enriched with")
+    parser.add_argument("--phone", help="a phone number, E.164 (+12125550142) or national in --region")
+    parser.add_argument("--region", default="US", help="region of a phone number without '+' (default US)")
+    parser.set_defaults(handler=_erase)
+
+
+def identifier_from(args: argparse.Namespace) -> Identifier:
+    """Return the one identifier the arguments name; raise UsageError unless exactly one was given."""
+    given = [name for name in ("subject", "email", "phone") if getattr(args, name)]
+    if len(given) != 1:
+        raise UsageError(
+            "name exactly one person: PLATFORM:HANDLE, a profile URL, --email ADDRESS or --phone NUMBER "
+            f"(got {len(given)})"
+        )
+    if args.email:
+        return email_identifier(args.email)
+    if args.phone:
+        return phone_identifier(args.phone, args.region)
+    return parse_subject(args.subject)
+
+
+def _erase(args: argparse.Namespace) -> int:
+    identifier = identifier_from(args)
+    settings = load_settings()
+    with connect(database_url(settings), autocommit=True) as conn:
+        migrate(conn)
+        receipt = erase(
+            conn,
+            LocalObjectStore(settings.objects_dir),
+            identifier,
+            key=suppression_key(settings),
+            actor=ACTOR,
+        )
+    print(json.dumps({**receipt.to_json(), "objects_deleted": receipt.objects_deleted}, indent=2))
+    return 0

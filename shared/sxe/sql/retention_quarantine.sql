@@ -1,0 +1,6 @@
+WITH doomed AS (
+    SELECT id FROM ops.quarantine WHERE created_at < %(cutoff)s ORDER BY id LIMIT %(batch)s FOR UPDATE SKIP LOCKED
+), gone AS (
+    DELETE FROM ops.quarantine WHERE id IN (SELECT id FROM doomed) RETURNING 1
+)
+SELECT count(*) AS removed FROM gone;

@@ -1,0 +1,1 @@
+SELECT 1 FROM ops.suppressions LIMIT 1;

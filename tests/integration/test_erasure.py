@@ -1,0 +1,398 @@
+"""Erasure of a person after a real pipeline run: deletions, suppression, revoked bundles, receipts, re-import."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from sxe import jobs
+from sxe.cli import main as cli_main
+from sxe.compliance.erasure import ErasureReceipt, erase, parse_subject
+from sxe.compliance.functions import erase as erase_function
+from sxe.compliance.revocation import RevocationCheck
+from sxe.compliance.suppression import email_identifier, phone_identifier, suppression_key
+from sxe.config import Settings, load_settings
+from sxe.db import connect, transaction
+from sxe.errors import UsageError
+from sxe.handoff.download_server import DownloadServer
+from sxe.handoff.signing import sign_url
+from sxe.handoff.store import LocalObjectStore
+from sxe.pipeline import RunSummary, run, signing_secret
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ACTOR = "sxe_worker:test"
+
+PERSON_QUERY = """
+SELECT card.id AS card_id, card.contact_id, profile.platform, profile.handle, profile.id AS profile_id,
+       (SELECT value FROM contact.contact_points WHERE contact_id = card.contact_id AND kind = 'email' LIMIT 1)
+           AS email,
+       (SELECT value FROM contact.contact_points WHERE contact_id = card.contact_id AND kind = 'phone' LIMIT 1)
+           AS phone,
+       (SELECT fingerprint FROM ops.enrichment_decisions WHERE card_id = card.id AND fingerprint IS NOT NULL
+         LIMIT 1) AS fingerprint
+  FROM execution.lead_cards AS card
+  JOIN execution.card_profiles AS link ON link.card_id = card.id
+  JOIN social.profiles AS profile ON profile.id = link.profile_id
+ WHERE card.readiness = 'handed_off' AND card.contact_id IS NOT NULL AND profile.handle IS NOT NULL
+   AND EXISTS (SELECT 1 FROM contact.contact_points WHERE contact_id = card.contact_id AND kind = %(kind)s)
+ ORDER BY card.id
+ LIMIT 1
+"""
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return load_settings(database_url=database_url, state_dir=tmp_path / "state", suppression_key="k" * 32)
+
+
+@pytest.fixture
+def first_run(settings: Settings) -> RunSummary:
+    return run([EXAMPLES], settings)
+
+
+def person(conn: psycopg.Connection, kind: str = "email") -> dict[str, Any]:
+    row = conn.execute(PERSON_QUERY, {"kind": kind}).fetchone()
+    assert row is not None, f"the examples should yield a handed-off card with a {kind}"
+    return dict(row)
+
+
+def count(conn: psycopg.Connection, query: str, *params: Any) -> int:
+    return int(conn.execute(query, params).fetchone()["n"])
+
+
+def erase_handle(conn: psycopg.Connection, settings: Settings, target: dict[str, Any]) -> ErasureReceipt:
+    identifier = parse_subject(f"{target['platform']}:{target['handle']}")
+    store = LocalObjectStore(settings.objects_dir)
+    return erase(conn, store, identifier, key=suppression_key(settings), actor=ACTOR)
+
+
+def test_erase_by_handle_removes_person(settings: Settings, first_run: RunSummary, conn: psycopg.Connection) -> None:
+    target = person(conn)
+
+    receipt = erase_handle(conn, settings, target)
+
+    card_id = target["card_id"]
+    assert receipt.cards_suppressed == [str(card_id)]
+    assert count(conn, "SELECT count(*) AS n FROM social.profiles WHERE id = %s", target["profile_id"]) == 0
+    assert count(conn, "SELECT count(*) AS n FROM contact.contacts WHERE id = %s", target["contact_id"]) == 0
+    assert (
+        count(conn, "SELECT count(*) AS n FROM contact.contact_points WHERE contact_id = %s", target["contact_id"]) == 0
+    )
+    assert count(conn, "SELECT count(*) AS n FROM ops.lookup_memory WHERE fingerprint = %s", target["fingerprint"]) == 0
+    assert count(conn, "SELECT count(*) AS n FROM ops.idempotency_keys WHERE key = %s", target["fingerprint"]) == 0
+    assert count(conn, "SELECT count(*) AS n FROM execution.card_labels WHERE card_id = %s", card_id) == 0
+    assert count(conn, "SELECT count(*) AS n FROM execution.card_profiles WHERE card_id = %s", card_id) == 0
+    assert (
+        count(conn, "SELECT count(*) AS n FROM ops.enrichment_decisions WHERE fingerprint = %s", target["fingerprint"])
+        == 0
+    )
+    card = conn.execute("SELECT readiness, contact_id FROM execution.lead_cards WHERE id = %s", (card_id,)).fetchone()
+    assert card["readiness"] == "suppressed"
+    assert card["contact_id"] is None
+    assert receipt.removed["contacts"] == 1
+    assert receipt.removed["profiles"] == 1
+    assert receipt.removed["raw_records"] >= 1
+
+
+def test_erase_emits_tombstone_and_receipt(settings: Settings, first_run: RunSummary, conn: psycopg.Connection) -> None:
+    target = person(conn)
+
+    receipt = erase_handle(conn, settings, target)
+
+    tombstone = conn.execute(
+        "SELECT data FROM ops.events WHERE type = 'tombstone' AND subject_id = %s", (str(target["card_id"]),)
+    ).fetchone()
+    assert tombstone["data"]["request_id"] == str(receipt.request_id)
+    row = conn.execute(
+        "SELECT detail, payload_sha256 FROM ops.audit_log WHERE action = 'erasure.completed' AND subject = %s",
+        (f"erasure:{receipt.request_id}",),
+    ).fetchone()
+    assert row["detail"]["removed"]["contacts"] == 1
+    assert row["detail"]["cards_suppressed"] == [str(target["card_id"])]
+    assert row["payload_sha256"] is not None
+    text = json.dumps(row["detail"]).lower()
+    assert target["handle"].lower() not in text
+    assert target["email"].lower() not in text
+
+
+def test_erase_suppresses_every_identifier(settings: Settings, first_run: RunSummary, conn: psycopg.Connection) -> None:
+    target = person(conn)
+
+    receipt = erase_handle(conn, settings, target)
+
+    kinds = {row["kind"] for row in conn.execute("SELECT kind FROM ops.suppressions")}
+    assert {"handle", "email"} <= kinds
+    key = suppression_key(settings)
+    assert email_identifier(target["email"]).keyed_hash(key) in receipt.suppressed_hmacs
+    assert receipt.requested_hmac in receipt.suppressed_hmacs
+
+
+def test_erase_then_reimport_is_suppressed(settings: Settings, first_run: RunSummary, conn: psycopg.Connection) -> None:
+    target = person(conn)
+    erase_handle(conn, settings, target)
+
+    second = run([EXAMPLES], settings)
+
+    data = second.to_json()
+    assert data["suppressed"] >= 1
+    assert data["ingested"] == 0
+    handles = count(
+        conn,
+        "SELECT count(*) AS n FROM social.profiles WHERE platform = %s AND lower(handle) = lower(%s)",
+        target["platform"],
+        target["handle"],
+    )
+    assert handles == 0
+    audited = conn.execute("SELECT detail FROM ops.audit_log WHERE action = 'ingest.suppressed'").fetchall()
+    assert len(audited) == data["suppressed"]
+    assert all(row["detail"]["matched"] in ("handle", "platform_user_id") for row in audited)
+    assert second.bundle is not None
+    assert str(target["card_id"]) not in bundle_card_ids(second)
+
+
+def test_unknown_person_is_suppressed_at_first_import(settings: Settings, conn: psycopg.Connection) -> None:
+    source = EXAMPLES / "x-api-v1.1-users.jsonl"
+    first_line = json.loads(source.read_text().splitlines()[0])
+    identifier = parse_subject(f"x:{first_line['screen_name']}")
+    receipt = erase(
+        conn, LocalObjectStore(settings.objects_dir), identifier, key=suppression_key(settings), actor=ACTOR
+    )
+
+    summary = run([source], settings)
+
+    data = summary.to_json()
+    records = sum(file["records"] for file in data["files"])
+    assert receipt.cards_suppressed == []
+    assert sum(receipt.removed.values()) == 0
+    assert data["suppressed"] == 1
+    assert data["ingested"] == records - data["quarantined"] - 1
+
+
+def test_erase_revokes_bundle_and_server_refuses(
+    settings: Settings, first_run: RunSummary, conn: psycopg.Connection, database_url: str
+) -> None:
+    target = person(conn)
+    bundle = conn.execute("SELECT id, data_key, manifest_key FROM ops.bundles").fetchone()
+    store = LocalObjectStore(settings.objects_dir)
+    with download_server(store, signing_secret(settings), database_url) as base_url:
+        url = sign_url(base_url, bundle["data_key"], signing_secret(settings), 60)
+        assert httpx.get(url).status_code == 200
+
+        receipt = erase_handle(conn, settings, target)
+        response = httpx.get(url)
+
+    assert receipt.bundles_revoked == [str(bundle["id"])]
+    assert response.status_code == 410
+    assert "revoked" in response.json()["detail"]
+    assert not store.exists(bundle["data_key"])
+    assert not store.exists(bundle["manifest_key"])
+    revoked = conn.execute("SELECT revoked_at, revoked_reason FROM ops.bundles WHERE id = %s", (bundle["id"],))
+    assert revoked.fetchone()["revoked_reason"] == f"erasure {receipt.request_id}"
+
+
+def test_revoked_bundle_neighbours_go_out_again(
+    settings: Settings, first_run: RunSummary, conn: psycopg.Connection
+) -> None:
+    target = person(conn)
+    receipt = erase_handle(conn, settings, target)
+
+    second = run([EXAMPLES], settings)
+
+    reissued = set(receipt.cards_reissued)
+    assert len(reissued) == first_run.bundle.records - 1
+    assert set(bundle_card_ids(second)) == reissued
+    assert str(target["card_id"]) not in reissued
+
+
+def test_erase_by_email_finds_card(settings: Settings, first_run: RunSummary, conn: psycopg.Connection) -> None:
+    target = person(conn)
+    store = LocalObjectStore(settings.objects_dir)
+
+    receipt = erase(
+        conn, store, email_identifier(f"  {target['email'].upper()} "), key=suppression_key(settings), actor=ACTOR
+    )
+
+    assert str(target["card_id"]) in receipt.cards_suppressed
+    assert count(conn, "SELECT count(*) AS n FROM social.profiles WHERE id = %s", target["profile_id"]) == 0
+
+
+def test_erase_by_national_phone(settings: Settings, first_run: RunSummary, conn: psycopg.Connection) -> None:
+    target = person(conn, "phone")
+    assert target["phone"].startswith("+1")
+    national = f"({target['phone'][2:5]}) {target['phone'][5:8]}-{target['phone'][8:]}"
+    store = LocalObjectStore(settings.objects_dir)
+
+    receipt = erase(conn, store, phone_identifier(national, "US"), key=suppression_key(settings), actor=ACTOR)
+
+    assert str(target["card_id"]) in receipt.cards_suppressed
+    assert receipt.requested_kind == "phone"
+
+
+def test_second_erasure_removes_nothing_more(
+    settings: Settings, first_run: RunSummary, conn: psycopg.Connection
+) -> None:
+    target = person(conn)
+    erase_handle(conn, settings, target)
+
+    again = erase(
+        conn,
+        LocalObjectStore(settings.objects_dir),
+        email_identifier(target["email"]),
+        key=suppression_key(settings),
+        actor=ACTOR,
+    )
+
+    assert sum(again.removed.values()) == 0
+    assert again.cards_suppressed == []
+
+
+def test_concurrent_erasures_delete_once(
+    settings: Settings, first_run: RunSummary, conn: psycopg.Connection, database_url: str
+) -> None:
+    target = person(conn)
+    receipts: list[ErasureReceipt] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            with connect(database_url, autocommit=True) as own:
+                receipts.append(erase_handle(own, settings, target))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert sum(receipt.removed["contacts"] for receipt in receipts) == 1
+    assert sum(receipt.removed["profiles"] for receipt in receipts) == 1
+    assert count(conn, "SELECT count(*) AS n FROM ops.audit_log WHERE action = 'erasure.completed'") == 3
+
+
+def test_erase_cancels_queued_jobs(settings: Settings, first_run: RunSummary, conn: psycopg.Connection) -> None:
+    target = person(conn)
+    with transaction(conn, role="sxe_worker"):
+        job_id = jobs.enqueue(
+            conn,
+            "enrich",
+            {"card_id": str(target["card_id"]), "fingerprint": "apollo:v1:abc", "request": {"name": "dana w"}},
+            dedupe_key="apollo:v1:abc",
+        )
+
+    receipt = erase_handle(conn, settings, target)
+
+    job = conn.execute("SELECT state, payload, dedupe_key FROM ops.jobs WHERE id = %s", (job_id,)).fetchone()
+    assert job["state"] == "cancelled"
+    assert job["payload"] == {"card_id": str(target["card_id"]), "erased_by": str(receipt.request_id)}
+    assert job["dedupe_key"] is None
+    assert receipt.removed["jobs_cancelled"] == 1
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["https://x.com/Dana_W", "https://www.threads.net/@dana_w", "https://www.tiktok.com/@dana_w?lang=en", "x:@DANA_W"],
+)
+def test_subject_forms_parse(subject: str) -> None:
+    identifier = parse_subject(subject)
+
+    assert identifier.kind == "handle"
+    assert identifier.value.endswith(":dana_w")
+
+
+@pytest.mark.parametrize("subject", ["dana_w", "myspace:dana", "https://example.com/dana", "x:"])
+def test_bad_subject_names_value(subject: str) -> None:
+    with pytest.raises(UsageError) as raised:
+        parse_subject(subject)
+
+    assert subject in str(raised.value)
+
+
+def test_erase_function_requires_token(
+    settings: Settings, first_run: RunSummary, conn: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = person(conn)
+    set_env(monkeypatch, settings, erase_token="t" * 40)
+    body = {"subject": f"{target['platform']}:{target['handle']}", "request_id": "6f1c1c0e-9d1b-4a56-9a0e-0a1b2c3d4e5f"}
+
+    missing = erase_function(body)
+    wrong = erase_function({**body, "http": {"headers": {"authorization": "Bearer " + "x" * 40}}})
+    allowed = erase_function({**body, "http": {"headers": {"Authorization": "Bearer " + "t" * 40}}})
+
+    assert missing["statusCode"] == 401
+    assert wrong["statusCode"] == 401
+    assert allowed["statusCode"] == 200
+    assert allowed["body"]["request_id"] == body["request_id"]
+    assert allowed["body"]["cards_suppressed"] == [str(target["card_id"])]
+
+
+def test_erase_function_disabled_without_token(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, settings)
+
+    response = erase_function({"subject": "x:dana_w", "http": {"headers": {"authorization": "Bearer "}}})
+
+    assert response["statusCode"] == 401
+    assert "SXE_ERASE_TOKEN is not set" in response["body"]["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "hidden"),
+    [({"email": "not-an-address"}, "not-an-address"), ({"phone": "555 0199 12"}, "555 0199 12")],
+)
+def test_erase_function_error_hides_value(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, body: dict[str, str], hidden: str
+) -> None:
+    set_env(monkeypatch, settings, erase_token="t" * 40)
+
+    response = erase_function({**body, "http": {"headers": {"authorization": "Bearer " + "t" * 40}}})
+
+    assert response["statusCode"] == 400
+    assert hidden not in json.dumps(response)
+
+
+def test_cli_erase_needs_one_identifier(capsys: pytest.CaptureFixture[str]) -> None:
+    status = cli_main(["erase", "x:dana_w", "--email", "dana@example.com"])
+
+    assert status == 2
+    assert "exactly one person" in capsys.readouterr().err
+
+
+def set_env(monkeypatch: pytest.MonkeyPatch, settings: Settings, **extra: str) -> None:
+    assert settings.database_url is not None
+    monkeypatch.setenv("SXE_DATABASE_URL", settings.database_url.get_secret_value())
+    monkeypatch.setenv("SXE_STATE_DIR", str(settings.state_dir))
+    monkeypatch.setenv("SXE_SUPPRESSION_KEY", "k" * 32)
+    monkeypatch.delenv("SXE_ERASE_TOKEN", raising=False)
+    for name, value in extra.items():
+        monkeypatch.setenv(f"SXE_{name.upper()}", value)
+
+
+def bundle_card_ids(summary: RunSummary) -> list[str]:
+    assert summary.bundle is not None
+    path = Path(summary.bundle.path) / "records.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        return [json.loads(line)["card_id"] for line in lines]
+
+
+class download_server:  # noqa: N801 - used as a context manager, named like one
+    """Run the download server with the database revocation check on a loopback port."""
+
+    def __init__(self, store: LocalObjectStore, secret: bytes, database_url: str) -> None:
+        self.httpd = DownloadServer(("127.0.0.1", 0), store, secret, RevocationCheck(database_url))
+
+    def __enter__(self) -> str:
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

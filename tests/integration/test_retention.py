@@ -1,0 +1,167 @@
+"""Retention by tier after a real pipeline run, and the DNC scrub rule at handoff."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from sxe.compliance.retention import STEPS, run_retention
+from sxe.config import Settings, load_settings
+from sxe.db import transaction
+from sxe.errors import ConfigError
+from sxe.handoff.export import HandoffRequest, hand_off
+from sxe.handoff.store import LocalObjectStore
+from sxe.pipeline import RunSummary, run
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ACTOR = "sxe_worker:test"
+TABLES = {
+    "contact_points": "contact.contact_points",
+    "contacts": "contact.contacts",
+    "lookup_memory": "ops.lookup_memory",
+    "profiles": "social.profiles",
+    "raw_records": "social.raw_records",
+    "lead_cards": "execution.lead_cards",
+    "enrichment_decisions": "ops.enrichment_decisions",
+    "jobs": "ops.jobs",
+    "events": "ops.events",
+    "idempotency_keys": "ops.idempotency_keys",
+    "quarantine": "ops.quarantine",
+    "ingest_batches": "social.ingest_batches",
+}
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return load_settings(
+        database_url=database_url,
+        state_dir=tmp_path / "state",
+        suppression_key="k" * 32,
+        retention_tier1_days=730,
+        retention_tier2_days=365,
+        retention_tier3_days=180,
+        retention_batch_rows=7,
+    )
+
+
+@pytest.fixture
+def first_run(settings: Settings) -> RunSummary:
+    return run([EXAMPLES], settings)
+
+
+def counts(conn: psycopg.Connection) -> dict[str, int]:
+    return {
+        name: int(conn.execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"]) for name, table in TABLES.items()
+    }
+
+
+def test_steps_cover_every_table() -> None:
+    assert {step.table for step in STEPS} == set(TABLES)
+
+
+def test_nothing_expires_today(settings: Settings, first_run: RunSummary, conn: psycopg.Connection) -> None:
+    before = counts(conn)
+
+    report = run_retention(conn, settings, actor=ACTOR)
+
+    assert sum(report.deleted.values()) == 0
+    assert counts(conn) == before
+
+
+def test_everything_expires_after_tier1(settings: Settings, first_run: RunSummary, conn: psycopg.Connection) -> None:
+    before = counts(conn)
+    assert before["contact_points"] > settings.retention_batch_rows
+
+    report = run_retention(conn, settings, actor=ACTOR, now=datetime.now(UTC) + timedelta(days=731))
+
+    assert counts(conn) == dict.fromkeys(TABLES, 0)
+    # Cached results naming a deleted contact go in the contacts step, the rest in their own.
+    assert report.deleted.pop("lookup_memory") <= before.pop("lookup_memory")
+    assert report.deleted == before
+
+
+def test_tier2_and_tier3_expire_before_tier1(
+    settings: Settings, first_run: RunSummary, conn: psycopg.Connection
+) -> None:
+    before = counts(conn)
+
+    run_retention(conn, settings, actor=ACTOR, now=datetime.now(UTC) + timedelta(days=400))
+
+    after = counts(conn)
+    assert after["contact_points"] == after["contacts"] == 0
+    assert after["lead_cards"] == after["events"] == after["enrichment_decisions"] == 0
+    assert after["profiles"] == before["profiles"]
+    assert after["raw_records"] == before["raw_records"]
+    assert after["ingest_batches"] == before["ingest_batches"]
+
+
+def test_live_jobs_survive_retention(settings: Settings, first_run: RunSummary, conn: psycopg.Connection) -> None:
+    with transaction(conn, role="sxe_worker"):
+        conn.execute(
+            "INSERT INTO ops.jobs (queue, payload, created_at, updated_at) VALUES ('enrich', '{}', "
+            "now() - interval '1000 days', now() - interval '1000 days')"
+        )
+
+    run_retention(conn, settings, actor=ACTOR, now=datetime.now(UTC) + timedelta(days=731))
+
+    assert conn.execute("SELECT state FROM ops.jobs").fetchall() == [{"state": "queued"}]
+
+
+def test_retention_audits_counts(settings: Settings, first_run: RunSummary, conn: psycopg.Connection) -> None:
+    report = run_retention(conn, settings, actor=ACTOR, now=datetime.now(UTC) + timedelta(days=400))
+
+    row = conn.execute(
+        "SELECT actor, detail FROM ops.audit_log WHERE action = 'retention.completed' ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
+    assert row["actor"] == ACTOR
+    assert row["detail"]["deleted"] == report.deleted
+    assert row["detail"]["periods_days"] == {"tier1": 730, "tier2": 365, "tier3": 180}
+
+
+def test_tier1_must_be_longest(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="SXE_RETENTION_TIER1_DAYS \\(100\\) must be at least"):
+        load_settings(state_dir=tmp_path, retention_tier1_days=100, retention_tier2_days=365)
+
+
+def test_stale_scrub_withholds_phone(settings: Settings, first_run: RunSummary, conn: psycopg.Connection) -> None:
+    phoned = conn.execute(
+        """
+        SELECT card.id, point.id AS point_id FROM execution.lead_cards AS card
+          JOIN contact.contact_points AS point ON point.contact_id = card.contact_id AND point.kind = 'phone'
+         WHERE card.readiness = 'handed_off' ORDER BY card.id LIMIT 2
+        """
+    ).fetchall()
+    assert len(phoned) == 2
+    stale, fresh = phoned
+    conn.execute(
+        "UPDATE contact.contact_points SET scrubbed_at = now() - interval '32 days' WHERE id = %s", (stale["point_id"],)
+    )
+    conn.execute(
+        "UPDATE contact.contact_points SET scrubbed_at = now() - interval '30 days' WHERE id = %s", (fresh["point_id"],)
+    )
+    conn.execute(
+        "UPDATE execution.lead_cards SET readiness = 'ready' WHERE id = ANY(%s)", ([stale["id"], fresh["id"]],)
+    )
+
+    store = LocalObjectStore(settings.objects_dir)
+    bundle = hand_off(conn, store, HandoffRequest(settings.pool, "local", datetime.now(UTC), 7, ACTOR))
+
+    records = {
+        record["card_id"]: record
+        for record in map(json.loads, gzip.decompress(store.get_bytes(bundle.data_key)).decode().splitlines())
+    }
+    assert records[str(stale["id"])]["contact"]["phones"] == []
+    assert len(records[str(fresh["id"])]["contact"]["phones"]) == 1
+    assert records[str(stale["id"])]["contact"]["emails"] != []
+
+
+def test_handoff_indexes_bundle_cards(first_run: RunSummary, conn: psycopg.Connection) -> None:
+    indexed = conn.execute("SELECT count(*) AS n FROM ops.bundle_cards").fetchone()["n"]
+
+    assert first_run.bundle is not None
+    assert indexed == first_run.bundle.records
