@@ -38,8 +38,8 @@ def import_file(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
 
 def normalize_batch(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Build lead cards for new profiles and tag the cards that need it."""
-    return _invoke(event, lambda conn, settings, _, summary: card_stage(conn, settings, summary))
+    """Normalize queued webhook batches, build lead cards for new profiles and tag the cards that need it."""
+    return _invoke(event, _normalize)
 
 
 def enrich(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
@@ -65,6 +65,13 @@ def _import(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, 
         path = Path(folder) / name
         path.write_text(str(event["content"]), encoding="utf-8")
         ingest_stage(conn, [path], format_name, summary)
+
+
+def _normalize(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary) -> None:
+    from sxe.webhooks.normalize import normalize_webhook_batches
+
+    normalize_webhook_batches(conn)
+    card_stage(conn, settings, summary)
 
 
 def _enrich(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary) -> None:

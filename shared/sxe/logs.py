@@ -50,6 +50,14 @@ class Event(StrEnum):
     BUNDLE_WRITTEN = "bundle.written"
     DOWNLOAD_SERVED = "download.served"
     DOWNLOAD_REJECTED = "download.rejected"
+    WEBHOOK_ACCEPTED = "webhook.accepted"
+    WEBHOOK_DUPLICATE = "webhook.duplicate"
+    WEBHOOK_REJECTED = "webhook.rejected"
+    WEBHOOK_NORMALIZED = "webhook.normalized"
+    IMPORT_FINISHED = "import.finished"
+    PULL_PAGE_FETCHED = "pull.page_fetched"
+    PULL_RATE_LIMITED = "pull.rate_limited"
+    PULL_FINISHED = "pull.finished"
 
 
 class RedactingFormatter(LambdaPowertoolsFormatter):  # type: ignore[misc]

@@ -116,7 +116,7 @@ def _parse_records(records: Iterator[ReadResult], source_format: SourceFormat | 
         if isinstance(record, UnreadableRecord):
             yield _unreadable(record, source_format)
         elif source_format is not None:
-            yield from _parse_value(record, source_format)
+            yield from parse_decoded(record, source_format)
         # A decoded value with no format cannot occur: _take_sample reads to the end
         # of the file before a format can stay undetected.
 
@@ -132,7 +132,7 @@ def _unreadable(record: UnreadableRecord, source_format: SourceFormat | None) ->
     )
 
 
-def _parse_value(record: DecodedRecord, source_format: SourceFormat) -> Iterator[ParsedRecord]:
+def parse_decoded(record: DecodedRecord, source_format: SourceFormat) -> Iterator[ParsedRecord]:
     """Expand one decoded value and parse each item, giving envelope items an `item` index."""
     for position, (item, envelope) in enumerate(source_format.expand(record.payload)):
         location = record.location if envelope is None else replace(record.location, item=position)
@@ -146,4 +146,4 @@ def _parse_value(record: DecodedRecord, source_format: SourceFormat) -> Iterator
         )
 
 
-__all__ = ["ParsedRecord", "read_profiles"]
+__all__ = ["ParsedRecord", "parse_decoded", "read_profiles"]
