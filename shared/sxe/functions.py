@@ -33,7 +33,7 @@ Stage = Callable[[psycopg.Connection[Any], Settings, dict[str, Any], RunSummary]
 
 
 def import_file(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Ingest one file: `{"path": local path}` or `{"content": JSON text, "name": file name}`."""
+    """Ingest one file: `{"key": "imports/..."}`, `{"path": local path}` or `{"content": text, "name": file name}`."""
     return _invoke(event, _import)
 
 
@@ -54,11 +54,16 @@ def hand_off(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
 def _import(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary) -> None:
     format_name = event.get("format")
+    if "key" in event:
+        from sxe.ingest.bulk import import_object
+
+        summary.files.append(import_object(conn, settings, str(event["key"]), format_name=format_name))
+        return
     if "path" in event:
         ingest_stage(conn, [Path(str(event["path"]))], format_name, summary)
         return
     if "content" not in event:
-        raise UsageError("the import event needs a 'path' or a 'content' key; send one of them")
+        raise UsageError("the import event needs a 'key', 'path' or 'content' key; send one of them")
 
     name = Path(str(event.get("name", "upload.json"))).name
     with tempfile.TemporaryDirectory(prefix="sxe-import-") as folder:

@@ -448,7 +448,12 @@ def test_normalize_job_builds_profiles_and_cards(environment: str) -> None:
 
     assert result.batches == 1
     assert result.accepted == 1
-    assert profile == {"platform": "instagram", "handle": "verde.ceramics", "bio": "Orders: [email]", "bio_has_email": True}
+    assert profile == {
+        "platform": "instagram",
+        "handle": "verde.ceramics",
+        "bio": "Orders: [email]",
+        "bio_has_email": True,
+    }
     assert [card["pool"] for card in cards] == ["default"]
     assert job["state"] == "succeeded"
     assert [row["kind"] for row in quarantined] == ["api_error"]

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 import json
-from unittest.mock import ANY
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 from sxe.errors import UsageError
 from sxe.ingest import read_profiles
 from sxe.ingest.hashing import bytes_hash, canonical_json, content_hash
-from sxe.ingest.reader import UnreadableRecord, read_records
 from sxe.ingest.reader import DecodedRecord as SourceRecord
+from sxe.ingest.reader import UnreadableRecord, read_records
 from sxe.models import RecordLocation, Rejection, SourceProfile
 
 V1_USER = {"id": 7, "id_str": "7", "screen_name": "seven", "name": "Seven", "followers_count": 70}

@@ -195,7 +195,9 @@ def test_csv_default_platform_applies_to_rows_without_one() -> None:
 def test_csv_map_option_maps_unknown_columns() -> None:
     data = b"Account Handle,Fan Total,Network\nana,12.3K,tiktok\n"
 
-    [record] = parse(io.BytesIO(data), name="fans.csv", column_map={"Account Handle": "handle", "Fan Total": "followers"})
+    [record] = parse(
+        io.BytesIO(data), name="fans.csv", column_map={"Account Handle": "handle", "Fan Total": "followers"}
+    )
 
     assert isinstance(record.result, SourceProfile)
     assert record.result.handle == "ana"

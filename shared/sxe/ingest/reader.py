@@ -101,9 +101,7 @@ def read_records(path: str | Path) -> Iterator[ReadResult]:
     return stream.records
 
 
-def open_records(
-    source: str | Path | IO[bytes], *, name: str | None = None, layout: str | None = None
-) -> RecordStream:
+def open_records(source: str | Path | IO[bytes], *, name: str | None = None, layout: str | None = None) -> RecordStream:
     """Choose the layout of a file or binary stream and return its records as an iterator.
 
     `name` locates records in messages and picks the layout by suffix; it defaults

@@ -112,9 +112,7 @@ def ingest_stream(
     track_profiles: bool = True,
 ) -> FileResult:
     """Ingest a binary stream read once, front to back, in constant memory; `attribution.source_file` names it."""
-    records = read_profiles(
-        stream, format_name, name=attribution.source_file, column_map=column_map, platform=platform
-    )
+    records = read_profiles(stream, format_name, name=attribution.source_file, column_map=column_map, platform=platform)
     return ingest_records(conn, records, attribution, format_name=format_name, track_profiles=track_profiles)
 
 

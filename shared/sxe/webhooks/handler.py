@@ -155,7 +155,8 @@ def parse_batch(body: bytes, delivery: VerifiedDelivery) -> Batch:
     try:
         document = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise Problem(400, "invalid-body", "Invalid body", f"the body is not UTF-8 JSON ({type(error).__name__})")
+        detail = f"the body is not UTF-8 JSON ({type(error).__name__})"
+        raise Problem(400, "invalid-body", "Invalid body", detail) from None
 
     for violation in iter_errors(document, WEBHOOK_BATCH_V1):
         raise Problem(400, "invalid-batch", "Invalid batch", str(violation))
@@ -205,7 +206,9 @@ def _decode_body(body: str) -> bytes:
     try:
         return base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError):
-        raise Problem(400, "invalid-body", "Invalid body", "isBase64Encoded is set but the body is not base64") from None
+        raise Problem(
+            400, "invalid-body", "Invalid body", "isBase64Encoded is set but the body is not base64"
+        ) from None
 
 
 def _verify(request: Request, signers: list[Any]) -> VerifiedDelivery:
@@ -299,12 +302,20 @@ def store_delivery(
 def _duplicate(
     conn: psycopg.Connection[Any], batch: Batch, delivery: VerifiedDelivery, body_sha256: str
 ) -> dict[str, Any]:
-    row = conn.execute(sql("webhook_find_delivery"), {"source": batch.source, "webhook_id": delivery.webhook_id}).fetchone()
+    row = conn.execute(
+        sql("webhook_find_delivery"), {"source": batch.source, "webhook_id": delivery.webhook_id}
+    ).fetchone()
     detail = {"source": batch.source, "same_body": row["body_sha256"] == body_sha256}
     audit.append(
         conn, actor=ACTOR, action="webhook.duplicate", subject=str(row["id"]), detail=detail, payload_sha256=body_sha256
     )
-    log(logging.INFO, Event.WEBHOOK_DUPLICATE, "webhook redelivery acknowledged", stage="webhook", batch_id=str(row["id"]))
+    log(
+        logging.INFO,
+        Event.WEBHOOK_DUPLICATE,
+        "webhook redelivery acknowledged",
+        stage="webhook",
+        batch_id=str(row["id"]),
+    )
     return {
         "batch_id": str(row["id"]),
         "duplicate": True,

@@ -43,7 +43,10 @@ class InstagramScraper(SourceFormat):
             return error_item_platform(value) == Platform.INSTAGRAM
         if "username" not in value:
             return False
-        if url_platform(value.get("url")) == Platform.THREADS or url_platform(value.get("inputUrl")) == Platform.THREADS:
+        if (
+            url_platform(value.get("url")) == Platform.THREADS
+            or url_platform(value.get("inputUrl")) == Platform.THREADS
+        ):
             return False
         if url_platform(value.get("inputUrl")) == Platform.INSTAGRAM:
             return True
