@@ -7,7 +7,7 @@ same parsing, quarantine and change detection as files.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -192,7 +192,7 @@ def _json(response: Any, provider: str) -> Any:
         ) from error
 
 
-CONNECTORS = {
+CONNECTORS: dict[str, Callable[[ConnectorSettings], Connector]] = {
     "x": XUsersLookup,
     "threads": ThreadsProfileLookup,
     "tiktok": TikTokResearchUserInfo,

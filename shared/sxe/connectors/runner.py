@@ -66,15 +66,12 @@ def run_pull(
         limit = connector.rate_limit
         controls.ensure_bucket(conn, connector.name, capacity=limit.capacity, refill_per_second=limit.refill_per_second)
         row = conn.execute(sql("pull_cursor_start"), {"connector": connector.name, "pull_key": pull_key}).fetchone()
-    cursor: dict[str, Any] = dict(row["cursor"])
+    cursor: dict[str, Any] = dict(row["cursor"]) if row is not None else {}
     result.resumed = bool(cursor)
 
     client = RateLimitedClient(conn, http, connector.name, max_wait_seconds=max_wait_seconds, sleep=sleep)
-    source_format = (
-        get_format(request.format_name or connector.format_name)
-        if (request.format_name or connector.format_name)
-        else None
-    )
+    format_name = request.format_name or connector.format_name
+    source_format = get_format(format_name) if format_name is not None else None
     try:
         for page in connector.pages(client, request, cursor):
             source_format = source_format or _detect(page)

@@ -30,6 +30,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from sxe.db import sql, transaction
+from sxe.errors import SxeError
 from sxe.ingest import ParsedRecord, read_profiles
 from sxe.ingest.hashing import content_hash
 from sxe.models import Platform, Profile, Rejection, SourceProfile
@@ -167,7 +168,7 @@ def open_batch(conn: psycopg.Connection[Any], attribution: Attribution, format_n
                 "collected_at": attribution.collected_at,
             },
         ).fetchone()
-    return UUID(str(row["id"]))
+    return UUID(str(_returned(row, "ingest_open_batch")["id"]))
 
 
 def store_record(
@@ -263,7 +264,7 @@ def _raw_stored(conn: psycopg.Connection[Any], record_hash: str) -> bool:
     # An exact redelivery is a duplicate even when another record of the same
     # profile was stored in between, so re-running a file stores nothing.
     row = conn.execute(sql("ingest_raw_exists"), {"content_hash": record_hash}).fetchone()
-    return bool(row["stored"])
+    return bool(_returned(row, "ingest_raw_exists")["stored"])
 
 
 def _store_raw(conn: psycopg.Connection[Any], record: ParsedRecord, source: SourceProfile, batch_id: UUID) -> int:
@@ -278,7 +279,7 @@ def _store_raw(conn: psycopg.Connection[Any], record: ParsedRecord, source: Sour
             "payload": Jsonb(redact_value(record.payload)),
         },
     ).fetchone()
-    return int(row["id"])
+    return int(_returned(row, "ingest_store_raw")["id"])
 
 
 def _observe(
@@ -300,6 +301,13 @@ def _observe(
             "source_url": _redacted_url(attribution.source_url),
         },
     )
+
+
+def _returned(row: dict[str, Any] | None, statement: str) -> dict[str, Any]:
+    """Return a row that the statement always returns; a missing one is a bug, not bad input."""
+    if row is None:
+        raise SxeError(f"statement {statement} returned no row; its RETURNING or SELECT must always give one")
+    return row
 
 
 def _redacted_url(url: str | None) -> str | None:

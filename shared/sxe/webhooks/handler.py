@@ -126,12 +126,12 @@ def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
 def read_request(event: dict[str, Any], max_bytes: int) -> Request:
     """Extract method, lowercase headers and body bytes; raise Problem 405 or 413 before touching the body."""
-    http = event.get("http") if isinstance(event.get("http"), dict) else {}
+    http: dict[str, Any] = event["http"] if isinstance(event.get("http"), dict) else {}
     method = str(http.get("method", "")).upper()
     if method != "POST":
         raise Problem(405, "method-not-allowed", "Method not allowed", f"use POST, not {method or 'no method'}")
 
-    raw_headers = http.get("headers") if isinstance(http.get("headers"), dict) else {}
+    raw_headers: dict[str, Any] = http["headers"] if isinstance(http.get("headers"), dict) else {}
     headers = {str(name).lower(): str(value) for name, value in raw_headers.items()}
     _check_declared_length(headers, max_bytes)
 
@@ -158,8 +158,8 @@ def parse_batch(body: bytes, delivery: VerifiedDelivery) -> Batch:
         detail = f"the body is not UTF-8 JSON ({type(error).__name__})"
         raise Problem(400, "invalid-body", "Invalid body", detail) from None
 
-    for violation in iter_errors(document, WEBHOOK_BATCH_V1):
-        raise Problem(400, "invalid-batch", "Invalid batch", str(violation))
+    for batch_violation in iter_errors(document, WEBHOOK_BATCH_V1):
+        raise Problem(400, "invalid-batch", "Invalid batch", str(batch_violation))
 
     schema_id = get_format(document["format"]).schema_id
     valid: list[tuple[int, Any]] = []
@@ -305,6 +305,9 @@ def _duplicate(
     row = conn.execute(
         sql("webhook_find_delivery"), {"source": batch.source, "webhook_id": delivery.webhook_id}
     ).fetchone()
+    if row is None:
+        # The claim met a committed row with this key, and delivery rows are never deleted.
+        raise psycopg.OperationalError("the delivery that blocked the claim is gone; retry the delivery")
     detail = {"source": batch.source, "same_body": row["body_sha256"] == body_sha256}
     audit.append(
         conn, actor=ACTOR, action="webhook.duplicate", subject=str(row["id"]), detail=detail, payload_sha256=body_sha256
