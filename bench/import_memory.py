@@ -2,10 +2,10 @@
 
 Usage: python bench/import_memory.py [RECORDS ...]   (default: 10000 100000)
 
-For each size the script writes a JSONL file of invented X API v2 users, imports
-it in a fresh child process through `sxe import` against an embedded PostgreSQL
-(or SXE_DATABASE_URL), and prints the child's peak resident set size and the wall
-time. A flat peak across sizes means memory does not grow with the file.
+For each size the script writes a JSONL file of invented X API v2 users and imports
+it in a fresh child process through `sxe import`, against an embedded PostgreSQL or
+SXE_DATABASE_URL. It prints the child's peak resident set size and the wall time. A
+flat peak across sizes means memory does not grow with the file.
 """
 
 from __future__ import annotations

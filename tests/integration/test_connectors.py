@@ -63,7 +63,7 @@ def x_lookup(request: httpx.Request) -> httpx.Response:
 
 
 class Recorder:
-    """A MockTransport handler that records each request and answers from a list of handlers in turn."""
+    """A MockTransport handler that records each request and responds with a list of handlers in turn."""
 
     def __init__(self, *handlers: Handler) -> None:
         self.handlers = list(handlers)

@@ -212,7 +212,7 @@ def test_csv_map_option_overrides_known_columns() -> None:
     assert profile.display_name == "Nick"
 
 
-def test_csv_map_column_missing_from_header_is_usage_error() -> None:
+def test_csv_map_unknown_column_rejected() -> None:
     with pytest.raises(UsageError) as error:
         parse(io.BytesIO(b"id,username\n1,ana\n"), name="f.csv", column_map={"Fans": "followers"})
 

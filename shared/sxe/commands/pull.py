@@ -41,7 +41,7 @@ def register(commands: Any) -> None:
         type=float,
         default=60.0,
         metavar="SECONDS",
-        help="longest total wait for rate tokens before stopping to resume later (default 60)",
+        help="maximum total wait for rate tokens, in seconds, before the pull stops to resume later (default 60)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     parser.set_defaults(handler=_pull)

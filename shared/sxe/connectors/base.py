@@ -4,7 +4,7 @@ A connector turns a pull request (handles, ids or a dataset) into pages of raw
 records in one of the ingest formats. `RateLimitedClient` sends each HTTP request
 only after taking a token from the connector's bucket in `ops.provider_buckets`,
 the same buckets the enrichment providers use, so every process shares one rate.
-A 429 answer blocks the bucket until the time the platform's headers name
+A 429 response blocks the bucket until the time the platform's headers name
 (`x-rate-limit-reset`, `Retry-After`), and a `remaining: 0` header does so before
 the limit is hit.
 """
@@ -36,7 +36,7 @@ MAX_BLOCK_SECONDS = 24 * 3600.0
 
 @dataclass(frozen=True, slots=True)
 class PullRequest:
-    """What to pull: handles or ids of one platform, or one dataset of a scraper platform."""
+    """The targets of a pull: handles or ids of one platform, or one dataset of a scraper platform."""
 
     targets: tuple[str, ...]
     by_id: bool = False

@@ -84,7 +84,7 @@ class XUsersLookup(Connector):
 class ThreadsProfileLookup(Connector):
     """GET /v1.0/profile_lookup?username=..., one profile per request.
 
-    An unknown handle answers with a Graph API error body, which the `threads-api`
+    An unknown handle returns a Graph API error body, which the `threads-api`
     format quarantines as an `api_error`.
     """
 
@@ -188,7 +188,7 @@ def _json(response: Any, provider: str) -> Any:
         return response.json()
     except ValueError as error:
         raise PermanentProviderError(
-            f"{provider} answered HTTP {response.status_code} with a body that is not JSON", provider=provider
+            f"{provider} responded with HTTP {response.status_code} and a body that is not JSON", provider=provider
         ) from error
 
 

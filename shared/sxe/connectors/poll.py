@@ -3,7 +3,7 @@
 A pull request is a job in the `pull` queue with the payload
 `{"source": "x" | "threads" | "tiktok" | "apify", "targets": [...], "by_id": false,
 "format": null}`. A pull stopped by a rate limit is deferred until the limit
-resets, and continues from its cursor; a rejected credential fails the job at once.
+resets and then continues from its cursor. A rejected credential fails the job at once.
 """
 
 from __future__ import annotations
@@ -87,12 +87,20 @@ def _run_job(
         result.errors.append(str(error))
         with transaction(conn, role="sxe_worker"):
             jobs.fail(conn, job, error={"type": type(error).__name__, "message": str(error)})
-        log(logging.ERROR, Event.JOB_FAILED, "pull job failed", stage="pull", job_id=str(job.id))
+        log(logging.ERROR, Event.JOB_FAILED, f"pull job failed: {error}", stage="pull", job_id=str(job.id))
         return
     except RetryableProviderError as error:
         result.errors.append(str(error))
         with transaction(conn, role="sxe_worker"):
-            jobs.retry(conn, job, delay_seconds=RETRY_DELAY_SECONDS, error={"type": type(error).__name__})
+            state = jobs.retry(conn, job, delay_seconds=RETRY_DELAY_SECONDS, error={"type": type(error).__name__})
+        log(
+            logging.WARNING,
+            Event.JOB_RETRY_SCHEDULED,
+            f"pull failed and is {state}: {error}",
+            stage="pull",
+            job_id=str(job.id),
+            provider=error.provider,
+        )
         return
 
     result.records += pulled.records
@@ -112,8 +120,10 @@ def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         with connect(database_url(settings), autocommit=True) as conn, httpx.Client(timeout=TIMEOUT_SECONDS) as http:
             result = poll(conn, http=http)
     except DatabaseUnavailable as error:
+        log(logging.ERROR, Event.JOB_FAILED, f"poll stopped: {error}", stage="pull", status=503)
         return {"statusCode": 503, "body": {"error": str(error)}}
     except UsageError as error:
+        log(logging.ERROR, Event.JOB_FAILED, f"poll stopped: {error}", stage="pull", status=400)
         return {"statusCode": 400, "body": {"error": str(error)}}
     body = {
         "jobs": result.jobs,

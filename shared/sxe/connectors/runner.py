@@ -2,7 +2,7 @@
 
 The cursor advances in its own transaction after a page's records are stored. A
 pull that stops (a crash, a rate limit longer than the caller waits) continues
-from the first page not yet recorded; a page fetched twice is harmless, because
+from the first page not yet recorded. A page fetched twice is harmless, because
 stored records are recognised by their hashes.
 """
 

@@ -1,9 +1,10 @@
 """Open an import source for streaming: a local path or an `imports/` key in the object store.
 
-Keys under `imports/` are read from the bucket named by SXE_IMPORTS_BUCKET (DO Spaces
-or any S3 API, endpoint from SXE_S3_ENDPOINT_URL, credentials from the usual AWS
-variables), or from the local object store in the state folder when no bucket is
-set. Both are read as streams, so a file of any size never sits in memory whole.
+Keys under `imports/` are read from the bucket named by SXE_IMPORTS_BUCKET, through
+any S3 API such as DO Spaces (endpoint in SXE_S3_ENDPOINT_URL, credentials in the
+usual AWS variables). Without a bucket they are read from the local object store in
+the state folder. Both are read as streams, so a file of any size never sits in
+memory whole.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
 class ImportSettings(BaseSettings):
-    """Where `imports/` keys live, read from SXE_IMPORTS_BUCKET and SXE_S3_ENDPOINT_URL."""
+    """The location of `imports/` keys, read from SXE_IMPORTS_BUCKET and SXE_S3_ENDPOINT_URL."""
 
     model_config = SettingsConfigDict(env_prefix="SXE_", extra="ignore", frozen=True)
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -307,7 +306,7 @@ def _unreadable_file(name: str, data: bytes, error: json.JSONDecodeError | Unico
 def _array_records(name: str, head: bytes, handle: IO[bytes]) -> Iterator[ReadResult]:
     """Stream the elements of a top-level JSON array with `JSONDecoder.raw_decode`.
 
-    The buffer holds at most one element plus one read, so memory stays flat. An
+    The buffer contains at most one element plus one read, so memory stays flat. An
     element whose text runs past `MAX_RECORD_BYTES` ends the array with a reason.
     """
     text = _ArrayText(head, handle)
@@ -374,9 +373,9 @@ class _ArrayText:
         self.buffer = stripped
 
     def take(self, end: int) -> str:
-        taken, self.buffer = self.buffer[:end], self.buffer[end:]
-        self.line += taken.count("\n")
-        return taken
+        consumed, self.buffer = self.buffer[:end], self.buffer[end:]
+        self.line += consumed.count("\n")
+        return consumed
 
 
 # --- CSV -------------------------------------------------------------------------------
@@ -463,8 +462,3 @@ def _unreadable(location: RecordLocation, reason: str, raw: bytes) -> Unreadable
         rejection=Rejection(kind="unparseable", reason=reason),
         content_hash=digest,
     )
-
-
-def open_text(data: bytes) -> IO[bytes]:
-    """Wrap bytes as a binary stream for `open_records`."""
-    return io.BytesIO(data)

@@ -51,7 +51,7 @@ class QuarantinedRecord:
 
 @dataclass(frozen=True, slots=True)
 class Attribution:
-    """Where a batch of records came from, kept on every observation it creates."""
+    """The source of a batch of records, kept on every observation the batch creates."""
 
     run_id: UUID
     source_name: str
@@ -128,9 +128,9 @@ def ingest_records(
 ) -> FileResult:
     """Store parsed records in transactions of CHUNK_RECORDS, under a new batch or the open batch `batch_id`.
 
-    A crash keeps the chunks already committed; running the same input again
-    stores nothing twice, because unchanged profiles and quarantined records are
-    recognised by their hashes.
+    A crash keeps the chunks already committed. Running the same input again
+    stores nothing twice, because stored records, unchanged profiles and
+    quarantined records are recognised by their hashes.
     """
     if batch_id is None:
         batch_id = open_batch(conn, attribution, format_name or "detecting")

@@ -4,11 +4,11 @@ The function is a raw DigitalOcean web function. The event is
 `{"http": {"body", "headers", "method", "path", "queryString", "isBase64Encoded"}}`
 with lowercase header names, and the result is `{"statusCode", "headers", "body"}`.
 
-Answers:
+Responses:
 
 - 202 with the batch id and per-record counts for a new batch. Records that fail
   their format's schema are quarantined and counted, and the batch is still
-  accepted, because senders retry every non-2xx answer.
+  accepted, because senders retry every non-2xx response.
 - 200 with the stored batch's id and counts for a redelivery of a webhook id the
   source already delivered, including a delivery that raced the first one.
 - 401 for a missing, malformed, stale, future or non-matching signature.
@@ -69,7 +69,7 @@ class WebhookSettings(BaseSettings):
 
 
 class Problem(Exception):
-    """An answer other than success, rendered as `application/problem+json`."""
+    """A response other than success, rendered as `application/problem+json`."""
 
     def __init__(self, status: int, slug: str, title: str, detail: str) -> None:
         super().__init__(detail)
@@ -108,7 +108,7 @@ class Batch:
 
 
 def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Answer one raw web request; see the module docstring for every status."""
+    """Handle one raw web request and return the response. The module docstring lists every status."""
     try:
         settings = _load_webhook_settings()
         request = read_request(event, settings.max_bytes)

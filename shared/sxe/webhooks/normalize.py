@@ -53,7 +53,13 @@ def normalize_webhook_batches(conn: psycopg.Connection[Any], *, limit: int = 10)
             total.failed += 1
             with transaction(conn, role="sxe_worker"):
                 jobs.retry(conn, job, delay_seconds=RETRY_DELAY_SECONDS, error={"type": type(error).__name__})
-            log(logging.ERROR, Event.JOB_FAILED, "normalize job failed", stage="normalize", job_id=str(job.id))
+            log(
+                logging.ERROR,
+                Event.JOB_FAILED,
+                f"normalize job failed: {error}",
+                stage="normalize",
+                job_id=str(job.id),
+            )
     return total
 
 

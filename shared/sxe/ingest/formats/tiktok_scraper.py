@@ -61,7 +61,7 @@ class TikTokScraper(SourceFormat):
 def _is_error_item(value: dict[str, Any]) -> bool:
     if not isinstance(value.get("error"), str) or "authorMeta" in value:
         return False
-    # Error items of other platforms' scrapers have the same shape; their URL tells them apart.
+    # Error items of other platforms' scrapers have the same shape, so their URL decides.
     return error_item_platform(value) in (None, Platform.TIKTOK)
 
 
