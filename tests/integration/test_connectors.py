@@ -13,7 +13,7 @@ import httpx
 import psycopg
 import pytest
 from sxe import jobs
-from sxe.connectors import ConnectorSettings, PullRequest, get_connector, rate_limit_wait, run_pull
+from sxe.connectors import ConnectorSettings, PullRequest, apify_webhook, get_connector, rate_limit_wait, run_pull
 from sxe.connectors import platforms as connector_platforms
 from sxe.connectors.poll import enqueue_pull, poll
 from sxe.errors import PermanentProviderError, UsageError
@@ -441,3 +441,62 @@ def test_poll_fails_job_on_rejected_credentials(conn: psycopg.Connection[Any]) -
 
     assert result.failed == 1
     assert jobs.counts(conn, "pull") == {"dead": 1}
+
+
+# The Apify run-finished webhook
+
+
+def apify_event(body: dict[str, Any], token: str = "apify-hook-token", query: str = "") -> dict[str, Any]:
+    headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+    http = {"body": json.dumps(body), "headers": headers, "method": "POST", "path": "", "queryString": query}
+    return {"http": {**http, "isBase64Encoded": False}}
+
+
+RUN_SUCCEEDED = {
+    "userId": "abc",
+    "createdAt": "2026-12-04T10:00:00.000Z",
+    "eventType": "ACTOR.RUN.SUCCEEDED",
+    "eventData": {"actorId": "act1", "actorRunId": "run1"},
+    "resource": {"id": "run1", "status": "SUCCEEDED", "defaultDatasetId": "dataset123"},
+}
+
+
+@pytest.fixture
+def apify_hook(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Any) -> str:
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("SXE_APIFY_WEBHOOK_TOKEN", "apify-hook-token")
+    return database_url
+
+
+def test_apify_run_finished_queues_pull(apify_hook: str) -> None:
+    first = apify_webhook.handle(apify_event(RUN_SUCCEEDED, query="format=instagram-scraper"))
+    again = apify_webhook.handle(apify_event(RUN_SUCCEEDED))
+
+    assert first["statusCode"] == 202
+    assert again["statusCode"] == 200
+    with psycopg.connect(apify_hook) as conn:
+        [payload] = conn.execute("SELECT payload FROM ops.jobs WHERE queue = 'pull'").fetchall()
+    assert payload[0] == {"source": "apify", "targets": ["dataset123"], "by_id": False, "format": "instagram-scraper"}
+
+
+def test_apify_wrong_token_is_401(apify_hook: str) -> None:
+    response = apify_webhook.handle(apify_event(RUN_SUCCEEDED, token="guess"))
+
+    assert response["statusCode"] == 401
+    assert response["headers"]["content-type"] == "application/problem+json"
+
+
+def test_apify_failed_run_queues_nothing(apify_hook: str) -> None:
+    response = apify_webhook.handle(apify_event({**RUN_SUCCEEDED, "eventType": "ACTOR.RUN.FAILED"}))
+
+    assert response["statusCode"] == 200
+    with psycopg.connect(apify_hook) as conn:
+        assert conn.execute("SELECT count(*) FROM ops.jobs").fetchone() == (0,)
+
+
+def test_apify_event_without_dataset_is_400(apify_hook: str) -> None:
+    response = apify_webhook.handle(apify_event({**RUN_SUCCEEDED, "resource": {"id": "run1"}}))
+
+    assert response["statusCode"] == 400
+    assert "defaultDatasetId" in json.loads(response["body"])["detail"]

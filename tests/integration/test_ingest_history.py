@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from sxe.db import connect
-from sxe.ingest.store import Attribution, FileResult, ingest_file
+from sxe.ingest import read_profiles
+from sxe.ingest.store import CHUNK_RECORDS, Attribution, FileResult, ingest_file, ingest_records
 from sxe.pii import contains_pii
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -182,3 +184,24 @@ def test_attribution_dataclass_names_the_source() -> None:
 
     assert attribution.source_file == "imports/x.json"
     assert attribution.source_url is not None
+
+
+def test_import_crash_then_rerun_stores_once(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "big.jsonl", [x_user(f"user{n}", n, str(1000 + n)) for n in range(700)])
+    attribution = Attribution(uuid.uuid4(), "file", str(path), T0)
+
+    def crashing() -> Any:
+        for number, record in enumerate(read_profiles(path)):
+            if number == 600:
+                raise OSError("disk read failed")
+            yield record
+
+    with pytest.raises(OSError):
+        ingest_records(conn, crashing(), attribution)
+    committed = rows(conn, "SELECT count(*) AS n FROM social.profiles")[0]["n"]
+    again = ingest(conn, path)
+
+    assert committed == CHUNK_RECORDS
+    assert again.duplicates == CHUNK_RECORDS
+    assert again.accepted == 700 - CHUNK_RECORDS
+    assert rows(conn, "SELECT count(*) AS n FROM social.profile_observations") == [{"n": 700}]
