@@ -6,10 +6,12 @@ webhook is configured with the header `Authorization: Bearer <SXE_APIFY_WEBHOOK_
 which is compared in constant time. The optional query parameter `format` names the
 dataset's ingest format; without it the poll function detects it.
 
-Responses: 202 with the job id for a newly queued pull, 200 when a pull of the same
-dataset is already queued or the event is not a successful run, 401 for a missing or
-wrong token, 400 for a body without a dataset id, 413 for a body over 64 KiB, 503 when
-no token is configured or the database is unreachable.
+Responses:
+
+- 202 with the job id for a newly queued pull;
+- 200 when a pull of the same dataset is already queued, or the event is not a successful run;
+- 400 for a body without a dataset id, 401 for a missing or wrong token, 413 for a body over 64 KiB;
+- 503 when no token is configured or the database is unreachable.
 """
 
 from __future__ import annotations
