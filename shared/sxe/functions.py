@@ -21,6 +21,7 @@ import psycopg
 
 from sxe.compliance.functions import retention
 from sxe.config import Settings
+from sxe.connectors.poll import handle as poll_pulls
 from sxe.db import sql, transaction
 from sxe.errors import UsageError
 from sxe.pipeline import (
@@ -39,13 +40,13 @@ Stage = Callable[[psycopg.Connection[Any], Settings, dict[str, Any], RunSummary]
 
 
 def import_file(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Ingest one file: `{"path": local path}` or `{"content": JSON text, "name": file name}`."""
+    """Ingest one file: `{"key": "imports/..."}`, `{"path": local path}` or `{"content": text, "name": file name}`."""
     return run_function("ingest/import", event, context, _stage(_import))
 
 
 def normalize_batch(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Build lead cards for new profiles and tag the cards that need it."""
-    return run_function("normalize/batch", event, context, _stage(_cards))
+    """Normalize queued webhook batches, build lead cards for new profiles and tag the cards that need it."""
+    return run_function("normalize/batch", event, context, _stage(_normalize))
 
 
 def enrich(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
@@ -75,6 +76,7 @@ def check_alarms(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 # Scheduled tasks by the name a trigger's `withBody.tasks` uses. DigitalOcean allows three
 # scheduled triggers per namespace, so one trigger can run several tasks in turn.
 TASKS: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
+    "poll": poll_pulls,
     "normalize": normalize_batch,
     "enrich": enrich,
     "handoff": hand_off,
@@ -113,6 +115,11 @@ def _beat(conn: psycopg.Connection[Any], invocation: Invocation, statement: str,
 
 def _import(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary) -> None:
     format_name = event.get("format")
+    if "key" in event:
+        from sxe.ingest.bulk import import_object
+
+        summary.files.append(import_object(conn, settings, str(event["key"]), format_name=format_name))
+        return
     if "path" in event:
         path = Path(str(event["path"]))
         if not path.is_file():
@@ -120,7 +127,7 @@ def _import(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, 
         ingest_stage(conn, [path], format_name, summary)
         return
     if "content" not in event:
-        raise UsageError("the import event needs a 'path' or a 'content' key; send one of them")
+        raise UsageError("the import event needs a 'key', 'path' or 'content' key; send one of them")
 
     name = Path(str(event.get("name", "upload.json"))).name
     with tempfile.TemporaryDirectory(prefix="sxe-import-") as folder:
@@ -129,7 +136,10 @@ def _import(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, 
         ingest_stage(conn, [path], format_name, summary)
 
 
-def _cards(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary) -> None:
+def _normalize(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary) -> None:
+    from sxe.webhooks.normalize import normalize_webhook_batches
+
+    normalize_webhook_batches(conn)
     card_stage(conn, settings, summary)
 
 

@@ -91,6 +91,14 @@ class Event(StrEnum):
     ERASURE_COMPLETED = "erasure.completed"
     RETENTION_FINISHED = "retention.finished"
     AUDIT_EXPORTED = "audit.exported"
+    WEBHOOK_ACCEPTED = "webhook.accepted"
+    WEBHOOK_DUPLICATE = "webhook.duplicate"
+    WEBHOOK_REJECTED = "webhook.rejected"
+    WEBHOOK_NORMALIZED = "webhook.normalized"
+    IMPORT_FINISHED = "import.finished"
+    PULL_PAGE_FETCHED = "pull.page_fetched"
+    PULL_RATE_LIMITED = "pull.rate_limited"
+    PULL_FINISHED = "pull.finished"
 
 
 def redact_secrets(text: str) -> str:

@@ -15,6 +15,7 @@ class Platform(StrEnum):
     X = "x"
     THREADS = "threads"
     TIKTOK = "tiktok"
+    INSTAGRAM = "instagram"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +88,8 @@ class Rejection:
     """Why a record is not a profile: an API error body, a missing identity, a bad shape.
 
     `kind` is a stable machine word (`api_error`, `missing_identity`, `invalid_shape`,
-    `unparseable`); `reason` is a sentence for people and never quotes PII.
+    `unparseable`, `account_unavailable`); `reason` is a sentence for people and never
+    quotes PII.
     """
 
     kind: str

@@ -4,11 +4,21 @@ Tier 1 stores no personal contact data, so every bio, display name and raw paylo
 passes through `redact_text` or `redact_value` before it is stored. Matches are
 replaced by the placeholders `[email]` and `[phone]`.
 
-The phone matcher favours recall on text that reads like a phone number. It skips
-the numbers that bios are full of: follower counts ("100k", "1,234,567"), years
-and year ranges ("2019-2024"), dates, "24/7", IP addresses and bare digit runs
-such as user ids. A bare run of 10 to 15 digits counts only after "+" or a phone word
-("call", "tel", "whatsapp", ...).
+Emails are found as written and in obfuscated forms: "jane [at] example [dot] com",
+"jane(at)example.com", "jane at example dot com", "jane @ example . com" and the
+fullwidth "＠".
+
+Phone numbers are found in three passes. First, `phonenumbers` (Google's
+libphonenumber metadata) finds every valid number written with its country code,
+in any international format ("+44 20 7946 0958", "+55 11 91234-5678"). Second, it
+finds valid national numbers of `NATIONAL_REGIONS` ("020 7946 0958", "0044 ...")
+that also pass the heuristic below. Third, a heuristic matcher favours recall on
+text that reads like a phone number, so fictional and unlisted ranges are caught
+too. It skips the numbers that bios are full of: follower counts ("100k",
+"1,234,567"), years and year ranges ("2019-2024"), dates, "24/7", IP addresses and
+bare digit runs such as user ids. A bare run of 10 to 15 digits counts only after
+"+" or a phone word ("call", "tel", "whatsapp", ...). WhatsApp click-to-chat links
+(wa.me/<number>) lose their number.
 
 Credentials people paste into bios (API keys, access tokens, private keys) become
 `[secret]`. They are recognised by the fixed prefixes their issuers use, and by a
@@ -20,6 +30,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+
+import phonenumbers
 
 EMAIL_PLACEHOLDER = "[email]"
 PHONE_PLACEHOLDER = "[phone]"
@@ -67,6 +79,20 @@ _EMAIL_BRACKETED = re.compile(
     re.VERBOSE | re.IGNORECASE,
 )
 
+# "jane @ example . com", "jane＠example.com", "jane [@] example [.] com": an at sign
+# with spaces on both sides or brackets around it, written to dodge scrapers. A
+# space on one side only is an @mention ("follow @jane").
+_EMAIL_SPACED = re.compile(
+    r"""
+    (?<![\w.+-])
+    [\w.+-]+ (?: \s+@\s+ | \s*\uff20\s* | \s*[\[(]\s*@\s*[\])]\s* )
+    [^\W_][\w-]* (?: \s* (?: \. | [\[(]\s*\.\s*[\])] | [\[({]\s*dot\s*[\])}] ) \s* [^\W_][\w-]* )*
+    \s* (?: \. | [\[(]\s*\.\s*[\])] | [\[({]\s*dot\s*[\])}] ) \s* [^\W\d_]{2,24}
+    (?![\w-])
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+
 # "jane at example dot com": plain words need both "at" and "dot", because
 # "coach at example.com" is a job title, not an address.
 _EMAIL_SPELLED = re.compile(
@@ -88,6 +114,16 @@ _PHONE_CANDIDATE = re.compile(
     """,
     re.VERBOSE,
 )
+
+# WhatsApp click-to-chat links carry the number in the path or the query.
+_WHATSAPP_LINK = re.compile(
+    r"(?P<prefix>\bwa\.me/|\bwhatsapp\.com/send/?\?phone=)\+?\d{6,15}",
+    re.IGNORECASE,
+)
+
+# Regions whose national formats (without a country code) are recognised by phonenumbers.
+NATIONAL_REGIONS = ("US", "GB", "DE", "FR", "IN", "BR", "AU")
+MIN_LIBRARY_DIGITS = 7
 
 _PHONE_CONTEXT = re.compile(
     r"(?:call|phone|tel|text|sms|whats\s?app|wa|mobile|mob|cell|contact|\u260e|\U0001f4de|\U0001f4f1)\W{0,4}$",
@@ -155,13 +191,37 @@ def _replace_secrets(text: str) -> tuple[str, int]:
 
 def _replace_emails(text: str) -> tuple[str, int]:
     total = 0
-    for pattern in (_EMAIL, _EMAIL_BRACKETED, _EMAIL_SPELLED):
+    for pattern in (_EMAIL, _EMAIL_BRACKETED, _EMAIL_SPACED, _EMAIL_SPELLED):
         text, count = pattern.subn(EMAIL_PLACEHOLDER, text)
         total += count
     return text, total
 
 
 def _replace_phones(text: str) -> tuple[str, int]:
+    text, link_count = _WHATSAPP_LINK.subn(lambda match: match["prefix"] + PHONE_PLACEHOLDER, text)
+    if sum(char.isdigit() for char in text) < MIN_LIBRARY_DIGITS:
+        return text, link_count
+    text, library_count = _replace_library_phones(text)
+    text, heuristic_count = _replace_heuristic_phones(text)
+    return text, link_count + library_count + heuristic_count
+
+
+def _replace_library_phones(text: str) -> tuple[str, int]:
+    """Replace the numbers phonenumbers finds: international ones always, national ones only when plausible."""
+    count = 0
+    for region in (None, *NATIONAL_REGIONS):
+        spans: list[tuple[int, int]] = []
+        for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
+            international = match.raw_string.lstrip().startswith("+")
+            if region is None or international or _is_phone(match.raw_string, text[: match.start]):
+                spans.append((match.start, match.end))
+        for start, end in reversed(spans):
+            text = text[:start] + PHONE_PLACEHOLDER + text[end:]
+        count += len(spans)
+    return text, count
+
+
+def _replace_heuristic_phones(text: str) -> tuple[str, int]:
     pieces: list[str] = []
     position = 0
     count = 0

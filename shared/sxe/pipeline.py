@@ -84,7 +84,7 @@ class RunSummary:
             "ingested": sum(result.accepted for result in self.files),
             "duplicates": sum(result.duplicates for result in self.files),
             "suppressed": sum(result.suppressed for result in self.files),
-            "quarantined": len(self.quarantined),
+            "quarantined": sum(result.quarantined_total for result in self.files),
             "quarantine": [
                 {"file": file, "location": record.location, "kind": record.kind, "reason": record.reason}
                 for file, record in self.quarantined

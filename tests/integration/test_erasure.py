@@ -41,6 +41,8 @@ SELECT card.id AS card_id, card.contact_id, profile.platform, profile.handle, pr
   JOIN execution.card_profiles AS link ON link.card_id = card.id
   JOIN social.profiles AS profile ON profile.id = link.profile_id
  WHERE card.readiness = 'handed_off' AND card.contact_id IS NOT NULL AND profile.handle IS NOT NULL
+   -- One profile per card, so the expected counts do not depend on which person is picked.
+   AND (SELECT count(*) FROM execution.card_profiles AS other WHERE other.card_id = card.id) = 1
    AND EXISTS (SELECT 1 FROM contact.contact_points WHERE contact_id = card.contact_id AND kind = %(kind)s)
  ORDER BY card.id
  LIMIT 1

@@ -62,7 +62,7 @@ def test_import_without_input_is_a_400() -> None:
     result = call("ingest", "import", {})
 
     assert result["statusCode"] == 400
-    assert "'path' or a 'content'" in result["body"]["detail"]
+    assert "'key', 'path' or 'content'" in result["body"]["detail"]
 
 
 def test_unreachable_database_is_a_503(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -57,8 +57,18 @@ def validator(format_name: str) -> Draft202012Validator:
 # Registry
 
 
-def test_registry_lists_five_formats() -> None:
-    assert list(FORMATS) == ["x-api-v2", "x-api-v1.1", "threads-api", "tiktok-research-api", "tiktok-scraper"]
+def test_registry_lists_every_format() -> None:
+    assert list(FORMATS) == [
+        "x-api-v2",
+        "x-api-v1.1",
+        "threads-api",
+        "threads-scraper",
+        "tiktok-research-api",
+        "tiktok-scraper",
+        "tiktok-profile-scraper",
+        "instagram-scraper",
+        "csv-followers",
+    ]
 
 
 def test_get_format_unknown_name_lists_known_names() -> None:

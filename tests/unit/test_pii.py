@@ -106,3 +106,49 @@ def test_redact_value_turns_tuples_into_lists() -> None:
 @pytest.mark.parametrize("value", [None, 7, 2.5, False])
 def test_redact_value_returns_scalars_unchanged(value: object) -> None:
     assert redact_value(value) == value
+
+
+INTERNATIONAL_PHONES = [
+    ("+55 11 91234-5678", "[phone]"),
+    ("Pedidos: +91 98765 43210", "Pedidos: [phone]"),
+    ("+971 50 123 4567 for bookings", "[phone] for bookings"),
+    ("+49 (0) 30 901820", "[phone]"),
+    ("+86 138 0013 8000", "[phone]"),
+    ("+351 912 345 678", "[phone]"),
+    ("+1.212.555.0100", "[phone]"),
+    ("ligue 0044 20 7946 0958", "ligue [phone]"),
+    ("Mobile 07911 123456", "Mobile [phone]"),
+    ("\u0644\u0644\u062d\u062c\u0632 +966 50 123 4567", "\u0644\u0644\u062d\u062c\u0632 [phone]"),
+    ("chat: wa.me/447946095800", "chat: wa.me/[phone]"),
+    ("https://api.whatsapp.com/send?phone=5511912345678", "https://api.whatsapp.com/send?phone=[phone]"),
+]
+
+OBFUSCATED_EMAILS = [
+    "jane @ example . com",
+    "jane\uff20example.com",
+    "jane [@] example [.] com",
+    "jane (@) example (.) org",
+    "jane {at} example {dot} com",
+    "JANE AT EXAMPLE DOT COM",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), INTERNATIONAL_PHONES)
+def test_international_phone_formats_are_redacted(text: str, expected: str) -> None:
+    redacted = redact_text(text)
+
+    assert redacted.text == expected
+    assert redacted.has_phone
+
+
+@pytest.mark.parametrize("text", OBFUSCATED_EMAILS)
+def test_obfuscated_emails_are_redacted(text: str) -> None:
+    redacted = redact_text(f"Bookings: {text}")
+
+    assert redacted.text == "Bookings: [email]"
+    assert redacted.has_email
+
+
+@pytest.mark.parametrize("text", ["follow @jane . she rocks", "meet me @ the cafe. Come by", "id 2244994945"])
+def test_mentions_and_ids_are_not_contact_points(text: str) -> None:
+    assert not contains_pii(text)

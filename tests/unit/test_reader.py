@@ -2,14 +2,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 
 from sxe.errors import UsageError
 from sxe.ingest import read_profiles
 from sxe.ingest.hashing import bytes_hash, canonical_json, content_hash
+from sxe.ingest.reader import DecodedRecord as SourceRecord
 from sxe.ingest.reader import UnreadableRecord, read_records
-from sxe.models import RecordLocation, Rejection, SourceProfile, SourceRecord
+from sxe.models import RecordLocation, Rejection, SourceProfile
 
 V1_USER = {"id": 7, "id_str": "7", "screen_name": "seven", "name": "Seven", "followers_count": 70}
 
@@ -29,7 +31,7 @@ def test_reader_json_document_is_one_record(tmp_path: Path) -> None:
 
     records = list(read_records(path))
 
-    assert records == [SourceRecord(location=RecordLocation(file=str(path)), payload={"a": 1})]
+    assert records == [SourceRecord(location=RecordLocation(file=str(path)), payload={"a": 1}, raw_sha256=ANY)]
 
 
 def test_reader_json_array_uses_zero_based_index(tmp_path: Path) -> None:
@@ -64,7 +66,7 @@ def test_reader_accepts_bom_before_document(tmp_path: Path) -> None:
 
     records = list(read_records(path))
 
-    assert records == [SourceRecord(location=RecordLocation(file=str(path), index=0), payload={"a": 1})]
+    assert records == [SourceRecord(location=RecordLocation(file=str(path), index=0), payload={"a": 1}, raw_sha256=ANY)]
 
 
 def test_reader_bad_line_is_rejected_between_good_ones(tmp_path: Path) -> None:
@@ -132,7 +134,7 @@ def test_reader_single_line_jsonl_keeps_line_number(tmp_path: Path) -> None:
 
     records = list(read_records(path))
 
-    assert records == [SourceRecord(location=RecordLocation(file=str(path), line=1), payload={"a": 1})]
+    assert records == [SourceRecord(location=RecordLocation(file=str(path), line=1), payload={"a": 1}, raw_sha256=ANY)]
 
 
 def test_reader_empty_file_yields_nothing(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """Read source files into parsed records: one SourceProfile or Rejection per item.
 
-`read_profiles` is the entry point. It reads a JSON document, JSON array or JSONL
-file, picks the source format (given or detected), splits envelopes into items and
-parses each item.
+`read_profiles` is the entry point. It streams a JSON document, JSON array, JSONL
+or CSV file, picks the source format (given or detected), splits envelopes into
+items and parses each item. CSV files always use the `csv-followers` format, with
+its header mapping and any `--map column=field` overrides.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sxe.errors import UsageError
 from sxe.ingest.detect import detect_format
-from sxe.ingest.formats import SourceFormat, get_format
+from sxe.ingest.formats import JSON_FORMATS, SourceFormat, get_format
+from sxe.ingest.formats.csv_followers import CSV_FORMAT_NAME, CsvFollowers
 from sxe.ingest.hashing import content_hash
-from sxe.ingest.reader import ReadResult, UnreadableRecord, read_records
-from sxe.models import RecordLocation, Rejection, SourceProfile, SourceRecord
+from sxe.ingest.reader import CSV_LAYOUT, DecodedRecord, ReadResult, UnreadableRecord, open_records
+from sxe.models import Platform, RecordLocation, Rejection, SourceProfile
 
 DETECTION_SAMPLE_SIZE = 20
 UNKNOWN_FORMAT = "unknown"
@@ -30,8 +32,10 @@ class ParsedRecord:
 
     `payload` is the item as decoded, before redaction, and None for an unparseable
     line or file. `content_hash` is the hex SHA-256 of the payload's canonical JSON,
-    or of the raw bytes when there is no payload. `format` is the format name, or
-    "unknown" when a file has no readable value to detect a format from.
+    or of the raw bytes when there is no payload. `raw_sha256` is the hex SHA-256 of
+    the bytes the item was read from (for an envelope item, the whole envelope's).
+    `format` is the format name, or "unknown" when a file has no readable value to
+    detect a format from.
     """
 
     location: RecordLocation
@@ -39,24 +43,44 @@ class ParsedRecord:
     payload: Any
     content_hash: str
     result: SourceProfile | Rejection
+    raw_sha256: str = ""
 
 
-def read_profiles(path: str | Path, format_name: str | None = None) -> Iterator[ParsedRecord]:
-    """Read a source file and yield one ParsedRecord per item, in file order.
+def read_profiles(
+    source: str | Path | IO[bytes],
+    format_name: str | None = None,
+    *,
+    name: str | None = None,
+    column_map: dict[str, str] | None = None,
+    platform: Platform | None = None,
+) -> Iterator[ParsedRecord]:
+    """Read a source file or binary stream and yield one ParsedRecord per item, in file order.
 
-    Without `format_name` the format is detected from the first decoded values.
+    Without `format_name` the format is detected from the first decoded values, and
+    a CSV file always reads as `csv-followers`. `column_map` (CSV column to field)
+    and `platform` (the platform of rows that name none) configure the CSV format.
     Raises UsageError, before yielding anything, for a missing file, an unknown
-    format name, or a format that cannot be detected.
+    format name, an invalid column mapping, or a format that cannot be detected.
     """
-    path = Path(path)
-    if not path.exists():
-        raise UsageError(f"input file not found: {path}; check the path")
+    if isinstance(source, (str, Path)) and not Path(source).exists():
+        raise UsageError(f"input file not found: {source}; check the path")
     source_format = get_format(format_name) if format_name is not None else None
+    csv_format = CsvFollowers(column_map or {}, platform=platform)
+    forced_layout = CSV_LAYOUT if format_name == CSV_FORMAT_NAME else None
 
-    records = read_records(path)
+    stream = open_records(source, name=name, layout=forced_layout)
+    if stream.layout == CSV_LAYOUT:
+        source_format = csv_format
+    elif source_format is not None and source_format.name == CSV_FORMAT_NAME:
+        source_format = csv_format
+    records = stream.records
     sample = _take_sample(records)
     if source_format is None:
         source_format = _detect(sample)
+    if isinstance(source_format, CsvFollowers):
+        header = next((list(r.payload) for r in sample if isinstance(r, DecodedRecord)), None)
+        if header is not None:
+            source_format.check_header(header)
 
     all_records = itertools.chain(sample, records)
     return _parse_records(all_records, source_format)
@@ -72,7 +96,7 @@ def _take_sample(records: Iterator[ReadResult]) -> list[ReadResult]:
     decoded = 0
     for record in records:
         sample.append(record)
-        if isinstance(record, SourceRecord):
+        if isinstance(record, DecodedRecord):
             decoded += 1
         if decoded >= DETECTION_SAMPLE_SIZE:
             break
@@ -81,10 +105,10 @@ def _take_sample(records: Iterator[ReadResult]) -> list[ReadResult]:
 
 def _detect(sample: list[ReadResult]) -> SourceFormat | None:
     """Detect the format from the sample, or return None when the whole file has no decoded value."""
-    values = [record.payload for record in sample if isinstance(record, SourceRecord)]
+    values = [record.payload for record in sample if isinstance(record, DecodedRecord)]
     if not values:
         return None
-    return detect_format(values)
+    return detect_format(values, JSON_FORMATS)
 
 
 def _parse_records(records: Iterator[ReadResult], source_format: SourceFormat | None) -> Iterator[ParsedRecord]:
@@ -92,7 +116,7 @@ def _parse_records(records: Iterator[ReadResult], source_format: SourceFormat | 
         if isinstance(record, UnreadableRecord):
             yield _unreadable(record, source_format)
         elif source_format is not None:
-            yield from _parse_value(record, source_format)
+            yield from parse_decoded(record, source_format)
         # A decoded value with no format cannot occur: _take_sample reads to the end
         # of the file before a format can stay undetected.
 
@@ -104,10 +128,11 @@ def _unreadable(record: UnreadableRecord, source_format: SourceFormat | None) ->
         payload=None,
         content_hash=record.content_hash,
         result=record.rejection,
+        raw_sha256=record.content_hash,
     )
 
 
-def _parse_value(record: SourceRecord, source_format: SourceFormat) -> Iterator[ParsedRecord]:
+def parse_decoded(record: DecodedRecord, source_format: SourceFormat) -> Iterator[ParsedRecord]:
     """Expand one decoded value and parse each item, giving envelope items an `item` index."""
     for position, (item, envelope) in enumerate(source_format.expand(record.payload)):
         location = record.location if envelope is None else replace(record.location, item=position)
@@ -117,7 +142,8 @@ def _parse_value(record: SourceRecord, source_format: SourceFormat) -> Iterator[
             payload=item,
             content_hash=content_hash(item),
             result=source_format.parse(item, envelope),
+            raw_sha256=record.raw_sha256,
         )
 
 
-__all__ = ["ParsedRecord", "read_profiles"]
+__all__ = ["ParsedRecord", "parse_decoded", "read_profiles"]

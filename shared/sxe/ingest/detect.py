@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sxe.errors import UsageError
@@ -13,8 +13,8 @@ from sxe.pii import redact_text
 MAX_KEYS_SHOWN = 8
 
 
-def detect_format(values: Iterable[Any]) -> SourceFormat:
-    """Return the one format that every recognised value in `values` matches.
+def detect_format(values: Iterable[Any], formats: Mapping[str, SourceFormat] = FORMATS) -> SourceFormat:
+    """Return the one format of `formats` that every recognised value in `values` matches.
 
     Values that no format recognises are skipped, so a stray error body or empty
     page does not decide. Raises UsageError when no value is recognised or when
@@ -24,7 +24,7 @@ def detect_format(values: Iterable[Any]) -> SourceFormat:
     sample = list(values)
     candidates: set[str] | None = None
     for value in sample:
-        matches = {name for name, source_format in FORMATS.items() if source_format.sniff(value)}
+        matches = {name for name, source_format in formats.items() if source_format.sniff(value)}
         if not matches:
             continue
         candidates = matches if candidates is None else candidates & matches
@@ -34,7 +34,7 @@ def detect_format(values: Iterable[Any]) -> SourceFormat:
     if len(candidates) != 1:
         found = ", ".join(sorted(candidates)) or "no single format fits every value"
         raise UsageError(f"ambiguous source format ({found}): {_describe_sample(sample)}; {_format_hint()}")
-    return FORMATS[candidates.pop()]
+    return formats[candidates.pop()]
 
 
 def _format_hint() -> str:

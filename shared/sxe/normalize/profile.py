@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import re
+import unicodedata
 
 from sxe.models import Profile, SourceProfile
 from sxe.normalize.counts import InvalidCount, parse_count
 from sxe.normalize.website import website_domain
-from sxe.pii import redact_text
+from sxe.pii import EMAIL_PLACEHOLDER, PHONE_PLACEHOLDER, redact_text
 
 LOW_FOLLOWERS_THRESHOLD = 100
 COUNT_FIELDS = ("followers", "following", "posts", "likes")
@@ -16,13 +18,22 @@ COUNT_FIELDS = ("followers", "following", "posts", "likes")
 _DEFAULT_HANDLE = re.compile(r"user\d{5,}|.*\D\d{6,}|\d{6,}")
 _LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*")
 
+# C0 and C1 control characters other than tab and newline. PostgreSQL text cannot
+# hold NUL, and the others only break displays. Zero-width joiners and the
+# right-to-left marks are format characters, not controls, so emoji sequences and
+# RTL text keep them.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
 
 def normalize(source: SourceProfile) -> Profile:
     """Build a Tier 1 profile: redact free text, parse counts, reduce the website to a domain.
 
     - Handle: trimmed, lowercased, without a leading "@".
-    - Display name and bio: emails and phone numbers replaced by `[email]` and
-      `[phone]`. `bio_has_email` and `bio_has_phone` record what the bio contained.
+    - Display name and bio: HTML entities decoded ("&amp;" becomes "&"), text in
+      Unicode NFC with control characters removed, then emails and phone numbers
+      replaced by `[email]` and `[phone]`. `bio_has_email` and `bio_has_phone`
+      record what the bio contained, including placeholders an earlier redaction
+      left (records stored redacted by the webhook are normalized later).
     - Counts: see `parse_count`. An invalid count becomes None.
     - Website: see `website_domain`.
     - Language: lowercased BCP 47-style tag with "_" turned into "-", else None.
@@ -90,28 +101,39 @@ def _normalize_handle(handle: str | None, flags: set[str]) -> str | None:
     return normalized
 
 
+def clean_text(text: str | None) -> str | None:
+    """Decode HTML entities, apply NFC, drop control characters and trim; None when nothing is left."""
+    if text is None:
+        return None
+    decoded = html.unescape(text)
+    decoded = unicodedata.normalize("NFC", decoded)
+    return _strip_or_none(_CONTROL_CHARACTERS.sub("", decoded))
+
+
 def _redact_display_name(display_name: str | None, flags: set[str]) -> str | None:
-    text = _strip_or_none(display_name)
+    text = clean_text(display_name)
     if text is None:
         flags.add("no_display_name")
         return None
 
     redacted = redact_text(text)
-    if redacted.has_email:
+    if redacted.has_email or EMAIL_PLACEHOLDER in text:
         flags.add("display_name_has_email")
-    if redacted.has_phone:
+    if redacted.has_phone or PHONE_PLACEHOLDER in text:
         flags.add("display_name_has_phone")
     return redacted.text
 
 
 def _redact_bio(bio: str | None, flags: set[str]) -> tuple[str | None, bool, bool]:
-    text = _strip_or_none(bio)
+    text = clean_text(bio)
     if text is None:
         flags.add("no_bio")
         return None, False, False
 
     redacted = redact_text(text)
-    return redacted.text, redacted.has_email, redacted.has_phone
+    has_email = redacted.has_email or EMAIL_PLACEHOLDER in text
+    has_phone = redacted.has_phone or PHONE_PLACEHOLDER in text
+    return redacted.text, has_email, has_phone
 
 
 def _count(field: str, value: int | str | None, flags: set[str]) -> int | None:

@@ -5,11 +5,34 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from sxe.models import Platform, Rejection, SourceProfile
 from sxe.pii import redact_text
 
 SCHEMA_ID_TEMPLATE = "https://schemas.sxe.dev/ingest/{name}.v1.json"
+
+# Boolean fields that scrapers and APIs set on a profile that is no longer public.
+UNAVAILABLE_MARKERS = {
+    "suspended": "suspended",
+    "is_suspended": "suspended",
+    "isSuspended": "suspended",
+    "deleted": "deleted",
+    "is_deleted": "deleted",
+    "isDeleted": "deleted",
+    "deactivated": "deactivated",
+    "is_deactivated": "deactivated",
+}
+
+# Hosts that name the platform of a scraper error item, which carries no profile fields.
+PLATFORM_HOSTS = {
+    "instagram.com": Platform.INSTAGRAM,
+    "threads.net": Platform.THREADS,
+    "threads.com": Platform.THREADS,
+    "tiktok.com": Platform.TIKTOK,
+    "x.com": Platform.X,
+    "twitter.com": Platform.X,
+}
 
 Envelope = dict[str, Any]
 
@@ -158,6 +181,9 @@ class SourceFormat(ABC):
         if not isinstance(item, dict):
             reason = f"{self.label} record must be a JSON object, got {json_type_name(item)}"
             return Rejection(kind="invalid_shape", reason=reason)
+        marker = unavailable_marker(item)
+        if marker is not None:
+            return Rejection(kind="account_unavailable", reason=f"{self.label} account is {marker}")
         try:
             return self.parse_object(item, envelope)
         except ShapeError as error:
@@ -175,6 +201,43 @@ class SourceFormat(ABC):
     def missing_identity(self, description: str) -> Rejection:
         """Build a `missing_identity` rejection for a record with no id or handle."""
         return Rejection(kind="missing_identity", reason=f"{self.label} record has no {description}")
+
+
+def unavailable_marker(item: dict[str, Any]) -> str | None:
+    """Return "suspended", "deleted" or "deactivated" when a marker field is true, else None."""
+    for key, state in UNAVAILABLE_MARKERS.items():
+        if item.get(key) is True:
+            return f"{state} (field {key})"
+    return None
+
+
+def url_platform(url: Any) -> Platform | None:
+    """Return the platform whose host a URL names, or None for any other value."""
+    if not isinstance(url, str):
+        return None
+    host = urlsplit(url if "://" in url else f"https://{url}").hostname or ""
+    host = host.removeprefix("www.").removeprefix("m.")
+    for suffix, platform in PLATFORM_HOSTS.items():
+        if host == suffix or host.endswith(f".{suffix}"):
+            return platform
+    return None
+
+
+def error_item_platform(value: dict[str, Any]) -> Platform | None:
+    """Return the platform a scraper error item's `url` or `inputUrl` names, or None."""
+    return url_platform(value.get("inputUrl")) or url_platform(value.get("url"))
+
+
+def is_scraper_error_item(value: Any) -> bool:
+    """Return whether a value is a scraper error item such as {"error": "not_found", "errorDescription": ...}."""
+    return isinstance(value, dict) and isinstance(value.get("error"), str) and "authorMeta" not in value
+
+
+def describe_error_item(item: dict[str, Any]) -> str:
+    text = str(item["error"])
+    if item.get("errorDescription"):
+        text += f": {item['errorDescription']}"
+    return text
 
 
 def first_expanded_url(entities: Fields | None) -> str | None:

@@ -39,8 +39,25 @@ PROFILE_KEYS = frozenset(
     }
 )
 
-# Keys of TikTok and X records that share some profile key names with Threads.
-FOREIGN_KEYS = frozenset({"authorMeta", "screen_name", "public_metrics", "data"})
+# Keys of TikTok, X, Instagram and Threads scraper records that share some profile key names with the API.
+FOREIGN_KEYS = frozenset(
+    {
+        "authorMeta",
+        "screen_name",
+        "public_metrics",
+        "data",
+        "pk",
+        "full_name",
+        "fullName",
+        "text_post_app_is_private",
+        "followerCount",
+        "followersCount",
+        "bio_links",
+        "bioLinks",
+        "inputUrl",
+        "uniqueId",
+    }
+)
 
 
 class ThreadsApi(SourceFormat):

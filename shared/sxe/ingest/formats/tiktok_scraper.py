@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sxe.ingest.formats.base import Envelope, Fields, SourceFormat
+from sxe.ingest.formats.base import Envelope, Fields, SourceFormat, error_item_platform
 from sxe.models import Platform, Rejection, SourceProfile
 
 
@@ -59,7 +59,10 @@ class TikTokScraper(SourceFormat):
 
 
 def _is_error_item(value: dict[str, Any]) -> bool:
-    return isinstance(value.get("error"), str) and "authorMeta" not in value
+    if not isinstance(value.get("error"), str) or "authorMeta" in value:
+        return False
+    # Error items of other platforms' scrapers have the same shape, so their URL decides.
+    return error_item_platform(value) in (None, Platform.TIKTOK)
 
 
 def _describe_error(item: dict[str, Any]) -> str:

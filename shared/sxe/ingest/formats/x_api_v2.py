@@ -25,9 +25,23 @@ from sxe.models import Platform, Rejection, SourceProfile
 ENVELOPE_KEYS = ("includes", "meta", "__twarc")
 PROBLEM_TYPE_PREFIX = "https://api.twitter.com/2/problems/"
 
-# Keys that only Threads profiles carry; a value with any of them is not an X user.
+# Keys that only Threads, Instagram and TikTok profiles carry; a value with any of them is not an X user.
 THREADS_ONLY_KEYS = frozenset(
-    {"threads_biography", "threads_profile_picture_url", "biography", "is_verified", "follower_count"}
+    {
+        "threads_biography",
+        "threads_profile_picture_url",
+        "biography",
+        "is_verified",
+        "follower_count",
+        "full_name",
+        "fullName",
+        "pk",
+        "followerCount",
+        "followersCount",
+        "inputUrl",
+        "uniqueId",
+        "isBusinessAccount",
+    }
 )
 
 

@@ -1,0 +1,133 @@
+"""`sxe import`: stream one file or `imports/` object into Tier 1, with progress on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any
+
+from tqdm import tqdm
+
+from sxe.config import load_settings
+from sxe.db import connect, database_url
+from sxe.db.migrate import migrate
+from sxe.errors import UsageError
+from sxe.ingest.bulk import import_object
+from sxe.ingest.formats import format_names, get_format
+from sxe.ingest.formats.csv_followers import parse_column_map
+from sxe.ingest.objects import ImportSource
+from sxe.ingest.store import FileResult
+from sxe.logs import Event, log
+from sxe.models import Platform
+
+SHOWN_QUARANTINE = 20
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "import",
+        help="stream a file or an imports/ object into Tier 1 profiles (safe to re-run)",
+        description="Read PATH, or KEY under imports/ in the object store, in constant memory. "
+        "Every record is stored once: re-running the same import stores nothing new.",
+    )
+    parser.add_argument("source", metavar="PATH|imports/KEY", help="local file, or object key starting with imports/")
+    parser.add_argument(
+        "--format",
+        dest="format_name",
+        metavar="NAME",
+        help=f"source format instead of detecting it: {', '.join(format_names())}",
+    )
+    parser.add_argument(
+        "--map",
+        dest="column_map",
+        action="append",
+        default=[],
+        metavar="COLUMN=FIELD",
+        help="CSV only: read COLUMN as FIELD (repeatable), such as --map 'Fans=followers'",
+    )
+    parser.add_argument(
+        "--platform",
+        choices=[platform.value for platform in Platform],
+        help="CSV only: platform of rows with no platform column or profile URL",
+    )
+    parser.add_argument("--source-name", default="import", help="source name kept on every observation")
+    parser.add_argument("--source-url", help="where the file was fetched, kept on every observation")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="draw a progress bar in bytes on stderr (default: only when stderr is a terminal)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
+    parser.set_defaults(handler=_import)
+
+
+def _import(args: argparse.Namespace) -> int:
+    if args.format_name is not None:
+        get_format(args.format_name)
+    column_map = parse_column_map(args.column_map)
+    if column_map and args.format_name not in (None, "csv-followers"):
+        raise UsageError("--map applies to CSV files only; drop it or use --format csv-followers")
+    platform = Platform(args.platform) if args.platform else None
+
+    settings = load_settings()
+    disable = None if args.progress is None else not args.progress
+
+    def progress(source: ImportSource) -> Any:
+        return tqdm.wrapattr(
+            source.stream, "read", total=source.size, desc=source.name, file=sys.stderr, disable=disable
+        )
+
+    with connect(database_url(settings), autocommit=True) as conn:
+        migrate(conn)
+        result = import_object(
+            conn,
+            settings,
+            args.source,
+            format_name=args.format_name,
+            column_map=column_map,
+            platform=platform,
+            source_name=args.source_name,
+            source_url=args.source_url,
+            wrap=progress,
+        )
+
+    log(logging.INFO, Event.IMPORT_FINISHED, "import finished", stage="import", batch_id=str(result.batch_id))
+    summary = import_summary(result)
+    print(json.dumps(summary, indent=2) if args.json else render(summary))
+    return 0
+
+
+def import_summary(result: FileResult) -> dict[str, Any]:
+    """Return the `--json` output of one import."""
+    return {
+        "batch_id": str(result.batch_id),
+        "source": result.file,
+        "format": result.format,
+        "records": result.records,
+        "stored": result.accepted,
+        "new_profiles": result.new_profiles,
+        "duplicates": result.duplicates,
+        "quarantined": result.quarantined_total,
+        "quarantine": [
+            {"location": record.location, "kind": record.kind, "reason": record.reason}
+            for record in result.quarantined[:SHOWN_QUARANTINE]
+        ],
+    }
+
+
+def render(summary: dict[str, Any]) -> str:
+    lines = [
+        f"Imported {summary['source']} as {summary['format'] or 'nothing'} (batch {summary['batch_id']})",
+        f"  {summary['records']} records: {summary['stored']} stored ({summary['new_profiles']} new profiles), "
+        f"{summary['duplicates']} duplicates, {summary['quarantined']} quarantined",
+    ]
+    if summary["quarantine"]:
+        lines.append("Quarantined records:")
+        lines += [f"  {item['location']}  {item['kind']}: {item['reason']}" for item in summary["quarantine"]]
+        hidden = summary["quarantined"] - len(summary["quarantine"])
+        if hidden > 0:
+            lines.append(f"  ... and {hidden} more in ops.quarantine")
+    return "\n".join(lines)

@@ -1,0 +1,205 @@
+"""CSV follower-list exports, with a header mapping for the common column spellings.
+
+Each data row is one profile. Column names are matched after lowercasing and
+dropping spaces, dots, dashes and underscores, so "Followers Count",
+"followers_count" and twarc-csv's "public_metrics.followers_count" all map to
+`followers`. `--map column=field` maps a column the table does not know, or
+overrides a known one. The fields are those of `FIELD_ALIASES`.
+
+The platform of a row comes from its `platform` column, else from the host of its
+profile URL, else from the header (twarc-csv's `public_metrics.*` columns mean X),
+else from the `platform` given to the format. A row whose platform is still
+unknown is an `invalid_shape` rejection naming the fix. Empty cells read as
+missing values, and counts stay strings for normalization ("12.3K", "1,234").
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sxe.errors import UsageError
+from sxe.ingest.formats.base import Envelope, SourceFormat, url_platform
+from sxe.models import Platform, Rejection, SourceProfile
+
+CSV_FORMAT_NAME = "csv-followers"
+
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "platform": ("platform", "network", "site"),
+    "id": ("id", "user_id", "userid", "author_id", "twitter_id", "account_id", "platform_user_id", "pk", "id_str"),
+    "handle": ("handle", "username", "screen_name", "user_name", "unique_id", "uniqueid", "login", "account"),
+    "display_name": ("display_name", "name", "full_name", "fullname", "nickname", "nick_name"),
+    "bio": ("bio", "description", "biography", "signature", "about"),
+    "followers": (
+        "followers",
+        "followers_count",
+        "follower_count",
+        "public_metrics.followers_count",
+        "fans",
+        "followers_total",
+    ),
+    "following": (
+        "following",
+        "following_count",
+        "friends_count",
+        "follows_count",
+        "public_metrics.following_count",
+    ),
+    "posts": (
+        "posts",
+        "posts_count",
+        "post_count",
+        "tweet_count",
+        "tweets",
+        "statuses_count",
+        "public_metrics.tweet_count",
+        "media_count",
+        "video_count",
+        "videos",
+    ),
+    "likes": ("likes", "like_count", "likes_count", "public_metrics.like_count", "heart_count", "hearts"),
+    "verified": ("verified", "is_verified", "blue_verified"),
+    "website": ("website", "url", "external_url", "link", "bio_link", "homepage"),
+    "location": ("location", "region", "country"),
+    "is_private": ("is_private", "private", "protected", "private_account"),
+    "created_at": ("created_at", "joined", "join_date"),
+    "profile_url": ("profile_url", "profile_link", "profile"),
+    "language": ("language", "lang"),
+}
+FIELDS = tuple(FIELD_ALIASES)
+
+PLATFORM_NAMES = {
+    "x": Platform.X,
+    "twitter": Platform.X,
+    "threads": Platform.THREADS,
+    "tiktok": Platform.TIKTOK,
+    "instagram": Platform.INSTAGRAM,
+    "ig": Platform.INSTAGRAM,
+}
+TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})
+FALSE_WORDS = frozenset({"false", "f", "no", "n", "0"})
+
+_SEPARATORS = re.compile(r"[\s._\-]+")
+
+
+def column_key(column: str) -> str:
+    """Return the matching key of a column name: lowercase, without spaces, dots, dashes or underscores."""
+    return _SEPARATORS.sub("", column.strip().lower())
+
+
+ALIAS_FIELDS = {column_key(alias): field for field, aliases in FIELD_ALIASES.items() for alias in aliases}
+
+
+def parse_column_map(pairs: list[str]) -> dict[str, str]:
+    """Parse `--map column=field` values; raise UsageError naming a malformed pair or unknown field."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        column, separator, field = pair.partition("=")
+        if not separator or not column.strip() or not field.strip():
+            raise UsageError(f"--map value {pair!r} is invalid; write it as COLUMN=FIELD, such as 'Fans=followers'")
+        if field.strip() not in FIELD_ALIASES:
+            raise UsageError(f"--map field {field.strip()!r} is unknown; use one of: {', '.join(FIELDS)}")
+        mapping[column.strip()] = field.strip()
+    return mapping
+
+
+class CsvFollowers(SourceFormat):
+    """The CSV format, configured with column overrides and a default platform."""
+
+    name = CSV_FORMAT_NAME
+    label = "CSV follower list"
+    platform = Platform.X  # NOTE: only a placeholder; every row resolves its own platform.
+
+    def __init__(self, column_map: dict[str, str] | None = None, *, platform: Platform | None = None) -> None:
+        self.column_map = dict(column_map or {})
+        self.default_platform = platform
+        self._columns: dict[str, str] | None = None
+        self._header_platform: Platform | None = None
+
+    def sniff(self, value: Any) -> bool:
+        # CSV is chosen by the file layout, never by sniffing decoded JSON values.
+        return False
+
+    def check_header(self, header: list[str]) -> None:
+        """Raise UsageError when a `--map` column is not in the header, listing the header's columns."""
+        for column in self.column_map:
+            if column not in header:
+                shown = ", ".join(header[:20])
+                raise UsageError(f"--map column {column!r} is not in the CSV header; the columns are: {shown}")
+
+    def parse_object(self, item: dict[str, Any], envelope: Envelope | None) -> SourceProfile | Rejection:
+        columns = self._map_columns(list(item))
+        values = {field: _cell(item.get(column)) for column, field in columns.items()}
+
+        platform = self._platform(values)
+        if platform is None:
+            reason = (
+                f"{self.label} row names no platform; add a platform column, a profile URL column, "
+                "or pass --platform NAME"
+            )
+            return Rejection(kind="invalid_shape", reason=reason)
+        if not values.get("id") and not values.get("handle"):
+            return self.missing_identity("user id or handle (columns such as id and username)")
+
+        return SourceProfile(
+            platform=platform,
+            platform_user_id=values.get("id"),
+            handle=values.get("handle"),
+            display_name=values.get("display_name"),
+            bio=values.get("bio"),
+            followers=values.get("followers"),
+            following=values.get("following"),
+            posts=values.get("posts"),
+            likes=values.get("likes"),
+            verified=_flag("verified", values.get("verified")),
+            website=values.get("website"),
+            language=values.get("language"),
+            location=values.get("location"),
+            is_private=_flag("is_private", values.get("is_private")),
+            created_at=values.get("created_at"),
+            profile_url=values.get("profile_url"),
+        )
+
+    def _map_columns(self, header: list[str]) -> dict[str, str]:
+        """Map each header column to a field once per file: overrides first, then the alias table."""
+        if self._columns is not None:
+            return self._columns
+        columns: dict[str, str] = {}
+        taken: set[str] = set(self.column_map.values())
+        for column in header:
+            if column in self.column_map:
+                columns[column] = self.column_map[column]
+                continue
+            field = ALIAS_FIELDS.get(column_key(column))
+            if field is not None and field not in taken:
+                columns[column] = field
+                taken.add(field)
+        if any(column_key(column).startswith("publicmetrics") for column in header):
+            self._header_platform = Platform.X
+        self._columns = columns
+        return columns
+
+    def _platform(self, values: dict[str, str | None]) -> Platform | None:
+        named = values.get("platform")
+        if named:
+            return PLATFORM_NAMES.get(named.strip().lower())
+        return url_platform(values.get("profile_url")) or self._header_platform or self.default_platform
+
+
+def _cell(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _flag(field: str, value: str | None) -> bool | None:
+    """Read a yes/no cell; an unknown word reads as None, because a CSV cell has no type to reject."""
+    if value is None:
+        return None
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    return None

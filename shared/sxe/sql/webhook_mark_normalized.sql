@@ -1,0 +1,1 @@
+UPDATE social.webhook_batches SET normalized_at = now() WHERE id = %(id)s;

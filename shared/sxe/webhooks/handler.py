@@ -1,0 +1,351 @@
+"""The `ingest/webhook` web function: verify a signed batch, store it, enqueue its normalization.
+
+The function is a raw DigitalOcean web function. The event is
+`{"http": {"body", "headers", "method", "path", "queryString", "isBase64Encoded"}}`
+with lowercase header names, and the result is `{"statusCode", "headers", "body"}`.
+
+Responses:
+
+- 202 with the batch id and per-record counts for a new batch. Records that fail
+  their format's schema are quarantined and counted, and the batch is still
+  accepted, because senders retry every non-2xx response.
+- 200 with the stored batch's id and counts for a redelivery of a webhook id the
+  source already delivered, including a delivery that raced the first one.
+- 401 for a missing, malformed, stale, future or non-matching signature.
+- 413 for a body over `SXE_WEBHOOK_MAX_BYTES`, decided before the body is decoded,
+  hashed or parsed.
+- 400 for a correctly signed body that is not JSON or not a `webhook-batch.v1`.
+- 405 for a method other than POST.
+- 503 when no secret is configured or the database is unreachable. The delivery
+  is written in one transaction, so a failure leaves nothing behind.
+
+Every error body is `application/problem+json` (RFC 9457). Only the batch row,
+its quarantined records, one normalize job and one audit row are written here;
+normalization runs later in the `normalize` queue.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sxe import audit, jobs
+from sxe.config import load_settings
+from sxe.contracts import iter_errors
+from sxe.db import connect, database_url, sql, transaction
+from sxe.errors import ConfigError, DatabaseUnavailable
+from sxe.ingest.formats import get_format
+from sxe.ingest.hashing import content_hash
+from sxe.logs import Event, log
+from sxe.pii import redact_text, redact_value
+from sxe.webhooks.signature import SignatureRejected, VerifiedDelivery, parse_secrets, verify
+
+WEBHOOK_BATCH_V1 = "https://schemas.sxe.dev/ingest/webhook-batch.v1.json"
+NORMALIZE_QUEUE = "normalize"
+ACTOR = "sxe_api:webhook"
+PROBLEM_BASE = "https://schemas.sxe.dev/problems/"
+DEFAULT_MAX_BYTES = 1_048_576
+
+
+class WebhookSettings(BaseSettings):
+    """Settings of the webhook function, read from `SXE_WEBHOOK_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="SXE_WEBHOOK_", extra="ignore", frozen=True)
+
+    secrets: SecretStr | None = Field(default=None, description="Comma-separated whsec_ secrets, all accepted.")
+    max_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1024, le=64 * 1024 * 1024)
+
+
+class Problem(Exception):
+    """A response other than success, rendered as `application/problem+json`."""
+
+    def __init__(self, status: int, slug: str, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+
+    def response(self) -> dict[str, Any]:
+        body = {"type": PROBLEM_BASE + self.slug, "title": self.title, "status": self.status, "detail": self.detail}
+        return {
+            "statusCode": self.status,
+            "headers": {"content-type": "application/problem+json"},
+            "body": json.dumps(body),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    method: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A parsed `webhook-batch.v1` body, with each record checked against its format's schema."""
+
+    source: str
+    format: str
+    pool: str
+    collected_at: datetime
+    source_url: str | None
+    valid: list[tuple[int, Any]]
+    invalid: list[tuple[int, Any, str]]
+
+
+def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Handle one raw web request and return the response. The module docstring lists every status."""
+    try:
+        settings = _load_webhook_settings()
+        request = read_request(event, settings.max_bytes)
+        signers = parse_secrets(settings.secrets.get_secret_value() if settings.secrets else None)
+        if not signers:
+            raise Problem(503, "not-configured", "Webhook not configured", "no signing secret is configured")
+        delivery = _verify(request, signers)
+        body_sha256 = hashlib.sha256(request.body).hexdigest()
+        batch = parse_batch(request.body, delivery)
+        return _store(batch, delivery, body_sha256)
+    except Problem as problem:
+        log(logging.WARNING, Event.WEBHOOK_REJECTED, problem.detail, stage="webhook", status=problem.status)
+        return problem.response()
+
+
+def read_request(event: dict[str, Any], max_bytes: int) -> Request:
+    """Extract method, lowercase headers and body bytes; raise Problem 405 or 413 before touching the body."""
+    http: dict[str, Any] = event["http"] if isinstance(event.get("http"), dict) else {}
+    method = str(http.get("method", "")).upper()
+    if method != "POST":
+        raise Problem(405, "method-not-allowed", "Method not allowed", f"use POST, not {method or 'no method'}")
+
+    raw_headers: dict[str, Any] = http["headers"] if isinstance(http.get("headers"), dict) else {}
+    headers = {str(name).lower(): str(value) for name, value in raw_headers.items()}
+    _check_declared_length(headers, max_bytes)
+
+    body = http.get("body") or ""
+    if not isinstance(body, str):
+        body = json.dumps(body)
+    encoded = bool(http.get("isBase64Encoded"))
+    # A base64 body is 4/3 the size of its bytes, so its length bounds the decoded size.
+    limit = (max_bytes * 4) // 3 + 4 if encoded else max_bytes
+    if len(body) > limit:
+        raise _too_large(max_bytes)
+
+    data = _decode_body(body) if encoded else body.encode("utf-8")
+    if len(data) > max_bytes:
+        raise _too_large(max_bytes)
+    return Request(method=method, headers=headers, body=data)
+
+
+def parse_batch(body: bytes, delivery: VerifiedDelivery) -> Batch:
+    """Parse and validate a signed body; raise Problem 400 naming the first violation of the batch contract."""
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        detail = f"the body is not UTF-8 JSON ({type(error).__name__})"
+        raise Problem(400, "invalid-body", "Invalid body", detail) from None
+
+    for batch_violation in iter_errors(document, WEBHOOK_BATCH_V1):
+        raise Problem(400, "invalid-batch", "Invalid batch", str(batch_violation))
+
+    schema_id = get_format(document["format"]).schema_id
+    valid: list[tuple[int, Any]] = []
+    invalid: list[tuple[int, Any, str]] = []
+    for index, record in enumerate(document["records"]):
+        violation = next(iter(iter_errors(record, schema_id)), None)
+        if violation is None:
+            valid.append((index, record))
+        else:
+            invalid.append((index, record, f"record {index} does not match its format: {violation}"))
+
+    collected_at = document.get("collected_at")
+    return Batch(
+        source=document["source"],
+        format=document["format"],
+        pool=document["pool"],
+        collected_at=datetime.fromisoformat(collected_at) if collected_at else delivery.sent_at,
+        source_url=document.get("source_url"),
+        valid=valid,
+        invalid=invalid,
+    )
+
+
+def _load_webhook_settings() -> WebhookSettings:
+    try:
+        return WebhookSettings()
+    except ValueError:
+        raise Problem(
+            503, "not-configured", "Webhook not configured", "SXE_WEBHOOK_MAX_BYTES must be an integer number of bytes"
+        ) from None
+
+
+def _check_declared_length(headers: dict[str, str], max_bytes: int) -> None:
+    declared = headers.get("content-length", "").strip()
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(max_bytes)
+
+
+def _too_large(max_bytes: int) -> Problem:
+    return Problem(413, "body-too-large", "Body too large", f"the body exceeds the limit of {max_bytes} bytes")
+
+
+def _decode_body(body: str) -> bytes:
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise Problem(
+            400, "invalid-body", "Invalid body", "isBase64Encoded is set but the body is not base64"
+        ) from None
+
+
+def _verify(request: Request, signers: list[Any]) -> VerifiedDelivery:
+    try:
+        return verify(request.body, request.headers, signers)
+    except SignatureRejected as rejected:
+        raise Problem(401, "invalid-signature", "Invalid signature", str(rejected)) from None
+
+
+def _store(batch: Batch, delivery: VerifiedDelivery, body_sha256: str) -> dict[str, Any]:
+    try:
+        settings = load_settings()
+        with connect(database_url(settings), autocommit=True) as conn:
+            receipt = store_delivery(conn, batch, delivery, body_sha256)
+    except ConfigError as error:
+        raise Problem(503, "not-configured", "Webhook not configured", str(error)) from None
+    except (DatabaseUnavailable, psycopg.OperationalError, psycopg.InterfaceError):
+        raise Problem(
+            503, "database-unavailable", "Database unavailable", "the database is unreachable; retry later"
+        ) from None
+
+    status = 200 if receipt["duplicate"] else 202
+    return {"statusCode": status, "headers": {"content-type": "application/json"}, "body": json.dumps(receipt)}
+
+
+def store_delivery(
+    conn: psycopg.Connection[Any], batch: Batch, delivery: VerifiedDelivery, body_sha256: str
+) -> dict[str, Any]:
+    """Store a verified batch in one transaction and return the receipt sent to the sender.
+
+    The receipt is `{"batch_id", "duplicate", "records", "accepted", "quarantined"}`.
+    """
+    batch_id = uuid.uuid4()
+    with transaction(conn, role="sxe_api"):
+        claimed = conn.execute(
+            sql("webhook_claim_delivery"),
+            {
+                "id": batch_id,
+                "source": batch.source,
+                "webhook_id": delivery.webhook_id,
+                "format": batch.format,
+                "pool": batch.pool,
+                "body_sha256": body_sha256,
+                "records": Jsonb([redact_value(record) for _, record in batch.valid]),
+                "record_count": len(batch.valid) + len(batch.invalid),
+                "accepted": len(batch.valid),
+                "quarantined": len(batch.invalid),
+                "sent_at": delivery.sent_at,
+            },
+        ).fetchone()
+        if claimed is None:
+            return _duplicate(conn, batch, delivery, body_sha256)
+
+        source_file = f"webhook:{batch.source}/{delivery.webhook_id}"
+        conn.execute(
+            sql("webhook_open_batch"),
+            {
+                "id": batch_id,
+                "source_name": batch.source,
+                "source_file": source_file,
+                "format": batch.format,
+                "collected_at": batch.collected_at,
+            },
+        )
+        _quarantine_invalid(conn, batch, batch_id, source_file)
+        jobs.enqueue(
+            conn,
+            NORMALIZE_QUEUE,
+            {"webhook_batch_id": str(batch_id), "source_url": _redacted(batch.source_url)},
+            dedupe_key=f"webhook-batch:{batch_id}",
+        )
+        audit.append(
+            conn,
+            actor=ACTOR,
+            action="webhook.accepted",
+            subject=str(batch_id),
+            detail={"source": batch.source, "accepted": len(batch.valid), "quarantined": len(batch.invalid)},
+            payload_sha256=body_sha256,
+        )
+
+    log(logging.INFO, Event.WEBHOOK_ACCEPTED, "webhook batch accepted", stage="webhook", batch_id=str(batch_id))
+    return {
+        "batch_id": str(batch_id),
+        "duplicate": False,
+        "records": len(batch.valid) + len(batch.invalid),
+        "accepted": len(batch.valid),
+        "quarantined": len(batch.invalid),
+    }
+
+
+def _duplicate(
+    conn: psycopg.Connection[Any], batch: Batch, delivery: VerifiedDelivery, body_sha256: str
+) -> dict[str, Any]:
+    row = conn.execute(
+        sql("webhook_find_delivery"), {"source": batch.source, "webhook_id": delivery.webhook_id}
+    ).fetchone()
+    if row is None:
+        # The claim met a committed row with this key, and delivery rows are never deleted.
+        raise psycopg.OperationalError("the delivery that blocked the claim is gone; retry the delivery")
+    detail = {"source": batch.source, "same_body": row["body_sha256"] == body_sha256}
+    audit.append(
+        conn, actor=ACTOR, action="webhook.duplicate", subject=str(row["id"]), detail=detail, payload_sha256=body_sha256
+    )
+    log(
+        logging.INFO,
+        Event.WEBHOOK_DUPLICATE,
+        "webhook redelivery acknowledged",
+        stage="webhook",
+        batch_id=str(row["id"]),
+    )
+    return {
+        "batch_id": str(row["id"]),
+        "duplicate": True,
+        "records": row["record_count"],
+        "accepted": row["accepted"],
+        "quarantined": row["quarantined"],
+    }
+
+
+def _quarantine_invalid(conn: psycopg.Connection[Any], batch: Batch, batch_id: uuid.UUID, source_file: str) -> None:
+    for index, record, reason in batch.invalid:
+        record_hash = content_hash(record)
+        conn.execute(
+            sql("ingest_quarantine"),
+            {
+                "batch_id": batch_id,
+                "source_file": source_file,
+                "location": f"{source_file}[{index}]",
+                "format": batch.format,
+                "kind": "invalid_shape",
+                "reason": redact_text(reason).text,
+                "content_hash": record_hash,
+                "raw_sha256": record_hash,
+                "payload": Jsonb(redact_value(record)),
+            },
+        )
+
+
+def _redacted(url: str | None) -> str | None:
+    return None if url is None else redact_text(url).text

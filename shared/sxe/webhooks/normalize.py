@@ -1,0 +1,108 @@
+"""Work the `normalize` queue: turn stored webhook batches into Tier 1 profiles and lead cards.
+
+Each job names one `social.webhook_batches` row. Its records were stored with
+their contact points redacted; normalization reads the placeholders to set the
+contact flags. Records are stored through `sxe.ingest.store.ingest_records`, so a
+job that dies part-way and runs again recognises what it already stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from sxe import jobs
+from sxe.cards import build_cards, ensure_pool
+from sxe.db import sql, transaction
+from sxe.errors import SxeError
+from sxe.ingest import parse_decoded
+from sxe.ingest.formats import get_format
+from sxe.ingest.reader import DecodedRecord
+from sxe.ingest.store import Attribution, ingest_records
+from sxe.logs import Event, log
+from sxe.models import RecordLocation
+from sxe.webhooks.handler import NORMALIZE_QUEUE
+
+LEASE_SECONDS = 300
+RETRY_DELAY_SECONDS = 60
+
+
+@dataclass(slots=True)
+class NormalizeResult:
+    batches: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    failed: int = 0
+
+
+def normalize_webhook_batches(conn: psycopg.Connection[Any], *, limit: int = 10) -> NormalizeResult:
+    """Claim up to `limit` normalize jobs and work each; a failing job is retried later, the others go on."""
+    total = NormalizeResult()
+    with transaction(conn, role="sxe_worker"):
+        claimed = jobs.claim(conn, NORMALIZE_QUEUE, limit=limit, lease_seconds=LEASE_SECONDS)
+
+    for job in claimed:
+        try:
+            _work(conn, job, total)
+        except SxeError as error:
+            total.failed += 1
+            with transaction(conn, role="sxe_worker"):
+                jobs.retry(conn, job, delay_seconds=RETRY_DELAY_SECONDS, error={"type": type(error).__name__})
+            log(
+                logging.ERROR,
+                Event.JOB_FAILED,
+                f"normalize job failed: {error}",
+                stage="normalize",
+                job_id=str(job.id),
+            )
+    return total
+
+
+def _work(conn: psycopg.Connection[Any], job: jobs.Job, total: NormalizeResult) -> None:
+    batch_id = UUID(str(job.payload["webhook_batch_id"]))
+    with transaction(conn, role="sxe_worker"):
+        row = conn.execute(sql("webhook_load_batch"), {"id": batch_id}).fetchone()
+    if row is None:
+        with transaction(conn, role="sxe_worker"):
+            jobs.fail(conn, job, error={"type": "batch_not_found", "batch_id": str(batch_id)})
+        return
+
+    source_format = get_format(row["format"])
+    source_file = row["source_file"]
+    attribution = Attribution(
+        run_id=batch_id,
+        source_name=row["source"],
+        source_file=source_file,
+        collected_at=row["collected_at"],
+        source_url=job.payload.get("source_url"),
+    )
+    decoded = (
+        DecodedRecord(RecordLocation(file=source_file, index=index), record, "")
+        for index, record in enumerate(row["records"])
+    )
+    parsed = (item for record in decoded for item in parse_decoded(record, source_format))
+    result = ingest_records(conn, parsed, attribution, format_name=row["format"], batch_id=batch_id)
+
+    with transaction(conn, role="sxe_worker"):
+        ensure_pool(conn, row["pool"])
+        build_cards(conn, row["pool"])
+        conn.execute(sql("webhook_mark_normalized"), {"id": batch_id})
+        jobs.complete(conn, job)
+
+    total.batches += 1
+    total.accepted += result.accepted
+    total.duplicates += result.duplicates
+    total.quarantined += result.quarantined_total
+    log(
+        logging.INFO,
+        Event.WEBHOOK_NORMALIZED,
+        "webhook batch normalized",
+        stage="normalize",
+        batch_id=str(batch_id),
+        count=result.accepted,
+    )

@@ -1,0 +1,124 @@
+"""`sxe import` on local files and `imports/` objects, against a real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from sxe.cli import main
+from sxe.db import connect
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> Path:
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("SXE_IMPORTS_BUCKET", raising=False)
+    return tmp_path / "state"
+
+
+def run_import(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any], str]:
+    status = main(["import", *args, "--json"])
+    captured = capsys.readouterr()
+    return status, json.loads(captured.out) if status == 0 else {}, captured.err
+
+
+def test_import_local_file(environment: Path, capsys: pytest.CaptureFixture[str], database_url: str) -> None:
+    status, summary, _ = run_import(capsys, str(FIXTURES / "instagram-scraper" / "profiles.json"), "--no-progress")
+
+    assert status == 0
+    assert summary["format"] == "instagram-scraper"
+    assert summary["records"] == 4
+    assert summary["stored"] == 2
+    assert summary["new_profiles"] == 2
+    assert summary["quarantined"] == 2
+    with connect(database_url, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) AS n FROM social.profiles").fetchone()["n"] == 2
+
+
+def test_import_rerun_stores_nothing(environment: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = str(FIXTURES / "csv-followers" / "twarc-followers.csv")
+    run_import(capsys, source, "--no-progress")
+
+    status, again, _ = run_import(capsys, source, "--no-progress")
+
+    assert status == 0
+    assert again["stored"] == 0
+    assert again["duplicates"] == 3
+    assert again["quarantined"] == 0
+
+
+def test_import_shows_progress_on_stderr(environment: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, stderr = run_import(capsys, str(FIXTURES / "threads-scraper" / "snake-case.json"), "--progress")
+
+    assert status == 0
+    assert "snake-case.json" in stderr
+    assert "100%" in stderr
+
+
+def test_import_key_from_local_store(environment: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = environment / "objects" / "imports" / "2026-12" / "followers.csv"
+    target.parent.mkdir(parents=True)
+    target.write_bytes((FIXTURES / "csv-followers" / "mixed-export.csv").read_bytes())
+
+    status, summary, _ = run_import(capsys, "imports/2026-12/followers.csv", "--platform", "threads")
+
+    assert status == 0
+    assert summary["source"] == "imports/2026-12/followers.csv"
+    assert summary["stored"] == 3
+
+
+def test_import_key_from_bucket(
+    environment: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SXE_IMPORTS_BUCKET", "sxe-imports")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        client = boto3.client("s3")
+        client.create_bucket(Bucket="sxe-imports")
+        body = (FIXTURES / "tiktok-profile-scraper" / "flat.json").read_bytes()
+        client.put_object(Bucket="sxe-imports", Key="imports/tiktok.json", Body=body)
+
+        status, summary, _ = run_import(capsys, "imports/tiktok.json", "--no-progress")
+
+    assert status == 0
+    assert summary["format"] == "tiktok-profile-scraper"
+    assert summary["stored"] == 2
+
+
+def test_import_missing_key_is_usage_error(environment: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["import", "imports/nothing-here.json"])
+
+    assert status == 2
+    assert "imports/nothing-here.json" in capsys.readouterr().err
+
+
+def test_import_map_on_json_format_is_usage_error(environment: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["import", "x.json", "--format", "x-api-v2", "--map", "Fans=followers"])
+
+    assert status == 2
+    assert "--map applies to CSV files only" in capsys.readouterr().err
+
+
+def test_import_function_reads_object_key(
+    environment: Path, monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    from sxe.functions import import_file
+
+    target = environment / "objects" / "imports" / "users.jsonl"
+    target.parent.mkdir(parents=True)
+    target.write_bytes((FIXTURES / "x-api-v2" / "users.jsonl").read_bytes())
+
+    result = import_file({"key": "imports/users.jsonl"})
+
+    assert result["statusCode"] == 200
+    assert result["body"]["ingested"] == 2

@@ -1,0 +1,481 @@
+"""The ingest/webhook function called with DigitalOcean's raw web event, against a real PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import importlib.util
+import json
+import threading
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import psycopg
+import pytest
+from conftest import TEMPLATE_DATABASE, scratch_database
+
+from sxe import audit
+from sxe.db import connect
+from sxe.webhooks import normalize as webhook_normalize
+from sxe.webhooks import sign
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = json.loads((PROJECT_ROOT / "contracts/ingest/examples/webhook-batch.v1.json").read_text(encoding="utf-8"))
+OLD_SECRET = "whsec_" + base64.b64encode(b"old-secret-key-for-tests-0123456").decode()
+NEW_SECRET = "whsec_" + base64.b64encode(b"new-secret-key-for-tests-6543210").decode()
+UNKNOWN_SECRET = "whsec_" + base64.b64encode(b"a-secret-nobody-configured-here!").decode()
+
+
+def load_handler() -> ModuleType:
+    path = PROJECT_ROOT / "packages" / "ingest" / "webhook" / "__main__.py"
+    spec = importlib.util.spec_from_file_location("handler_ingest_webhook", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+HANDLER = load_handler()
+
+
+def configure(monkeypatch: pytest.MonkeyPatch, database_url: str, state_dir: Path) -> None:
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SXE_STATE_DIR", str(state_dir))
+    monkeypatch.setenv("SXE_WEBHOOK_SECRETS", f"{OLD_SECRET}, {NEW_SECRET}")
+    monkeypatch.setenv("SXE_WEBHOOK_MAX_BYTES", "65536")
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> str:
+    """A fresh database per test, for deliveries that store something."""
+    configure(monkeypatch, database_url, tmp_path / "state")
+    return database_url
+
+
+@pytest.fixture(scope="module")
+def rejecting_database(server_url: str, template_url: str) -> Any:
+    with scratch_database(server_url, "sxe_webhook", TEMPLATE_DATABASE) as url:
+        yield url
+
+
+@pytest.fixture
+def rejecting(monkeypatch: pytest.MonkeyPatch, rejecting_database: str, tmp_path: Path) -> str:
+    """One database shared by the tests of rejected deliveries, which must all leave it empty."""
+    configure(monkeypatch, rejecting_database, tmp_path / "state")
+    return rejecting_database
+
+
+def delivery(
+    body: bytes | dict[str, Any] = EXAMPLE,
+    *,
+    webhook_id: str = "msg_2b9Qx7",
+    timestamp: int | None = None,
+    secret: str = NEW_SECRET,
+    headers: dict[str, str] | None = None,
+    base64_body: bool = False,
+) -> dict[str, Any]:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    signed = {
+        "content-type": "application/json",
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(data, webhook_id, timestamp, secret),
+    }
+    if headers is not None:
+        signed = {**signed, **headers}
+        signed = {name: value for name, value in signed.items() if value is not None}
+    payload = base64.b64encode(data).decode() if base64_body else data.decode()
+    return {
+        "http": {
+            "body": payload,
+            "headers": signed,
+            "method": "POST",
+            "path": "",
+            "queryString": "",
+            "isBase64Encoded": base64_body,
+        }
+    }
+
+
+def call(event: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+    response = HANDLER.main(event, None)
+    return response["statusCode"], json.loads(response["body"]), response["headers"]
+
+
+def count(database_url: str, table: str, where: str = "true") -> int:
+    with connect(database_url, autocommit=True) as conn:
+        return int(conn.execute(f"SELECT count(*) AS n FROM {table} WHERE {where}").fetchone()["n"])
+
+
+def stored_nothing(database_url: str) -> bool:
+    tables = ("social.webhook_batches", "social.ingest_batches", "ops.jobs", "ops.quarantine")
+    # Migrations audit themselves, so only rows written by a delivery count.
+    deliveries_audited = count(database_url, "ops.audit_log", "action <> 'migration.applied'")
+    return all(count(database_url, table) == 0 for table in tables) and deliveries_audited == 0
+
+
+# Accepted deliveries
+
+
+def test_valid_delivery_is_accepted(environment: str) -> None:
+    status, body, headers = call(delivery())
+
+    assert status == 202
+    assert headers["content-type"] == "application/json"
+    assert body["duplicate"] is False
+    assert body["records"] == 2
+    assert body["accepted"] == 2
+    assert body["quarantined"] == 0
+    assert count(environment, "social.webhook_batches", f"id = '{body['batch_id']}'") == 1
+    assert count(environment, "ops.jobs", "queue = 'normalize' AND state = 'queued'") == 1
+    assert count(environment, "ops.audit_log", "action = 'webhook.accepted'") == 1
+
+
+def test_accepted_delivery_does_no_normalization(environment: str) -> None:
+    call(delivery())
+
+    assert count(environment, "social.profiles") == 0
+    assert count(environment, "social.raw_records") == 0
+
+
+def test_base64_body_is_accepted(environment: str) -> None:
+    status, body, _ = call(delivery(base64_body=True))
+
+    assert status == 202
+    assert body["accepted"] == 2
+
+
+def test_rotated_old_secret_still_verifies(environment: str) -> None:
+    status, _, _ = call(delivery(secret=OLD_SECRET))
+
+    assert status == 202
+
+
+def test_one_matching_entry_among_several_verifies(environment: str) -> None:
+    event = delivery(secret=NEW_SECRET)
+    good = event["http"]["headers"]["webhook-signature"]
+    event["http"]["headers"]["webhook-signature"] = f"v1,{base64.b64encode(b'x' * 32).decode()} v2,abc {good}"
+
+    status, _, _ = call(event)
+
+    assert status == 202
+
+
+def test_stored_records_are_redacted(environment: str) -> None:
+    body = copy.deepcopy(EXAMPLE)
+    body["records"][0]["biography"] = "Orders: orders@verde.example or +351 912 345 678"
+
+    status, receipt, _ = call(delivery(body))
+
+    assert status == 202
+    with connect(environment, autocommit=True) as conn:
+        stored = conn.execute("SELECT records::text AS r FROM social.webhook_batches").fetchone()["r"]
+    assert "orders@verde.example" not in stored
+    assert "912 345 678" not in stored
+    assert "[email]" in stored
+
+
+# Rejected signatures
+
+
+@pytest.mark.parametrize(
+    ("headers", "detail"),
+    [
+        ({"webhook-id": None}, "webhook-id is missing"),
+        ({"webhook-timestamp": None}, "webhook-timestamp is missing"),
+        ({"webhook-signature": None}, "webhook-signature is missing"),
+        ({"webhook-signature": "   "}, "webhook-signature is missing"),
+        ({"webhook-id": "has space"}, "printable ASCII"),
+        ({"webhook-timestamp": "1.7e9"}, "integer number of Unix seconds"),
+        ({"webhook-timestamp": "-5"}, "integer number of Unix seconds"),
+        ({"webhook-timestamp": "yesterday"}, "integer number of Unix seconds"),
+        ({"webhook-signature": "v1"}, "v1,<base64>"),
+        ({"webhook-signature": "v1,not*base64!"}, "not valid base64"),
+        ({"webhook-signature": "v2,abcd"}, "no v1 entry"),
+        ({"webhook-signature": " ".join(["v1,YWJj"] * 11)}, "more than 10 entries"),
+    ],
+)
+def test_malformed_headers_are_401(rejecting: str, headers: dict[str, str], detail: str) -> None:
+    status, body, response_headers = call(delivery(headers=headers))
+
+    assert status == 401
+    assert response_headers["content-type"] == "application/problem+json"
+    assert detail in body["detail"]
+    assert body["status"] == 401
+    assert stored_nothing(rejecting)
+
+
+def test_tampered_body_is_401(rejecting: str) -> None:
+    event = delivery()
+    event["http"]["body"] = event["http"]["body"].replace("24810", "99999")
+
+    status, body, _ = call(event)
+
+    assert status == 401
+    assert "matches no active secret" in body["detail"]
+    assert stored_nothing(rejecting)
+
+
+def test_tampered_webhook_id_is_401(rejecting: str) -> None:
+    event = delivery()
+    event["http"]["headers"]["webhook-id"] = "msg_other"
+
+    status, _, _ = call(event)
+
+    assert status == 401
+
+
+def test_unknown_secret_is_401(rejecting: str) -> None:
+    status, body, _ = call(delivery(secret=UNKNOWN_SECRET))
+
+    assert status == 401
+    assert UNKNOWN_SECRET not in json.dumps(body)
+
+
+def test_stale_timestamp_is_401(rejecting: str) -> None:
+    status, body, _ = call(delivery(timestamp=int(time.time()) - 301))
+
+    assert status == 401
+    assert "seconds old" in body["detail"]
+
+
+def test_future_timestamp_is_401(rejecting: str) -> None:
+    status, body, _ = call(delivery(timestamp=int(time.time()) + 301))
+
+    assert status == 401
+    assert "in the future" in body["detail"]
+
+
+def test_timestamp_inside_window_is_accepted(environment: str) -> None:
+    status, _, _ = call(delivery(timestamp=int(time.time()) - 240))
+
+    assert status == 202
+
+
+# Sizes, methods and configuration
+
+
+def test_oversized_body_is_413_before_hashing(rejecting: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail_if_called(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("an oversized body was verified")
+
+    monkeypatch.setattr(HANDLER, "handle", HANDLER.handle)
+    monkeypatch.setattr("sxe.webhooks.handler.verify", fail_if_called)
+    body = copy.deepcopy(EXAMPLE)
+    body["records"][0]["biography"] = "x" * 70_000
+
+    status, problem, headers = call(delivery(body))
+
+    assert status == 413
+    assert headers["content-type"] == "application/problem+json"
+    assert "65536 bytes" in problem["detail"]
+
+
+def test_oversized_base64_body_is_413(rejecting: str) -> None:
+    body = copy.deepcopy(EXAMPLE)
+    body["records"][0]["biography"] = "x" * 70_000
+
+    status, _, _ = call(delivery(body, base64_body=True))
+
+    assert status == 413
+
+
+def test_declared_length_over_limit_is_413(rejecting: str) -> None:
+    status, _, _ = call(delivery(headers={"content-length": "70000"}))
+
+    assert status == 413
+
+
+def test_get_request_is_405(rejecting: str) -> None:
+    event = delivery()
+    event["http"]["method"] = "GET"
+
+    status, _, _ = call(event)
+
+    assert status == 405
+
+
+def test_missing_secrets_is_503(rejecting: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SXE_WEBHOOK_SECRETS")
+
+    status, body, _ = call(delivery())
+
+    assert status == 503
+    assert "no signing secret" in body["detail"]
+
+
+def test_event_without_http_is_405(rejecting: str) -> None:
+    status, _, _ = call({})
+
+    assert status == 405
+
+
+# Bodies
+
+
+def test_signed_body_that_is_not_json_is_400(rejecting: str) -> None:
+    status, body, _ = call(delivery(b"not json at all"))
+
+    assert status == 400
+    assert stored_nothing(rejecting)
+
+
+def test_signed_body_breaking_contract_is_400(rejecting: str) -> None:
+    body = {key: value for key, value in EXAMPLE.items() if key != "pool"}
+
+    status, problem, _ = call(delivery(body))
+
+    assert status == 400
+    assert "pool" in problem["detail"]
+
+
+def test_invalid_records_are_quarantined_with_2xx(environment: str) -> None:
+    body = copy.deepcopy(EXAMPLE)
+    body["records"].append({"id": "5500000009", "followersCount": 3})
+    body["records"].append({"username": "bad_counts", "followersCount": "lots"})
+
+    status, receipt, _ = call(delivery(body))
+
+    assert status == 202
+    assert receipt["records"] == 4
+    assert receipt["accepted"] == 2
+    assert receipt["quarantined"] == 2
+    with connect(environment, autocommit=True) as conn:
+        rows = conn.execute("SELECT location, kind, reason FROM ops.quarantine ORDER BY location").fetchall()
+    assert [row["location"] for row in rows] == [
+        "webhook:partner-scraper/msg_2b9Qx7[2]",
+        "webhook:partner-scraper/msg_2b9Qx7[3]",
+    ]
+    assert {row["kind"] for row in rows} == {"invalid_shape"}
+    assert "does not match its format" in rows[0]["reason"]
+
+
+# Redelivery
+
+
+def test_redelivery_is_acknowledged_once(environment: str) -> None:
+    first_status, first, _ = call(delivery())
+    second_status, second, _ = call(delivery())
+
+    assert first_status == 202
+    assert second_status == 200
+    assert second["duplicate"] is True
+    assert second["batch_id"] == first["batch_id"]
+    assert second["accepted"] == first["accepted"]
+    assert count(environment, "social.webhook_batches") == 1
+    assert count(environment, "ops.jobs") == 1
+    assert count(environment, "ops.audit_log", "action = 'webhook.duplicate'") == 1
+
+
+def test_same_webhook_id_from_another_source_is_new(environment: str) -> None:
+    other = {**EXAMPLE, "source": "other-scraper"}
+
+    call(delivery())
+    status, _, _ = call(delivery(other))
+
+    assert status == 202
+    assert count(environment, "social.webhook_batches") == 2
+
+
+def test_concurrent_duplicates_store_one_batch(environment: str) -> None:
+    event = delivery(webhook_id="msg_race")
+    results: list[tuple[int, dict[str, Any], dict[str, str]]] = []
+    barrier = threading.Barrier(4)
+
+    def send() -> None:
+        barrier.wait()
+        results.append(call(copy.deepcopy(event)))
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    statuses = sorted(status for status, _, _ in results)
+    assert statuses == [200, 200, 200, 202]
+    assert len({body["batch_id"] for _, body, _ in results}) == 1
+    assert count(environment, "social.webhook_batches") == 1
+    assert count(environment, "ops.jobs", "queue = 'normalize'") == 1
+    assert count(environment, "ops.audit_log", "action = 'webhook.duplicate'") == 3
+
+
+# Database failures
+
+
+def test_unreachable_database_is_503(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SXE_DATABASE_URL", "postgresql://sxe:secret-pw@127.0.0.1:1/sxe")
+    monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("SXE_WEBHOOK_SECRETS", NEW_SECRET)
+
+    status, body, headers = call(delivery())
+
+    assert status == 503
+    assert headers["content-type"] == "application/problem+json"
+    assert "secret-pw" not in json.dumps(body)
+
+
+def test_failure_mid_delivery_writes_nothing(environment: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def connection_lost(*args: Any, **kwargs: Any) -> None:
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(audit, "append", connection_lost)
+    body = copy.deepcopy(EXAMPLE)
+    body["records"].append({"username": "bad_counts", "followersCount": "lots"})
+
+    status, problem, _ = call(delivery(body))
+
+    assert status == 503
+    assert problem["title"] == "Database unavailable"
+    assert stored_nothing(environment)
+
+
+# Normalization
+
+
+def test_normalize_job_builds_profiles_and_cards(environment: str) -> None:
+    body = copy.deepcopy(EXAMPLE)
+    body["records"][0]["biography"] = "Orders: orders@verde.example"
+    _, receipt, _ = call(delivery(body))
+
+    with connect(environment, autocommit=True) as conn:
+        result = webhook_normalize.normalize_webhook_batches(conn)
+        profile = conn.execute("SELECT platform, handle, bio, bio_has_email FROM social.profiles").fetchone()
+        cards = conn.execute("SELECT pool FROM execution.lead_cards").fetchall()
+        job = conn.execute("SELECT state FROM ops.jobs").fetchone()
+        quarantined = conn.execute("SELECT kind FROM ops.quarantine").fetchall()
+        batch = conn.execute("SELECT normalized_at FROM social.webhook_batches").fetchone()
+
+    assert result.batches == 1
+    assert result.accepted == 1
+    assert profile == {
+        "platform": "instagram",
+        "handle": "verde.ceramics",
+        "bio": "Orders: [email]",
+        "bio_has_email": True,
+    }
+    assert [card["pool"] for card in cards] == ["default"]
+    assert job["state"] == "succeeded"
+    assert [row["kind"] for row in quarantined] == ["api_error"]
+    assert batch["normalized_at"] is not None
+    assert receipt["accepted"] == 2
+
+
+def test_normalize_job_rerun_stores_nothing_twice(environment: str) -> None:
+    call(delivery())
+    with connect(environment, autocommit=True) as conn:
+        webhook_normalize.normalize_webhook_batches(conn)
+        # A second job for the same batch, as after a crash between storing and completing.
+        conn.execute(
+            "INSERT INTO ops.jobs (queue, payload) SELECT 'normalize', payload FROM ops.jobs WHERE queue = 'normalize'"
+        )
+        again = webhook_normalize.normalize_webhook_batches(conn)
+
+    assert again.batches == 1
+    assert again.accepted == 0
+    assert again.duplicates == 1
+    assert count(environment, "social.profiles") == 1
+    assert count(environment, "social.profile_observations") == 1
