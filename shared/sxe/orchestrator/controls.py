@@ -91,8 +91,26 @@ def block_bucket(conn: psycopg.Connection[Any], provider: str, seconds: float) -
     conn.execute(sql("tokens_block"), {"provider": provider, "seconds": seconds})
 
 
-def ensure_breaker(conn: psycopg.Connection[Any], provider: str) -> None:
+def ensure_breaker(
+    conn: psycopg.Connection[Any],
+    provider: str,
+    *,
+    failure_threshold: int | None = None,
+    open_seconds: float | None = None,
+) -> None:
+    """Create the provider's breaker when missing, and apply the threshold and cool-off when given."""
     conn.execute(sql("breaker_ensure"), {"provider": provider})
+    if failure_threshold is not None or open_seconds is not None:
+        conn.execute(
+            sql("breaker_configure"),
+            {"provider": provider, "failure_threshold": failure_threshold, "open_seconds": open_seconds},
+        )
+
+
+def breaker_wait_seconds(conn: psycopg.Connection[Any], provider: str) -> float:
+    """Return the seconds until an open breaker admits its half-open probe, 0 when it would admit one now."""
+    row = conn.execute(sql("breaker_wait_seconds"), {"provider": provider}).fetchone()
+    return float(row["wait_seconds"]) if row else 0.0
 
 
 def breaker_allows(conn: psycopg.Connection[Any], provider: str) -> bool:
