@@ -57,8 +57,9 @@ class Backoff:
 
     def delay(self, attempt: int, *, rng: random.Random | None = None) -> float:
         """Return the wait in seconds before the attempt after `attempt` (1-based)."""
-        ceiling = min(self.cap_seconds, self.base_seconds * 2 ** max(attempt - 1, 0))
-        return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+        ceiling = min(self.cap_seconds, self.base_seconds * 2.0 ** max(attempt - 1, 0))
+        jitter: float = (rng or random).uniform(0, ceiling / 2)
+        return ceiling / 2 + jitter
 
 
 def error_entry(
@@ -155,6 +156,12 @@ def fail(conn: psycopg.Connection[Any], job: Job, *, error: dict[str, Any]) -> N
 def rescue_expired(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
     """Return jobs with an expired lease to the queue (or to dead); return their ids, new states and attempts."""
     return list(conn.execute(sql("jobs_rescue")).fetchall())
+
+
+def next_due_seconds(conn: psycopg.Connection[Any], queue: str) -> float | None:
+    """Return the seconds until the earliest queued job of `queue` is due, or None when none is queued."""
+    row = conn.execute(sql("jobs_next_due"), {"queue": queue}).fetchone()
+    return None if row is None else float(row["wait_seconds"])
 
 
 def get(conn: psycopg.Connection[Any], job_id: int) -> dict[str, Any] | None:

@@ -211,7 +211,9 @@ def run_job(conn: psycopg.Connection[Any], job: jobs.Job, context: WorkerContext
         _record_lookup(conn, lookup, quote, found, context, result)
 
 
-def _resolve(conn: psycopg.Connection[Any], job: jobs.Job, context: WorkerContext, result: WorkResult) -> _Lookup | None:
+def _resolve(
+    conn: psycopg.Connection[Any], job: jobs.Job, context: WorkerContext, result: WorkResult
+) -> _Lookup | None:
     """Read the job's payload; a job for a provider this run does not serve waits for a run that does."""
     provider = str(job.payload.get("provider") or context.adapter.name)
     adapter = context.adapter_for(provider)
@@ -428,7 +430,9 @@ def _record_permanent(
 
 
 def _store_contact(conn: psycopg.Connection[Any], found: LookupResult) -> UUID:
-    contact_id: UUID = conn.execute(sql("contact_create")).fetchone()["id"]
+    row = conn.execute(sql("contact_create")).fetchone()
+    assert row is not None, "INSERT ... RETURNING always returns the new row"
+    contact_id: UUID = row["id"]
     for point in found.contact_points:
         conn.execute(
             sql("contact_upsert_point"),
