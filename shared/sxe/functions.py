@@ -20,7 +20,12 @@ import psycopg
 from sxe.config import Settings, load_settings
 from sxe.db import connect, database_url
 from sxe.errors import DatabaseUnavailable, SxeError, UsageError
+from sxe.orchestrator import runner
+from sxe.orchestrator.deadline import Deadline
+from sxe.orchestrator.sweep import sweep
+from sxe.orchestrator.worker import work
 from sxe.pipeline import (
+    ACTOR,
     RunSummary,
     card_stage,
     enrich_stage,
@@ -47,6 +52,21 @@ def enrich(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     return _invoke(event, _enrich)
 
 
+def enrich_sweep(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Decide every tagged card of the pool once: enqueue allowed lookups, record every skip with its reason."""
+    return _invoke(event, _sweep)
+
+
+def enrich_worker(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Claim and run lookup jobs until none is due or the invocation's deadline nears.
+
+    With `{"sweep": true}` in the event a sweep runs first, so one scheduled trigger
+    both decides and buys. The deadline is the invocation's remaining time minus a
+    safety margin, read from `context.get_remaining_time_in_millis()`.
+    """
+    return _invoke(event, lambda conn, settings, body, summary: _work(conn, settings, body, summary, context))
+
+
 def hand_off(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Write a bundle of the pool's ready cards and return its signed URLs."""
     return _invoke(event, lambda conn, settings, _, summary: handoff_stage(conn, settings, summary))
@@ -70,6 +90,27 @@ def _import(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, 
 def _enrich(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary) -> None:
     with provider_adapter(settings, summary) as adapter:
         enrich_stage(conn, settings, adapter, summary)
+
+
+def _sweep(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary) -> None:
+    with provider_adapter(settings, summary) as adapter:
+        enrichment = runner.prepare(conn, settings, adapter, actor=ACTOR, simulated=summary.simulated_provider)
+        decided = sweep(conn, enrichment.sweep)
+    summary.sweep.enqueued += decided.enqueued
+    summary.sweep.skipped.update(decided.skipped)
+
+
+def _work(
+    conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary, context: Any
+) -> None:
+    deadline = Deadline.from_context(context, default_seconds=settings.enrich_drain_seconds)
+    with provider_adapter(settings, summary) as adapter:
+        enrichment = runner.prepare(conn, settings, adapter, actor=ACTOR, simulated=summary.simulated_provider)
+        if event.get("sweep"):
+            decided = sweep(conn, enrichment.sweep)
+            summary.sweep.enqueued += decided.enqueued
+            summary.sweep.skipped.update(decided.skipped)
+        summary.work = work(conn, enrichment.worker, deadline=deadline)
 
 
 def _invoke(event: dict[str, Any], stage: Stage) -> dict[str, Any]:

@@ -100,6 +100,7 @@ class RunSummary:
             "enriched": self.work.matched + self.work.outcomes.get("reused_matched", 0),
             "credits_spent": self.work.credits_spent,
             "simulated_provider": self.simulated_provider,
+            "simulator": self.simulator,
             "bundle": None
             if self.bundle is None
             else {
