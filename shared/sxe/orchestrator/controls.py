@@ -166,6 +166,31 @@ def finish_idempotent_call(conn: psycopg.Connection[Any], key: str, *, succeeded
     conn.execute(sql("idempotency_finish"), {"key": key, "state": "completed" if succeeded else "failed"})
 
 
+def note_reservation(conn: psycopg.Connection[Any], key: str, scopes: BudgetScopes, credits: int, period: str) -> None:
+    """Record on the idempotency key the credits reserved for its call, in the reservation's transaction."""
+    conn.execute(
+        sql("idempotency_note_reservation"),
+        {"key": key, "credits": credits, "scopes": scopes.names, "period": period},
+    )
+
+
+def settle_abandoned_reservation(conn: psycopg.Connection[Any], key: str) -> int:
+    """Settle, as spent, the reservation an earlier attempt of `key` left when it died; return the credits.
+
+    The lost call may have reached the provider and been billed, so the credits
+    count as spent: the books may overstate spend, never understate it.
+    """
+    row = conn.execute(sql("idempotency_take_reservation"), {"key": key}).fetchone()
+    if row is None:
+        return 0
+    credits = int(row["reserved_credits"])
+    conn.execute(
+        sql("budgets_settle"),
+        {"scopes": row["budget_scopes"], "period": row["budget_period"], "reserved": credits, "spent": credits},
+    )
+    return credits
+
+
 def breaker_is_open(conn: psycopg.Connection[Any], provider: str) -> bool:
     """Return True while the breaker is open and its wait has not passed; changes nothing."""
     return conn.execute(sql("breaker_is_open"), {"provider": provider}).fetchone() is not None

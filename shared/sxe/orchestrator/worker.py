@@ -188,15 +188,19 @@ def run_job(conn: psycopg.Connection[Any], job: jobs.Job, context: WorkerContext
 
     with transaction(conn, role="sxe_worker"):
         memory = controls.recall(conn, lookup.fingerprint)
-        paid_before = (
-            memory is None and controls.start_idempotent_call(conn, lookup.fingerprint, lookup.adapter.name) is None
+        started = (
+            None
+            if memory is not None
+            else controls.start_idempotent_call(conn, lookup.fingerprint, lookup.adapter.name)
         )
-        if memory is not None or paid_before:
+        if memory is not None or started is None:
             _finish_without_call(conn, lookup, memory, context, result)
             return
+        if started is False:
+            _settle_abandoned(conn, lookup, context)
 
     quote = quoted_credits(lookup.adapter)
-    if not _reserve(conn, lookup.scopes, quote, context.period):
+    if not _reserve(conn, lookup, quote, context.period):
         with transaction(conn, role="sxe_worker"):
             _record_budget_short(conn, lookup, context, result)
         return
@@ -250,14 +254,22 @@ class _ReservationShort(Exception):
     """Raised inside the reservation transaction to roll back a partial reservation."""
 
 
-def _reserve(conn: psycopg.Connection[Any], scopes: controls.BudgetScopes, quote: int, period: str) -> bool:
+def _reserve(conn: psycopg.Connection[Any], lookup: _Lookup, quote: int, period: str) -> bool:
     try:
         with transaction(conn, role="sxe_worker"):
-            if not controls.reserve_budget(conn, scopes, quote, period):
+            if not controls.reserve_budget(conn, lookup.scopes, quote, period):
                 raise _ReservationShort
+            controls.note_reservation(conn, lookup.fingerprint, lookup.scopes, quote, period)
     except _ReservationShort:
         return False
     return True
+
+
+def _settle_abandoned(conn: psycopg.Connection[Any], lookup: _Lookup, context: WorkerContext) -> None:
+    """Settle what an earlier attempt of this lookup reserved before it died mid-call."""
+    credits = controls.settle_abandoned_reservation(conn, lookup.fingerprint)
+    if credits:
+        _audit_lookup(conn, lookup, context, outcome="abandoned_attempt_settled", credits=credits)
 
 
 def _finish_without_call(
