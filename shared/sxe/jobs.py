@@ -24,8 +24,6 @@ from psycopg.types.json import Jsonb
 from sxe.db import sql
 from sxe.errors import StateTransitionError
 
-TERMINAL_STATES = frozenset({"succeeded", "dead", "cancelled"})
-
 
 @dataclass(frozen=True, slots=True)
 class Job:
@@ -42,8 +40,8 @@ class Backoff:
     """Capped exponential backoff with equal jitter.
 
     Attempt n waits between half and all of `min(cap, base * 2**(n-1))` seconds.
-    The random half spreads retries of jobs that failed together (a provider
-    outage) so they do not return together; the fixed half keeps the wait growing.
+    The random half spreads out retries of jobs that failed together, as in a
+    provider outage, so they do not return together. The fixed half keeps the wait growing.
     """
 
     base_seconds: float = 5.0
@@ -75,11 +73,15 @@ def error_entry(
     The message must already be free of contact data: provider errors mask it
     before they are raised.
     """
+    if error_class is None:
+        error_class = type(error).__name__ if error is not None else "Error"
+    if message is None:
+        message = str(error) if error is not None else ""
     entry: dict[str, Any] = {
         "attempt": attempt,
         "at": datetime.now(UTC).isoformat(timespec="microseconds"),
-        "class": error_class or (type(error).__name__ if error is not None else "Error"),
-        "message": message if message is not None else (str(error) if error is not None else ""),
+        "class": error_class,
+        "message": message,
         "status_code": getattr(error, "status_code", None),
     }
     entry.update(detail)

@@ -14,7 +14,7 @@ QUEUE = "leases"
 
 
 def expire_leases(conn: psycopg.Connection[Any]) -> None:
-    """Move every running lease into the past, as if its worker had stopped answering long ago."""
+    """Move every running lease into the past, as if its worker had stopped long ago."""
     conn.execute(
         "UPDATE ops.jobs SET lease_expires_at = clock_timestamp() - interval '1 second' WHERE state = 'running'"
     )

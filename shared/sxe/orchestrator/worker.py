@@ -47,9 +47,9 @@ class WorkerContext:
 
     `adapter` serves jobs for its provider. `fallbacks` are the other providers of
     the pool's waterfall, each drawing on its own `provider:<name>` budget and the
-    pool budget of `scopes`. `job_seconds` is the longest one job may take (token
-    wait, provider timeouts and the result transaction); it sizes the lease and
-    decides whether one more job fits before the deadline.
+    pool budget of `scopes`. `job_seconds` is the longest one job may take: token
+    wait, provider timeouts and the result transaction. The worker starts another
+    job only while that much time is left before the deadline.
     """
 
     adapter: ProviderAdapter

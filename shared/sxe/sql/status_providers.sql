@@ -1,6 +1,6 @@
--- Per provider: calls that reached it, calls it billed, lookups answered from the cooldown
+-- Per provider: calls that reached it, calls it billed, lookups served from the cooldown
 -- memory, misses, breaker state and this period's provider budget. Calls come from the
--- worker's audit rows; cache hits also count sweep decisions answered from memory.
+-- worker's audit rows. Cache hits also count sweep decisions taken from that memory.
 WITH providers AS (
     SELECT provider FROM ops.circuit_breakers
     UNION
