@@ -71,6 +71,16 @@ class Settings(BaseSettings):
     dnc_scrub_max_days: int = Field(
         default=31, ge=1, le=31, description="Days a phone's DNC scrub stays valid for handoff (31 at most)."
     )
+    simulator_faults: str = Field(default="", description="Simulator fault rates, e.g. 429=0.2,500=0.1,timeout=0.05.")
+    simulator_seed: int = Field(default=0, description="Seed of the simulator's fault draws.")
+    job_backoff_base_seconds: float = Field(default=5.0, gt=0, description="First retry waits 1/2 to 1 times this.")
+    job_backoff_cap_seconds: float = Field(default=900.0, gt=0, description="Longest wait between retries.")
+    breaker_failure_threshold: int = Field(default=5, ge=1, description="Consecutive failures that open a breaker.")
+    breaker_open_seconds: float = Field(default=60.0, gt=0, description="Cool-off before a half-open probe.")
+    worker_batch_size: int = Field(default=10, ge=1, le=500, description="Jobs claimed per claim statement.")
+    enrich_drain_seconds: float = Field(
+        default=60.0, ge=0, description="How long a run waits for scheduled retries before it moves on."
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -24,7 +24,12 @@ from sxe.config import Settings
 from sxe.connectors.poll import handle as poll_pulls
 from sxe.db import sql, transaction
 from sxe.errors import UsageError
+from sxe.orchestrator import runner
+from sxe.orchestrator.deadline import Deadline
+from sxe.orchestrator.sweep import sweep
+from sxe.orchestrator.worker import work
 from sxe.pipeline import (
+    ACTOR,
     RunSummary,
     card_stage,
     enrich_stage,
@@ -52,6 +57,26 @@ def normalize_batch(event: dict[str, Any], context: Any = None) -> dict[str, Any
 def enrich(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Sweep tagged cards and work their lookup jobs under the enrichment controls."""
     return run_function("enrich/run", event, context, _stage(_enrich))
+
+
+def enrich_sweep(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Decide every tagged card of the pool once: enqueue allowed lookups, record every skip with its reason."""
+    return run_function("enrich/sweep", event, context, _stage(_sweep))
+
+
+def enrich_worker(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Claim and run lookup jobs until none is due or the invocation's deadline nears.
+
+    With `{"sweep": true}` in the event a sweep runs first, so one scheduled trigger
+    both decides and buys. The deadline is the invocation's remaining time minus a
+    safety margin, read from `context.get_remaining_time_in_millis()`.
+    """
+    return run_function(
+        "enrich/worker",
+        event,
+        context,
+        _stage(lambda conn, settings, body, summary: _work(conn, settings, body, summary, context)),
+    )
 
 
 def hand_off(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
@@ -209,3 +234,24 @@ def _tick(invocation: Invocation, event: dict[str, Any], context: Any) -> dict[s
 
 def _describe(conn: psycopg.Connection[Any]) -> str:
     return f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}"
+
+
+def _sweep(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary) -> None:
+    with provider_adapter(settings, summary) as adapter:
+        enrichment = runner.prepare(conn, settings, adapter, actor=ACTOR, simulated=summary.simulated_provider)
+        decided = sweep(conn, enrichment.sweep)
+    summary.sweep.enqueued += decided.enqueued
+    summary.sweep.skipped.update(decided.skipped)
+
+
+def _work(
+    conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary, context: Any
+) -> None:
+    deadline = Deadline.from_context(context, default_seconds=settings.enrich_drain_seconds)
+    with provider_adapter(settings, summary) as adapter:
+        enrichment = runner.prepare(conn, settings, adapter, actor=ACTOR, simulated=summary.simulated_provider)
+        if event.get("sweep"):
+            decided = sweep(conn, enrichment.sweep)
+            summary.sweep.enqueued += decided.enqueued
+            summary.sweep.skipped.update(decided.skipped)
+        summary.work = work(conn, enrichment.worker, deadline=deadline)

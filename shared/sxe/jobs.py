@@ -1,14 +1,21 @@
-"""The Postgres job table: enqueue, claim, complete, retry, fail, rescue.
+"""The Postgres job table: enqueue, claim, extend, complete, retry, defer, fail, rescue.
 
 Every transition is guarded by the current state and the lease token, so a
-worker that lost its lease cannot finish a job someone else now holds.
+worker that lost its lease cannot finish a job someone else now holds. No
+statement keeps a lock or session state beyond its own short transaction, so the
+table works behind PgBouncer in transaction mode.
+
+Each failure is appended to the row's `errors` array as one JSON object
+(`attempt`, `at`, `class`, `message`, `status_code`, `retry_after_seconds`,
+`delay_seconds`), so a dead job shows every attempt that led there.
 """
 
 from __future__ import annotations
 
+import random
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -26,6 +33,59 @@ class Job:
     attempts: int
     max_attempts: int
     lease_token: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Capped exponential backoff with equal jitter.
+
+    Attempt n waits between half and all of `min(cap, base * 2**(n-1))` seconds.
+    The random half spreads out retries of jobs that failed together, as in a
+    provider outage, so they do not return together. The fixed half keeps the wait growing.
+    """
+
+    base_seconds: float = 5.0
+    cap_seconds: float = 900.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.base_seconds <= self.cap_seconds:
+            raise ValueError(
+                f"backoff needs 0 < base_seconds <= cap_seconds, got {self.base_seconds} and {self.cap_seconds}"
+            )
+
+    def delay(self, attempt: int, *, rng: random.Random | None = None) -> float:
+        """Return the wait in seconds before the attempt after `attempt` (1-based)."""
+        ceiling = min(self.cap_seconds, self.base_seconds * 2.0 ** max(attempt - 1, 0))
+        jitter: float = (rng or random).uniform(0, ceiling / 2)
+        return ceiling / 2 + jitter
+
+
+def error_entry(
+    attempt: int,
+    error: BaseException | None = None,
+    *,
+    error_class: str | None = None,
+    message: str | None = None,
+    **detail: Any,
+) -> dict[str, Any]:
+    """Build one entry of a job's error history from an exception or from a class name and message.
+
+    The message must already be free of contact data: provider errors mask it
+    before they are raised.
+    """
+    if error_class is None:
+        error_class = type(error).__name__ if error is not None else "Error"
+    if message is None:
+        message = str(error) if error is not None else ""
+    entry: dict[str, Any] = {
+        "attempt": attempt,
+        "at": datetime.now(UTC).isoformat(timespec="microseconds"),
+        "class": error_class,
+        "message": message,
+        "status_code": getattr(error, "status_code", None),
+    }
+    entry.update(detail)
+    return entry
 
 
 def enqueue(
@@ -53,10 +113,21 @@ def enqueue(
     return None if row is None else int(row["id"])
 
 
-def claim(conn: psycopg.Connection[Any], queue: str, *, limit: int = 10, lease_seconds: int = 60) -> list[Job]:
-    """Lease up to `limit` due jobs of `queue`; the caller must be outside a long transaction."""
+def claim(conn: psycopg.Connection[Any], queue: str, *, limit: int = 10, lease_seconds: float = 60) -> list[Job]:
+    """Lease up to `limit` due jobs of `queue`, highest priority first; spend one attempt on each.
+
+    Run it in its own short transaction: the claimed rows stay locked until it commits.
+    """
     rows = conn.execute(sql("jobs_claim"), {"queue": queue, "limit": limit, "lease_seconds": lease_seconds}).fetchall()
     return [Job(**row) for row in rows]
+
+
+def extend_lease(conn: psycopg.Connection[Any], job: Job, *, lease_seconds: float) -> bool:
+    """Push the lease of a held job `lease_seconds` into the future; return False when the lease is lost."""
+    row = conn.execute(
+        sql("jobs_extend_lease"), {"id": job.id, "lease_token": job.lease_token, "lease_seconds": lease_seconds}
+    ).fetchone()
+    return row is not None
 
 
 def complete(conn: psycopg.Connection[Any], job: Job) -> None:
@@ -65,8 +136,12 @@ def complete(conn: psycopg.Connection[Any], job: Job) -> None:
 
 
 def retry(conn: psycopg.Connection[Any], job: Job, *, delay_seconds: float, error: dict[str, Any]) -> str:
-    """Requeue a job after `delay_seconds`, or mark it dead when out of attempts; return the new state."""
-    row = _guarded(conn, "jobs_retry", job, {"delay_seconds": delay_seconds, "error": Jsonb(error)})
+    """Requeue a job after `delay_seconds`, or mark it dead when out of attempts; return the new state.
+
+    `error` is appended to the job's error history with `delay_seconds` added.
+    """
+    entry = {**error, "delay_seconds": round(delay_seconds, 3)}
+    row = _guarded(conn, "jobs_retry", job, {"delay_seconds": delay_seconds, "error": Jsonb(entry)})
     return str(row["state"])
 
 
@@ -76,18 +151,38 @@ def defer(conn: psycopg.Connection[Any], job: Job, *, delay_seconds: float) -> N
 
 
 def fail(conn: psycopg.Connection[Any], job: Job, *, error: dict[str, Any]) -> None:
-    """Mark a job dead at once, for failures no retry can fix."""
+    """Mark a job dead at once, for failures no retry can fix; `error` joins its error history."""
     _guarded(conn, "jobs_fail", job, {"error": Jsonb(error)})
 
 
 def rescue_expired(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
-    """Return jobs with an expired lease to the queue (or to dead); return their ids and new states."""
+    """Return jobs with an expired lease to the queue (or to dead); return their ids, new states and attempts."""
     return list(conn.execute(sql("jobs_rescue")).fetchall())
+
+
+def next_due_seconds(conn: psycopg.Connection[Any], queue: str) -> float | None:
+    """Return the seconds until the earliest queued job of `queue` is due, or None when none is queued."""
+    row = conn.execute(sql("jobs_next_due"), {"queue": queue}).fetchone()
+    return None if row is None else float(row["wait_seconds"])
+
+
+def get(conn: psycopg.Connection[Any], job_id: int) -> dict[str, Any] | None:
+    """Return one job row with its state, attempts and error history, or None for an unknown id."""
+    row = conn.execute(sql("jobs_get"), {"id": job_id}).fetchone()
+    return None if row is None else dict(row)
 
 
 def counts(conn: psycopg.Connection[Any], queue: str) -> dict[str, int]:
     """Return the number of jobs of `queue` in each state."""
     return {row["state"]: int(row["jobs"]) for row in conn.execute(sql("jobs_counts"), {"queue": queue})}
+
+
+def counts_by_queue(conn: psycopg.Connection[Any]) -> dict[str, dict[str, int]]:
+    """Return the number of jobs in each state, per queue."""
+    result: dict[str, dict[str, int]] = {}
+    for row in conn.execute(sql("jobs_counts_all")):
+        result.setdefault(row["queue"], {})[row["state"]] = int(row["jobs"])
+    return result
 
 
 def _guarded(conn: psycopg.Connection[Any], name: str, job: Job, params: dict[str, Any]) -> dict[str, Any]:

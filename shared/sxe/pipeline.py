@@ -23,6 +23,7 @@ import psycopg
 from sxe import audit
 from sxe.adapters.apollo import ApolloPeopleMatch
 from sxe.adapters.base import ProviderAdapter
+from sxe.adapters.faults import FaultPlan
 from sxe.adapters.simulator import ProviderSimulator
 from sxe.cards import Readiness, build_cards, ensure_pool, readiness_counts, transition_pool
 from sxe.compliance.suppression import IngestScreen, suppression_key
@@ -39,14 +40,13 @@ from sxe.intelligence import load_default_ruleset
 from sxe.intelligence.store import tag_pending_cards
 from sxe.intelligence.tribes import refresh_tribes
 from sxe.logs import Event, log
-from sxe.orchestrator import controls
-from sxe.orchestrator.sweep import SweepContext, SweepResult, sweep
-from sxe.orchestrator.worker import WorkerContext, WorkResult, work
+from sxe.orchestrator import runner
+from sxe.orchestrator.deadline import Deadline
+from sxe.orchestrator.sweep import SweepResult
+from sxe.orchestrator.worker import WorkResult
 
 ACTOR = "sxe_worker:cli"
 INPUT_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson"})
-MAX_ENRICH_ROUNDS = 3
-PROVIDER_MONTHLY_CREDITS = 10_000
 
 
 @dataclass(slots=True)
@@ -73,6 +73,8 @@ class RunSummary:
     work: WorkResult = field(default_factory=WorkResult)
     simulated_provider: bool = True
     bundle: BundleSummary | None = None
+    # Requests the simulator served and failures it injected; empty with a real provider.
+    simulator: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def quarantined(self) -> list[tuple[str, QuarantinedRecord]]:
@@ -104,6 +106,7 @@ class RunSummary:
             "enriched": self.work.matched + self.sweep.skipped.get("cooldown_matched", 0),
             "credits_spent": self.work.credits_spent,
             "simulated_provider": self.simulated_provider,
+            "simulator": self.simulator,
             "bundle": None if self.bundle is None else asdict(self.bundle),
         }
 
@@ -199,8 +202,9 @@ def provider_adapter(settings: Settings, summary: RunSummary) -> Iterator[Provid
             yield adapter
         return
 
+    faults = FaultPlan.parse(settings.simulator_faults, seed=settings.simulator_seed)
     with (
-        ProviderSimulator() as simulator,
+        ProviderSimulator(faults=faults, timeout_hang_seconds=timeout + 1) as simulator,
         ApolloPeopleMatch(
             simulator.api_key,
             base_url=simulator.base_url,
@@ -209,43 +213,21 @@ def provider_adapter(settings: Settings, summary: RunSummary) -> Iterator[Provid
             reveal_phone_number=True,
         ) as adapter,
     ):
-        yield adapter
+        try:
+            yield adapter
+        finally:
+            summary.simulator = {"served": dict(simulator.served), "faults": dict(simulator.faults)}
 
 
 def enrich_stage(
     conn: psycopg.Connection[Any], settings: Settings, adapter: ProviderAdapter, summary: RunSummary
 ) -> None:
-    """Sweep the pool's tagged cards and work the lookups they allow, in rounds until nothing is left."""
-    scopes = controls.BudgetScopes(provider=adapter.name, pool=settings.pool)
-    period = controls.budget_period()
-    with transaction(conn, role="sxe_worker"):
-        intent = ensure_pool(conn, settings.pool)
-        controls.ensure_budgets(
-            conn,
-            scopes,
-            provider_limit=PROVIDER_MONTHLY_CREDITS,
-            pool_limit=int(intent.get("pool_budget_credits", settings.pool_budget_credits)),
-            period=period,
-        )
-        controls.ensure_bucket(
-            conn, adapter.name, capacity=settings.provider_burst, refill_per_second=settings.provider_rate_per_second
-        )
-        controls.ensure_breaker(conn, adapter.name)
-
-    sweep_context = SweepContext(settings.pool, intent, adapter, scopes, period, ACTOR, summary.simulated_provider)
-    worker_context = WorkerContext(
-        adapter, scopes, period, settings.cooldown_hit_days, settings.cooldown_miss_days, ACTOR
-    )
-    # A lookup shared by two cards runs once; the second round hands its remembered
-    # result to the cards that waited on it.
-    for _ in range(MAX_ENRICH_ROUNDS):
-        decided = sweep(conn, sweep_context)
-        summary.sweep.enqueued += decided.enqueued
-        summary.sweep.skipped.update(decided.skipped)
-        done = work(conn, worker_context)
-        _add_work(summary.work, done)
-        if decided.enqueued == 0 and not done.outcomes:
-            break
+    """Sweep the pool's tagged cards and work the lookups they allow, riding out retries for a short while."""
+    enrichment = runner.prepare(conn, settings, adapter, actor=ACTOR, simulated=summary.simulated_provider)
+    swept, worked = runner.drain(conn, enrichment, deadline=Deadline.after(settings.enrich_drain_seconds))
+    summary.sweep.enqueued += swept.enqueued
+    summary.sweep.skipped.update(swept.skipped)
+    _add_work(summary.work, worked)
 
 
 def _add_work(total: WorkResult, part: WorkResult) -> None:

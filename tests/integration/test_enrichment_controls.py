@@ -284,9 +284,9 @@ def test_unreported_probe_expires(conn: psycopg.Connection[Any]) -> None:
     assert breaker_row(conn)["state"] == "half_open"
 
 
-def test_zero_open_seconds_probes_at_once(conn: psycopg.Connection[Any]) -> None:
+def test_elapsed_cool_off_probes_at_once(conn: psycopg.Connection[Any]) -> None:
     open_breaker(conn)
-    conn.execute("UPDATE ops.circuit_breakers SET open_seconds = 0")
+    conn.execute("UPDATE ops.circuit_breakers SET open_seconds = 0.001, opened_at = now() - interval '1 second'")
 
     assert as_worker(conn, lambda c: controls.breaker_is_open(c, PROVIDER)) is False
     assert as_worker(conn, lambda c: controls.breaker_allows(c, PROVIDER)) is True

@@ -117,7 +117,7 @@ def test_stale_lease_cannot_complete(conn: psycopg.Connection[Any]) -> None:
         with transaction(conn, role="sxe_worker"):
             jobs.complete(conn, zombie)
 
-    assert rescued == [{"id": zombie.id, "state": "queued"}]
+    assert [(row["id"], row["state"]) for row in rescued] == [(zombie.id, "queued")]
     assert successor.id == zombie.id
     assert successor.lease_token != zombie.lease_token
     assert job_row(conn, zombie.id)["state"] == "running"
@@ -135,11 +135,11 @@ def test_rescue_requeues_below_max_attempts(conn: psycopg.Connection[Any]) -> No
         rescued = jobs.rescue_expired(conn)
 
     row = job_row(conn, job_id)
-    assert rescued == [{"id": job_id, "state": "queued"}]
+    assert [(row["id"], row["state"]) for row in rescued] == [(job_id, "queued")]
     assert row["state"] == "queued"
     assert row["attempts"] == 1
     assert row["lease_token"] is None
-    assert row["last_error"]["class"] == "lease_expired"
+    assert row["last_error"]["class"] == "LeaseExpired"
 
 
 def test_rescue_kills_at_max_attempts(conn: psycopg.Connection[Any]) -> None:
@@ -151,9 +151,9 @@ def test_rescue_kills_at_max_attempts(conn: psycopg.Connection[Any]) -> None:
         rescued = jobs.rescue_expired(conn)
 
     row = job_row(conn, job_id)
-    assert rescued == [{"id": job_id, "state": "dead"}]
+    assert [(row["id"], row["state"]) for row in rescued] == [(job_id, "dead")]
     assert row["state"] == "dead"
-    assert row["last_error"]["class"] == "lease_expired"
+    assert row["last_error"]["class"] == "LeaseExpired"
     assert claim_as_worker(conn) == []
 
 
@@ -188,7 +188,8 @@ def test_retry_delay_sets_future_run_after(conn: psycopg.Connection[Any]) -> Non
     delay = conn.execute("SELECT extract(epoch FROM %s - now()) AS seconds", (row["run_after"],)).fetchone()
     assert state == "queued"
     assert 25 <= delay["seconds"] <= 30
-    assert row["last_error"] == {"class": "Timeout", "message": "timed out"}
+    assert row["last_error"]["class"] == "Timeout"
+    assert row["last_error"]["message"] == "timed out"
     assert claim_as_worker(conn) == []
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
 ContactKind = Literal["email", "phone"]
@@ -70,7 +71,8 @@ class ContactPointResult:
     """One email address or phone number a provider returned.
 
     `status` is the provider's verification word (Apollo `email_status` for emails,
-    the phone `status` for phones). `line_type` and `dnc_status` apply to phones only.
+    the phone `status` for phones). `line_type`, `dnc_status` and `scrubbed_at` (when
+    the provider last checked the number against Do-Not-Call lists) apply to phones only.
     Phone values are E.164 (`+12125550142`). `source` is the provider name.
     """
 
@@ -80,6 +82,7 @@ class ContactPointResult:
     source: str
     line_type: str | None = None
     dnc_status: str | None = None
+    scrubbed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

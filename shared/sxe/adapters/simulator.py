@@ -10,7 +10,8 @@ reveals phones only on request. Misses return `{"person": null}`.
 Credits follow Apollo's billing rule (1, plus 8 with a mobile, 0 on a miss) and are
 reported in the `x-sxe-credits-used` header and the `credits_used` JSON key, which
 the real API does not send. Tests can queue failures with `fail_next` and delays
-with `hang_next`.
+with `hang_next`; a `FaultPlan` injects 429s, 5xx and timeouts at configured rates.
+`served` counts the 200 responses per normalized request, `faults` the injected failures.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 from sxe.adapters.apollo import MATCH_PATH
 from sxe.adapters.apollo_response import credits_for
 from sxe.adapters.base import normalize_text
+from sxe.adapters.faults import TIMEOUT, FaultPlan
 
 CREDITS_HEADER = "x-sxe-credits-used"
 
@@ -63,11 +65,24 @@ class ProviderSimulator:
     only key accepted, and a request with another `x-api-key` gets HTTP 401.
     """
 
-    def __init__(self, *, port: int = 0, api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        api_key: str | None = None,
+        faults: FaultPlan | None = None,
+        timeout_hang_seconds: float = 15.0,
+    ) -> None:
+        """`timeout_hang_seconds` is how long an injected timeout holds the request; make it exceed the client's."""
         self.api_key = api_key if api_key is not None else secrets.token_hex(16)
         self._port = port
         self._lock = threading.Lock()
         self._calls: Counter[str] = Counter()
+        self._seen: Counter[str] = Counter()
+        self._served: Counter[str] = Counter()
+        self._faults: Counter[str] = Counter()
+        self._plan = faults or FaultPlan()
+        self._timeout_hang_seconds = timeout_hang_seconds
         self._failures: deque[_InjectedFailure] = deque()
         self._hangs: deque[float] = deque()
         self._stopping = threading.Event()
@@ -87,6 +102,18 @@ class ProviderSimulator:
         """A copy of the request count per URL path, failed and injected requests included."""
         with self._lock:
             return Counter(self._calls)
+
+    @property
+    def served(self) -> Counter[str]:
+        """A copy of the 200 responses per normalized request key (sorted lowercase query parameters)."""
+        with self._lock:
+            return Counter(self._served)
+
+    @property
+    def faults(self) -> Counter[str]:
+        """A copy of the injected failures per kind ("429", "500", "timeout")."""
+        with self._lock:
+            return Counter(self._faults)
 
     def start(self) -> ProviderSimulator:
         """Bind 127.0.0.1, serve from a daemon thread and return self."""
@@ -163,6 +190,19 @@ class ProviderSimulator:
     def _wait(self, seconds: float) -> None:
         self._stopping.wait(seconds)
 
+    def _planned_fault(self, request_key: str) -> str | None:
+        with self._lock:
+            seen_before = self._seen[request_key]
+            self._seen[request_key] += 1
+            fault = self._plan.draw(request_key, seen_before)
+            if fault is not None:
+                self._faults[fault] += 1
+        return fault
+
+    def _count_served(self, request_key: str) -> None:
+        with self._lock:
+            self._served[request_key] += 1
+
 
 class _SimulatorServer(ThreadingHTTPServer):
     """The HTTP server, linked to its simulator so handlers can reach the shared state."""
@@ -211,6 +251,16 @@ class _Handler(BaseHTTPRequestHandler):
         if not _has_person_name(params):
             self._send_json(422, {"error": "Provide name, or first_name and last_name, to match a person."})
             return
+        key = request_key(params)
+        fault = simulator._planned_fault(key)
+        if fault == TIMEOUT:
+            simulator._wait(simulator._timeout_hang_seconds)
+            self.close_connection = True
+            return
+        if fault is not None:
+            self._send_failure(_InjectedFailure(int(fault), 1 if fault == "429" else None))
+            return
+        simulator._count_served(key)
         self._send_match(params)
 
     def do_GET(self) -> None:  # noqa: N802 - name fixed by BaseHTTPRequestHandler
@@ -281,6 +331,12 @@ def simulated_person(params: dict[str, str]) -> dict[str, Any] | None:
         person["contact_id"] = digest[4:16].hex()
         person["contact"] = {"id": person["contact_id"], "phone_numbers": [_mobile_number(digest)]}
     return person
+
+
+def request_key(params: dict[str, str]) -> str:
+    """Return the normalized request as sorted `key=value` pairs, the unit of fault draws and `served` counts."""
+    pairs = sorted((key, normalize_text(value) or "") for key, value in params.items() if key != "webhook_url")
+    return "&".join(f"{key}={value}" for key, value in pairs)
 
 
 def _has_person_name(params: dict[str, str]) -> bool:

@@ -91,8 +91,26 @@ def block_bucket(conn: psycopg.Connection[Any], provider: str, seconds: float) -
     conn.execute(sql("tokens_block"), {"provider": provider, "seconds": seconds})
 
 
-def ensure_breaker(conn: psycopg.Connection[Any], provider: str) -> None:
+def ensure_breaker(
+    conn: psycopg.Connection[Any],
+    provider: str,
+    *,
+    failure_threshold: int | None = None,
+    open_seconds: float | None = None,
+) -> None:
+    """Create the provider's breaker when missing, and apply the threshold and cool-off when given."""
     conn.execute(sql("breaker_ensure"), {"provider": provider})
+    if failure_threshold is not None or open_seconds is not None:
+        conn.execute(
+            sql("breaker_configure"),
+            {"provider": provider, "failure_threshold": failure_threshold, "open_seconds": open_seconds},
+        )
+
+
+def breaker_wait_seconds(conn: psycopg.Connection[Any], provider: str) -> float:
+    """Return the seconds until an open breaker admits its half-open probe, 0 when it would admit one now."""
+    row = conn.execute(sql("breaker_wait_seconds"), {"provider": provider}).fetchone()
+    return float(row["wait_seconds"]) if row else 0.0
 
 
 def breaker_allows(conn: psycopg.Connection[Any], provider: str) -> bool:
@@ -146,6 +164,31 @@ def start_idempotent_call(conn: psycopg.Connection[Any], key: str, provider: str
 
 def finish_idempotent_call(conn: psycopg.Connection[Any], key: str, *, succeeded: bool) -> None:
     conn.execute(sql("idempotency_finish"), {"key": key, "state": "completed" if succeeded else "failed"})
+
+
+def note_reservation(conn: psycopg.Connection[Any], key: str, scopes: BudgetScopes, credits: int, period: str) -> None:
+    """Record on the idempotency key the credits reserved for its call, in the reservation's transaction."""
+    conn.execute(
+        sql("idempotency_note_reservation"),
+        {"key": key, "credits": credits, "scopes": scopes.names, "period": period},
+    )
+
+
+def settle_abandoned_reservation(conn: psycopg.Connection[Any], key: str) -> int:
+    """Settle, as spent, the reservation an earlier attempt of `key` left when it died; return the credits.
+
+    The lost call may have reached the provider and been billed, so the credits
+    count as spent: the books may overstate spend, never understate it.
+    """
+    row = conn.execute(sql("idempotency_take_reservation"), {"key": key}).fetchone()
+    if row is None:
+        return 0
+    credits = int(row["reserved_credits"])
+    conn.execute(
+        sql("budgets_settle"),
+        {"scopes": row["budget_scopes"], "period": row["budget_period"], "reserved": credits, "spent": credits},
+    )
+    return credits
 
 
 def breaker_is_open(conn: psycopg.Connection[Any], provider: str) -> bool:

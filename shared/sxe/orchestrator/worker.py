@@ -5,6 +5,10 @@ lookup must not be remembered or already paid for, and the budget must take the
 quoted cost. Only then is the provider called, outside any transaction. The
 result, the budget settlement, the cooldown memory, the card's readiness and the
 audit row are written in one transaction, so a crash leaves either all or none.
+
+Jobs are claimed in batches and worked until a deadline. Each job's lease is
+renewed just before it starts, and jobs of a batch that no longer fit before the
+deadline go back to the queue without spending an attempt.
 """
 
 from __future__ import annotations
@@ -24,10 +28,11 @@ from sxe import audit, jobs
 from sxe.adapters.base import LookupRequest, LookupResult, ProviderAdapter
 from sxe.cards import Readiness, transition
 from sxe.db import sql, transaction
-from sxe.errors import PermanentProviderError, RetryableProviderError
+from sxe.errors import PermanentProviderError, RetryableProviderError, StateTransitionError
 from sxe.events import EventType, emit
 from sxe.logs import Event, log
 from sxe.orchestrator import controls
+from sxe.orchestrator.deadline import Deadline
 from sxe.orchestrator.sweep import ENRICH_QUEUE, quoted_credits
 
 # A wait for a rate token shorter than this is slept through; a longer one reschedules the job.
@@ -39,6 +44,15 @@ BREAKER_RECHECK_SECONDS = 30.0
 
 @dataclass(frozen=True, slots=True)
 class WorkerContext:
+    """Settings shared by every job of one worker run.
+
+    `adapter` serves jobs for its provider. `fallbacks` are the other providers of
+    the pool's waterfall, each drawing on its own `provider:<name>` budget and the
+    pool budget of `scopes`. `job_seconds` is the longest one job may take: token
+    wait, provider timeouts and the result transaction. The worker starts another
+    job only while that much time is left before the deadline.
+    """
+
     adapter: ProviderAdapter
     scopes: controls.BudgetScopes
     period: str
@@ -46,6 +60,20 @@ class WorkerContext:
     cooldown_miss_days: int
     actor: str
     lease_seconds: int = 60
+    batch_size: int = 10
+    job_seconds: float = 30.0
+    backoff: jobs.Backoff = field(default_factory=lambda: jobs.Backoff(BACKOFF_BASE_SECONDS, BACKOFF_MAX_SECONDS))
+    fallbacks: tuple[ProviderAdapter, ...] = ()
+
+    def adapter_for(self, provider: str) -> ProviderAdapter | None:
+        """Return the adapter serving `provider`, or None when it is not configured in this run."""
+        for adapter in (self.adapter, *self.fallbacks):
+            if adapter.name == provider:
+                return adapter
+        return None
+
+    def scopes_for(self, provider: str) -> controls.BudgetScopes:
+        return controls.BudgetScopes(provider=provider, pool=self.scopes.pool)
 
 
 @dataclass(slots=True)
@@ -56,27 +84,103 @@ class WorkResult:
     outcomes: Counter[str] = field(default_factory=Counter)
 
 
-def work(conn: psycopg.Connection[Any], context: WorkerContext, *, max_jobs: int | None = None) -> WorkResult:
-    """Run due enrichment jobs until none is left (or `max_jobs` ran); return what happened."""
+@dataclass(frozen=True, slots=True)
+class _Lookup:
+    """One claimed job resolved to its card, request and provider controls."""
+
+    job: jobs.Job
+    card_id: UUID
+    fingerprint: str
+    request: LookupRequest
+    adapter: ProviderAdapter
+    scopes: controls.BudgetScopes
+
+
+def work(
+    conn: psycopg.Connection[Any],
+    context: WorkerContext,
+    *,
+    max_jobs: int | None = None,
+    deadline: Deadline | None = None,
+) -> WorkResult:
+    """Rescue expired leases, then run due enrichment jobs until none is left, `max_jobs` ran or the deadline nears."""
     result = WorkResult()
+    rescue(conn, context, result)
+
     done = 0
     while max_jobs is None or done < max_jobs:
+        if deadline is not None and not deadline.allows(context.job_seconds):
+            result.outcomes["deadline_reached"] += 1
+            break
+        limit = context.batch_size if max_jobs is None else min(context.batch_size, max_jobs - done)
         with transaction(conn, role="sxe_worker"):
-            claimed = jobs.claim(conn, ENRICH_QUEUE, limit=1, lease_seconds=context.lease_seconds)
+            claimed = jobs.claim(conn, ENRICH_QUEUE, limit=limit, lease_seconds=context.lease_seconds)
         if not claimed:
             break
-        run_job(conn, claimed[0], context, result)
-        done += 1
+        done += _work_batch(conn, claimed, context, result, deadline)
     return result
+
+
+def _work_batch(
+    conn: psycopg.Connection[Any],
+    claimed: list[jobs.Job],
+    context: WorkerContext,
+    result: WorkResult,
+    deadline: Deadline | None,
+) -> int:
+    """Run a claimed batch in order; return how many jobs ran. Jobs past the deadline are released."""
+    ran = 0
+    for index, job in enumerate(claimed):
+        if deadline is not None and not deadline.allows(context.job_seconds):
+            _release(conn, claimed[index:], result)
+            break
+        # The lease was set at claim time; renew it so this job gets its full lease from now.
+        with transaction(conn, role="sxe_worker"):
+            held = jobs.extend_lease(conn, job, lease_seconds=context.lease_seconds)
+        if not held:
+            result.outcomes["lease_lost"] += 1
+            continue
+        run_job(conn, job, context, result)
+        ran += 1
+    return ran
+
+
+def _release(conn: psycopg.Connection[Any], unstarted: list[jobs.Job], result: WorkResult) -> None:
+    with transaction(conn, role="sxe_worker"):
+        for job in unstarted:
+            try:
+                jobs.defer(conn, job, delay_seconds=0)
+            except StateTransitionError:
+                continue
+            result.outcomes["released"] += 1
+
+
+def rescue(conn: psycopg.Connection[Any], context: WorkerContext, result: WorkResult) -> None:
+    """Return expired leases to the queue; a job that ran out of attempts leaves its card enrichment_failed."""
+    with transaction(conn, role="sxe_worker"):
+        rescued = jobs.rescue_expired(conn)
+        for row in rescued:
+            result.outcomes[f"rescued_{row['state']}"] += 1
+            if row["state"] == "dead" and row["queue"] == ENRICH_QUEUE:
+                _move_card(conn, UUID(row["payload"]["card_id"]), Readiness.ENRICHMENT_FAILED, "lease_expired")
+    for row in rescued:
+        log(
+            logging.WARNING,
+            Event.JOB_RETRY_SCHEDULED if row["state"] == "queued" else Event.JOB_FAILED,
+            f"job lease expired; job is {row['state']}",
+            stage="enrich",
+            job_id=row["id"],
+            attempt=row["attempts"],
+        )
 
 
 def run_job(conn: psycopg.Connection[Any], job: jobs.Job, context: WorkerContext, result: WorkResult) -> None:
     """Take one claimed job to a finished, retried, deferred or dead state."""
-    card_id = UUID(job.payload["card_id"])
-    fingerprint = str(job.payload["fingerprint"])
-    request = LookupRequest(**job.payload["request"])
+    lookup = _resolve(conn, job, context, result)
+    if lookup is None:
+        return
 
-    wait_seconds = _wait_for_call(conn, context.adapter.name)
+    wait_seconds = _wait_for_call(conn, lookup.adapter.name)
     if wait_seconds > 0:
         with transaction(conn, role="sxe_worker"):
             jobs.defer(conn, job, delay_seconds=wait_seconds)
@@ -84,26 +188,53 @@ def run_job(conn: psycopg.Connection[Any], job: jobs.Job, context: WorkerContext
         return
 
     with transaction(conn, role="sxe_worker"):
-        memory = controls.recall(conn, fingerprint)
-        paid_before = memory is None and controls.start_idempotent_call(conn, fingerprint, context.adapter.name) is None
-        if memory is not None or paid_before:
-            _finish_without_call(conn, job, card_id, memory, context, result)
+        memory = controls.recall(conn, lookup.fingerprint)
+        started = (
+            None
+            if memory is not None
+            else controls.start_idempotent_call(conn, lookup.fingerprint, lookup.adapter.name)
+        )
+        if memory is not None or started is None:
+            _finish_without_call(conn, lookup, memory, context, result)
             return
+        if started is False:
+            _settle_abandoned(conn, lookup, context)
 
-    quote = quoted_credits(context.adapter)
-    if not _reserve(conn, context, quote, job, card_id):
+    quote = quoted_credits(lookup.adapter)
+    if not _reserve(conn, lookup, quote, context):
         with transaction(conn, role="sxe_worker"):
-            _record_budget_short(conn, job, card_id, context, result)
+            _record_budget_short(conn, lookup, context, result)
         return
 
     try:
-        lookup = context.adapter.lookup(request)
+        found = lookup.adapter.lookup(lookup.request)
     except RetryableProviderError as exc:
-        _record_retryable(conn, job, card_id, fingerprint, quote, exc, context, result)
+        _record_retryable(conn, lookup, quote, exc, context, result)
     except PermanentProviderError as exc:
-        _record_permanent(conn, job, card_id, fingerprint, quote, exc, context, result)
+        _record_permanent(conn, lookup, quote, exc, context, result)
     else:
-        _record_lookup(conn, job, card_id, fingerprint, quote, lookup, context, result)
+        _record_lookup(conn, lookup, quote, found, context, result)
+
+
+def _resolve(
+    conn: psycopg.Connection[Any], job: jobs.Job, context: WorkerContext, result: WorkResult
+) -> _Lookup | None:
+    """Read the job's payload; a job for a provider this run does not serve waits for a run that does."""
+    provider = str(job.payload.get("provider") or context.adapter.name)
+    adapter = context.adapter_for(provider)
+    if adapter is None:
+        with transaction(conn, role="sxe_worker"):
+            jobs.defer(conn, job, delay_seconds=BREAKER_RECHECK_SECONDS)
+        result.outcomes["provider_not_configured"] += 1
+        return None
+    return _Lookup(
+        job=job,
+        card_id=UUID(job.payload["card_id"]),
+        fingerprint=str(job.payload["fingerprint"]),
+        request=LookupRequest(**job.payload["request"]),
+        adapter=adapter,
+        scopes=context.scopes_for(provider),
+    )
 
 
 def _wait_for_call(conn: psycopg.Connection[Any], provider: str) -> float:
@@ -111,7 +242,7 @@ def _wait_for_call(conn: psycopg.Connection[Any], provider: str) -> float:
     while True:
         with transaction(conn, role="sxe_worker"):
             if not controls.breaker_allows(conn, provider):
-                return BREAKER_RECHECK_SECONDS
+                return controls.breaker_wait_seconds(conn, provider) or BREAKER_RECHECK_SECONDS
             wait = controls.try_acquire_token(conn, provider)
         if wait == 0:
             return 0.0
@@ -124,22 +255,23 @@ class _ReservationShort(Exception):
     """Raised inside the reservation transaction to roll back a partial reservation."""
 
 
-def _reserve(conn: psycopg.Connection[Any], context: WorkerContext, quote: int, job: jobs.Job, card_id: UUID) -> bool:
+def _reserve(conn: psycopg.Connection[Any], lookup: _Lookup, quote: int, context: WorkerContext) -> bool:
     """Reserve the quoted credits and audit the attempt before the call, so a crash during it leaves a trace."""
     try:
         with transaction(conn, role="sxe_worker"):
-            if not controls.reserve_budget(conn, context.scopes, quote, context.period):
+            if not controls.reserve_budget(conn, lookup.scopes, quote, context.period):
                 raise _ReservationShort
+            controls.note_reservation(conn, lookup.fingerprint, lookup.scopes, quote, context.period)
             audit.append(
                 conn,
                 actor=context.actor,
                 action="enrichment.attempt",
-                subject=f"lead_card:{card_id}",
+                subject=f"lead_card:{lookup.card_id}",
                 detail={
-                    "provider": context.adapter.name,
-                    "adapter_version": context.adapter.version,
-                    "job_id": job.id,
-                    "attempt": job.attempts,
+                    "provider": lookup.adapter.name,
+                    "adapter_version": lookup.adapter.version,
+                    "job_id": lookup.job.id,
+                    "attempt": lookup.job.attempts,
                     "reserved_credits": quote,
                 },
             )
@@ -148,55 +280,62 @@ def _reserve(conn: psycopg.Connection[Any], context: WorkerContext, quote: int, 
     return True
 
 
+def _settle_abandoned(conn: psycopg.Connection[Any], lookup: _Lookup, context: WorkerContext) -> None:
+    """Settle what an earlier attempt of this lookup reserved before it died mid-call."""
+    credits = controls.settle_abandoned_reservation(conn, lookup.fingerprint)
+    if credits:
+        _audit_lookup(conn, lookup, context, outcome="abandoned_attempt_settled", credits=credits)
+
+
 def _finish_without_call(
     conn: psycopg.Connection[Any],
-    job: jobs.Job,
-    card_id: UUID,
+    lookup: _Lookup,
     memory: controls.Memory | None,
     context: WorkerContext,
     result: WorkResult,
 ) -> None:
     """Close a job whose lookup is remembered or was already paid for, without calling the provider."""
+    card_id = lookup.card_id
     if memory is not None and memory.contact_id is not None:
         conn.execute(sql("cards_attach_contact"), {"card_id": card_id, "contact_id": memory.contact_id})
         _move_card(conn, card_id, Readiness.ENRICHED, "cooldown_matched")
     else:
         _move_card(conn, card_id, Readiness.NO_MATCH, "cooldown_no_match" if memory else "already_paid")
-    _audit_lookup(conn, job, card_id, context, outcome="reused", credits=0)
-    jobs.complete(conn, job)
+    _audit_lookup(conn, lookup, context, outcome="reused", credits=0)
+    jobs.complete(conn, lookup.job)
     result.outcomes["reused"] += 1
 
 
 def _record_budget_short(
-    conn: psycopg.Connection[Any], job: jobs.Job, card_id: UUID, context: WorkerContext, result: WorkResult
+    conn: psycopg.Connection[Any], lookup: _Lookup, context: WorkerContext, result: WorkResult
 ) -> None:
     # The card goes back to qualified: a later period or a raised limit lets a new sweep buy it.
-    _move_card(conn, card_id, Readiness.QUALIFIED, "budget_exhausted")
-    _audit_lookup(conn, job, card_id, context, outcome="budget_exhausted", credits=0)
-    jobs.complete(conn, job)
+    _move_card(conn, lookup.card_id, Readiness.QUALIFIED, "budget_exhausted")
+    _audit_lookup(conn, lookup, context, outcome="budget_exhausted", credits=0)
+    jobs.complete(conn, lookup.job)
     result.outcomes["budget_exhausted"] += 1
 
 
 def _record_lookup(
     conn: psycopg.Connection[Any],
-    job: jobs.Job,
-    card_id: UUID,
-    fingerprint: str,
+    lookup: _Lookup,
     quote: int,
-    lookup: LookupResult,
+    found: LookupResult,
     context: WorkerContext,
     result: WorkResult,
 ) -> None:
-    provider = context.adapter.name
+    provider, job, card_id = lookup.adapter.name, lookup.job, lookup.card_id
     with transaction(conn, role="sxe_worker"):
-        controls.settle_budget(conn, context.scopes, reserved=quote, spent=lookup.credits_used, period=context.period)
-        controls.finish_idempotent_call(conn, fingerprint, succeeded=True)
+        controls.settle_budget(conn, lookup.scopes, reserved=quote, spent=found.credits_used, period=context.period)
+        controls.finish_idempotent_call(conn, lookup.fingerprint, succeeded=True)
         controls.record_breaker_success(conn, provider)
 
-        contact_id = _store_contact(conn, lookup) if lookup.contact_points else None
+        contact_id = _store_contact(conn, found) if found.contact_points else None
         outcome = "matched" if contact_id else "no_match"
         days = context.cooldown_hit_days if contact_id else context.cooldown_miss_days
-        controls.remember(conn, fingerprint, provider=provider, outcome=outcome, contact_id=contact_id, days=days)
+        controls.remember(
+            conn, lookup.fingerprint, provider=provider, outcome=outcome, contact_id=contact_id, days=days
+        )
 
         if contact_id is not None:
             conn.execute(sql("cards_attach_contact"), {"card_id": card_id, "contact_id": contact_id})
@@ -206,20 +345,19 @@ def _record_lookup(
 
         _audit_lookup(
             conn,
-            job,
-            card_id,
+            lookup,
             context,
             outcome=outcome,
-            credits=lookup.credits_used,
-            payload_sha256=lookup.payload_sha256,
-            simulated=lookup.simulated,
+            credits=found.credits_used,
+            payload_sha256=found.payload_sha256,
+            simulated=found.simulated,
         )
         emit(conn, EventType.ENRICHED, str(card_id), provider=provider, outcome=outcome, job_id=job.id)
         jobs.complete(conn, job)
 
     result.lookups += 1
     result.matched += int(contact_id is not None)
-    result.credits_spent += lookup.credits_used
+    result.credits_spent += found.credits_used
     result.outcomes[outcome] += 1
     log(
         logging.INFO,
@@ -234,33 +372,36 @@ def _record_lookup(
 
 def _record_retryable(
     conn: psycopg.Connection[Any],
-    job: jobs.Job,
-    card_id: UUID,
-    fingerprint: str,
+    lookup: _Lookup,
     quote: int,
     error: RetryableProviderError,
     context: WorkerContext,
     result: WorkResult,
 ) -> None:
-    provider = context.adapter.name
-    delay = error.retry_after_seconds or min(BACKOFF_BASE_SECONDS * 2 ** (job.attempts - 1), BACKOFF_MAX_SECONDS)
+    provider, job = lookup.adapter.name, lookup.job
+    delay = context.backoff.delay(job.attempts)
+    if error.retry_after_seconds is not None:
+        delay = max(delay, error.retry_after_seconds)
     with transaction(conn, role="sxe_worker"):
-        controls.settle_budget(conn, context.scopes, reserved=quote, spent=0, period=context.period)
-        controls.finish_idempotent_call(conn, fingerprint, succeeded=False)
+        controls.settle_budget(conn, lookup.scopes, reserved=quote, spent=0, period=context.period)
+        controls.finish_idempotent_call(conn, lookup.fingerprint, succeeded=False)
         breaker_state = controls.record_breaker_failure(conn, provider)
         if error.retry_after_seconds:
             controls.block_bucket(conn, provider, error.retry_after_seconds)
-        state = jobs.retry(conn, job, delay_seconds=delay, error=_error_detail(error))
+        entry = jobs.error_entry(
+            job.attempts, error, retry_after_seconds=error.retry_after_seconds, breaker=breaker_state
+        )
+        state = jobs.retry(conn, job, delay_seconds=delay, error=entry)
         if state == "dead":
-            _move_card(conn, card_id, Readiness.ENRICHMENT_FAILED, "retries_exhausted")
+            _move_card(conn, lookup.card_id, Readiness.ENRICHMENT_FAILED, "retries_exhausted")
         _audit_lookup(
             conn,
-            job,
-            card_id,
+            lookup,
             context,
             outcome=f"retryable_error:{state}",
             credits=0,
             status_code=error.status_code,
+            error_class=type(error).__name__,
             breaker=breaker_state,
         )
 
@@ -281,20 +422,27 @@ def _record_retryable(
 
 def _record_permanent(
     conn: psycopg.Connection[Any],
-    job: jobs.Job,
-    card_id: UUID,
-    fingerprint: str,
+    lookup: _Lookup,
     quote: int,
     error: PermanentProviderError,
     context: WorkerContext,
     result: WorkResult,
 ) -> None:
+    job = lookup.job
     with transaction(conn, role="sxe_worker"):
-        controls.settle_budget(conn, context.scopes, reserved=quote, spent=0, period=context.period)
-        controls.finish_idempotent_call(conn, fingerprint, succeeded=False)
-        jobs.fail(conn, job, error=_error_detail(error))
-        _move_card(conn, card_id, Readiness.ENRICHMENT_FAILED, "provider_rejected")
-        _audit_lookup(conn, job, card_id, context, outcome="permanent_error", credits=0, status_code=error.status_code)
+        controls.settle_budget(conn, lookup.scopes, reserved=quote, spent=0, period=context.period)
+        controls.finish_idempotent_call(conn, lookup.fingerprint, succeeded=False)
+        jobs.fail(conn, job, error=jobs.error_entry(job.attempts, error))
+        _move_card(conn, lookup.card_id, Readiness.ENRICHMENT_FAILED, "provider_rejected")
+        _audit_lookup(
+            conn,
+            lookup,
+            context,
+            outcome="permanent_error",
+            credits=0,
+            status_code=error.status_code,
+            error_class=type(error).__name__,
+        )
 
     result.outcomes["dead"] += 1
     log(
@@ -303,14 +451,16 @@ def _record_permanent(
         f"lookup rejected by the provider ({type(error).__name__})",
         stage="enrich",
         job_id=job.id,
-        provider=context.adapter.name,
+        provider=lookup.adapter.name,
         attempt=job.attempts,
     )
 
 
-def _store_contact(conn: psycopg.Connection[Any], lookup: LookupResult) -> UUID:
-    contact_id: UUID = conn.execute(sql("contact_create")).fetchone()["id"]
-    for point in lookup.contact_points:
+def _store_contact(conn: psycopg.Connection[Any], found: LookupResult) -> UUID:
+    row = conn.execute(sql("contact_create")).fetchone()
+    assert row is not None, "INSERT ... RETURNING always returns the new row"
+    contact_id: UUID = row["id"]
+    for point in found.contact_points:
         conn.execute(
             sql("contact_upsert_point"),
             {
@@ -322,10 +472,10 @@ def _store_contact(conn: psycopg.Connection[Any], lookup: LookupResult) -> UUID:
                 "line_type": point.line_type,
                 "dnc_status": point.dnc_status,
                 # The provider's DNC answer is a scrub made at lookup time; without one the phone is unscrubbed.
-                "scrubbed_at": datetime.now(UTC) if point.dnc_status is not None else None,
+                "scrubbed_at": point.scrubbed_at or (datetime.now(UTC) if point.dnc_status is not None else None),
                 "source": point.source,
-                "adapter_version": lookup.adapter_version,
-                "simulated": lookup.simulated,
+                "adapter_version": found.adapter_version,
+                "simulated": found.simulated,
             },
         )
     return contact_id
@@ -337,8 +487,7 @@ def _move_card(conn: psycopg.Connection[Any], card_id: UUID, to_state: Readiness
 
 def _audit_lookup(
     conn: psycopg.Connection[Any],
-    job: jobs.Job,
-    card_id: UUID,
+    lookup: _Lookup,
     context: WorkerContext,
     *,
     outcome: str,
@@ -350,20 +499,16 @@ def _audit_lookup(
         conn,
         actor=context.actor,
         action="enrichment.lookup",
-        subject=f"lead_card:{card_id}",
+        subject=f"lead_card:{lookup.card_id}",
         detail={
-            "provider": context.adapter.name,
-            "adapter_version": context.adapter.version,
-            "job_id": job.id,
-            "attempt": job.attempts,
+            "provider": lookup.adapter.name,
+            "adapter_version": lookup.adapter.version,
+            "fingerprint": lookup.fingerprint,
+            "job_id": lookup.job.id,
+            "attempt": lookup.job.attempts,
             "outcome": outcome,
             "credits": credits,
             **detail,
         },
         payload_sha256=payload_sha256,
     )
-
-
-def _error_detail(error: Exception) -> dict[str, Any]:
-    """Describe a failure for the job row: its class, message and status, which never contain contact data."""
-    return {"class": type(error).__name__, "message": str(error), "status_code": getattr(error, "status_code", None)}

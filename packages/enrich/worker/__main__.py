@@ -1,0 +1,7 @@
+"""DigitalOcean Functions handler: parse the event, call the library, return its response."""
+
+from sxe.functions import enrich_worker
+
+
+def main(event, context=None):
+    return enrich_worker(event, context)
