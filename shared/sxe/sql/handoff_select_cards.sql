@@ -1,0 +1,14 @@
+-- Cards of a pool in one readiness state, optionally only those with a persona or a
+-- tribe label, in id order. The same filters are in handoff_mark_cards.sql and
+-- handoff_record_members.sql, so the cards written are the cards marked.
+SELECT card.*
+  FROM contact.handoff_cards AS card
+ WHERE card.pool = %(pool)s
+   AND card.readiness = %(state)s
+   AND (%(persona)s::text IS NULL OR EXISTS (
+            SELECT FROM execution.card_labels AS label
+             WHERE label.card_id = card.card_id AND label.kind = 'persona' AND label.value = %(persona)s))
+   AND (%(tribe)s::text IS NULL OR EXISTS (
+            SELECT FROM execution.card_labels AS label
+             WHERE label.card_id = card.card_id AND label.kind = 'tribe' AND label.value = %(tribe)s))
+ ORDER BY card.card_id;
