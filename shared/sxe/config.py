@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sxe.errors import ConfigError
@@ -45,6 +45,35 @@ class Settings(BaseSettings):
     provider_burst: int = Field(default=10, ge=1)
     cooldown_hit_days: int = Field(default=90, ge=1)
     cooldown_miss_days: int = Field(default=30, ge=1)
+
+    spaces_endpoint: str | None = Field(default=None, description="Spaces S3 endpoint; unset means the local store.")
+    spaces_region: str = Field(default="us-east-1", description="Region name used for request signing.")
+    spaces_bucket: str | None = Field(default=None, description="Bucket (Space) that holds exports.")
+    spaces_key: SecretStr | None = Field(default=None, description="Spaces access key id.")
+    spaces_secret: SecretStr | None = Field(default=None, description="Spaces secret access key.")
+
+    @field_validator("spaces_endpoint", "spaces_bucket", "spaces_key", "spaces_secret", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # The deploy environment passes unset variables as empty strings.
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _check_spaces(self) -> Settings:
+        parts = {
+            "SXE_SPACES_ENDPOINT": self.spaces_endpoint,
+            "SXE_SPACES_BUCKET": self.spaces_bucket,
+            "SXE_SPACES_KEY": self.spaces_key,
+            "SXE_SPACES_SECRET": self.spaces_secret,
+        }
+        missing = [name for name, value in parts.items() if not value]
+        if 0 < len(missing) < len(parts):
+            raise ValueError(f"Spaces settings are incomplete: set {', '.join(missing)} too, or unset all of them")
+        return self
+
+    @property
+    def spaces_configured(self) -> bool:
+        return self.spaces_endpoint is not None
 
     @field_validator("database_url")
     @classmethod
@@ -82,6 +111,7 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = "SXE_" + "_".join(str(part) for part in first["loc"]).upper()
+        # A check across several variables has no location; its message names them.
+        name = "SXE_" + "_".join(str(part) for part in first["loc"]).upper() if first["loc"] else "settings"
         message = str(first["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"invalid {name}: {message}; fix the variable or unset it to use the default") from exc

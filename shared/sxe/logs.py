@@ -30,6 +30,7 @@ ALLOWED_KEYS = frozenset(
         "reason",
         "object_key",
         "status",
+        "consumer",
     }
 )
 
@@ -50,6 +51,9 @@ class Event(StrEnum):
     BUNDLE_WRITTEN = "bundle.written"
     DOWNLOAD_SERVED = "download.served"
     DOWNLOAD_REJECTED = "download.rejected"
+    DOWNLOAD_URL_ISSUED = "download.url_issued"
+    API_REJECTED = "api.rejected"
+    API_FAILED = "api.failed"
 
 
 class RedactingFormatter(LambdaPowertoolsFormatter):  # type: ignore[misc]

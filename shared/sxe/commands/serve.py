@@ -7,8 +7,8 @@ from typing import Any
 
 from sxe.config import load_settings
 from sxe.handoff.download_server import DownloadServer
+from sxe.handoff.storage import signing_secret
 from sxe.handoff.store import LocalObjectStore
-from sxe.pipeline import signing_secret
 
 
 def register(commands: Any) -> None:
