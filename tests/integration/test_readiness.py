@@ -6,7 +6,6 @@ import uuid
 
 import psycopg
 import pytest
-
 from sxe.cards import TRANSITIONS, Readiness, ensure_pool, predecessors, transition, transition_pool
 from sxe.errors import StateTransitionError
 
