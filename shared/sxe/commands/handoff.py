@@ -37,7 +37,7 @@ def register(commands: Any) -> None:
         help="comma-separated contact fields to include: emails, phones, or '' for none (default both)",
     )
     parser.add_argument(
-        "--expires-in", type=int, metavar="SECONDS", help="URL lifetime (default SXE_SIGNED_URL_SECONDS)"
+        "--expires-in", type=int, metavar="SECONDS", help="URL lifetime in seconds (default SXE_SIGNED_URL_SECONDS)"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.set_defaults(handler=_handoff)

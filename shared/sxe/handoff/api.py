@@ -1,7 +1,7 @@
 """The handoff web API: lead-card pages, the pull queue, bundle requests and download URLs.
 
 Each public function is one DigitalOcean web function. It authenticates the
-`Authorization: Bearer <key>` header, takes a rate token, and answers JSON, or
+`Authorization: Bearer <key>` header, takes a rate token, and returns JSON, or
 `application/problem+json` on error. Card contents are read as sxe_worker,
 because they include Tier 2 contact points; everything else runs as sxe_api.
 
@@ -386,7 +386,7 @@ def _uuid(raw: Any) -> uuid.UUID | None:
 
 def _check_downloadable(row: dict[str, Any] | None, consumer: Consumer, bundle_id: uuid.UUID, store: str) -> None:
     """Raise ApiError unless `consumer` may download the bundle now."""
-    # A bundle of another consumer's pool answers like an unknown one, so ids cannot be probed.
+    # A bundle of another consumer's pool gets the same 404 as an unknown one, so ids cannot be probed.
     if row is None or row["pool"] not in consumer.pools:
         raise ApiError(404, "not found", f"no bundle {bundle_id} in this consumer's pools")
     if row["revoked_at"] is not None:

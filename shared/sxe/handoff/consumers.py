@@ -120,7 +120,7 @@ def authenticate(conn: psycopg.Connection[Any], authorization: str | None) -> Co
     """Return the consumer of a `Bearer` key and take one rate token for the call.
 
     Raises ApiError 401 for a missing, malformed, unknown or revoked key (one message
-    for all, so the response tells nothing about which keys exist) and 429 with
+    for all, so the response reveals nothing about which keys exist) and 429 with
     Retry-After when the consumer's bucket is empty.
     """
     scheme, _, key = (authorization or "").partition(" ")

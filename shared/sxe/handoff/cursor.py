@@ -1,6 +1,6 @@
 """Opaque keyset cursors of the pull API: the last (updated_at, card_id) of a page, signed.
 
-A cursor is `<base64url JSON>.<base64url HMAC-SHA256>`. The JSON holds the
+A cursor is `<base64url JSON>.<base64url HMAC-SHA256>`. The JSON contains the
 position and the pools it was made for, and the HMAC (keyed with the service's
 signing key) stops a caller from forging a position or reusing a cursor with
 other pools. Callers must treat cursors as opaque strings.

@@ -2,7 +2,7 @@
 
 Handing cards off enqueues one message per card for each consumer subscribed to
 the card's pool (handoff_mark_cards.sql). A pull leases messages for
-`lease_seconds`; an acknowledged message is never delivered again, and an
+`lease_seconds`. An acknowledged message is never delivered again. An
 unacknowledged one is delivered again once its lease has passed, with the same
 message id and a higher `delivery`. Delivery is at least once, so consumers
 dedupe on the message id.

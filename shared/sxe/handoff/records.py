@@ -45,7 +45,7 @@ _PROFILE_KEYS = (
 
 @dataclass(frozen=True, slots=True)
 class RecordFormat:
-    """What a consumer receives: the lead-card version and the contact lists it may see."""
+    """The output format of a consumer: its lead-card version and the contact lists it may receive."""
 
     schema_version: str = DEFAULT_SCHEMA_VERSION
     contact_fields: frozenset[str] = frozenset(CONTACT_FIELDS)

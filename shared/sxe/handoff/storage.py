@@ -27,8 +27,8 @@ def spaces_client(settings: Settings) -> Any:
     config = Config(
         signature_version="s3v4",
         s3={"addressing_style": "path"},
-        # Spaces rejects the CRC32 checksums that boto3 1.36+ adds to every upload by
-        # default, so checksums are computed and validated only where an operation requires them.
+        # boto3 1.36 and later add checksums to every upload by default. S3-compatible
+        # services such as Spaces may not accept them, so send them only where required.
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
         retries={"max_attempts": 5, "mode": "standard"},
