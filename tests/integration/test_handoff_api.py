@@ -182,7 +182,7 @@ def test_cards_in_requested_version(environment: Path, conn: psycopg.Connection[
     contracts.validate(page["items"][0], LEAD_CARD_V1)
 
 
-def test_consumer_without_phone_permission_gets_no_phones(environment: Path, conn: psycopg.Connection[Any]) -> None:
+def test_emails_only_consumer_gets_no_phones(environment: Path, conn: psycopg.Connection[Any]) -> None:
     seed_card(conn, POOL, 0)
     key = add_consumer(conn, contact_fields=["emails"])
 
@@ -285,10 +285,10 @@ def test_concurrent_pulls_take_different_messages(
         seed_card(conn, POOL, index)
     key = add_consumer(conn, burst=50)
     hand_off_pool(conn, environment)
-    taken: list[str] = []
+    leased_ids: list[str] = []
 
     def worker() -> None:
-        taken.extend(message["message_id"] for message in pull(key, max_messages=2))
+        leased_ids.extend(message["message_id"] for message in pull(key, max_messages=2))
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for thread in threads:
@@ -296,8 +296,8 @@ def test_concurrent_pulls_take_different_messages(
     for thread in threads:
         thread.join()
 
-    assert len(taken) == 6
-    assert len(set(taken)) == 6
+    assert len(leased_ids) == 6
+    assert len(set(leased_ids)) == 6
 
 
 def test_ack_of_other_consumers_message_is_unknown(environment: Path, conn: psycopg.Connection[Any]) -> None:

@@ -1,4 +1,4 @@
-"""Revoke the bundles that contain a card, for erasure: `handoff/download` then answers 410 for them."""
+"""Revoke the bundles that contain a card, for erasure, so `handoff/download` returns 410 for them."""
 
 from __future__ import annotations
 
