@@ -44,19 +44,8 @@ GRANT SELECT ON ops.suppressions TO sxe_api;
 
 -- bundle revocation --------------------------------------------------------
 
-ALTER TABLE ops.bundles
-    ADD COLUMN revoked_at      timestamptz,
-    ADD COLUMN revoked_reason  text;
-
--- Which cards each bundle holds, written at handoff, so an erasure finds every bundle to revoke.
-CREATE TABLE ops.bundle_cards (
-    bundle_id  uuid NOT NULL REFERENCES ops.bundles (id) ON DELETE CASCADE,
-    card_id    uuid NOT NULL,
-    PRIMARY KEY (bundle_id, card_id)
-);
-CREATE INDEX bundle_cards_card ON ops.bundle_cards (card_id);
-
-GRANT SELECT, INSERT ON ops.bundle_cards TO sxe_worker;
+-- ops.bundles.revoked_at and ops.bundle_cards, the index of which cards each bundle
+-- holds, come with the handoff API migration; erasure reads them to revoke bundles.
 GRANT SELECT ON ops.bundle_cards TO sxe_api, sxe_analyst;
 
 -- erasure and retention ----------------------------------------------------

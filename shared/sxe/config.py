@@ -81,6 +81,34 @@ class Settings(BaseSettings):
     enrich_drain_seconds: float = Field(
         default=60.0, ge=0, description="How long a run waits for scheduled retries before it moves on."
     )
+    spaces_endpoint: str | None = Field(default=None, description="Spaces S3 endpoint; unset means the local store.")
+    spaces_region: str = Field(default="us-east-1", description="Region name used for request signing.")
+    spaces_bucket: str | None = Field(default=None, description="Bucket (Space) that holds exports.")
+    spaces_key: SecretStr | None = Field(default=None, description="Spaces access key id.")
+    spaces_secret: SecretStr | None = Field(default=None, description="Spaces secret access key.")
+
+    @field_validator("spaces_endpoint", "spaces_bucket", "spaces_key", "spaces_secret", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # The deploy environment passes unset variables as empty strings.
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _check_spaces(self) -> Settings:
+        parts = {
+            "SXE_SPACES_ENDPOINT": self.spaces_endpoint,
+            "SXE_SPACES_BUCKET": self.spaces_bucket,
+            "SXE_SPACES_KEY": self.spaces_key,
+            "SXE_SPACES_SECRET": self.spaces_secret,
+        }
+        missing = [name for name, value in parts.items() if not value]
+        if 0 < len(missing) < len(parts):
+            raise ValueError(f"Spaces settings are incomplete: set {', '.join(missing)} too, or unset all of them")
+        return self
+
+    @property
+    def spaces_configured(self) -> bool:
+        return self.spaces_endpoint is not None
 
     @field_validator("database_url")
     @classmethod
@@ -128,6 +156,8 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
+        # A check across several variables has no location; its message names them.
+        name = "SXE_" + "_".join(str(part) for part in first["loc"]).upper() if first["loc"] else "settings"
         message = str(first["msg"]).removeprefix("Value error, ")
         if not first["loc"]:
             # A check across several variables; its message names them.

@@ -46,6 +46,7 @@ ALLOWED_KEYS = frozenset(
         "alarm",
         "value",
         "threshold",
+        "consumer",
     }
 )
 # Bound per invocation by `bind`; callers may also pass them to `log`.
@@ -99,6 +100,9 @@ class Event(StrEnum):
     PULL_PAGE_FETCHED = "pull.page_fetched"
     PULL_RATE_LIMITED = "pull.rate_limited"
     PULL_FINISHED = "pull.finished"
+
+    API_REJECTED = "api.rejected"
+    API_FAILED = "api.failed"
 
 
 def redact_secrets(text: str) -> str:

@@ -9,7 +9,6 @@ as duplicates, cards are not rebuilt, and remembered lookups are not bought agai
 from __future__ import annotations
 
 import logging
-import secrets
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -32,8 +31,8 @@ from sxe.db import connect, database_url, transaction
 from sxe.db.migrate import migrate
 from sxe.errors import UsageError
 from sxe.handoff.export import HandoffRequest, hand_off
-from sxe.handoff.signing import sign_url
-from sxe.handoff.store import LocalObjectStore
+from sxe.handoff.records import RecordFormat
+from sxe.handoff.storage import build_store, download_url, signing_secret  # noqa: F401 - signing_secret is re-exported
 from sxe.ingest.formats import get_format
 from sxe.ingest.store import FileResult, QuarantinedRecord, ingest_file
 from sxe.intelligence import load_default_ruleset
@@ -247,25 +246,24 @@ def handoff_stage(conn: psycopg.Connection[Any], settings: Settings, summary: Ru
         finished = [Readiness.ENRICHED, Readiness.NO_MATCH, Readiness.ENRICHMENT_FAILED]
         transition_pool(conn, settings.pool, finished, Readiness.READY)
 
-    store = LocalObjectStore(settings.objects_dir)
+    store = build_store(settings)
     request = HandoffRequest(
         settings.pool,
         settings.environment,
         datetime.now(UTC),
         settings.bundle_retention_days,
         ACTOR,
-        dnc_scrub_max_days=settings.dnc_scrub_max_days,
+        record_format=RecordFormat("lead-card.v1", phone_scrub_max_days=settings.dnc_scrub_max_days),
     )
     bundle = hand_off(conn, store, request)
 
-    secret = signing_secret(settings)
     expires_in = settings.signed_url_seconds
     local_path = store.local_path(bundle.data_key)
     summary.bundle = BundleSummary(
         id=bundle.bundle_id,
         path=str(local_path.parent) if local_path else bundle.data_key,
-        url=sign_url(settings.public_base_url, bundle.data_key, secret, expires_in),
-        manifest_url=sign_url(settings.public_base_url, bundle.manifest_key, secret, expires_in),
+        url=download_url(settings, store, bundle.data_key, expires_in),
+        manifest_url=download_url(settings, store, bundle.manifest_key, expires_in),
         records=bundle.record_count,
     )
     with transaction(conn, role="sxe_worker"):
@@ -293,15 +291,3 @@ def audit_url_issued(
         detail={"object_keys": object_keys, "expires_in_seconds": expires_in},
     )
     log(logging.INFO, Event.DOWNLOAD_URL_ISSUED, "signed download URLs issued", stage="handoff", bundle_id=bundle_id)
-
-
-def signing_secret(settings: Settings) -> bytes:
-    """Return SXE_SIGNING_KEY, or a random key kept (mode 0600) in the state folder across runs."""
-    if settings.signing_key is not None:
-        return settings.signing_key.get_secret_value().encode("utf-8")
-    path = settings.state_dir / "signing.key"
-    if not path.exists():
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_hex(32), encoding="utf-8")
-    return path.read_text(encoding="utf-8").strip().encode("utf-8")

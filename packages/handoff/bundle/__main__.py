@@ -1,7 +1,7 @@
-"""DigitalOcean Functions handler: parse the event, call the library, return its response."""
+"""DigitalOcean Functions handler: a scheduled handoff, or a consumer's bundle request over the web."""
 
-from sxe.functions import hand_off
+from sxe.handoff.api import bundle
 
 
 def main(event, context=None):
-    return hand_off(event, context)
+    return bundle(event, context)

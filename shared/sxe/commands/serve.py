@@ -10,9 +10,9 @@ from typing import Any
 from sxe.compliance.revocation import RevocationCheck
 from sxe.config import load_settings
 from sxe.db import database_url
+from sxe.handoff.storage import signing_secret
 from sxe.handoff.store import LocalObjectStore
 from sxe.paths import project_root
-from sxe.pipeline import signing_secret
 from sxe.runtime.project import load_project
 from sxe.runtime.server import DEFAULT_NAMESPACE, WEB_PREFIX, LocalServer
 

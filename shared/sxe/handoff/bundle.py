@@ -24,7 +24,9 @@ from typing import IO, Any, cast
 import sxe
 from sxe.contracts import (
     BUNDLE_MANIFEST_V1,
+    BUNDLE_MANIFEST_V2,
     LEAD_CARD_V1,
+    LEAD_CARD_V2,
     describe_value,
     load_contracts,
 )
@@ -38,6 +40,9 @@ RECORD_CONTENT_TYPE = "application/x-ndjson"
 # make HTTP clients decompress on download, and the bytes would no longer match sha256.
 DATA_OBJECT_CONTENT_TYPE = "application/gzip"
 MANIFEST_CONTENT_TYPE = "application/json"
+ALL_CONTACT_FIELDS = ("emails", "phones")
+# A manifest's `schema_version` names the schema it follows.
+MANIFEST_SCHEMAS = {"bundle-manifest.v1": BUNDLE_MANIFEST_V1, "bundle-manifest.v2": BUNDLE_MANIFEST_V2}
 GZIP_LEVEL = 6
 _CHUNK_BYTES = 1024 * 1024
 
@@ -91,24 +96,30 @@ def write_bundle(
     expires_at: datetime | None,
     validate_record: RecordValidator | None = None,
     contracts_dir: Path | None = None,
+    record_schema: str = LEAD_CARD_V1,
+    contact_fields: Iterable[str] = ALL_CONTACT_FIELDS,
 ) -> BundleResult:
     """Write `records` as a bundle under `{prefix}/{bundle_id}/` and return what was written.
 
     Records stream through a temporary local file, so memory use does not grow with the
     record count. Identical records and arguments give identical data bytes (gzip mtime 0).
-    Each record is checked by `validate_record`, which defaults to lead-card.v1 validation.
-    A failing record raises ContractViolation naming its 0-based index and card_id, and
-    nothing is uploaded. The manifest is validated against bundle-manifest.v1 before upload.
-    Raises UsageError for a bad prefix or bundle id, naive datetimes, or `expires_at`
-    before `created_at`.
+    Each record is checked by `validate_record`, which defaults to validation against
+    `record_schema`. A failing record raises ContractViolation naming its 0-based index
+    and card_id, and nothing is uploaded. Records of lead-card.v1 get a bundle-manifest.v1,
+    so a consumer written for version 1 reads them unchanged; records of lead-card.v2 get
+    a bundle-manifest.v2, which also lists `contact_fields`. The manifest is
+    validated before upload. Raises UsageError for a bad prefix or bundle id, naive
+    datetimes, `expires_at` before `created_at`, or an unknown record schema.
     """
     bundle_text = _check_bundle_id(bundle_id)
     _check_times(created_at, expires_at)
     folder = f"{validate_key(prefix)}/{bundle_text}"
     data_key = validate_key(f"{folder}/{DATA_FILE_NAME}")
     manifest_key = validate_key(f"{folder}/{MANIFEST_FILE_NAME}")
+    if record_schema not in (LEAD_CARD_V1, LEAD_CARD_V2):
+        raise UsageError(f"record schema {record_schema!r} is unknown; use {LEAD_CARD_V1} or {LEAD_CARD_V2}")
     contracts = load_contracts(contracts_dir)
-    check = validate_record or (lambda record: contracts.validate(record, LEAD_CARD_V1))
+    check = validate_record or (lambda record: contracts.validate(record, record_schema))
 
     with tempfile.TemporaryDirectory(prefix="sxe-bundle-") as scratch:
         data_path = Path(scratch) / DATA_FILE_NAME
@@ -121,8 +132,10 @@ def write_bundle(
             filters=filters,
             created_at=created_at,
             expires_at=expires_at,
+            record_schema=record_schema,
+            contact_fields=contact_fields,
         )
-        contracts.validate(manifest, BUNDLE_MANIFEST_V1)
+        contracts.validate(manifest, MANIFEST_SCHEMAS[manifest["schema_version"]])
         # Serialize before any upload, so filters that are not JSON fail with nothing written.
         manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n"
         store.put_file(data_key, data_path, DATA_OBJECT_CONTENT_TYPE)
@@ -169,12 +182,19 @@ def build_manifest(
     filters: Mapping[str, Any],
     created_at: datetime,
     expires_at: datetime | None,
+    record_schema: str = LEAD_CARD_V1,
+    contact_fields: Iterable[str] = ALL_CONTACT_FIELDS,
 ) -> dict[str, Any]:
-    """Return a bundle-manifest.v1 document for one data file. It is not validated here."""
-    return {
-        "schema_version": "bundle-manifest.v1",
+    """Return the manifest for one data file: bundle-manifest.v1 for lead-card.v1 records, else v2.
+
+    `contact_fields` is written only to a version 2 manifest.
+    The manifest is not validated here.
+    """
+    fields = sorted(set(contact_fields))
+    manifest: dict[str, Any] = {
+        "schema_version": "bundle-manifest.v1" if record_schema == LEAD_CARD_V1 else "bundle-manifest.v2",
         "bundle_id": bundle_id,
-        "record_schema": LEAD_CARD_V1,
+        "record_schema": record_schema,
         "record_count": record_count,
         "files": [
             {
@@ -190,6 +210,10 @@ def build_manifest(
         "expires_at": format_timestamp(expires_at) if expires_at is not None else None,
         "producer": {"name": "sxe", "version": sxe.__version__},
     }
+    # Version 1 has no field for them; callers record them in `filters` instead.
+    if record_schema != LEAD_CARD_V1:
+        manifest["contact_fields"] = fields
+    return manifest
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -226,6 +250,7 @@ def read_bundle(
 ) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
     """Return the validated manifest and an iterator over the bundle's records.
 
+    The manifest is validated against the schema its `schema_version` names.
     Before returning, the data file's SHA-256, size and line count are checked against
     the manifest in one streaming pass, so a consumer receives no record of a corrupt bundle.
     A mismatch raises ContractViolation. With `validate_records`, the iterator also
@@ -234,7 +259,7 @@ def read_bundle(
     """
     contracts = load_contracts(contracts_dir)
     manifest = _load_manifest(store, validate_key(manifest_key))
-    contracts.validate(manifest, BUNDLE_MANIFEST_V1)
+    contracts.validate(manifest, _manifest_schema(manifest))
 
     entry = manifest["files"][0]
     data_key = validate_key(f"{manifest_key.rpartition('/')[0]}/{entry['name']}".lstrip("/"))
@@ -257,6 +282,19 @@ def _load_manifest(store: ObjectStore, manifest_key: str) -> dict[str, Any]:
             f"manifest {manifest_key!r} must be a JSON object", rule="type", schema_id=BUNDLE_MANIFEST_V1
         )
     return manifest
+
+
+def _manifest_schema(manifest: dict[str, Any]) -> str:
+    schema_id = MANIFEST_SCHEMAS.get(str(manifest.get("schema_version")))
+    if schema_id is None:
+        raise ContractViolation(
+            f"manifest schema_version {describe_value(manifest.get('schema_version'))} is unknown; "
+            f"expected one of {', '.join(MANIFEST_SCHEMAS)}",
+            pointer="/schema_version",
+            rule="enum",
+            schema_id=BUNDLE_MANIFEST_V1,
+        )
+    return schema_id
 
 
 def _opener(store: ObjectStore, data_key: str) -> Callable[[], IO[bytes]]:

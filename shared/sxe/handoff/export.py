@@ -1,4 +1,4 @@
-"""Hand off a pool: package its ready lead cards into a bundle, record it, and sign a download URL.
+"""Hand off a pool: package its ready lead cards into a bundle, record it, and enqueue its messages.
 
 Records are built from the database at export time, contact points included, and
 stream from a server-side cursor into the bundle writer, so memory stays flat
@@ -9,43 +9,73 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from sxe import __version__, audit
-from sxe.cards import Readiness, transition_pool
 from sxe.db import sql, transaction
+from sxe.errors import SxeError, UsageError
 from sxe.events import EventType, emit
 from sxe.handoff.bundle import BundleResult, write_bundle
-from sxe.handoff.store import ObjectStore
+from sxe.handoff.records import CONTRACT_PLATFORMS, RecordFormat, render_card
+from sxe.handoff.store import ObjectStore, S3ObjectStore
 
-LEAD_CARD_VERSION = "lead-card.v1"
-V1_PLATFORMS = frozenset({"x", "threads", "tiktok"})
 FETCH_ROWS = 500
-
-_MATCHED_REASONS = frozenset({"matched", "cooldown_matched"})
-_NO_MATCH_REASONS = frozenset({"no_match", "cooldown_no_match"})
+# Handed-off cards may be exported again (a re-delivery), which marks nothing.
+EXPORT_STATES = ("ready", "handed_off")
 
 
 @dataclass(frozen=True, slots=True)
 class HandoffRequest:
+    """One handoff. The default format stays lead-card.v1 with every contact field,
+    so bundles of `sxe run` keep the shape their consumers were written for."""
+
     pool: str
     environment: str
     created_at: datetime
     retention_days: int
     actor: str
-    # A phone goes out only while its DNC/TCPA scrub is at most this old; an unscrubbed one is withheld.
-    dnc_scrub_max_days: int = 31
+    record_format: RecordFormat = field(default_factory=lambda: RecordFormat("lead-card.v1"))
+    state: str = "ready"
+    persona: str | None = None
+    tribe: str | None = None
+
+    @property
+    def filters(self) -> dict[str, Any]:
+        """The selection, as written to the manifest, ops.bundles and the audit log."""
+        filters: dict[str, Any] = {"pool": self.pool, "readiness": self.state}
+        if self.persona is not None:
+            filters["persona"] = self.persona
+        if self.tribe is not None:
+            filters["tribe"] = self.tribe
+        if self.record_format.schema_version == "lead-card.v1":
+            # bundle-manifest.v1 has no contact_fields of its own.
+            filters["contact_fields"] = sorted(self.record_format.contact_fields)
+        return filters
+
+
+class HandoffMismatch(SxeError):
+    """The cards marked handed off differ from the cards written; the handoff was rolled back."""
 
 
 def hand_off(conn: psycopg.Connection[Any], store: ObjectStore, request: HandoffRequest) -> BundleResult:
-    """Write one bundle of the pool's ready cards and record it in ops.bundles and the audit log."""
+    """Write one bundle of the selected cards and record it, its members, audit row and events.
+
+    Exporting `ready` cards also marks them handed off and enqueues one message per
+    card for each consumer subscribed to the pool. Raises UsageError for a state
+    outside EXPORT_STATES.
+    """
+    if request.state not in EXPORT_STATES:
+        raise UsageError(f"state {request.state!r} cannot be exported; use one of {', '.join(EXPORT_STATES)}")
     bundle_id = uuid.uuid4()
     expires_at = request.created_at + timedelta(days=request.retention_days)
     prefix = f"exports/{request.environment}/{request.created_at:%Y-%m-%d}"
+    record_format = request.record_format
+    selection = _selection(request, bundle_id)
 
     # One snapshot for reading and marking: the cards marked handed off are exactly
     # the ones written. A card changed meanwhile makes the marking fail with a
@@ -55,149 +85,90 @@ def hand_off(conn: psycopg.Connection[Any], store: ObjectStore, request: Handoff
         conn.cursor(name=f"handoff_{bundle_id.hex}") as cursor,
     ):
         cursor.itersize = FETCH_ROWS
-        cursor.execute(
-            sql("handoff_ready_cards"), {"pool": request.pool, "dnc_scrub_max_days": request.dnc_scrub_max_days}
-        )
-        card_ids: list[str] = []
+        cursor.execute(sql("handoff_select_cards"), selection)
         bundle = write_bundle(
-            (_note_card(lead_card_record(row), card_ids) for row in _rows(cursor) if _v1_profiles(row)),
+            (render_card(row, record_format) for row in _rows(cursor)),
             store=store,
             bundle_id=bundle_id,
             prefix=prefix,
-            filters={"pool": request.pool, "readiness": "ready"},
+            filters=request.filters,
             created_at=request.created_at,
             expires_at=expires_at,
+            record_schema=record_format.schema_id,
+            contact_fields=record_format.contact_fields,
         )
         cursor.close()
-        transition_pool(conn, request.pool, [Readiness.READY], Readiness.HANDED_OFF, f"bundle {bundle.bundle_id}")
-        _record(conn, bundle, request, expires_at)
-        # The card index lets an erasure find and revoke every bundle that holds a person.
-        conn.execute(sql("handoff_record_bundle_cards"), {"bundle_id": bundle.bundle_id, "card_ids": card_ids})
+        _record(conn, bundle, request, expires_at, store)
+        messages = _mark_members(conn, request, selection, bundle.record_count)
+        emit(conn, EventType.HANDED_OFF, bundle.bundle_id, records=bundle.record_count, pool=request.pool)
+        _audit(conn, bundle, request, messages)
     return bundle
 
 
-def _note_card(record: dict[str, Any], card_ids: list[str]) -> dict[str, Any]:
-    card_ids.append(record["card_id"])
-    return record
+def _selection(request: HandoffRequest, bundle_id: uuid.UUID) -> dict[str, Any]:
+    return {
+        "pool": request.pool,
+        "state": request.state,
+        "persona": request.persona,
+        "tribe": request.tribe,
+        "bundle_id": bundle_id,
+        "platforms": sorted(CONTRACT_PLATFORMS),
+    }
 
 
 def _rows(cursor: psycopg.Cursor[Any]) -> Iterator[dict[str, Any]]:
     yield from cursor
 
 
-def _v1_profiles(row: dict[str, Any]) -> list[dict[str, Any]]:
-    # lead-card.v1 is published with platforms x, threads and tiktok only. Profiles on a
-    # platform added later stay out of v1 records, and a card with none of the three is
-    # left out of a v1 bundle while still being marked handed off.
-    # NOTE: such cards reach no consumer until a lead-card version lists their platform.
-    return [profile for profile in row["profiles"] or [] if profile["platform"] in V1_PLATFORMS]
+def _mark_members(
+    conn: psycopg.Connection[Any], request: HandoffRequest, selection: dict[str, Any], written: int
+) -> int:
+    """Record the bundle's members; for ready cards also mark them and enqueue messages. Return the messages."""
+    if request.state != "ready":
+        conn.execute(sql("handoff_record_members"), selection)
+        return 0
+
+    row = conn.execute(sql("handoff_mark_cards"), selection).fetchone()
+    marked = int(row["cards"]) if row else 0
+    if marked != written:
+        raise HandoffMismatch(
+            f"handoff of pool {request.pool!r} wrote {written} cards but would mark {marked}; "
+            "nothing was recorded, run the handoff again"
+        )
+    return int(row["messages"]) if row else 0
 
 
-def lead_card_record(row: dict[str, Any]) -> dict[str, Any]:
-    """Build one lead-card.v1 record from a `handoff_ready_cards` row."""
-    profiles = _v1_profiles(row)
-    primary = profiles[0] if profiles else {}
-    points = row["contact_points"]
-    return {
-        "schema_version": LEAD_CARD_VERSION,
-        "card_id": str(row["card_id"]),
-        "pool": row["pool"],
-        "readiness": row["readiness"],
-        "person": {
-            "display_name": primary.get("display_name"),
-            "primary_handle": primary.get("handle"),
-            "website_domain": next((p["website_domain"] for p in profiles if p.get("website_domain")), None),
-            "language": next((p["language"] for p in profiles if p.get("language")), None),
-        },
-        "profiles": [_profile(profile) for profile in profiles],
-        "labels": row["labels"],
-        "contact": {
-            "emails": [_email(point) for point in points if point["kind"] == "email"],
-            "phones": [_phone(point) for point in points if point["kind"] == "phone"],
-        },
-        "provenance": _provenance(row, profiles, points),
-        "updated_at": row["updated_at"].isoformat(),
-    }
+def store_kind(store: ObjectStore) -> str:
+    """Return `s3` for an S3ObjectStore and `local` for any other store."""
+    return "s3" if isinstance(store, S3ObjectStore) else "local"
 
 
-def _profile(profile: dict[str, Any]) -> dict[str, Any]:
-    keys = (
-        "platform",
-        "platform_user_id",
-        "handle",
-        "profile_url",
-        "display_name",
-        "followers",
-        "following",
-        "posts",
-        "verified",
-        "quality_flags",
-    )
-    return {key: profile.get(key) for key in keys}
-
-
-def _email(point: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "address": point["value"],
-        "status": point["status"],
-        "source": point["source"],
-        "provider_simulated": point["simulated"],
-    }
-
-
-def _phone(point: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "number": point["value"],
-        "line_type": point["line_type"],
-        "dnc_status": point["dnc_status"],
-        "scrubbed_at": point["scrubbed_at"],
-        "source": point["source"],
-        "provider_simulated": point["simulated"],
-    }
-
-
-def _provenance(row: dict[str, Any], profiles: list[dict[str, Any]], points: list[dict[str, Any]]) -> dict[str, Any]:
-    sources = [
-        {"format": p["source_format"], "source_file": p["source_file"], "collected_at": p["collected_at"]}
-        for p in profiles
-    ]
-    enrichment = [_enrichment(decision, row["readiness_reason"]) for decision in row["decisions"]]
-    return {"sources": sources, "ruleset_version": row["ruleset_version"], "enrichment": enrichment}
-
-
-def _enrichment(decision: dict[str, Any], readiness_reason: str | None) -> dict[str, Any]:
-    if decision["decision"] == "skip":
-        outcome, reason = "skipped", decision["reason"]
-    elif readiness_reason in _MATCHED_REASONS:
-        outcome, reason = "matched", None
-    elif readiness_reason in _NO_MATCH_REASONS:
-        outcome, reason = "no_match", None
-    else:
-        outcome, reason = "skipped", readiness_reason
-    return {
-        "provider": decision["provider"],
-        "adapter_version": decision["adapter_version"],
-        "outcome": outcome,
-        "reason": reason,
-        "simulated": decision["simulated"],
-        "at": decision["at"],
-    }
-
-
-def _record(conn: psycopg.Connection[Any], bundle: BundleResult, request: HandoffRequest, expires_at: datetime) -> None:
+def _record(
+    conn: psycopg.Connection[Any],
+    bundle: BundleResult,
+    request: HandoffRequest,
+    expires_at: datetime,
+    store: ObjectStore,
+) -> None:
     conn.execute(
         sql("handoff_record_bundle"),
         {
             "id": bundle.bundle_id,
             "pool": request.pool,
-            "schema_version": LEAD_CARD_VERSION,
+            "schema_version": request.record_format.schema_version,
             "manifest_key": bundle.manifest_key,
             "data_key": bundle.data_key,
             "record_count": bundle.record_count,
             "sha256": bundle.sha256,
             "expires_at": expires_at,
+            "filters": Jsonb(request.filters),
+            "contact_fields": sorted(request.record_format.contact_fields),
+            "store": store_kind(store),
         },
     )
+
+
+def _audit(conn: psycopg.Connection[Any], bundle: BundleResult, request: HandoffRequest, messages: int) -> None:
     audit.append(
         conn,
         actor=request.actor,
@@ -206,10 +177,12 @@ def _record(conn: psycopg.Connection[Any], bundle: BundleResult, request: Handof
         detail={
             "pool": request.pool,
             "records": bundle.record_count,
+            "messages": messages,
             "manifest_key": bundle.manifest_key,
-            "schema_version": LEAD_CARD_VERSION,
+            "schema_version": request.record_format.schema_version,
+            "contact_fields": sorted(request.record_format.contact_fields),
+            "filters": request.filters,
             "producer_version": __version__,
         },
         payload_sha256=bundle.sha256,
     )
-    emit(conn, EventType.HANDED_OFF, bundle.bundle_id, records=bundle.record_count, pool=request.pool)

@@ -1,0 +1,73 @@
+"""Opaque keyset cursors of the pull API: the last (updated_at, card_id) of a page, signed.
+
+A cursor is `<base64url JSON>.<base64url HMAC-SHA256>`. The JSON contains the
+position and the pools it was made for, and the HMAC (keyed with the service's
+signing key) stops a caller from forging a position or reusing a cursor with
+other pools. Callers must treat cursors as opaque strings.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sxe.errors import UsageError
+
+# Separates this use of the signing key from download links signed with the same key.
+_MESSAGE_PREFIX = b"sxe-cards-cursor-v1\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    updated_at: datetime
+    card_id: uuid.UUID
+
+
+def encode_cursor(position: Position, pools: tuple[str, ...], secret: bytes) -> str:
+    """Return the signed cursor for `position` within `pools`."""
+    payload = json.dumps(
+        {"u": position.updated_at.isoformat(), "i": str(position.card_id), "p": sorted(pools)},
+        separators=(",", ":"),
+    ).encode("utf-8")
+    return f"{_b64(payload)}.{_b64(_mac(payload, secret))}"
+
+
+def decode_cursor(cursor: str, pools: tuple[str, ...], secret: bytes) -> Position:
+    """Return the position of a cursor made by `encode_cursor` for the same pools.
+
+    Raises UsageError for a malformed or altered cursor, or one made for other pools.
+    The message never repeats the cursor.
+    """
+    payload_text, _, mac_text = cursor.partition(".")
+    try:
+        payload = _unb64(payload_text)
+        mac = _unb64(mac_text)
+    except (binascii.Error, ValueError) as exc:
+        raise UsageError("cursor is malformed; pass next_cursor from a previous page unchanged") from exc
+    if not hmac.compare_digest(mac, _mac(payload, secret)):
+        raise UsageError("cursor is invalid or was altered; pass next_cursor from a previous page unchanged")
+
+    document = json.loads(payload)
+    if document["p"] != sorted(pools):
+        raise UsageError("cursor was made for other pools; start again without a cursor for this pool selection")
+    return Position(datetime.fromisoformat(document["u"]), uuid.UUID(document["i"]))
+
+
+def _mac(payload: bytes, secret: bytes) -> bytes:
+    return hmac.new(secret, _MESSAGE_PREFIX + payload, hashlib.sha256).digest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    if not text or not text.isascii():
+        raise ValueError("empty or non-ASCII cursor part")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
