@@ -56,6 +56,20 @@ def build_result(content: bytes, *, adapter_version: str, simulated: bool) -> Lo
     return _match(person, adapter_version=adapter_version, payload_sha256=payload_sha256, simulated=simulated)
 
 
+def decode_body(content: bytes) -> Any:
+    """Decode a 200 body, raising RetryableProviderError when it is cut off and PermanentProviderError when not JSON."""
+    return _decode_json(content)
+
+
+def result_for_person(
+    person: dict[str, Any] | None, *, adapter_version: str, payload_sha256: str, simulated: bool
+) -> LookupResult:
+    """Return the minimized result for one Apollo `person` object, or a miss for None."""
+    if person is None:
+        return _miss(adapter_version=adapter_version, payload_sha256=payload_sha256, simulated=simulated)
+    return _match(person, adapter_version=adapter_version, payload_sha256=payload_sha256, simulated=simulated)
+
+
 def credits_for(person: dict[str, Any] | None) -> int:
     """Return the credits Apollo bills for a response whose `person` is this value."""
     if person is None:
