@@ -62,7 +62,7 @@ class CallbackSettings(BaseSettings):
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """A validated delivery: the request it answers and the phones it carries, in E.164."""
+    """A validated delivery: its request_id, its phones in E.164 and the SHA-256 of its body."""
 
     request_id: int
     phones: tuple[ContactPointResult, ...]

@@ -8,7 +8,8 @@ same input match the same people. About 60% of names match. A match has an email
 `first.last@<domain>` (`example.com` when no domain is given) with `email_status`
 "verified" or "extrapolated". About half of the matches also have a 555 mobile
 number, returned only when the request sets `reveal_phone_number=true`, as Apollo
-reveals phones only on request. Misses return `{"person": null}`.
+reveals phones only on request. With a `webhook_url` as well, a match also carries a
+`request_id`, as Apollo's does when phones follow by webhook. Misses return `{"person": null}`.
 
 Credits follow Apollo's billing rule (1, plus 8 with a mobile, 0 on a miss) and are
 reported in the `x-sxe-credits-used` header and the `credits_used` JSON key, which
@@ -314,7 +315,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_match(self, params: dict[str, str]) -> None:
         person = simulated_person(params)
         credits = credits_for(person)
-        self._send_json(200, {"person": person, "credits_used": credits}, extra_headers={CREDITS_HEADER: str(credits)})
+        body: dict[str, Any] = {"person": person, "credits_used": credits}
+        if person is not None and params.get("webhook_url") and params.get("reveal_phone_number") == "true":
+            body["request_id"] = simulated_request_id(params)
+        self._send_json(200, body, extra_headers={CREDITS_HEADER: str(credits)})
 
     def _send_failure(self, failure: _InjectedFailure) -> None:
         text = _ERROR_TEXTS.get(failure.status, "Internal server error.")
@@ -406,6 +410,12 @@ def _first_name_item(body: bytes) -> dict[str, str] | None:
         return None
     item = {key: value for key, value in data[0].items() if isinstance(value, str)}
     return item if normalize_text(item.get("last_name")) else None
+
+
+def simulated_request_id(params: dict[str, str]) -> int:
+    """Return the signed 64-bit `request_id` a phone-reveal match carries, derived from the request."""
+    digest = hashlib.sha256(("request_id|" + request_key(params)).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def request_key(params: dict[str, str]) -> str:
