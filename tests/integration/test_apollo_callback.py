@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import threading
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
 from sxe.adapters.apollo_callback import handle, register_phone_request
+from sxe.compliance import suppression
+from sxe.config import load_settings
 from sxe.db import transaction
 
 TOKEN = "apollo-hook-token"
@@ -47,17 +49,18 @@ def callback_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: A
     monkeypatch.setenv("SXE_DATABASE_URL", database_url)
     monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("SXE_APOLLO_WEBHOOK_TOKEN", TOKEN)
+    monkeypatch.setenv("SXE_SUPPRESSION_KEY", "callback-test-suppression-key-0123456789")
     return database_url
 
 
-def make_card(conn: psycopg.Connection[Any], *, with_contact: bool = False) -> UUID:
+def make_card(conn: psycopg.Connection[Any], *, with_contact: bool = False, readiness: str = "enriched") -> UUID:
     conn.execute("INSERT INTO execution.pools (name, intent) VALUES (%s, %s) ON CONFLICT DO NOTHING", (POOL, Jsonb({})))
     contact_id = None
     if with_contact:
         contact_id = conn.execute("INSERT INTO contact.contacts DEFAULT VALUES RETURNING id").fetchone()["id"]
     row = conn.execute(
-        "INSERT INTO execution.lead_cards (pool, readiness, contact_id) VALUES (%s, 'enriched', %s) RETURNING id",
-        (POOL, contact_id),
+        "INSERT INTO execution.lead_cards (pool, readiness, contact_id) VALUES (%s, %s, %s) RETURNING id",
+        (POOL, readiness, contact_id),
     ).fetchone()
     card_id: UUID = row["id"]
     return card_id
@@ -168,6 +171,35 @@ def test_concurrent_retries_write_once(callback_env: str, conn: psycopg.Connecti
     assert sum(1 for body in statuses if body.get("accepted")) == 1
     assert len(statuses) == 4
     assert len(callback_audit_rows(conn)) == 1
+
+
+def test_suppressed_phone_is_dropped(callback_env: str, conn: psycopg.Connection[Any]) -> None:
+    card_id = make_card(conn)
+    register(conn, card_id)
+    key = suppression.suppression_key(load_settings())
+    with transaction(conn, role="sxe_worker"):
+        suppression.add(conn, [suppression.phone_identifier("+12125550199")], key, uuid4())
+
+    status, body = status_and_body(handle(event(delivery())))
+
+    assert status == 200
+    assert body == {"accepted": True, "phones": 1}
+    assert [row[0] for row in card_phones(conn, card_id)] == ["+12125550142"]
+    assert callback_audit_rows(conn)[0]["detail"]["phones_dropped"] == 1
+
+
+@pytest.mark.parametrize("readiness", ["suppressed", "merged"])
+def test_closed_card_gets_no_phones(callback_env: str, conn: psycopg.Connection[Any], readiness: str) -> None:
+    card_id = make_card(conn, readiness=readiness)
+    register(conn, card_id)
+
+    status, body = status_and_body(handle(event(delivery())))
+
+    assert status == 200
+    assert body == {"accepted": True, "phones": 0}
+    assert card_phones(conn, card_id) == []
+    assert conn.execute("SELECT count(*) AS n FROM contact.contact_points").fetchone()["n"] == 0
+    assert callback_audit_rows(conn)[0]["detail"]["card_readiness"] == readiness
 
 
 def test_unknown_request_id_is_404(callback_env: str, conn: psycopg.Connection[Any]) -> None:

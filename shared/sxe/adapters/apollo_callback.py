@@ -8,8 +8,9 @@ each phone shaped like a people/match phone (`sanitized_number`, `type`, `status
 `dnc_status`). Apollo documents no signature for these deliveries, so the webhook URL
 carries `?token=<SXE_APOLLO_WEBHOOK_TOKEN>`, compared in constant time.
 
-One transaction claims the request_id in `ops.apollo_callback_deliveries`, writes the
-phones to the card's Tier 2 contact through the same `contact_upsert_point` statement
+One transaction claims the request_id in `ops.apollo_callback_deliveries`, drops phones
+on the erasure suppression list (all of them when the card is suppressed or merged),
+writes the rest to the card's Tier 2 contact through the same `contact_upsert_point` statement
 the worker uses, appends an `enrichment.callback` audit row and marks the request
 delivered. Responses:
 
@@ -42,6 +43,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sxe import audit
 from sxe.adapters.apollo_response import PROVIDER, to_e164
 from sxe.adapters.base import ContactPointResult
+from sxe.cards import Readiness
+from sxe.compliance import suppression
+from sxe.compliance.suppression import contact_point_identifier, suppression_key
 from sxe.config import load_settings
 from sxe.db import connect, database_url, sql, transaction
 from sxe.errors import DatabaseUnavailable, UsageError
@@ -52,6 +56,9 @@ MAX_BYTES = 256 * 1024
 ACTOR = "enrich/callback"
 AUDIT_ACTION = "enrichment.callback"
 _INT64 = (-(2**63), 2**63 - 1)
+# An erased person's card is suppressed and a merged card lives on in another; a late
+# delivery must not give either of them contact data again.
+CLOSED_READINESS = frozenset({Readiness.SUPPRESSED.value, Readiness.MERGED.value})
 
 
 class CallbackSettings(BaseSettings):
@@ -167,9 +174,11 @@ def _write(conn: psycopg.Connection[Any], delivery: Delivery) -> int | None:
             404, "unknown-request", "Unknown request", f"request_id {delivery.request_id} was never registered"
         )
 
-    contact_id = pending["contact_id"] or _new_contact(conn, pending["card_id"])
-    for point in delivery.phones:
-        _upsert_phone(conn, contact_id, point, pending["adapter_version"], pending["simulated"])
+    phones = _unsuppressed(conn, delivery.phones) if pending["readiness"] not in CLOSED_READINESS else ()
+    if phones:
+        contact_id = pending["contact_id"] or _new_contact(conn, pending["card_id"])
+        for point in phones:
+            _upsert_phone(conn, contact_id, point, pending["adapter_version"], pending["simulated"])
     conn.execute(sql("callback_mark_delivered"), params)
     audit.append(
         conn,
@@ -180,12 +189,26 @@ def _write(conn: psycopg.Connection[Any], delivery: Delivery) -> int | None:
             "provider": PROVIDER,
             "adapter_version": pending["adapter_version"],
             "request_id": str(delivery.request_id),
-            "phones": len(delivery.phones),
+            "phones": len(phones),
+            "phones_dropped": len(delivery.phones) - len(phones),
+            "card_readiness": pending["readiness"],
             "simulated": pending["simulated"],
         },
         payload_sha256=delivery.body_sha256,
     )
-    return len(delivery.phones)
+    return len(phones)
+
+
+def _unsuppressed(
+    conn: psycopg.Connection[Any], phones: tuple[ContactPointResult, ...]
+) -> tuple[ContactPointResult, ...]:
+    """Drop phones on the erasure suppression list; the key is loaded only when the list has rows."""
+    if not phones or conn.execute(sql("suppression_any")).fetchone() is None:
+        return phones
+    key = suppression_key(load_settings())
+    hashes = {point.value: contact_point_identifier("phone", point.value).keyed_hash(key) for point in phones}
+    listed = suppression.matching(conn, list(hashes.values()))
+    return tuple(point for point in phones if hashes[point.value] not in listed)
 
 
 def _new_contact(conn: psycopg.Connection[Any], card_id: UUID) -> UUID:
