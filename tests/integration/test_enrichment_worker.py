@@ -6,7 +6,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from psycopg import sql as pgsql
 
+from sxe.adapters import apollo_callback
 from sxe.adapters.apollo import MATCH_PATH, ApolloPeopleMatch
 from sxe.adapters.simulator import ProviderSimulator
 from sxe.cards import build_cards, ensure_pool
@@ -349,3 +350,43 @@ def test_shared_lookup_bought_once(enrichment: Enrichment) -> None:
     assert first_round[0].enqueued == 1
     assert second_round[0].skipped["cooldown_matched"] == 1
     assert enrichment.card(first_card)["contact_id"] == enrichment.card(second_card)["contact_id"]
+
+
+def test_phone_webhook_request_registered(
+    enrichment: Enrichment, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [card_id] = enrichment.add_people([DANA])
+    with ApolloPeopleMatch(
+        enrichment.simulator.api_key,
+        base_url=enrichment.simulator.base_url,
+        simulated=True,
+        reveal_phone_number=True,
+        webhook_url="https://functions.example.com/enrich/callback?token=t",
+    ) as adapter:
+        enrichment.worker_context = replace(enrichment.worker_context, adapter=adapter)
+        enrichment.run()
+
+    rows = enrichment.conn.execute(
+        "SELECT card_id, adapter_version, simulated, delivered_at FROM ops.apollo_phone_requests"
+    ).fetchall()
+    assert len(rows) == 1
+    assert rows[0]["card_id"] == card_id
+    assert rows[0]["simulated"] is True
+    assert rows[0]["delivered_at"] is None
+
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SXE_APOLLO_WEBHOOK_TOKEN", "t")
+    request_id = enrichment.conn.execute("SELECT request_id FROM ops.apollo_phone_requests").fetchone()["request_id"]
+    phone = {"sanitized_number": "+12125550177", "type": "mobile", "status": "valid_number", "dnc_status": "clear"}
+    body = {"request_id": request_id, "people": [{"id": "p1", "phone_numbers": [phone]}]}
+    http = {"method": "POST", "headers": {}, "body": json.dumps(body), "queryString": "token=t"}
+    response = apollo_callback.handle({"http": http})
+
+    assert response["statusCode"] == 200
+    phones = enrichment.conn.execute(
+        """SELECT p.value, p.simulated FROM execution.lead_cards c
+             JOIN contact.contact_points p ON p.contact_id = c.contact_id
+            WHERE c.id = %s AND p.kind = 'phone' AND p.value = '+12125550177'""",
+        (card_id,),
+    ).fetchall()
+    assert [(row["value"], row["simulated"]) for row in phones] == [("+12125550177", True)]

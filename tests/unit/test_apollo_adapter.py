@@ -399,3 +399,26 @@ def test_fingerprint_keeps_fields_apart() -> None:
 def test_lookup_request_rejects_non_strings() -> None:
     with pytest.raises(TypeError):
         LookupRequest(first_name=42)  # type: ignore[arg-type]
+
+
+def test_phone_reveal_request_id_kept() -> None:
+    document = json.loads(fixture_bytes("match_email_only.json"))
+    document["request_id"] = 1039995589705121900
+    result = make_adapter(replay(200, json.dumps(document).encode()), reveal_phone_number=True).lookup(REQUEST)
+
+    assert result.async_request_id == 1039995589705121900
+
+
+def test_request_id_absent_is_none() -> None:
+    result = make_adapter(replay(200, fixture_bytes("match_email_only.json"))).lookup(REQUEST)
+
+    assert result.async_request_id is None
+
+
+def test_request_id_of_wrong_type_is_permanent() -> None:
+    document = json.loads(fixture_bytes("match_email_only.json"))
+    document["request_id"] = {"id": 5}
+    error = lookup_error(replay(200, json.dumps(document).encode()))
+
+    assert isinstance(error, PermanentProviderError)
+    assert "request_id" in str(error)

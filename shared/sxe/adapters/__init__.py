@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from sxe.adapters.apollo import ApolloPeopleMatch
+from sxe.adapters.apollo_bulk import ApolloBulkPeopleMatch, ApolloOrganizationEnrich
 from sxe.adapters.base import (
     ContactPointResult,
     LookupRequest,
     LookupResult,
     ProviderAdapter,
 )
+from sxe.adapters.dealmachine import DealMachineEnrichment
 from sxe.adapters.simulator import ProviderSimulator
 
 __all__ = [
+    "ApolloBulkPeopleMatch",
+    "ApolloOrganizationEnrich",
     "ApolloPeopleMatch",
     "ContactPointResult",
+    "DealMachineEnrichment",
     "LookupRequest",
     "LookupResult",
     "ProviderAdapter",

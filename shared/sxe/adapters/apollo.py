@@ -53,7 +53,7 @@ _DELAY_SECONDS_PATTERN = re.compile(r"\d+(\.\d+)?")
 _PERMANENT_HINTS = {
     400: "Check the lookup parameters.",
     401: "Check the Apollo API key.",
-    403: "Check that the Apollo API key may call people/match.",
+    403: "Check that the Apollo API key may call this endpoint.",
     404: "Check the Apollo base URL.",
     422: "Check the lookup parameters.",
 }
@@ -92,8 +92,8 @@ class ApolloPeopleMatch:
         """
         if not api_key or not api_key.strip():
             raise UsageError("Apollo API key is empty. Set SXE_APOLLO_API_KEY or use the provider simulator.")
-        _check_timeout("connect_timeout_seconds", connect_timeout_seconds)
-        _check_timeout("read_timeout_seconds", read_timeout_seconds)
+        check_timeout("connect_timeout_seconds", connect_timeout_seconds)
+        check_timeout("read_timeout_seconds", read_timeout_seconds)
 
         self._api_key = api_key.strip()
         self._match_url = _match_url(base_url, simulated=simulated)
@@ -120,7 +120,7 @@ class ApolloPeopleMatch:
         response = self._send(request)
         if response.status_code == 200:
             return build_result(response.content, adapter_version=self.version, simulated=self._simulated)
-        raise _status_error(response)
+        raise status_error(response)
 
     def close(self) -> None:
         """Close the HTTP client if this adapter created it."""
@@ -204,7 +204,10 @@ def mask_contact_text(text: str) -> str:
     return masked
 
 
-def _status_error(response: httpx.Response) -> RetryableProviderError | PermanentProviderError:
+def status_error(
+    response: httpx.Response, *, operation: str = "people/match"
+) -> RetryableProviderError | PermanentProviderError:
+    """Classify a non-200 Apollo response: 408, 429 and 5xx are retryable, anything else permanent."""
     status = response.status_code
     detail = _provider_error_text(response)
     suffix = f": {detail}" if detail else ""
@@ -213,7 +216,7 @@ def _status_error(response: httpx.Response) -> RetryableProviderError | Permanen
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         wait = f"Retry after {retry_after:.0f} s." if retry_after is not None else "Retry the lookup later."
         return RetryableProviderError(
-            f"Apollo people/match returned HTTP {status}{suffix}. {wait}",
+            f"Apollo {operation} returned HTTP {status}{suffix}. {wait}",
             provider=PROVIDER,
             status_code=status,
             retry_after_seconds=retry_after,
@@ -221,7 +224,7 @@ def _status_error(response: httpx.Response) -> RetryableProviderError | Permanen
 
     hint = _PERMANENT_HINTS.get(status, "The adapter does not handle this status, so do not retry.")
     return PermanentProviderError(
-        f"Apollo people/match rejected the request with HTTP {status}{suffix}. {hint}",
+        f"Apollo {operation} rejected the request with HTTP {status}{suffix}. {hint}",
         provider=PROVIDER,
         status_code=status,
     )
@@ -247,13 +250,17 @@ def _provider_error_text(response: httpx.Response) -> str:
     return ""
 
 
-def _check_timeout(name: str, seconds: float) -> None:
+def check_timeout(name: str, seconds: float) -> None:
     if not (isinstance(seconds, int | float) and math.isfinite(seconds) and seconds > 0):
         raise UsageError(f"{name} must be a positive number of seconds, got {seconds!r}.")
 
 
 def _match_url(base_url: str, *, simulated: bool) -> str:
-    """Return the people/match URL, or raise UsageError on a bad base URL or a non-loopback simulator."""
+    return endpoint_url(base_url, MATCH_PATH, simulated=simulated)
+
+
+def endpoint_url(base_url: str, path: str, *, simulated: bool) -> str:
+    """Return the URL of an Apollo path, or raise UsageError on a bad base URL or a non-loopback simulator."""
     parts = urlsplit(base_url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"Apollo base URL {base_url!r} is invalid. Use an http(s) URL such as {DEFAULT_BASE_URL}.")
@@ -262,7 +269,7 @@ def _match_url(base_url: str, *, simulated: bool) -> str:
             f"simulated=True needs a loopback base URL, got host {parts.hostname!r}. "
             "Point base_url at ProviderSimulator.base_url or set simulated=False."
         )
-    return base_url.strip().rstrip("/") + MATCH_PATH
+    return base_url.strip().rstrip("/") + path
 
 
 def _is_loopback(hostname: str) -> bool:

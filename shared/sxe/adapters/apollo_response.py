@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 from sxe.adapters.base import ContactPointResult, LookupResult
@@ -53,7 +54,34 @@ def build_result(content: bytes, *, adapter_version: str, simulated: bool) -> Lo
     if not isinstance(person, dict):
         raise _contract_error("'person' is neither an object nor null")
 
+    result = _match(person, adapter_version=adapter_version, payload_sha256=payload_sha256, simulated=simulated)
+    return replace(result, async_request_id=_async_request_id(document))
+
+
+def decode_body(content: bytes) -> Any:
+    """Decode a 200 body, raising RetryableProviderError when it is cut off and PermanentProviderError when not JSON."""
+    return _decode_json(content)
+
+
+def result_for_person(
+    person: dict[str, Any] | None, *, adapter_version: str, payload_sha256: str, simulated: bool
+) -> LookupResult:
+    """Return the minimized result for one Apollo `person` object, or a miss for None."""
+    if person is None:
+        return _miss(adapter_version=adapter_version, payload_sha256=payload_sha256, simulated=simulated)
     return _match(person, adapter_version=adapter_version, payload_sha256=payload_sha256, simulated=simulated)
+
+
+def _async_request_id(document: dict[str, Any]) -> int | None:
+    """Return the `request_id` Apollo sends when phones follow by webhook, raising when it is not an integer."""
+    value = document.get("request_id")
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _contract_error("'request_id' is neither an integer nor null")
+    return value
 
 
 def credits_for(person: dict[str, Any] | None) -> int:

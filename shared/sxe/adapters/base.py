@@ -93,7 +93,8 @@ class LookupResult:
     fields are then None or empty. `credits_used` is computed by the adapter from the provider's
     billing rule and the response content. `payload_sha256` is the SHA-256 hex of the
     raw response body bytes. `simulated` is True when the response came from the
-    local provider simulator, not the real provider.
+    local provider simulator, not the real provider. `async_request_id` is the id under
+    which the provider delivers more data later (Apollo's phone reveal `request_id`), or None.
     """
 
     matched: bool
@@ -107,6 +108,7 @@ class LookupResult:
     credits_used: int
     payload_sha256: str
     simulated: bool
+    async_request_id: int | None = None
 
     @property
     def emails(self) -> tuple[ContactPointResult, ...]:

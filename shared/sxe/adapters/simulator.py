@@ -1,11 +1,15 @@
-"""A loopback HTTP server that speaks Apollo's `POST /api/v1/people/match`.
+"""A loopback HTTP server that speaks Apollo's `POST /api/v1/people/match` and DealMachine's name search.
+
+DealMachine's `POST /v1/enrichment/name` needs `Authorization: Bearer <api_key>` and
+returns at most one invented person per name (see `simulated_dealmachine_people`).
 
 Results are a pure function of the normalized name and domain, so two runs over the
 same input match the same people. About 60% of names match. A match has an email
 `first.last@<domain>` (`example.com` when no domain is given) with `email_status`
 "verified" or "extrapolated". About half of the matches also have a 555 mobile
 number, returned only when the request sets `reveal_phone_number=true`, as Apollo
-reveals phones only on request. Misses return `{"person": null}`.
+reveals phones only on request. With a `webhook_url` as well, a match also carries a
+`request_id`, as Apollo's does when phones follow by webhook. Misses return `{"person": null}`.
 
 Credits follow Apollo's billing rule (1, plus 8 with a mobile, 0 on a miss) and are
 reported in the `x-sxe-credits-used` header and the `credits_used` JSON key, which
@@ -32,6 +36,7 @@ from urllib.parse import parse_qs, urlsplit
 from sxe.adapters.apollo import MATCH_PATH
 from sxe.adapters.apollo_response import credits_for
 from sxe.adapters.base import normalize_text
+from sxe.adapters.dealmachine import NAME_PATH as DEALMACHINE_NAME_PATH
 from sxe.adapters.faults import TIMEOUT, FaultPlan
 
 CREDITS_HEADER = "x-sxe-credits-used"
@@ -231,7 +236,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - name fixed by BaseHTTPRequestHandler
         parts = urlsplit(self.path)
-        self._drain_body()
+        body = self._read_body()
         simulator = self._simulator()
         hang, failure = simulator._record_call(parts.path)
 
@@ -239,6 +244,9 @@ class _Handler(BaseHTTPRequestHandler):
             simulator._wait(hang)
         if failure is not None:
             self._send_failure(failure)
+            return
+        if parts.path == DEALMACHINE_NAME_PATH:
+            self._serve_dealmachine_name(body)
             return
         if parts.path != MATCH_PATH:
             self._send_json(404, {"error": _ERROR_TEXTS[404]})
@@ -274,15 +282,43 @@ class _Handler(BaseHTTPRequestHandler):
         assert isinstance(self.server, _SimulatorServer)
         return self.server.simulator
 
-    def _drain_body(self) -> None:
+    def _read_body(self) -> bytes:
         length = int(self.headers.get("content-length") or 0)
-        if length > 0:
-            self.rfile.read(length)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _serve_dealmachine_name(self, body: bytes) -> None:
+        """Respond to DealMachine's name search with at most one invented person per name."""
+        simulator = self._simulator()
+        if self.headers.get("authorization") != f"Bearer {simulator.api_key}":
+            self._send_json(401, {"error": {"code": "unauthorized", "message": "Invalid API key."}})
+            return
+        item = _first_name_item(body)
+        if item is None:
+            message = "data[0].last_name is required."
+            self._send_json(422, {"error": {"code": "validation_error", "message": message}})
+            return
+        key = "dealmachine:" + request_key(item)
+        fault = simulator._planned_fault(key)
+        if fault == TIMEOUT:
+            simulator._wait(simulator._timeout_hang_seconds)
+            self.close_connection = True
+            return
+        if fault is not None:
+            self._send_failure(_InjectedFailure(int(fault), 1 if fault == "429" else None))
+            return
+        simulator._count_served(key)
+        people = simulated_dealmachine_people(item)
+        credits = {"used": len(people), "properties": 0, "people": len(people), "deduplicated": 0}
+        pagination = {"page": 1, "per_page": 2, "total": len(people), "total_pages": 1 if people else 0}
+        self._send_json(200, {"data": people, "credits": credits, "pagination": pagination})
 
     def _send_match(self, params: dict[str, str]) -> None:
         person = simulated_person(params)
         credits = credits_for(person)
-        self._send_json(200, {"person": person, "credits_used": credits}, extra_headers={CREDITS_HEADER: str(credits)})
+        body: dict[str, Any] = {"person": person, "credits_used": credits}
+        if person is not None and params.get("webhook_url") and params.get("reveal_phone_number") == "true":
+            body["request_id"] = simulated_request_id(params)
+        self._send_json(200, body, extra_headers={CREDITS_HEADER: str(credits)})
 
     def _send_failure(self, failure: _InjectedFailure) -> None:
         text = _ERROR_TEXTS.get(failure.status, "Internal server error.")
@@ -331,6 +367,55 @@ def simulated_person(params: dict[str, str]) -> dict[str, Any] | None:
         person["contact_id"] = digest[4:16].hex()
         person["contact"] = {"id": person["contact_id"], "phone_numbers": [_mobile_number(digest)]}
     return person
+
+
+def simulated_dealmachine_people(item: dict[str, str]) -> list[dict[str, Any]]:
+    """Return DealMachine-shaped contacts for one name item: one person for about 60% of names, else none.
+
+    Phones are invented 555-01xx numbers, and about a quarter of them are on the Do-Not-Call list.
+    """
+    first = normalize_text(item.get("first_name")) or ""
+    last = normalize_text(item.get("last_name")) or ""
+    digest = hashlib.sha256(f"dealmachine|{first} {last}".encode()).digest()
+    if int.from_bytes(digest[:4], "big") % 100 >= _MATCH_PERCENT:
+        return []
+    phones = [
+        {
+            "number": f"31455501{digest[20 + index] % 100:02d}",
+            "type": "wireless" if index == 0 else "landline",
+            "do_not_call": digest[10 + index] % 4 == 0,
+        }
+        for index in range(1 + digest[3] % 2)
+    ]
+    return [
+        {
+            "dm_person_id": "per_" + digest[8:16].hex(),
+            "full_name": f"{first} {last}".strip().title(),
+            "first_name": first.title() or None,
+            "last_name": last.title(),
+            "phones": phones,
+            "emails": [{"address": f"{_local_part(first, last)}@example.com"}],
+        }
+    ]
+
+
+def _first_name_item(body: bytes) -> dict[str, str] | None:
+    """Return `data[0]` of a name search body as strings, or None when it is invalid or has no last name."""
+    try:
+        document = json.loads(body or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    data = document.get("data") if isinstance(document, dict) else None
+    if not isinstance(data, list) or not data or not isinstance(data[0], dict):
+        return None
+    item = {key: value for key, value in data[0].items() if isinstance(value, str)}
+    return item if normalize_text(item.get("last_name")) else None
+
+
+def simulated_request_id(params: dict[str, str]) -> int:
+    """Return the signed 64-bit `request_id` a phone-reveal match carries, derived from the request."""
+    digest = hashlib.sha256(("request_id|" + request_key(params)).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def request_key(params: dict[str, str]) -> str:

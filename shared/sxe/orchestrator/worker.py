@@ -25,6 +25,7 @@ from uuid import UUID
 import psycopg
 
 from sxe import audit, jobs
+from sxe.adapters.apollo_callback import register_phone_request
 from sxe.adapters.base import LookupRequest, LookupResult, ProviderAdapter
 from sxe.cards import Readiness, transition
 from sxe.db import sql, transaction
@@ -337,6 +338,15 @@ def _record_lookup(
             conn, lookup.fingerprint, provider=provider, outcome=outcome, contact_id=contact_id, days=days
         )
 
+        if found.async_request_id is not None:
+            register_phone_request(
+                conn,
+                request_id=found.async_request_id,
+                card_id=card_id,
+                provider_person_id=found.provider_person_id,
+                adapter_version=found.adapter_version,
+                simulated=found.simulated,
+            )
         if contact_id is not None:
             conn.execute(sql("cards_attach_contact"), {"card_id": card_id, "contact_id": contact_id})
             _move_card(conn, card_id, Readiness.ENRICHED, "matched")
