@@ -110,6 +110,8 @@ def ensure_pool(conn: psycopg.Connection[Any], name: str, intent: dict[str, Any]
     """
     conn.execute(sql("cards_ensure_pool"), {"name": name, "intent": Jsonb(intent or DEFAULT_INTENT)})
     row = conn.execute(sql("cards_get_pool"), {"name": name}).fetchone()
+    if row is None:
+        raise LookupError(f"pool {name!r} not found right after creating it; another transaction deleted it, retry")
     return dict(row["intent"])
 
 
