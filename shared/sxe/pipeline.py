@@ -24,7 +24,7 @@ from sxe.adapters.apollo import ApolloPeopleMatch
 from sxe.adapters.base import ProviderAdapter
 from sxe.adapters.faults import FaultPlan
 from sxe.adapters.simulator import ProviderSimulator
-from sxe.cards import Readiness, build_cards, ensure_pool, readiness_counts, transition_pool
+from sxe.cards import Readiness, build_person_cards, ensure_pool, readiness_counts, transition_pool
 from sxe.compliance.suppression import IngestScreen, suppression_key
 from sxe.config import Settings
 from sxe.db import connect, database_url, transaction
@@ -66,6 +66,8 @@ class RunSummary:
     profiles: int = 0
     new_profiles: int = 0
     new_lead_cards: int = 0
+    merged_cards: int = 0
+    split_cards: int = 0
     tagged: int = 0
     readiness: dict[str, int] = field(default_factory=dict)
     sweep: SweepResult = field(default_factory=SweepResult)
@@ -95,6 +97,10 @@ class RunSummary:
             "new_profiles": self.new_profiles,
             "lead_cards": sum(self.readiness.values()),
             "new_lead_cards": self.new_lead_cards,
+            # Cards retired because their person joined another card, and kept cards that
+            # gave some profiles to another person's card, in this run's identity resolution.
+            "merged_cards": self.merged_cards,
+            "split_cards": self.split_cards,
             "tagged": self.tagged,
             "readiness": self.readiness,
             "enrichment_enqueued": self.sweep.enqueued,
@@ -182,7 +188,10 @@ def card_stage(conn: psycopg.Connection[Any], settings: Settings, summary: RunSu
     ruleset = load_default_ruleset()
     with transaction(conn, role="sxe_worker"):
         ensure_pool(conn, settings.pool)
-        summary.new_lead_cards = build_cards(conn, settings.pool)
+        built = build_person_cards(conn, settings.pool)
+    summary.new_lead_cards = built.created
+    summary.merged_cards = built.merged
+    summary.split_cards = built.split
     with transaction(conn, role="sxe_worker"):
         summary.tagged = tag_pending_cards(conn, settings.pool, ruleset)
         refresh_tribes(conn, settings.pool)

@@ -46,6 +46,9 @@ def test_run_counts_every_stage(first_run: RunSummary) -> None:
     assert data["profiles"] == data["new_profiles"]
     # Four people appear on two platforms each: mara_bakes, coachrina, lucia_travels, priya_codes.
     assert data["lead_cards"] == data["new_lead_cards"] == data["profiles"] - 4
+    # People are resolved before their first cards exist, so no card is merged or split.
+    assert data["merged_cards"] == 0
+    assert data["split_cards"] == 0
     assert data["lookups"] > 0
     assert data["enriched"] > 0
     assert data["bundle"]["records"] == data["readiness"]["handed_off"]

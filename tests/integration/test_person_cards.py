@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from sxe.cards import Readiness, build_person_cards, ensure_pool, transition
+from sxe.cards import CardBuild, Readiness, build_person_cards, ensure_pool, transition
 from sxe.db import connect, transaction
 
 POOL = "people-test"
@@ -32,10 +32,10 @@ def update_profile(conn: psycopg.Connection, profile_id: uuid.UUID, **fields: An
     )
 
 
-def build(conn: psycopg.Connection) -> None:
+def build(conn: psycopg.Connection) -> CardBuild:
     with transaction(conn, role="sxe_worker"):
         ensure_pool(conn, POOL)
-        build_person_cards(conn, POOL)
+        return build_person_cards(conn, POOL)
 
 
 def card_of(conn: psycopg.Connection, profile_id: uuid.UUID) -> dict[str, Any]:
@@ -85,8 +85,10 @@ def test_two_cards_merge_into_one(conn: psycopg.Connection) -> None:
     conn.execute("UPDATE execution.lead_cards SET contact_id = %s WHERE id = %s", (contact, tiktok_card))
 
     update_profile(conn, x_id, bio="Mixes every Friday. Also on TikTok @kofimixes")
-    build(conn)
+    outcome = build(conn)
 
+    assert outcome.merged == 1
+    assert outcome.split == 0
     survivor = card_of(conn, x_id)
     assert card_of(conn, tiktok_id)["id"] == survivor["id"]
     assert survivor["readiness"] == "tagged"
@@ -108,8 +110,11 @@ def test_contradicted_link_splits_card(conn: psycopg.Connection) -> None:
     walk(conn, shared, Readiness.TAGGED)
 
     update_profile(conn, threads_id, bio="Now baking at crumbco.example")
-    build(conn)
+    outcome = build(conn)
 
+    assert outcome.split == 1
+    assert outcome.created == 1
+    assert outcome.merged == 0
     assert card_of(conn, x_id)["id"] == shared
     assert card_of(conn, threads_id)["id"] != shared
     assert card_of(conn, threads_id)["readiness"] == "new"

@@ -16,7 +16,8 @@ resolves people and then creates, merges and splits cards to match them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -109,6 +110,8 @@ def ensure_pool(conn: psycopg.Connection[Any], name: str, intent: dict[str, Any]
     """
     conn.execute(sql("cards_ensure_pool"), {"name": name, "intent": Jsonb(intent or DEFAULT_INTENT)})
     row = conn.execute(sql("cards_get_pool"), {"name": name}).fetchone()
+    if row is None:
+        raise LookupError(f"pool {name!r} not found right after creating it; another transaction deleted it, retry")
     return dict(row["intent"])
 
 
@@ -149,6 +152,32 @@ def transition(conn: psycopg.Connection[Any], card_id: UUID, to_state: Readiness
         previous=row["previous"],
         reason=reason,
     )
+
+
+def transition_cards(
+    conn: psycopg.Connection[Any], card_ids: Sequence[UUID], to_state: Readiness, reason: str | None = None
+) -> None:
+    """Move every card of `card_ids` to `to_state` in one statement, recording one event per card.
+
+    The guard and the event are those of `transition`. Raises StateTransitionError naming
+    the first card, by id order, that cannot move and its current state. The other cards
+    have already moved by then, so the caller's transaction must roll back.
+    """
+    if not card_ids:
+        return
+    allowed = [state.value for state in predecessors(to_state)]
+    rows = conn.execute(
+        sql("cards_transition_many"),
+        {"card_ids": list(card_ids), "from_states": allowed, "to_state": to_state.value, "reason": reason},
+    ).fetchall()
+    if len(rows) == len(set(card_ids)):
+        return
+
+    moved = {row["id"] for row in rows}
+    stuck = min((card_id for card_id in card_ids if card_id not in moved), key=str)
+    current = conn.execute(sql("cards_readiness"), {"card_id": stuck}).fetchone()
+    where = f"from {current['readiness']}" if current else "because it does not exist"
+    raise StateTransitionError(f"lead card {stuck} cannot move to {to_state.value} {where}")
 
 
 def transition_pool(
@@ -204,6 +233,16 @@ def reopen(conn: psycopg.Connection[Any], card_id: UUID, state: Readiness, reaso
     return state
 
 
+def reopen_cards(conn: psycopg.Connection[Any], states: Mapping[UUID, Readiness], reason: str) -> None:
+    """Walk many cards back to `tagged` like `reopen`, one statement per move for all cards sharing a state."""
+    cards_in_state: dict[Readiness, list[UUID]] = defaultdict(list)
+    for card_id, state in states.items():
+        cards_in_state[state].append(card_id)
+    for state in sorted(cards_in_state):
+        for target in reopen_path(state):
+            transition_cards(conn, cards_in_state[state], target, reason)
+
+
 def readiness_counts(conn: psycopg.Connection[Any], pool: str) -> dict[str, int]:
     return {row["readiness"]: int(row["cards"]) for row in conn.execute(sql("cards_count"), {"pool": pool})}
 
@@ -222,7 +261,9 @@ __all__ = [
     "predecessors",
     "readiness_counts",
     "reopen",
+    "reopen_cards",
     "reopen_path",
     "transition",
+    "transition_cards",
     "transition_pool",
 ]

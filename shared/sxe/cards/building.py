@@ -44,6 +44,8 @@ class CardBuild:
 
     created: int = 0
     merged: int = 0
+    split: int = 0
+    """Kept cards that gave some of their profiles to another person's card."""
     reshaped: int = 0
     people: PeopleUpdate | None = None
 
@@ -175,7 +177,16 @@ def _apply(
             {"card_ids": rebound, "person_ids": [person_of_card[card_id] for card_id in rebound]},
         )
     reshaped = _reopen_reshaped(conn, cards, placement)
-    return CardBuild(created=len(new_cards), merged=merged, reshaped=reshaped, people=people)
+    split = _count_split(cards, placement)
+    return CardBuild(created=len(new_cards), merged=merged, split=split, reshaped=reshaped, people=people)
+
+
+def _count_split(cards: dict[UUID, _Card], placement: _Placement) -> int:
+    return sum(
+        1
+        for card_id, card in cards.items()
+        if card_id in placement.profiles_of_card and not card.profiles <= placement.profiles_of_card[card_id]
+    )
 
 
 def _place_profiles(conn: psycopg.Connection[Any], placement: _Placement) -> None:

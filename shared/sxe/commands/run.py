@@ -46,6 +46,7 @@ def render_summary(summary: RunSummary) -> str:
         f"{data['quarantined']} quarantined ({_count(len(data['files']), 'file')})",
         f"  normalize   {data['profiles']} profiles touched, {data['new_profiles']} new",
         f"  lead cards  {data['lead_cards']} in pool, {data['new_lead_cards']} new, {data['tagged']} tagged",
+        f"  identity    {data['merged_cards']} cards merged, {data['split_cards']} split",
         f"  enrichment  {data['enrichment_enqueued']} lookups allowed, {data['lookups']} made, "
         f"{data['enriched']} matched, {data['credits_spent']} credits"
         + (" (provider simulator)" if data["simulated_provider"] else ""),

@@ -9,43 +9,57 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
-from sxe.cards import Readiness, reopen, transition
+from sxe.cards import Readiness, reopen_cards, transition_cards
 from sxe.db import sql
 from sxe.intelligence import Ruleset, tag
 from sxe.intelligence.signals import Observation, card_signals
-from sxe.models import Platform, Profile
+from sxe.models import Label, Platform, Profile
+
+CHUNK_CARDS = 2000
+"""Cards tagged per round of statements: enough to amortise each round trip, small enough to bound memory."""
+
+RETAG_REASON = "profiles or ruleset changed"
 
 
 def tag_pending_cards(conn: psycopg.Connection[Any], pool: str, ruleset: Ruleset) -> int:
     """Label every card of `pool` that is untagged, tagged by another ruleset or has changed profiles.
 
     Returns the number of cards tagged. Labels of a card are replaced as a whole,
-    so a rule that no longer fires leaves no stale label behind.
+    so a rule that no longer fires leaves no stale label behind. Cards are written
+    `CHUNK_CARDS` at a time with set-based statements, in the caller's transaction.
     """
     rows = conn.execute(sql("cards_needing_tags"), {"pool": pool, "ruleset_version": ruleset.version}).fetchall()
-    if not rows:
-        return 0
-
-    card_ids = [row["id"] for row in rows]
-    profiles_by_card = _load_profiles(conn, card_ids)
-    observations = _load_observations(conn, card_ids)
-    for row in rows:
-        card_id = row["id"]
-        members = profiles_by_card[card_id]
-        profiles = [profile for _, profile in members]
-        _write_labels(conn, card_id, tag(profiles, ruleset), ruleset.version)
-        language, signals = card_signals(profiles, [observations.get(profile_id, []) for profile_id, _ in members])
-        conn.execute(sql("cards_set_signals"), {"card_id": card_id, "language": language, "signals": Jsonb(signals)})
-        _retag(conn, card_id, Readiness(row["readiness"]))
+    for start in range(0, len(rows), CHUNK_CARDS):
+        _tag_chunk(conn, rows[start : start + CHUNK_CARDS], ruleset)
     return len(rows)
 
 
-def _retag(conn: psycopg.Connection[Any], card_id: UUID, readiness: Readiness) -> None:
-    """Send a relabelled card back through the gate, because its earlier decision may no longer hold."""
-    if readiness is Readiness.NEW:
-        transition(conn, card_id, Readiness.TAGGED)
-    else:
-        reopen(conn, card_id, readiness, "profiles or ruleset changed")
+def _tag_chunk(conn: psycopg.Connection[Any], rows: list[dict[str, Any]], ruleset: Ruleset) -> None:
+    card_ids = [row["id"] for row in rows]
+    profiles_by_card = _load_profiles(conn, card_ids)
+    observations = _load_observations(conn, card_ids)
+
+    labels: list[tuple[UUID, Label]] = []
+    signals: list[tuple[UUID, str | None, dict[str, Any]]] = []
+    for card_id in card_ids:
+        members = profiles_by_card[card_id]
+        profiles = [profile for _, profile in members]
+        labels += [(card_id, label) for label in tag(profiles, ruleset)]
+        language, card_signal = card_signals(profiles, [observations.get(profile_id, []) for profile_id, _ in members])
+        signals.append((card_id, language, card_signal))
+
+    _write_labels(conn, card_ids, labels, ruleset.version)
+    _write_signals(conn, signals)
+    _retag(conn, {row["id"]: Readiness(row["readiness"]) for row in rows})
+
+
+def _retag(conn: psycopg.Connection[Any], readiness: dict[UUID, Readiness]) -> None:
+    """Send relabelled cards back through the gate, because their earlier decisions may no longer hold."""
+    new = [card_id for card_id, state in readiness.items() if state is Readiness.NEW]
+    transition_cards(conn, new, Readiness.TAGGED)
+    reopen_cards(
+        conn, {card_id: state for card_id, state in readiness.items() if state is not Readiness.NEW}, RETAG_REASON
+    )
 
 
 def _load_profiles(conn: psycopg.Connection[Any], card_ids: list[UUID]) -> dict[UUID, list[tuple[UUID, Profile]]]:
@@ -83,19 +97,31 @@ def profile_from_row(row: dict[str, Any]) -> Profile:
     )
 
 
-def _write_labels(conn: psycopg.Connection[Any], card_id: UUID, labels: list[Any], version: str) -> None:
-    conn.execute(sql("cards_clear_labels"), {"card_id": card_id})
-    for label in labels:
-        conn.execute(
-            sql("cards_add_label"),
-            {
-                "card_id": card_id,
-                "kind": label.kind,
-                "value": label.value,
-                "score": label.score,
-                "rule_id": label.rule_id,
-                "ruleset_version": label.ruleset_version,
-                "evidence": Jsonb(label.evidence),
-            },
-        )
-    conn.execute(sql("cards_mark_tagged"), {"card_id": card_id, "ruleset_version": version})
+def _write_labels(
+    conn: psycopg.Connection[Any], card_ids: list[UUID], labels: list[tuple[UUID, Label]], version: str
+) -> None:
+    conn.execute(sql("cards_clear_labels"), {"card_ids": card_ids})
+    conn.execute(
+        sql("cards_add_labels"),
+        {
+            "card_ids": [card_id for card_id, _ in labels],
+            "kinds": [label.kind for _, label in labels],
+            "values": [label.value for _, label in labels],
+            "scores": [label.score for _, label in labels],
+            "rule_ids": [label.rule_id for _, label in labels],
+            "ruleset_versions": [label.ruleset_version for _, label in labels],
+            "evidence": [Jsonb(label.evidence) for _, label in labels],
+        },
+    )
+    conn.execute(sql("cards_mark_tagged"), {"card_ids": card_ids, "ruleset_version": version})
+
+
+def _write_signals(conn: psycopg.Connection[Any], signals: list[tuple[UUID, str | None, dict[str, Any]]]) -> None:
+    conn.execute(
+        sql("cards_set_signals"),
+        {
+            "card_ids": [card_id for card_id, _, _ in signals],
+            "languages": [language for _, language, _ in signals],
+            "signals": [Jsonb(card_signal) for _, _, card_signal in signals],
+        },
+    )

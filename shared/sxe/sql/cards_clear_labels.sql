@@ -1,1 +1,1 @@
-DELETE FROM execution.card_labels WHERE card_id = %(card_id)s;
+DELETE FROM execution.card_labels WHERE card_id = ANY(%(card_ids)s::uuid[]);
