@@ -5,8 +5,9 @@ or a phone number). Their lead cards are the cards linked to their profiles or t
 contacts holding that email or phone, widened once to the cards that share one of
 those contacts. Then, in one transaction as sxe_worker:
 
-- Tier 1 profiles, their raw records and observations, the cards' labels and
-  profile links, and the Tier 2 contacts with their contact points are deleted;
+- Tier 1 profiles, their raw records and observations, the quarantined records
+  that name their handle or user id, the cards' labels and profile links, and the
+  Tier 2 contacts with their contact points are deleted;
 - the cached provider results (lookup memory, idempotency keys) are deleted, jobs
   are cancelled and keep only the card id, and gate decisions lose their fingerprint;
 - the cards move to `suppressed`, and a `tombstone` event per card asks downstream
@@ -228,11 +229,24 @@ def _erase_rows(
     ]
     removed["profiles"] = _count(conn, "erase_delete_profiles", {"profile_ids": person.profile_ids})
     removed["raw_records"] = _count(conn, "erase_delete_raw_records", {"raw_ids": raw_ids})
+    removed["quarantined_records"] = _count(conn, "erase_delete_quarantine", _quarantine_params(person))
 
     receipt.cards_suppressed = _suppress_cards(conn, person.card_ids, receipt.request_id)
     bundles = _revoke_bundles(conn, person.card_ids, receipt)
     receipt.suppressed_hmacs = suppression.add(conn, person.identifiers, key, receipt.request_id)
     return bundles
+
+
+def _quarantine_params(person: _Person) -> dict[str, list[str]]:
+    """Return the platform and the lowercased handle or user id of each profile identifier, for the quarantine scan."""
+    pairs = sorted(
+        {
+            tuple(identifier.value.lower().split(":", 1))
+            for identifier in person.identifiers
+            if identifier.kind in (IdentifierKind.HANDLE, IdentifierKind.PLATFORM_USER_ID)
+        }
+    )
+    return {"platforms": [pair[0] for pair in pairs], "values": [pair[1] for pair in pairs]}
 
 
 def _one(conn: psycopg.Connection[Any], name: str, params: dict[str, Any]) -> dict[str, Any]:
