@@ -119,7 +119,9 @@ class ErasureReceipt:
 
 
 @dataclass(slots=True)
-class _Person:
+class Person:
+    """The rows of one person: their profiles, lead cards and contacts, and every identifier they are known by."""
+
     profile_ids: list[UUID] = field(default_factory=list)
     card_ids: list[UUID] = field(default_factory=list)
     contact_ids: list[UUID] = field(default_factory=list)
@@ -147,7 +149,7 @@ def erase(
         received_at=datetime.now(UTC),
     )
     with transaction(conn, role="sxe_worker"):
-        person = _find(conn, identifier)
+        person = find_person(conn, identifier)
         bundles = _erase_rows(conn, person, receipt, key)
         receipt.completed_at = datetime.now(UTC)
         _write_receipt(conn, receipt, actor)
@@ -173,8 +175,9 @@ def erase(
     return receipt
 
 
-def _find(conn: psycopg.Connection[Any], identifier: Identifier) -> _Person:
-    person = _Person(identifiers=[identifier])
+def find_person(conn: psycopg.Connection[Any], identifier: Identifier) -> Person:
+    """Return the profiles, cards, contacts and identifiers of the person `identifier` names; locks their cards."""
+    person = Person(identifiers=[identifier])
     if identifier.kind in (IdentifierKind.HANDLE, IdentifierKind.PLATFORM_USER_ID):
         rows = conn.execute(sql("erase_find_profiles"), {"kind": identifier.kind.value, "value": identifier.value})
         person.profile_ids = [row["id"] for row in rows]
@@ -203,7 +206,7 @@ def _find(conn: psycopg.Connection[Any], identifier: Identifier) -> _Person:
 
 
 def _erase_rows(
-    conn: psycopg.Connection[Any], person: _Person, receipt: ErasureReceipt, key: bytes
+    conn: psycopg.Connection[Any], person: Person, receipt: ErasureReceipt, key: bytes
 ) -> list[dict[str, Any]]:
     """Delete and scrub every row of the person, suppress them, and revoke their bundles; return the bundles."""
     card_texts = [str(card_id) for card_id in person.card_ids]
@@ -237,7 +240,7 @@ def _erase_rows(
     return bundles
 
 
-def _quarantine_params(person: _Person) -> dict[str, list[str]]:
+def _quarantine_params(person: Person) -> dict[str, list[str]]:
     """Return the platform and the lowercased handle or user id of each profile identifier, for the quarantine scan."""
     pairs = sorted(
         {
