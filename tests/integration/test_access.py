@@ -15,7 +15,7 @@ from sxe.compliance.erasure import erase, parse_subject
 from sxe.compliance.suppression import email_identifier, suppression_key
 from sxe.config import Settings, load_settings
 from sxe.handoff.store import LocalObjectStore
-from sxe.pipeline import RunSummary, run
+from sxe.pipeline import run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -31,7 +31,7 @@ from sxe.db import sql, transaction
 
 @dataclass(slots=True)
 class AccessReport:
-    """What SXE holds on one person. Holds personal data: print it for the operator, never log it."""
+    """The data SXE holds on one person. It contains personal data, so print it for the operator and never log it."""
 
     requested_kind: str
     generated_at: datetime
@@ -114,6 +114,7 @@ def render(report: AccessReport) -> str:
     ]
     if not report.holds_data:
         lines.append("SXE holds no profile, card or contact data on this person.")
+
     lines.append(f"\nTier 1 profiles ({len(report.profiles)}):")
     for profile in report.profiles:
         lines.append(
@@ -121,20 +122,24 @@ def render(report: AccessReport) -> str:
             f"name {profile.get('display_name') or '-'}  observations {len(profile['observations'])}"
         )
         lines.extend(f"    seen {seen.get('observed_at')} via {_source(seen)}" for seen in profile["observations"])
+
     lines.append(f"\nLead cards ({len(report.cards)}):")
     for card in report.cards:
         labels = ", ".join(f"{label['kind']}={label['value']}" for label in card["labels"]) or "none"
         lines.append(f"  {card['id']}  readiness {card['readiness']}  labels {labels}")
+
     lines.append(f"\nTier 2 contact points ({len(report.contact_points)}):")
     for point in report.contact_points:
         lines.append(
             f"  {point['kind']} {point['value']}  source {point.get('source') or '-'}  "
             f"status {point.get('status') or '-'}  last seen {point.get('last_seen_at') or '-'}"
         )
+
     lines.append(f"\nBundles that included them ({len(report.bundles)}):")
     for bundle in report.bundles:
         revoked = f"revoked {bundle['revoked_at']}" if bundle["revoked_at"] else "not revoked"
         lines.append(f"  {bundle['id']}  pool {bundle['pool']}  created {bundle['created_at']}  {revoked}")
+
     ids = ", ".join(str(row["id"]) for row in report.audit_rows) or "none"
     lines.append(f"\nAudit rows about their cards and bundles ({len(report.audit_rows)}): {ids}")
     return "\n".join(lines)
