@@ -176,5 +176,8 @@ def test_erasure_mid_call_discards_result(conn: psycopg.Connection[Any], databas
     assert job["state"] == "cancelled"
     assert card.fetchone()["readiness"] == "suppressed"
     assert conn.execute("SELECT count(*) AS n FROM contact.contact_points").fetchone()["n"] == 0
+    budgets = conn.execute("SELECT reserved_credits, spent_credits FROM ops.budgets").fetchall()
+    assert all(budget["reserved_credits"] == 0 for budget in budgets)
+    assert all(budget["spent_credits"] > 0 for budget in budgets)
     # The connection is usable after the discarded transaction.
     assert conn.execute("SELECT 1 AS one").fetchone()["one"] == 1

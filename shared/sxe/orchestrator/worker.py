@@ -223,7 +223,15 @@ def run_job(conn: psycopg.Connection[Any], job: jobs.Job, context: WorkerContext
     except PermanentProviderError as exc:
         _record_permanent(conn, lookup, quote, exc, context, result)
     else:
-        _record_lookup(conn, lookup, quote, found, context, result)
+        try:
+            _record_lookup(conn, lookup, quote, found, context, result)
+        except StateTransitionError:
+            # The job was cancelled during the call (an erasure): the result is gone, but the call was paid.
+            with transaction(conn, role="sxe_worker"):
+                controls.settle_budget(
+                    conn, lookup.scopes, reserved=quote, spent=found.credits_used, period=context.period
+                )
+            raise
 
 
 def _resolve(
