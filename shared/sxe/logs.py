@@ -78,6 +78,7 @@ class Event(StrEnum):
     JOB_RETRY_SCHEDULED = "job.retry_scheduled"
     JOB_FAILED = "job.failed"
     JOB_COMPLETED = "job.completed"
+    JOB_LEASE_LOST = "job.lease_lost"
     BUNDLE_WRITTEN = "bundle.written"
     DOWNLOAD_SERVED = "download.served"
     DOWNLOAD_REJECTED = "download.rejected"

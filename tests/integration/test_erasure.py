@@ -5,12 +5,14 @@ from __future__ import annotations
 import gzip
 import json
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 from sxe import jobs
 from sxe.cli import main as cli_main
@@ -398,3 +400,33 @@ class download_server:  # noqa: N801 - used as a context manager, named like one
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def hold_in_quarantine(conn: psycopg.Connection, format_name: str, payload: dict[str, Any]) -> int:
+    row = conn.execute(
+        """
+        INSERT INTO ops.quarantine (source_file, location, format, kind, reason, content_hash, payload)
+        VALUES ('bad.jsonl', 'line 1', %s, 'invalid_record', 'followers_count is not a number', %s, %s)
+        RETURNING id
+        """,
+        (format_name, uuid.uuid4().hex, Jsonb(payload)),
+    ).fetchone()
+    return int(row["id"])
+
+
+def test_erase_removes_quarantined_records(settings: Settings, first_run: RunSummary, conn: psycopg.Connection) -> None:
+    target = person(conn)
+    handle = target["handle"]
+    other_platform = "tiktok" if target["platform"] != "tiktok" else "x"
+    by_handle = hold_in_quarantine(conn, f"{target['platform']}-api", {"user": {"screen_name": "@" + handle.upper()}})
+    anywhere = hold_in_quarantine(conn, "csv", {"rows": [{"handle": handle}], "followers": "many"})
+    neighbour = hold_in_quarantine(conn, f"{target['platform']}-api", {"screen_name": handle + "_fan"})
+    elsewhere = hold_in_quarantine(conn, f"{other_platform}-scraper", {"uniqueId": handle})
+
+    receipt = erase_handle(conn, settings, target)
+
+    left = {row["id"] for row in conn.execute("SELECT id FROM ops.quarantine")}
+    assert by_handle not in left
+    assert anywhere not in left
+    assert {neighbour, elsewhere} <= left
+    assert receipt.removed["quarantined_records"] == 2

@@ -5,8 +5,9 @@ or a phone number). Their lead cards are the cards linked to their profiles or t
 contacts holding that email or phone, widened once to the cards that share one of
 those contacts. Then, in one transaction as sxe_worker:
 
-- Tier 1 profiles, their raw records and observations, the cards' labels and
-  profile links, and the Tier 2 contacts with their contact points are deleted;
+- Tier 1 profiles, their raw records and observations, the quarantined records
+  that name their handle or user id, the cards' labels and profile links, and the
+  Tier 2 contacts with their contact points are deleted;
 - the cached provider results (lookup memory, idempotency keys) are deleted, jobs
   are cancelled and keep only the card id, and gate decisions lose their fingerprint;
 - the cards move to `suppressed`, and a `tombstone` event per card asks downstream
@@ -118,7 +119,9 @@ class ErasureReceipt:
 
 
 @dataclass(slots=True)
-class _Person:
+class Person:
+    """The rows of one person: their profiles, lead cards and contacts, and every identifier they are known by."""
+
     profile_ids: list[UUID] = field(default_factory=list)
     card_ids: list[UUID] = field(default_factory=list)
     contact_ids: list[UUID] = field(default_factory=list)
@@ -146,7 +149,7 @@ def erase(
         received_at=datetime.now(UTC),
     )
     with transaction(conn, role="sxe_worker"):
-        person = _find(conn, identifier)
+        person = find_person(conn, identifier)
         bundles = _erase_rows(conn, person, receipt, key)
         receipt.completed_at = datetime.now(UTC)
         _write_receipt(conn, receipt, actor)
@@ -172,8 +175,9 @@ def erase(
     return receipt
 
 
-def _find(conn: psycopg.Connection[Any], identifier: Identifier) -> _Person:
-    person = _Person(identifiers=[identifier])
+def find_person(conn: psycopg.Connection[Any], identifier: Identifier) -> Person:
+    """Return the profiles, cards, contacts and identifiers of the person `identifier` names; locks their cards."""
+    person = Person(identifiers=[identifier])
     if identifier.kind in (IdentifierKind.HANDLE, IdentifierKind.PLATFORM_USER_ID):
         rows = conn.execute(sql("erase_find_profiles"), {"kind": identifier.kind.value, "value": identifier.value})
         person.profile_ids = [row["id"] for row in rows]
@@ -202,7 +206,7 @@ def _find(conn: psycopg.Connection[Any], identifier: Identifier) -> _Person:
 
 
 def _erase_rows(
-    conn: psycopg.Connection[Any], person: _Person, receipt: ErasureReceipt, key: bytes
+    conn: psycopg.Connection[Any], person: Person, receipt: ErasureReceipt, key: bytes
 ) -> list[dict[str, Any]]:
     """Delete and scrub every row of the person, suppress them, and revoke their bundles; return the bundles."""
     card_texts = [str(card_id) for card_id in person.card_ids]
@@ -228,11 +232,24 @@ def _erase_rows(
     ]
     removed["profiles"] = _count(conn, "erase_delete_profiles", {"profile_ids": person.profile_ids})
     removed["raw_records"] = _count(conn, "erase_delete_raw_records", {"raw_ids": raw_ids})
+    removed["quarantined_records"] = _count(conn, "erase_delete_quarantine", _quarantine_params(person))
 
     receipt.cards_suppressed = _suppress_cards(conn, person.card_ids, receipt.request_id)
     bundles = _revoke_bundles(conn, person.card_ids, receipt)
     receipt.suppressed_hmacs = suppression.add(conn, person.identifiers, key, receipt.request_id)
     return bundles
+
+
+def _quarantine_params(person: Person) -> dict[str, list[str]]:
+    """Return the platform and the lowercased handle or user id of each profile identifier, for the quarantine scan."""
+    pairs = sorted(
+        {
+            tuple(identifier.value.lower().split(":", 1))
+            for identifier in person.identifiers
+            if identifier.kind in (IdentifierKind.HANDLE, IdentifierKind.PLATFORM_USER_ID)
+        }
+    )
+    return {"platforms": [pair[0] for pair in pairs], "values": [pair[1] for pair in pairs]}
 
 
 def _one(conn: psycopg.Connection[Any], name: str, params: dict[str, Any]) -> dict[str, Any]:

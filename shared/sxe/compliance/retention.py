@@ -5,11 +5,17 @@ Tier 2 (`SXE_RETENTION_TIER2_DAYS`) and Tier 3 with the ops tables
 (`SXE_RETENTION_TIER3_DAYS`). Each batch of at most `SXE_RETENTION_BATCH_ROWS`
 rows is its own short transaction, and rows locked by live work are skipped
 (SKIP LOCKED) and left for the next run. The audit log itself is never deleted.
+
+Bundles past their `expires_at` go too: their data and manifest objects are
+deleted from the store they were written to (the local store, or S3 when
+SXE_SPACES_* is set), then their rows. A bundle in a store this run cannot reach
+stays for a run that can.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +25,8 @@ import psycopg
 from sxe import audit
 from sxe.config import Settings
 from sxe.db import sql, transaction
+from sxe.handoff.storage import build_store
+from sxe.handoff.store import LocalObjectStore, ObjectStore, S3ObjectStore
 from sxe.logs import Event, log
 
 
@@ -55,6 +63,9 @@ class RetentionReport:
     now: datetime
     cutoffs: dict[str, datetime]
     deleted: dict[str, int] = field(default_factory=dict)
+    # Objects of expired bundles removed from the stores, and the bundles' card index rows.
+    objects_deleted: int = 0
+    bundle_cards_deleted: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +73,8 @@ class RetentionReport:
             "cutoffs": {tier: cutoff.isoformat() for tier, cutoff in self.cutoffs.items()},
             "deleted": self.deleted,
             "total": sum(self.deleted.values()),
+            "objects_deleted": self.objects_deleted,
+            "bundle_cards_deleted": self.bundle_cards_deleted,
         }
 
 
@@ -75,13 +88,25 @@ def cutoffs(settings: Settings, now: datetime) -> dict[str, datetime]:
 
 
 def run_retention(
-    conn: psycopg.Connection[Any], settings: Settings, *, actor: str, now: datetime | None = None
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    *,
+    actor: str,
+    now: datetime | None = None,
+    stores: Mapping[str, ObjectStore] | None = None,
 ) -> RetentionReport:
-    """Delete every expired row, batch by batch, then write one `retention.completed` audit row with the counts."""
+    """Delete every expired row and bundle, batch by batch, then write one `retention.completed` audit row.
+
+    `stores` maps a bundle's `store` column ("local", "s3") to the store holding its
+    objects; by default the settings' stores (see `bundle_stores`).
+    """
     now = now or datetime.now(UTC)
     report = RetentionReport(now=now, cutoffs=cutoffs(settings, now))
     for step in STEPS:
         report.deleted[step.table] = _run_step(conn, step, report, settings.retention_batch_rows)
+    report.deleted["bundles"] = _expire_bundles(
+        conn, stores if stores is not None else bundle_stores(settings), report, settings.retention_batch_rows
+    )
 
     with transaction(conn, role="sxe_worker"):
         audit.append(
@@ -119,4 +144,38 @@ def _run_step(conn: psycopg.Connection[Any], step: Step, report: RetentionReport
         removed = int(row["removed"])
         total += removed
         if removed < batch:
+            return total
+
+
+def bundle_stores(settings: Settings) -> dict[str, ObjectStore]:
+    """Return the stores retention can reach: always the local store, and S3 when SXE_SPACES_* is set."""
+    stores: dict[str, ObjectStore] = {"local": LocalObjectStore(settings.objects_dir)}
+    configured = build_store(settings)
+    if isinstance(configured, S3ObjectStore):
+        stores["s3"] = configured
+    return stores
+
+
+def _expire_bundles(
+    conn: psycopg.Connection[Any], stores: Mapping[str, ObjectStore], report: RetentionReport, batch: int
+) -> int:
+    """Delete expired bundles batch by batch: objects first (idempotent), then rows; return the rows deleted."""
+    params: dict[str, Any] = {"now": report.now, "stores": sorted(stores), "batch": batch}
+    total = 0
+    while True:
+        with transaction(conn, role="sxe_worker"):
+            bundles = conn.execute(sql("retention_bundles_expired"), params).fetchall()
+        for bundle in bundles:
+            store = stores[bundle["store"]]
+            for key in (bundle["data_key"], bundle["manifest_key"]):
+                store.delete(key)
+                report.objects_deleted += 1
+        with transaction(conn, role="sxe_worker"):
+            row = conn.execute(
+                sql("retention_bundles_delete"), {"ids": [bundle["id"] for bundle in bundles], "now": report.now}
+            ).fetchone()
+        assert row is not None, "the delete statement is an aggregate and always returns one row"
+        total += int(row["removed"])
+        report.bundle_cards_deleted += int(row["bundle_cards"])
+        if len(bundles) < batch:
             return total

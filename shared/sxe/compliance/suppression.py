@@ -8,8 +8,10 @@ reversed there by hashing guessed handles or addresses.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +22,8 @@ from uuid import UUID
 import phonenumbers
 import psycopg
 
+from sxe import audit
+from sxe.adapters.base import LookupResult
 from sxe.config import Settings, load_settings
 from sxe.db import sql
 from sxe.errors import UsageError
@@ -196,10 +200,86 @@ class IngestScreen:
 
 
 def _source_identifiers(profile: SourceProfile) -> list[Identifier]:
+    found = bio_identifiers(profile.bio) if profile.bio else []
     try:
-        return profile_identifiers(profile.platform.value, profile.handle, profile.platform_user_id)
+        return found + profile_identifiers(profile.platform.value, profile.handle, profile.platform_user_id)
     except UsageError:
         # A handle with spaces or slashes cannot be an erased handle; the user id still counts.
         if profile.platform_user_id:
-            return [user_id_identifier(profile.platform, profile.platform_user_id)]
-        return []
+            found.append(user_id_identifier(profile.platform, profile.platform_user_id))
+        return found
+
+
+# "jane [at] example [dot] com" and "jane(at)example.com" are read as plain addresses.
+_BRACKETED_AT = re.compile(r"\s*[\[({]\s*(?:at|@)\s*[\])}]\s*", re.IGNORECASE)
+_BRACKETED_DOT = re.compile(r"\s*[\[({]\s*(?:dot|\.)\s*[\])}]\s*", re.IGNORECASE)
+_PLAIN_EMAIL = re.compile(r"(?<![\w.+%-])[\w.+%-]+@[^\W_][\w-]*(?:\.[\w-]+)*\.[^\W\d_]{2,63}(?![\w-])")
+# National numbers are read in each of these regions; a number matching any reading is suppressed.
+BIO_PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN", "BR", "AU")
+MIN_BIO_PHONE_DIGITS = 7
+
+
+def bio_identifiers(bio: str) -> list[Identifier]:
+    """Return the email addresses and phone numbers written in a bio, normalized as the suppression list keeps them.
+
+    A national number is read in every region of BIO_PHONE_REGIONS, so each
+    plausible E.164 reading is returned; only an exact list entry matches.
+    """
+    text = _BRACKETED_DOT.sub(".", _BRACKETED_AT.sub("@", bio))
+    found = {Identifier(IdentifierKind.EMAIL, match.group().lower()) for match in _PLAIN_EMAIL.finditer(text)}
+    for region in BIO_PHONE_REGIONS:
+        for match in phonenumbers.PhoneNumberMatcher(bio, region, leniency=phonenumbers.Leniency.POSSIBLE):
+            if len(str(match.number.national_number)) < MIN_BIO_PHONE_DIGITS:
+                continue  # years and counts, not phone numbers
+            e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+            found.add(Identifier(IdentifierKind.PHONE, e164))
+    return sorted(found, key=lambda identifier: (identifier.kind.value, identifier.value))
+
+
+class ContactScreen:
+    """Drop contact points of erased people from a provider result before it reaches Tier 2.
+
+    Like IngestScreen, the key is loaded on first need and only when the list has rows.
+    """
+
+    def __init__(self, load_key: Callable[[], bytes]) -> None:
+        self._load_key = load_key
+        self._key: bytes | None = None
+
+    @classmethod
+    def from_environment(cls) -> ContactScreen:
+        return cls(lambda: suppression_key(load_settings()))
+
+    def drop_suppressed(
+        self, conn: psycopg.Connection[Any], found: LookupResult, *, actor: str, subject: str
+    ) -> tuple[LookupResult, int]:
+        """Return `found` without its suppressed contact points, and how many were dropped.
+
+        Each drop is audited as `enrichment.suppressed` with the keyed hashes only,
+        in the caller's transaction, so the audit row commits with the result.
+        """
+        if not found.contact_points or conn.execute(sql("suppression_any")).fetchone() is None:
+            return found, 0
+        key = self._key = self._key or self._load_key()
+        hashes = [contact_point_identifier(point.kind, point.value).keyed_hash(key) for point in found.contact_points]
+        hits = matching(conn, hashes)
+        if not hits:
+            return found, 0
+
+        kept = tuple(point for point, hashed in zip(found.contact_points, hashes, strict=True) if hashed not in hits)
+        dropped = [point for point, hashed in zip(found.contact_points, hashes, strict=True) if hashed in hits]
+        audit.append(
+            conn,
+            actor=actor,
+            action="enrichment.suppressed",
+            subject=subject,
+            detail={
+                "provider": found.provider,
+                "adapter_version": found.adapter_version,
+                "dropped": len(dropped),
+                "kinds": sorted({point.kind for point in dropped}),
+                "identifier_hmacs": sorted(hits),
+            },
+            payload_sha256=found.payload_sha256,
+        )
+        return dataclasses.replace(found, contact_points=kept), len(dropped)

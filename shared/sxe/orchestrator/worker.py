@@ -28,6 +28,7 @@ from sxe import audit, jobs
 from sxe.adapters.apollo_callback import register_phone_request
 from sxe.adapters.base import LookupRequest, LookupResult, ProviderAdapter
 from sxe.cards import Readiness, transition
+from sxe.compliance.suppression import ContactScreen
 from sxe.db import sql, transaction
 from sxe.errors import PermanentProviderError, RetryableProviderError, StateTransitionError
 from sxe.events import EventType, emit
@@ -65,6 +66,8 @@ class WorkerContext:
     job_seconds: float = 30.0
     backoff: jobs.Backoff = field(default_factory=lambda: jobs.Backoff(BACKOFF_BASE_SECONDS, BACKOFF_MAX_SECONDS))
     fallbacks: tuple[ProviderAdapter, ...] = ()
+    # Drops returned contact points of erased people; None keys it from the environment.
+    screen: ContactScreen | None = None
 
     def adapter_for(self, provider: str) -> ProviderAdapter | None:
         """Return the adapter serving `provider`, or None when it is not configured in this run."""
@@ -141,7 +144,14 @@ def _work_batch(
         if not held:
             result.outcomes["lease_lost"] += 1
             continue
-        run_job(conn, job, context, result)
+        try:
+            run_job(conn, job, context, result)
+        except StateTransitionError:
+            # An erasure cancelled the job mid-run; the lease guard rolled its result back.
+            result.outcomes["lease_lost"] += 1
+            log(
+                logging.WARNING, Event.JOB_LEASE_LOST, "job lease lost; result discarded", stage="enrich", job_id=job.id
+            )
         ran += 1
     return ran
 
@@ -214,7 +224,15 @@ def run_job(conn: psycopg.Connection[Any], job: jobs.Job, context: WorkerContext
     except PermanentProviderError as exc:
         _record_permanent(conn, lookup, quote, exc, context, result)
     else:
-        _record_lookup(conn, lookup, quote, found, context, result)
+        try:
+            _record_lookup(conn, lookup, quote, found, context, result)
+        except StateTransitionError:
+            # The job was cancelled during the call (an erasure): the result is gone, but the call was paid.
+            with transaction(conn, role="sxe_worker"):
+                controls.settle_budget(
+                    conn, lookup.scopes, reserved=quote, spent=found.credits_used, period=context.period
+                )
+            raise
 
 
 def _resolve(
@@ -331,6 +349,10 @@ def _record_lookup(
         controls.finish_idempotent_call(conn, lookup.fingerprint, succeeded=True)
         controls.record_breaker_success(conn, provider)
 
+        screen = context.screen or ContactScreen.from_environment()
+        found, dropped = screen.drop_suppressed(conn, found, actor=context.actor, subject=f"lead_card:{card_id}")
+        if dropped:
+            result.outcomes["contact_points_suppressed"] += dropped
         contact_id = _store_contact(conn, found) if found.contact_points else None
         outcome = "matched" if contact_id else "no_match"
         days = context.cooldown_hit_days if contact_id else context.cooldown_miss_days
