@@ -15,6 +15,7 @@ import hashlib
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -31,7 +32,7 @@ from sxe.runtime.server import LocalServer
 from sxe.webhooks import sign
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-WEBHOOK_BATCH = PROJECT_ROOT / "contracts" / "ingest" / "examples" / "webhook-batch.v1.json"
+EXAMPLE = PROJECT_ROOT / "examples" / "x-api-v1.1-users.jsonl"
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"end-to-end-webhook-secret-012345").decode()
 SPEEDUP = 600
 
@@ -62,7 +63,7 @@ def served(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -
 
 def test_webhook_schedules_and_download(served: tuple[str, LocalServer], database_url: str) -> None:
     url, server = served
-    body = WEBHOOK_BATCH.read_bytes()
+    body = webhook_batch()
     hook = f"{url}/api/v1/web/fn-test/ingest/webhook"
 
     forged = httpx.post(hook, content=body, headers=signed_headers(body, "msg_forged", secret=forged_secret()))
@@ -126,6 +127,28 @@ def test_parsed_event_rejects_non_object_json(served: tuple[str, LocalServer]) -
 
     assert response.status_code == 400
     assert "must be an object" in response.json()["detail"]
+
+
+def webhook_batch() -> bytes:
+    """Return a `webhook-batch.v1` body carrying the X example profiles, a platform bundles export."""
+    records = [record for line in EXAMPLE.read_text(encoding="utf-8").splitlines() if (record := parse_line(line))]
+    batch = {
+        "source": "end-to-end-test",
+        "format": "x-api-v1.1",
+        "pool": "default",
+        "collected_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "records": records,
+    }
+    return json.dumps(batch).encode()
+
+
+def parse_line(line: str) -> dict[str, object] | None:
+    # The example file holds one truncated line on purpose, to exercise quarantine on import.
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def signed_headers(body: bytes, webhook_id: str, *, secret: str = WEBHOOK_SECRET) -> dict[str, str]:
