@@ -8,8 +8,8 @@ directly (bulk readiness moves) writes the same shapes, which the pipeline tests
 
 from __future__ import annotations
 
-from enum import StrEnum
 import logging
+from enum import StrEnum
 from typing import Any
 
 import psycopg
@@ -37,7 +37,7 @@ class EventType(StrEnum):
 
 
 def emit(conn: psycopg.Connection[Any], event: EventType, subject_id: str | None, **data: Any) -> None:
-    """Validate and record one event; `data` must hold ids and counts only, never contact data.
+    """Validate and record one event; `data` must contain ids, states and counts only, never contact data.
 
     Raises ContractViolation when the event does not match its schema, which is a
     programming error: the schema lists every key each event type may carry.
@@ -47,4 +47,3 @@ def emit(conn: psycopg.Connection[Any], event: EventType, subject_id: str | None
     conn.execute(sql("events_append"), {"type": event.value, "subject_id": subject_id, "data": Jsonb(data)})
     # DEBUG, because the stage that emits the event usually logs the same fact at INFO already.
     log(logging.DEBUG, Event(event.value), f"{event.value} recorded in ops.events")
-

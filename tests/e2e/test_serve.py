@@ -1,10 +1,10 @@
 """`sxe serve` end to end on the repository's own project.yml.
 
-A Standard Webhooks delivery goes into `ingest/webhook`, the cron triggers that
-project.yml declares (`ops/tick` with poll, normalize and alarms every 5 minutes,
-`enrich/worker` every 5 minutes, `ops/tick` with handoff hourly) carry it to a
-bundle, and a consumer downloads that bundle through the signed URL that
-`handoff/download` issues. The scheduler's clock runs 600 times faster than real
+A Standard Webhooks delivery goes into `ingest/webhook`. The cron triggers that
+project.yml declares carry it to a bundle: `ops/tick` runs poll, normalize and
+alarms every 5 minutes, `enrich/worker` sweeps and buys every 5 minutes, and
+`ops/tick` runs handoff hourly. A consumer then downloads the bundle through the
+signed URL that `handoff/download` issues. The scheduler's clock runs 600 times faster than real
 time, so the 5-minute triggers fire every 0.5 s and the hourly one every 6 s.
 """
 
@@ -130,7 +130,7 @@ def test_parsed_event_rejects_non_object_json(served: tuple[str, LocalServer]) -
 
 
 def webhook_batch() -> bytes:
-    """Return a `webhook-batch.v1` body carrying the X example profiles, a platform bundles export."""
+    """Return a `webhook-batch.v1` body with the X example profiles, because bundles export X but not Instagram."""
     records = [record for line in EXAMPLE.read_text(encoding="utf-8").splitlines() if (record := parse_line(line))]
     batch = {
         "source": "end-to-end-test",
@@ -143,7 +143,7 @@ def webhook_batch() -> bytes:
 
 
 def parse_line(line: str) -> dict[str, object] | None:
-    # The example file holds one truncated line on purpose, to exercise quarantine on import.
+    # The example file contains one truncated line on purpose, to exercise quarantine on import.
     try:
         record = json.loads(line)
     except json.JSONDecodeError:

@@ -99,7 +99,7 @@ def test_migrate_keeps_recorded_environment(
         assert recorded_environment(conn) == "staging"
 
 
-def test_function_refuses_other_environment_database(
+def test_function_rejects_other_environment_database(
     monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
 ) -> None:
     with connect(database_url, autocommit=True) as conn:

@@ -81,7 +81,7 @@ def check_database_environment(conn: psycopg.Connection[Any], role: str, name: s
     """Raise ConfigError unless the database's recorded environment equals SXE_ENV.
 
     A database without a record passes only in dev, the default for laptops and
-    tests; staging and production databases must have been migrated with their SXE_ENV.
+    tests. Staging and production databases must be migrated with their own SXE_ENV.
     """
     name = name or current_environment()
     recorded = recorded_environment(conn, role)
@@ -99,4 +99,3 @@ def _mismatch(name: str, recorded: str) -> str:
         f"SXE_ENV is {name!r} but the database belongs to environment {recorded!r}; "
         f"point SXE_DATABASE_URL at the {name} database"
     )
-
