@@ -8,9 +8,11 @@ import pytest
 
 from sxe import functions
 from sxe.cli import main
+from sxe.compliance.functions import retention as compliance_retention
 from sxe.config import load_settings
 from sxe.db import connect
 from sxe.errors import ConfigError
+from sxe.handoff.api import download as handoff_download
 from sxe.runtime.environments import check_environment, current_environment, record_environment, recorded_environment
 
 
@@ -144,3 +146,21 @@ def test_dev_runs_without_recorded_environment(
     monkeypatch.delenv("SXE_ENV", raising=False)
 
     assert functions.health_check({"check": "ready"})["statusCode"] == 200
+
+
+def test_direct_functions_check_recorded_environment(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
+) -> None:
+    with connect(database_url, autocommit=True) as conn:
+        record_environment(conn, "production")
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("SXE_ENV", raising=False)
+    download = {"http": {"method": "GET", "headers": {}, "path": "", "queryString": "bundle_id=x", "body": ""}}
+
+    retention = compliance_retention({})
+    handoff = handoff_download(download)
+
+    assert retention["statusCode"] == 500
+    assert "belongs to environment 'production'" in retention["body"]["error"]
+    assert handoff["statusCode"] == 503
