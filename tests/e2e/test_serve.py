@@ -73,8 +73,9 @@ def test_webhook_schedules_and_download(served: tuple[str, LocalServer], databas
     assert accepted.status_code == 202
     assert accepted.json()["accepted"] > 0
 
-    bundle_id = wait_for_bundle(database_url, timeout_seconds=40)
-    fired = {(firing.function, firing.trigger) for firing in server.scheduler.firings if firing.status == 200}
+    bundle_id = wait_for_bundle(database_url, timeout_seconds=90)
+    # The hourly tick records its firing only after retention, its second task, finished.
+    fired = wait_for_firings(server, {("ops/tick", "hourly")}, timeout_seconds=30)
     assert ("ops/tick", "every-5m") in fired
     assert ("enrich/worker", "enrich-every-5m") in fired
     assert ("ops/tick", "hourly") in fired
@@ -175,6 +176,20 @@ def manifest_sha256(manifest: dict[str, object]) -> str:
     files = manifest.get("files")
     assert isinstance(files, list), text
     return str(files[0]["sha256"])
+
+
+def wait_for_firings(
+    server: LocalServer, expected: set[tuple[str, str]], timeout_seconds: float
+) -> set[tuple[str, str]]:
+    """Return the (function, trigger) pairs that finished with 200, once they include `expected`."""
+    deadline = time.monotonic() + timeout_seconds
+    fired: set[tuple[str, str]] = set()
+    while time.monotonic() < deadline:
+        fired = {(firing.function, firing.trigger) for firing in server.scheduler.firings if firing.status == 200}
+        if expected <= fired:
+            break
+        time.sleep(0.1)
+    return fired
 
 
 def wait_for_bundle(database_url: str, timeout_seconds: float) -> str:
