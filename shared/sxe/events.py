@@ -1,31 +1,49 @@
-"""The structured event stream in ops.events: one row per pipeline fact."""
+"""The structured event stream in ops.events: one row per pipeline fact.
+
+Each event type has the same name as the `sxe.logs.Event` for the same fact, so
+logs and ops.events share one vocabulary. `emit` validates every event against
+contracts/events/event.v1.schema.json before it stores it; SQL that inserts events
+directly (bulk readiness moves) writes the same shapes, which the pipeline tests check.
+"""
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
+from sxe.contracts import validate
 from sxe.db import sql
+from sxe.logs import Event, log
+
+EVENT_V1 = "https://schemas.sxe.dev/events/event.v1.json"
 
 
 class EventType(StrEnum):
-    INGESTED = "ingested"
-    NORMALIZED = "normalized"
-    TAGGED = "tagged"
-    ENRICHMENT_DECIDED = "enrichment_decided"
-    ENRICHED = "enriched"
-    READINESS_CHANGED = "readiness_changed"
-    HANDED_OFF = "handed_off"
-    # Same names as sxe.logs.Event.ALARM_RAISED / ALARM_CLEARED: one vocabulary for logs and ops.events.
-    ALARM_RAISED = "alarm.raised"
-    ALARM_CLEARED = "alarm.cleared"
+    INGESTED = Event.FILE_INGESTED.value
+    NORMALIZED = Event.PROFILES_NORMALIZED.value
+    TAGGED = Event.CARDS_TAGGED.value
+    ENRICHMENT_DECIDED = Event.ENRICHMENT_DECIDED.value
+    ENRICHED = Event.CARD_ENRICHED.value
+    READINESS_CHANGED = Event.CARD_READINESS_CHANGED.value
+    HANDED_OFF = Event.BUNDLE_WRITTEN.value
+    ALARM_RAISED = Event.ALARM_RAISED.value
+    ALARM_CLEARED = Event.ALARM_CLEARED.value
     # A person was erased: downstream consumers delete the card and everything they hold for it.
-    TOMBSTONE = "tombstone"
+    TOMBSTONE = Event.CARD_ERASED.value
 
 
 def emit(conn: psycopg.Connection[Any], event: EventType, subject_id: str | None, **data: Any) -> None:
-    """Record one event; `data` must hold ids and counts only, never contact data."""
+    """Validate and record one event; `data` must contain ids, states and counts only, never contact data.
+
+    Raises ContractViolation when the event does not match its schema, which is a
+    programming error: the schema lists every key each event type may carry.
+    """
+    document = {"type": event.value, "subject_id": subject_id, "data": data}
+    validate(document, EVENT_V1)
     conn.execute(sql("events_append"), {"type": event.value, "subject_id": subject_id, "data": Jsonb(data)})
+    # DEBUG, because the stage that emits the event usually logs the same fact at INFO already.
+    log(logging.DEBUG, Event(event.value), f"{event.value} recorded in ops.events")

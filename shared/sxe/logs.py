@@ -105,6 +105,11 @@ class Event(StrEnum):
     API_REJECTED = "api.rejected"
     API_FAILED = "api.failed"
 
+    # Facts that sxe.events.EventType also records in ops.events under the same name.
+    CARD_ENRICHED = "card.enriched"
+    CARD_READINESS_CHANGED = "card.readiness_changed"
+    CARD_ERASED = "card.erased"
+
 
 def redact_secrets(text: str) -> str:
     """Replace signed-URL signatures, URL passwords, bearer tokens and `key=secret` values with [redacted]."""

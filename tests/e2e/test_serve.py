@@ -1,124 +1,52 @@
-"""`sxe serve` end to end: a signed webhook in, cron triggers through the pipeline, a bundle download out.
+"""`sxe serve` end to end on the repository's own project.yml.
 
-The test project holds the repository's real functions plus `hooks/signed`, a
-`web: raw` function that checks an HMAC signature over the raw body before it
-imports the body, because the repository has no signed webhook function of its own yet.
-The scheduler's clock runs 600 times faster than real time, so the every-minute
-cron triggers fire every 0.1 s.
+A Standard Webhooks delivery goes into `ingest/webhook`. The cron triggers that
+project.yml declares carry it to a bundle: `ops/tick` runs poll, normalize and
+alarms every 5 minutes, `enrich/worker` sweeps and buys every 5 minutes, and
+`ops/tick` runs handoff hourly. A consumer then downloads the bundle through the
+signed URL that `handoff/download` issues. The scheduler's clock runs 600 times faster than real
+time, so the 5-minute triggers fire every 0.5 s and the hourly one every 6 s.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
-import hmac
-import shutil
+import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from sxe.config import load_settings
-from sxe.db import connect
-from sxe.handoff.signing import sign_url
+from sxe.db import connect, transaction
+from sxe.handoff.consumers import create_consumer
 from sxe.handoff.store import LocalObjectStore
 from sxe.pipeline import signing_secret
 from sxe.runtime import pool
 from sxe.runtime.project import load_project
 from sxe.runtime.server import LocalServer
+from sxe.webhooks import sign
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = PROJECT_ROOT / "examples" / "x-api-v1.1-users.jsonl"
-WEBHOOK_SECRET = "webhook-secret-for-tests"
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"end-to-end-webhook-secret-012345").decode()
 SPEEDUP = 600
-
-WEBHOOK_HANDLER = """
-import hashlib
-import hmac
-import os
-
-from sxe.functions import import_file
-from sxe.runtime.events import parse_event, problem
-
-
-def main(event, context=None):
-    request = parse_event(event)
-    expected = hmac.new(os.environ["SXE_TEST_WEBHOOK_SECRET"].encode(), request.body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, request.header("x-signature") or ""):
-        return problem(401, "unauthorized", "the x-signature header does not match the body")
-    return import_file({"content": request.body.decode("utf-8"), "name": "hook.jsonl", "format": "x-api-v1.1"}, context)
-"""
-
-PROJECT = {
-    "environment": {"SXE_DATABASE_URL": "${SXE_DATABASE_URL}", "SXE_TEST_WEBHOOK_SECRET": WEBHOOK_SECRET},
-    "packages": [
-        {
-            "name": "hooks",
-            "functions": [
-                {"name": "signed", "runtime": "python:3.11", "web": "raw", "limits": {"timeout": 60000, "memory": 256}}
-            ],
-        },
-        {
-            "name": "ops",
-            "functions": [
-                {"name": "health", "runtime": "python:3.11", "web": True, "limits": {"timeout": 30000, "memory": 256}},
-                {
-                    "name": "tick",
-                    "runtime": "python:3.11",
-                    "web": False,
-                    "limits": {"timeout": 600000, "memory": 512},
-                    "triggers": [
-                        {
-                            "name": "every-minute",
-                            "sourceType": "scheduler",
-                            "sourceDetails": {
-                                "cron": "* * * * *",
-                                "withBody": {"trigger": "every-minute", "tasks": ["normalize", "enrich"]},
-                            },
-                        }
-                    ],
-                },
-            ],
-        },
-        {
-            "name": "handoff",
-            "functions": [
-                {
-                    "name": "bundle",
-                    "runtime": "python:3.11",
-                    "web": False,
-                    "limits": {"timeout": 300000, "memory": 512},
-                    "triggers": [
-                        {
-                            "name": "every-2m",
-                            "sourceType": "scheduler",
-                            "sourceDetails": {"cron": "*/2 * * * *", "withBody": {"trigger": "every-2m"}},
-                        }
-                    ],
-                }
-            ],
-        },
-    ],
-}
 
 
 @pytest.fixture
 def served(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> Iterator[tuple[str, LocalServer]]:
     monkeypatch.setenv("SXE_DATABASE_URL", database_url)
     monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.delenv("SXE_TEST_WEBHOOK_SECRET", raising=False)
-    root = tmp_path / "project"
-    shutil.copytree(PROJECT_ROOT / "packages", root / "packages", ignore=shutil.ignore_patterns("__pycache__"))
-    (root / "packages" / "hooks" / "signed").mkdir(parents=True)
-    (root / "packages" / "hooks" / "signed" / "__main__.py").write_text(WEBHOOK_HANDLER, encoding="utf-8")
-    (root / "project.yml").write_text(yaml.safe_dump(PROJECT), encoding="utf-8")
+    monkeypatch.setenv("SXE_WEBHOOK_SECRETS", WEBHOOK_SECRET)
 
     settings = load_settings()
     start, real_start = time.time(), time.monotonic()
     server = LocalServer(
-        load_project(root),
+        load_project(PROJECT_ROOT),
         LocalObjectStore(settings.objects_dir),
         signing_secret(settings),
         namespace="fn-test",
@@ -126,6 +54,8 @@ def served(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -
         poll_seconds=0.02,
     )
     url = server.start("127.0.0.1", 0)
+    # Settings are read per invocation, so download URLs point at this server from here on.
+    monkeypatch.setenv("SXE_PUBLIC_BASE_URL", url)
     yield url, server
     server.stop()
     pool.close_pools()
@@ -133,28 +63,39 @@ def served(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -
 
 def test_webhook_schedules_and_download(served: tuple[str, LocalServer], database_url: str) -> None:
     url, server = served
-    body = EXAMPLE.read_bytes()
-    signature = hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    hook = f"{url}/api/v1/web/fn-test/hooks/signed"
+    body = webhook_batch()
+    hook = f"{url}/api/v1/web/fn-test/ingest/webhook"
 
-    forged = httpx.post(hook, content=body, headers={"x-signature": "0" * 64, "content-type": "application/x-ndjson"})
-    accepted = httpx.post(
-        hook, content=body, headers={"x-signature": signature, "content-type": "application/x-ndjson"}
-    )
+    forged = httpx.post(hook, content=body, headers=signed_headers(body, "msg_forged", secret=forged_secret()))
+    accepted = httpx.post(hook, content=body, headers=signed_headers(body, "msg_e2e_1"))
 
     assert forged.status_code == 401
-    assert accepted.status_code == 200
-    assert accepted.json()["ingested"] > 0
+    assert accepted.status_code == 202
+    assert accepted.json()["accepted"] > 0
 
-    bundle = wait_for_bundle(database_url, timeout_seconds=30)
-    firings = {firing.trigger for firing in server.scheduler.firings if firing.status == 200}
-    assert {"every-minute", "every-2m"} <= firings
+    bundle_id = wait_for_bundle(database_url, timeout_seconds=90)
+    # The hourly tick records its firing only after retention, its second task, finished.
+    fired = wait_for_firings(server, {("ops/tick", "hourly")}, timeout_seconds=30)
+    assert ("ops/tick", "every-5m") in fired
+    assert ("enrich/worker", "enrich-every-5m") in fired
+    assert ("ops/tick", "hourly") in fired
+    assert not [firing for firing in server.scheduler.firings if firing.status >= 500]
 
-    settings = load_settings()
-    download = httpx.get(sign_url(url, bundle["data_key"], signing_secret(settings), 60))
+    key = add_consumer(database_url)
+    issued = httpx.get(
+        f"{url}/api/v1/web/fn-test/handoff/download",
+        params={"bundle_id": bundle_id},
+        headers={"authorization": f"Bearer {key}"},
+    )
+    assert issued.status_code == 200
+    data_url = issued.json()["data_url"]
+    assert data_url.startswith(f"{url}/download/")
+
+    download = httpx.get(data_url)
+    manifest = httpx.get(issued.json()["manifest_url"]).json()
     assert download.status_code == 200
     assert download.headers["content-type"] == "application/gzip"
-    assert hashlib.sha256(download.content).hexdigest() == bundle["sha256"]
+    assert hashlib.sha256(download.content).hexdigest() == manifest_sha256(manifest)
 
 
 def test_health_endpoints_answer(served: tuple[str, LocalServer]) -> None:
@@ -189,14 +130,76 @@ def test_parsed_event_rejects_non_object_json(served: tuple[str, LocalServer]) -
     assert "must be an object" in response.json()["detail"]
 
 
-def wait_for_bundle(database_url: str, timeout_seconds: float) -> dict[str, object]:
+def webhook_batch() -> bytes:
+    """Return a `webhook-batch.v1` body with the X example profiles, because bundles export X but not Instagram."""
+    records = [record for line in EXAMPLE.read_text(encoding="utf-8").splitlines() if (record := parse_line(line))]
+    batch = {
+        "source": "end-to-end-test",
+        "format": "x-api-v1.1",
+        "pool": "default",
+        "collected_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "records": records,
+    }
+    return json.dumps(batch).encode()
+
+
+def parse_line(line: str) -> dict[str, object] | None:
+    # The example file contains one truncated line on purpose, to exercise quarantine on import.
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def signed_headers(body: bytes, webhook_id: str, *, secret: str = WEBHOOK_SECRET) -> dict[str, str]:
+    timestamp = int(time.time())
+    return {
+        "content-type": "application/json",
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(body, webhook_id, timestamp, secret),
+    }
+
+
+def forged_secret() -> str:
+    return "whsec_" + base64.b64encode(b"a-key-the-server-does-not-hold!!").decode()
+
+
+def add_consumer(database_url: str) -> str:
+    with connect(database_url, autocommit=True) as conn, transaction(conn):
+        return create_consumer(conn, "e2e-crm", ["default"], contact_fields=["emails", "phones"], actor="test")[1]
+
+
+def manifest_sha256(manifest: dict[str, object]) -> str:
+    text = json.dumps(manifest)
+    files = manifest.get("files")
+    assert isinstance(files, list), text
+    return str(files[0]["sha256"])
+
+
+def wait_for_firings(
+    server: LocalServer, expected: set[tuple[str, str]], timeout_seconds: float
+) -> set[tuple[str, str]]:
+    """Return the (function, trigger) pairs that finished with 200, once they include `expected`."""
+    deadline = time.monotonic() + timeout_seconds
+    fired: set[tuple[str, str]] = set()
+    while time.monotonic() < deadline:
+        fired = {(firing.function, firing.trigger) for firing in server.scheduler.firings if firing.status == 200}
+        if expected <= fired:
+            break
+        time.sleep(0.1)
+    return fired
+
+
+def wait_for_bundle(database_url: str, timeout_seconds: float) -> str:
     deadline = time.monotonic() + timeout_seconds
     with connect(database_url, autocommit=True) as conn:
         while time.monotonic() < deadline:
             row = conn.execute(
-                "SELECT data_key, sha256 FROM ops.bundles WHERE record_count > 0 ORDER BY created_at LIMIT 1"
+                "SELECT id FROM ops.bundles WHERE record_count > 0 ORDER BY created_at LIMIT 1"
             ).fetchone()
             if row is not None:
-                return dict(row)
+                return str(row["id"])
             time.sleep(0.1)
     raise AssertionError(f"no bundle with records within {timeout_seconds} s")

@@ -111,7 +111,7 @@ def test_erase_emits_tombstone_and_receipt(settings: Settings, first_run: RunSum
     receipt = erase_handle(conn, settings, target)
 
     tombstone = conn.execute(
-        "SELECT data FROM ops.events WHERE type = 'tombstone' AND subject_id = %s", (str(target["card_id"]),)
+        "SELECT data FROM ops.events WHERE type = 'card.erased' AND subject_id = %s", (str(target["card_id"]),)
     ).fetchone()
     assert tombstone["data"]["request_id"] == str(receipt.request_id)
     row = conn.execute(

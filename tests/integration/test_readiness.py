@@ -63,7 +63,7 @@ def test_transition_records_an_event(conn: psycopg.Connection) -> None:
     transition(conn, card_id, Readiness.TAGGED)
 
     event = conn.execute(
-        "SELECT data FROM ops.events WHERE type = 'readiness_changed' AND subject_id = %s", (str(card_id),)
+        "SELECT data FROM ops.events WHERE type = 'card.readiness_changed' AND subject_id = %s", (str(card_id),)
     ).fetchone()
     assert event["data"]["readiness"] == "tagged"
     assert event["data"]["previous"] == "new"

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from sxe import functions
+from sxe.cli import main
+from sxe.compliance.functions import retention as compliance_retention
 from sxe.config import load_settings
+from sxe.db import connect
 from sxe.errors import ConfigError
-from sxe.runtime.environments import check_environment, current_environment
+from sxe.handoff.api import download as handoff_download
+from sxe.runtime.environments import check_environment, current_environment, record_environment, recorded_environment
 
 
 def test_dev_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,3 +59,108 @@ def test_function_refuses_mixed_environment(monkeypatch: pytest.MonkeyPatch) -> 
 
     assert result["statusCode"] == 500
     assert "SXE_ENV=staging needs its own SXE_DATABASE_URL" in result["body"]["detail"]
+
+
+def production_settings(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> None:
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("SXE_SIGNING_KEY", "k" * 32)
+    monkeypatch.setenv("SXE_ENVIRONMENT", "production")
+    monkeypatch.setenv("SXE_ENV", "production")
+
+
+def test_migrate_records_environment(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("SXE_ENV", "staging")
+
+    assert main(["migrate"]) == 0
+
+    assert "database environment: staging" in capsys.readouterr().out
+    with connect(database_url, autocommit=True) as conn:
+        assert recorded_environment(conn) == "staging"
+
+
+def test_migrate_keeps_recorded_environment(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("SXE_ENV", "staging")
+    assert main(["migrate"]) == 0
+    monkeypatch.setenv("SXE_ENV", "production")
+
+    assert main(["migrate"]) == 2  # an unusable setting
+
+    error = capsys.readouterr().err
+    assert "SXE_ENV is 'production'" in error
+    assert "belongs to environment 'staging'" in error
+    with connect(database_url, autocommit=True) as conn:
+        assert recorded_environment(conn) == "staging"
+
+
+def test_function_rejects_other_environment_database(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
+) -> None:
+    with connect(database_url, autocommit=True) as conn:
+        record_environment(conn, "staging")
+    production_settings(monkeypatch, database_url, tmp_path)
+
+    result = functions.health_check({"check": "ready"})
+
+    assert result["statusCode"] == 500
+    assert "SXE_ENV is 'production'" in result["body"]["detail"]
+    assert "belongs to environment 'staging'" in result["body"]["detail"]
+
+
+def test_function_runs_in_recorded_environment(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
+) -> None:
+    with connect(database_url, autocommit=True) as conn:
+        record_environment(conn, "production")
+    production_settings(monkeypatch, database_url, tmp_path)
+
+    result = functions.health_check({"check": "ready"})
+
+    assert result["statusCode"] == 200
+
+
+def test_production_needs_recorded_environment(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
+) -> None:
+    production_settings(monkeypatch, database_url, tmp_path)
+
+    result = functions.health_check({"check": "ready"})
+
+    assert result["statusCode"] == 500
+    assert "records no environment" in result["body"]["detail"]
+
+
+def test_dev_runs_without_recorded_environment(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("SXE_ENV", raising=False)
+
+    assert functions.health_check({"check": "ready"})["statusCode"] == 200
+
+
+def test_direct_functions_check_recorded_environment(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
+) -> None:
+    with connect(database_url, autocommit=True) as conn:
+        record_environment(conn, "production")
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("SXE_ENV", raising=False)
+    download = {"http": {"method": "GET", "headers": {}, "path": "", "queryString": "bundle_id=x", "body": ""}}
+
+    retention = compliance_retention({})
+    handoff = handoff_download(download)
+
+    assert retention["statusCode"] == 500
+    assert "belongs to environment 'production'" in retention["body"]["error"]
+    assert handoff["statusCode"] == 503

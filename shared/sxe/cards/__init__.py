@@ -7,7 +7,7 @@
     any state but enrichment_queued → merged (its person joined another card's person)
 
 `TRANSITIONS` lists every legal move. Each move is one UPDATE guarded by the
-current state, and records a `readiness_changed` event. `reopen` walks a card back
+current state, and records a `card.readiness_changed` event. `reopen` walks a card back
 to `tagged` along legal moves when its profiles or labels change.
 
 A card holds the profiles of one person (see `sxe.identity`): `build_cards`

@@ -19,8 +19,9 @@ from sxe.compliance.retention import run_retention
 from sxe.compliance.suppression import Identifier, email_identifier, phone_identifier, suppression_key
 from sxe.config import Settings, load_settings
 from sxe.db import connect, database_url
-from sxe.errors import DatabaseUnavailable, SxeError, UsageError
+from sxe.errors import ConfigError, DatabaseUnavailable, SxeError, UsageError
 from sxe.handoff.store import LocalObjectStore
+from sxe.runtime.environments import check_database_environment
 from sxe.runtime.events import problem
 
 ERASE_ACTOR = "sxe_worker:erase-function"
@@ -39,6 +40,7 @@ def erase(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         identifier = _identifier(event)
         request_id = _request_id(event)
         with connect(database_url(settings), autocommit=True) as conn:
+            check_database_environment(conn, role="sxe_api")
             receipt = erase_person(
                 conn,
                 LocalObjectStore(settings.objects_dir),
@@ -51,6 +53,9 @@ def erase(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         response = problem(401, "unauthorized", str(exc))
         response["headers"]["WWW-Authenticate"] = "Bearer"
         return response
+    except ConfigError as exc:
+        # The deployment is misconfigured, not the request: a server-side error.
+        return problem(500, "configuration error", str(exc))
     except UsageError as exc:
         return problem(400, "invalid request", str(exc))
     except DatabaseUnavailable as exc:
@@ -65,7 +70,10 @@ def retention(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     try:
         settings = load_settings()
         with connect(database_url(settings), autocommit=True) as conn:
+            check_database_environment(conn, role="sxe_worker")
             report = run_retention(conn, settings, actor=RETENTION_ACTOR)
+    except ConfigError as exc:
+        return {"statusCode": 500, "body": {"error": str(exc)}}
     except UsageError as exc:
         return {"statusCode": 400, "body": {"error": str(exc)}}
     except DatabaseUnavailable as exc:

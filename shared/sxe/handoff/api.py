@@ -47,6 +47,7 @@ from sxe.handoff.idempotency import run_once
 from sxe.handoff.records import RecordFormat, check_schema_version, render_card
 from sxe.handoff.storage import build_store, download_url, max_expires_in, signing_secret
 from sxe.logs import Event, log
+from sxe.runtime.environments import check_database_environment
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
@@ -106,6 +107,7 @@ def _serve(event: dict[str, Any], handler: Handler, methods: tuple[str, ...]) ->
             )
         settings = load_settings()
         with connect(database_url(settings), autocommit=True) as conn:
+            check_database_environment(conn, role="sxe_api")
             consumer = authenticate(conn, request.header("authorization"))
             return handler(Call(conn, settings, request, consumer))
     except ApiError as exc:

@@ -21,7 +21,7 @@ import psycopg
 from sxe.config import Settings, load_settings
 from sxe.errors import ConfigError, DatabaseUnavailable, SxeError, UsageError
 from sxe.logs import Event, bind, log
-from sxe.runtime.environments import check_environment
+from sxe.runtime.environments import check_database_environment, check_environment
 from sxe.runtime.events import FunctionContext, Request, as_context, parse_event, problem
 from sxe.runtime.pool import function_database_url, pooled_connection
 
@@ -40,15 +40,23 @@ class Invocation:
     context: FunctionContext
     settings: Settings
     _url: str | None = field(default=None, repr=False)
+    _environment_checked: bool = field(default=False, repr=False)
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
-        """Lend an autocommit connection from the container's pool for the length of the block."""
+        """Lend an autocommit connection from the container's pool for the length of the block.
+
+        The first lend of an invocation raises ConfigError when the database's
+        recorded environment differs from SXE_ENV, before any data is read.
+        """
         if self._url is None:
             self._url = function_database_url(self.settings)
         remaining = self.context.get_remaining_time_in_millis() / 1000
         timeout = min(self.settings.db_pool_timeout_seconds, max(1.0, remaining * _POOL_WAIT_SHARE))
         with pooled_connection(self._url, timeout) as conn:
+            if not self._environment_checked:
+                check_database_environment(conn, role="sxe_api")
+                self._environment_checked = True
             yield conn
 
 

@@ -8,7 +8,7 @@ WITH moved AS (
     RETURNING id, readiness_reason
 )
 INSERT INTO ops.events (type, subject_id, data)
-SELECT 'readiness_changed', moved.id::text,
+SELECT 'card.readiness_changed', moved.id::text,
        jsonb_build_object('readiness', %(to_state)s::text, 'reason', moved.readiness_reason)
   FROM moved
 RETURNING subject_id;

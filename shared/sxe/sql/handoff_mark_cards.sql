@@ -19,7 +19,7 @@ WITH moved AS (
     RETURNING card.id, card.pool
 ), events AS (
     INSERT INTO ops.events (type, subject_id, data)
-    SELECT 'readiness_changed', moved.id::text,
+    SELECT 'card.readiness_changed', moved.id::text,
            jsonb_build_object('readiness', 'handed_off', 'previous', 'ready', 'bundle_id', %(bundle_id)s::text)
       FROM moved
 ), members AS (

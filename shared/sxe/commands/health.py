@@ -1,0 +1,86 @@
+"""`sxe health`: the health report of the configured database, as text or JSON.
+
+Exit status 0 when the service is ready (database reachable, migrations current),
+1 when it is not, and 3 when the database cannot be reached at all. Unlike
+`sxe status`, this command never applies migrations, because pending ones are
+part of what it reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from sxe.config import load_settings
+from sxe.db import connect, database_url
+from sxe.runtime import health
+
+EXIT_READY = 0
+EXIT_NOT_READY = 1
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "health", help="show liveness, readiness, heartbeat ages, queue depth, breakers and budgets"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.set_defaults(handler=_health)
+
+
+def _health(args: argparse.Namespace) -> int:
+    with connect(database_url(load_settings()), autocommit=True) as conn:
+        database = f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}"
+        report = health.report(conn, database)
+
+    body = {"liveness": health.liveness(), **report.to_json()}
+    print(json.dumps(body, indent=2, default=str) if args.json else render(body))
+    return EXIT_READY if report.readiness.ready else EXIT_NOT_READY
+
+
+def render(body: dict[str, Any]) -> str:
+    """Format the JSON health report as short text sections."""
+    lines = [f"status      {body['status']} (process {body['liveness']['status']})"]
+    lines += _readiness_lines(body["readiness"])
+
+    lines.append("heartbeats")
+    for worker, beat in sorted(body["heartbeats"].items()):
+        lines.append(f"  {worker:<24} {_seconds(beat['age_seconds'])} ago, last status {beat['last_status']}")
+    if not body["heartbeats"]:
+        lines.append("  (no function has run yet)")
+
+    lines.append(f"queues      {body['queued_jobs']} queued, {body['dead_jobs']} dead")
+    lines.append(f"  oldest queued job: {_seconds(body['oldest_queued_seconds'])}")
+    for queue, states in sorted(body["queues"].items()):
+        counts = ", ".join(f"{state} {count}" for state, count in sorted(states.items()))
+        lines.append(f"  {queue:<24} {counts}")
+
+    lines.append(f"providers   (error rate over the last {body['error_rate_window_seconds']} s)")
+    for provider in body["providers"]:
+        rate = "-" if provider["error_rate"] is None else f"{provider['error_rate']:.0%}"
+        lines.append(
+            f"  {provider['provider']:<24} breaker {provider['breaker'] or 'none'}, "
+            f"{provider['calls']} calls, {provider['errors']} errors ({rate})"
+        )
+
+    lines.append("budgets     (share of the period's credits used)")
+    for scope, used in sorted(body["budgets"].items()):
+        lines.append(f"  {scope:<24} {used:.0%}")
+    return "\n".join(lines)
+
+
+def _readiness_lines(readiness: dict[str, Any]) -> list[str]:
+    lines = [f"database    {readiness['database']}"]
+    problems = {
+        "pending migrations": readiness["pending_migrations"],
+        "changed migrations": readiness["changed_migrations"],
+        "unknown migrations": readiness["unknown_migrations"],
+    }
+    for label, names in problems.items():
+        if names:
+            lines.append(f"  {label}: {', '.join(names)}")
+    return lines
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} s"

@@ -1,0 +1,56 @@
+"""`sxe health`: the health report on the command line, exit 0 when ready and 1 when not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sxe.cli import main
+from sxe.db import connect
+
+
+@pytest.fixture
+def configured(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> str:
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
+    return database_url
+
+
+@pytest.mark.usefixtures("configured")
+def test_health_json_when_ready(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["health", "--json"]) == 0
+
+    report = json.loads(capsys.readouterr().out)
+    assert report["status"] == "ready"
+    assert report["liveness"] == {"status": "alive"}
+    assert report["readiness"]["pending_migrations"] == []
+    assert set(report) >= {"heartbeats", "queues", "queued_jobs", "dead_jobs", "providers", "budgets"}
+
+
+def test_health_exits_one_when_not_ready(configured: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with connect(configured, autocommit=True) as conn:
+        latest = conn.execute("SELECT max(version) AS version FROM sxe_meta.schema_migrations").fetchone()["version"]
+        conn.execute("DELETE FROM sxe_meta.schema_migrations WHERE version = %s", (latest,))
+
+    assert main(["health", "--json"]) == 1
+
+    report = json.loads(capsys.readouterr().out)
+    assert report["status"] == "not_ready"
+    assert len(report["readiness"]["pending_migrations"]) == 1
+
+
+def test_health_text_after_run(configured: str, capsys: pytest.CaptureFixture[str]) -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples" / "x-api-v1.1-users.jsonl"
+    assert main(["run", str(examples), "--json"]) == 0
+    capsys.readouterr()
+
+    assert main(["health"]) == 0
+
+    output = capsys.readouterr().out
+    assert output.startswith("status      ready (process alive)")
+    assert "heartbeats" in output
+    assert "apollo" in output
+    assert "breaker closed" in output
+    assert "pool:default" in output
