@@ -30,7 +30,7 @@ from sxe.config import Settings
 from sxe.db import connect, database_url, transaction
 from sxe.db.migrate import migrate
 from sxe.errors import UsageError
-from sxe.handoff.export import HandoffRequest, hand_off
+from sxe.handoff.export import HandoffMismatch, HandoffRequest, hand_off
 from sxe.handoff.records import RecordFormat
 from sxe.handoff.storage import build_store, download_url, signing_secret  # noqa: F401 - signing_secret is re-exported
 from sxe.ingest.formats import get_format
@@ -44,6 +44,7 @@ from sxe.orchestrator.deadline import Deadline
 from sxe.orchestrator.sweep import SweepResult
 from sxe.orchestrator.worker import WorkResult
 
+HANDOFF_ATTEMPTS = 3
 ACTOR = "sxe_worker:cli"
 INPUT_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson"})
 
@@ -264,7 +265,7 @@ def handoff_stage(conn: psycopg.Connection[Any], settings: Settings, summary: Ru
         ACTOR,
         record_format=RecordFormat("lead-card.v1", phone_scrub_max_days=settings.dnc_scrub_max_days),
     )
-    bundle = hand_off(conn, store, request)
+    bundle = _hand_off_retrying(conn, store, request)
 
     expires_in = settings.signed_url_seconds
     local_path = store.local_path(bundle.data_key)
@@ -286,6 +287,24 @@ def handoff_stage(conn: psycopg.Connection[Any], settings: Settings, summary: Ru
         bundle_id=bundle.bundle_id,
         count=bundle.record_count,
     )
+
+
+def _hand_off_retrying(conn: psycopg.Connection[Any], store: Any, request: HandoffRequest) -> Any:
+    """Run the handoff, again when a concurrent card update broke its snapshot.
+
+    The handoff reads and marks its cards in one REPEATABLE READ snapshot, so a worker
+    changing one of them meanwhile fails it with a serialization error. Nothing was
+    recorded then, and the next attempt takes a fresh snapshot.
+    NOTE: the objects of the failed attempt stay in the store unrecorded; retention does
+    not see them because they have no ops.bundles row.
+    """
+    for attempt in range(1, HANDOFF_ATTEMPTS):
+        try:
+            return hand_off(conn, store, request)
+        except (psycopg.errors.SerializationFailure, HandoffMismatch) as exc:
+            message = f"handoff retried after {type(exc).__name__}"
+            log(logging.WARNING, Event.BUNDLE_WRITTEN, message, stage="handoff", attempt=attempt)
+    return hand_off(conn, store, request)
 
 
 def audit_url_issued(
