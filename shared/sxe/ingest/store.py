@@ -399,7 +399,7 @@ def _rounds(normalized: list[NormalizedRecord], result: FileResult) -> list[list
 def _keep_older_as_history(
     conn: psycopg.Connection[Any], left_alone: list[NormalizedRecord], result: FileResult
 ) -> list[NormalizedRecord]:
-    """Return the records the upsert left alone for being older than their profile; count the rest as duplicates.
+    """Pick the records the upsert left alone for being older than their profile; count the rest as duplicates.
 
     The upsert locked each of these profiles, so what this reads stays true until commit.
     """
