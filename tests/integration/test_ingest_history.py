@@ -269,3 +269,32 @@ def test_quarantine_chunk_keeps_good_neighbours(conn: psycopg.Connection[Any], t
     assert first.quarantined_total == 3
     assert again.quarantined_total == 3
     assert [row["location"] for row in quarantined] == [f"{path}:1", f"{path}:3", f"{path}:4"]
+
+
+def test_concurrent_chunks_in_opposite_orders(database_url: str, tmp_path: Path) -> None:
+    users = [x_user(f"user{n}", n, str(5000 + n)) for n in range(60)]
+    forward = write_jsonl(tmp_path / "forward.jsonl", users)
+    backward = write_jsonl(tmp_path / "backward.jsonl", [{**user, "name": "Changed"} for user in reversed(users)])
+    errors: list[BaseException] = []
+
+    def worker(path: Path) -> None:
+        try:
+            with connect(database_url, autocommit=True) as own:
+                ingest(own, path)
+        except BaseException as error:  # noqa: BLE001 - reported by the assert below
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(path,)) for path in (forward, backward, forward, backward)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    with connect(database_url, autocommit=True) as check:
+        assert rows(check, "SELECT count(*) AS n FROM social.profiles") == [{"n": 60}]
+        assert rows(check, "SELECT count(*) AS n FROM social.raw_records") == [{"n": 120}]
+        observations = rows(check, "SELECT count(*) AS n FROM social.profile_observations")
+    assert errors == []
+    # Each stored raw record has its observation. A profile may also flip back to
+    # content stored before by a racing thread, which adds an observation but no raw record.
+    assert 120 <= observations[0]["n"] <= 240
