@@ -12,12 +12,21 @@ reason and the SHA-256 of their raw bytes while their neighbours go on.
 
 Records are normalized in the same pass, because normalization needs the bio
 before redaction to set `bio_has_email` and `bio_has_phone`; only the redacted
-payload is stored.
+payload is stored. A record collected before the stored profile was collected
+never overwrites its values: its raw record and observation are stored as
+history, and the profile stays as it is.
+
+Each chunk is written with a handful of set-based statements, whatever its size:
+parsing, normalizing and hashing run in Python for the whole chunk first, then
+one query finds the raw records stored before, one upsert per round writes the
+profiles, and one statement stores the raw records with their observations.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -27,7 +36,6 @@ from typing import IO, Any
 from uuid import UUID
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from sxe import audit
 from sxe.compliance.suppression import IngestScreen, SuppressionHit
@@ -66,6 +74,9 @@ class Attribution:
 class FileResult:
     """Counts of one file or batch.
 
+    `accepted` counts the records stored with an observation, and `profiles_changed`
+    the accepted records that created or changed a profile. The difference is the
+    records collected before the stored profile, kept as history only.
     `profile_ids` are the profiles it created or changed, kept only when the caller
     asks for them. `quarantined` lists at most MAX_LISTED_QUARANTINE records, and
     `quarantined_total` counts them all.
@@ -152,12 +163,7 @@ def ingest_records(
     result = FileResult(batch_id=batch_id, file=attribution.source_file)
     for chunk in _chunks(records, CHUNK_RECORDS):
         with transaction(conn, role="sxe_worker"):
-            hits = screen.check(conn, [_profile_or_none(record) for record in chunk])
-            for position, record in enumerate(chunk):
-                if position in hits:
-                    _suppress(conn, record, hits[position], result)
-                    continue
-                store_record(conn, record, result, attribution, track_profiles=track_profiles)
+            store_chunk(conn, chunk, result, attribution, screen, track_profiles=track_profiles)
 
     with transaction(conn, role="sxe_worker"):
         conn.execute(
@@ -189,40 +195,66 @@ def open_batch(conn: psycopg.Connection[Any], attribution: Attribution, format_n
     return UUID(str(_returned(row, "ingest_open_batch")["id"]))
 
 
-def store_record(
+@dataclass(slots=True)
+class NormalizedRecord:
+    """A parsed record with its normalized profile and the values stored for both."""
+
+    position: int
+    record: ParsedRecord
+    profile: Profile
+    profile_row: dict[str, Any]
+    profile_id: UUID | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.profile_row["platform"], self.profile_row["identity_key"]
+
+
+def store_chunk(
     conn: psycopg.Connection[Any],
-    record: ParsedRecord,
+    chunk: list[ParsedRecord],
     result: FileResult,
     attribution: Attribution,
+    screen: IngestScreen,
     *,
     track_profiles: bool = True,
 ) -> None:
-    """Store one record in the current transaction and count it in `result`."""
-    result.records += 1
-    result.format = result.format or record.format
-    if isinstance(record.result, Rejection):
-        quarantine(conn, record, record.result, result)
-        return
+    """Store one chunk in the current transaction and count it in `result`.
 
-    if _raw_stored(conn, record.content_hash):
-        result.duplicates += 1
-        return
+    Order within the chunk matters only between records of the same profile, and
+    it is kept: their upserts run in rounds and their observations in chunk order.
+    """
+    hits = screen.check(conn, [_profile_or_none(record) for record in chunk])
+    rejected: list[tuple[ParsedRecord, Rejection]] = []
+    parsed: list[tuple[int, ParsedRecord, SourceProfile]] = []
+    for position, record in enumerate(chunk):
+        result.records += 1
+        result.format = result.format or record.format
+        if position in hits:
+            _suppress(conn, record, hits[position], result)
+        elif isinstance(record.result, Rejection):
+            rejected.append((record, record.result))
+        else:
+            parsed.append((position, record, record.result))
 
-    profile = normalize(record.result)
-    profile_url = _redacted_url(record.result.profile_url)
-    upserted = _upsert_profile(conn, profile, profile_url, record.format, attribution)
-    if upserted is None:
-        result.duplicates += 1
-        return
+    _quarantine_chunk(conn, rejected, result)
+    unseen = _skip_stored_raw(conn, parsed, result)
+    normalized = [normalize_record(position, record, source) for position, record, source in unseen]
+    accepted = _upsert_profiles(conn, normalized, attribution, result, track_profiles=track_profiles)
+    _store_raw_and_observe(conn, accepted, attribution, result.batch_id)
 
-    profile_id, inserted = upserted
-    raw_id = _store_raw(conn, record, record.result, result.batch_id)
-    _observe(conn, profile_id, raw_id, profile, attribution)
-    result.accepted += 1
-    result.profiles_changed += 1
-    result.new_profiles += int(inserted)
-    if track_profiles:
-        result.profile_ids.add(profile_id)
+
+def normalize_record(position: int, record: ParsedRecord, source: SourceProfile) -> NormalizedRecord:
+    """Normalize one parsed record into its Tier 1 profile and the row the profile upsert stores."""
+    profile = normalize(source)
+    profile_url = _redacted_url(source.profile_url)
+
+    row = profile_content(profile, profile_url)
+    # Hashed before the keys below are added, so the hash covers the content only.
+    row["content_sha256"] = content_hash(row)
+    row["identity_key"] = profile.identity_key
+    row["source_format"] = record.format
+    return NormalizedRecord(position, record, profile, row)
 
 
 def _profile_or_none(record: ParsedRecord) -> SourceProfile | None:
@@ -230,9 +262,7 @@ def _profile_or_none(record: ParsedRecord) -> SourceProfile | None:
 
 
 def _suppress(conn: psycopg.Connection[Any], record: ParsedRecord, hit: SuppressionHit, result: FileResult) -> None:
-    result.records += 1
     result.suppressed += 1
-    result.format = result.format or record.format
     audit.append(
         conn,
         actor="sxe_worker:ingest",
@@ -248,100 +278,208 @@ def _suppress(conn: psycopg.Connection[Any], record: ParsedRecord, hit: Suppress
     )
 
 
-def quarantine(conn: psycopg.Connection[Any], record: ParsedRecord, rejection: Rejection, result: FileResult) -> None:
-    """Quarantine one record with its location, reason and hashes; a repeat of the same record is stored once."""
-    location = record.location.describe()
-    stored_hash = record.content_hash or _location_hash(location)
-    payload = None if record.payload is None else Jsonb(redact_value(record.payload))
+def _quarantine_chunk(
+    conn: psycopg.Connection[Any], rejected: list[tuple[ParsedRecord, Rejection]], result: FileResult
+) -> None:
+    """Quarantine rejected records with their location, reason and hashes; a repeat is stored once."""
+    if not rejected:
+        return
+    rows = []
+    for record, rejection in rejected:
+        location = record.location.describe()
+        rows.append(
+            {
+                "location": location,
+                "format": record.format,
+                "kind": rejection.kind,
+                "reason": rejection.reason,
+                "content_hash": record.content_hash or _location_hash(location),
+                "raw_sha256": record.raw_sha256 or None,
+                "payload": None if record.payload is None else redact_value(record.payload),
+            }
+        )
+        result.quarantined_total += 1
+        if len(result.quarantined) < MAX_LISTED_QUARANTINE:
+            result.quarantined.append(QuarantinedRecord(location, rejection.kind, rejection.reason))
+
     conn.execute(
-        sql("ingest_quarantine"),
+        sql("ingest_quarantine_chunk"),
+        {"batch_id": result.batch_id, "source_file": result.file, "records": _json(rows)},
+    )
+
+
+def _skip_stored_raw(
+    conn: psycopg.Connection[Any], parsed: list[tuple[int, ParsedRecord, SourceProfile]], result: FileResult
+) -> list[tuple[int, ParsedRecord, SourceProfile]]:
+    """Count as duplicates the records whose raw content is stored or came earlier in the chunk; return the rest."""
+    if not parsed:
+        return []
+    # An exact redelivery is a duplicate even when another record of the same
+    # profile was stored in between, so re-running a file stores nothing.
+    hashes = [record.content_hash for _, record, _ in parsed]
+    seen = {row["content_hash"] for row in conn.execute(sql("ingest_raw_stored"), {"content_hashes": hashes})}
+    unseen = []
+    for position, record, source in parsed:
+        if record.content_hash in seen:
+            result.duplicates += 1
+            continue
+        seen.add(record.content_hash)
+        unseen.append((position, record, source))
+    return unseen
+
+
+def _upsert_profiles(
+    conn: psycopg.Connection[Any],
+    normalized: list[NormalizedRecord],
+    attribution: Attribution,
+    result: FileResult,
+    *,
+    track_profiles: bool,
+) -> list[NormalizedRecord]:
+    """Upsert the chunk's profiles and count each record; return the accepted ones in chunk order.
+
+    A record that changes its profile is accepted and counted as a change. One
+    collected before the stored profile is accepted as history with the stored
+    profile's id. One whose content equals the stored profile is a duplicate.
+    """
+    accepted: list[NormalizedRecord] = []
+    for upsert_round in _rounds(normalized, result):
+        rows = conn.execute(
+            sql("normalize_upsert_profiles"),
+            {
+                "profiles": _json([record.profile_row for record in upsert_round]),
+                "source_file": attribution.source_file,
+                "collected_at": attribution.collected_at,
+            },
+        ).fetchall()
+        upserted = {(row["platform"], row["identity_key"]): row for row in rows}
+
+        left_alone = []
+        for record in upsert_round:
+            row = upserted.get(record.key)
+            if row is None:
+                left_alone.append(record)
+                continue
+            record.profile_id = row["id"]
+            accepted.append(record)
+            result.profiles_changed += 1
+            result.new_profiles += int(row["inserted"])
+            if track_profiles:
+                result.profile_ids.add(row["id"])
+        accepted.extend(_keep_older_as_history(conn, left_alone, result))
+
+    result.accepted += len(accepted)
+    accepted.sort(key=lambda record: record.position)
+    return accepted
+
+
+def _rounds(normalized: list[NormalizedRecord], result: FileResult) -> list[list[NormalizedRecord]]:
+    """Split records so that each round has one record per profile, in chunk order.
+
+    A record with the same content as the previous record of its profile in the
+    chunk is a duplicate and is counted here.
+    """
+    rounds: list[list[NormalizedRecord]] = []
+    occurrences: dict[tuple[str, str], int] = defaultdict(int)
+    last_content: dict[tuple[str, str], str] = {}
+    for record in normalized:
+        key = record.key
+        if last_content.get(key) == record.profile_row["content_sha256"]:
+            result.duplicates += 1
+            continue
+        last_content[key] = record.profile_row["content_sha256"]
+        number = occurrences[key]
+        occurrences[key] += 1
+        if number == len(rounds):
+            rounds.append([])
+        rounds[number].append(record)
+    return rounds
+
+
+def _keep_older_as_history(
+    conn: psycopg.Connection[Any], left_alone: list[NormalizedRecord], result: FileResult
+) -> list[NormalizedRecord]:
+    """Pick the records the upsert left alone for being older than their profile; count the rest as duplicates.
+
+    The upsert locked each of these profiles, so what this reads stays true until commit.
+    """
+    if not left_alone:
+        return []
+    stored = {
+        (row["platform"], row["identity_key"]): row
+        for row in conn.execute(
+            sql("normalize_stored_profiles"),
+            {
+                "platforms": [record.key[0] for record in left_alone],
+                "identity_keys": [record.key[1] for record in left_alone],
+            },
+        )
+    }
+    history = []
+    for record in left_alone:
+        row = _returned(stored.get(record.key), "normalize_stored_profiles")
+        if row["content_sha256"] == record.profile_row["content_sha256"]:
+            result.duplicates += 1
+            continue
+        record.profile_id = row["id"]
+        history.append(record)
+    return history
+
+
+def _store_raw_and_observe(
+    conn: psycopg.Connection[Any], accepted: list[NormalizedRecord], attribution: Attribution, batch_id: UUID
+) -> None:
+    if not accepted:
+        return
+    rows = []
+    for normalized in accepted:
+        record, profile = normalized.record, normalized.profile
+        rows.append(
+            {
+                "position": normalized.position,
+                "content_hash": record.content_hash,
+                "format": record.format,
+                "platform": profile.platform.value,
+                "location": record.location.describe(),
+                "payload": redact_value(record.payload),
+                "profile_id": str(normalized.profile_id),
+                "followers": profile.followers,
+                "following": profile.following,
+                "posts": profile.posts,
+                "likes": profile.likes,
+            }
+        )
+    conn.execute(
+        sql("ingest_store_raw_observe"),
         {
-            "batch_id": result.batch_id,
-            "source_file": result.file,
-            "location": location,
-            "format": record.format,
-            "kind": rejection.kind,
-            "reason": rejection.reason,
-            "content_hash": stored_hash,
-            "raw_sha256": record.raw_sha256 or None,
-            "payload": payload,
+            "records": _json(rows),
+            "batch_id": batch_id,
+            "collected_at": attribution.collected_at,
+            "source_name": attribution.source_name,
+            "run_id": attribution.run_id,
+            "source_url": _redacted_url(attribution.source_url),
         },
     )
-    result.quarantined_total += 1
-    if len(result.quarantined) < MAX_LISTED_QUARANTINE:
-        result.quarantined.append(QuarantinedRecord(location, rejection.kind, rejection.reason))
 
 
-def profile_content_hash(profile: Profile, profile_url: str | None) -> str:
-    """Return the SHA-256 of a normalized profile's content, the basis of change detection."""
+def profile_content(profile: Profile, profile_url: str | None) -> dict[str, Any]:
+    """Return a normalized profile's content as JSON values, the basis of change detection."""
     content = asdict(profile)
     content["platform"] = profile.platform.value
     content["quality_flags"] = list(profile.quality_flags)
     content["profile_url"] = profile_url
-    return content_hash(content)
+    return content
 
 
-def _upsert_profile(
-    conn: psycopg.Connection[Any], profile: Profile, profile_url: str | None, format_name: str, attribution: Attribution
-) -> tuple[UUID, bool] | None:
-    params = asdict(profile)
-    params.update(
-        platform=profile.platform.value,
-        identity_key=profile.identity_key,
-        quality_flags=list(profile.quality_flags),
-        profile_url=profile_url,
-        source_format=format_name,
-        source_file=attribution.source_file,
-        collected_at=attribution.collected_at,
-        content_sha256=profile_content_hash(profile, profile_url),
-    )
-    row = conn.execute(sql("normalize_upsert_profile"), params).fetchone()
-    if row is None:
-        return None
-    return row["id"], bool(row["inserted"])
+def profile_content_hash(profile: Profile, profile_url: str | None) -> str:
+    """Return the SHA-256 of a normalized profile's content, the basis of change detection."""
+    return content_hash(profile_content(profile, profile_url))
 
 
-def _raw_stored(conn: psycopg.Connection[Any], record_hash: str) -> bool:
-    # An exact redelivery is a duplicate even when another record of the same
-    # profile was stored in between, so re-running a file stores nothing.
-    row = conn.execute(sql("ingest_raw_exists"), {"content_hash": record_hash}).fetchone()
-    return bool(_returned(row, "ingest_raw_exists")["stored"])
-
-
-def _store_raw(conn: psycopg.Connection[Any], record: ParsedRecord, source: SourceProfile, batch_id: UUID) -> int:
-    row = conn.execute(
-        sql("ingest_store_raw"),
-        {
-            "content_hash": record.content_hash,
-            "batch_id": batch_id,
-            "format": record.format,
-            "platform": source.platform.value,
-            "location": record.location.describe(),
-            "payload": Jsonb(redact_value(record.payload)),
-        },
-    ).fetchone()
-    return int(_returned(row, "ingest_store_raw")["id"])
-
-
-def _observe(
-    conn: psycopg.Connection[Any], profile_id: UUID, raw_id: int, profile: Profile, attribution: Attribution
-) -> None:
-    conn.execute(
-        sql("normalize_observe"),
-        {
-            "profile_id": profile_id,
-            "raw_record_id": raw_id,
-            "observed_at": attribution.collected_at,
-            "followers": profile.followers,
-            "following": profile.following,
-            "posts": profile.posts,
-            "likes": profile.likes,
-            "source_name": attribution.source_name,
-            "run_id": attribution.run_id,
-            "collected_at": attribution.collected_at,
-            "source_url": _redacted_url(attribution.source_url),
-        },
-    )
+def _json(rows: list[dict[str, Any]]) -> str:
+    # Sent as one text parameter and cast to jsonb in SQL, so a chunk is one value
+    # however many records it has.
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
 
 
 def _returned(row: dict[str, Any] | None, statement: str) -> dict[str, Any]:

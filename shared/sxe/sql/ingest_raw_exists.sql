@@ -1,1 +1,0 @@
-SELECT EXISTS (SELECT FROM social.raw_records WHERE content_hash = %(content_hash)s) AS stored;
