@@ -60,7 +60,7 @@ def labels_of(conn: psycopg.Connection, card_id: uuid.UUID) -> list[tuple[str, s
 
 def readiness_events(conn: psycopg.Connection, card_id: uuid.UUID) -> list[dict[str, Any]]:
     rows = conn.execute(
-        "SELECT data FROM ops.events WHERE type = 'readiness_changed' AND subject_id = %s ORDER BY id",
+        "SELECT data FROM ops.events WHERE type = 'card.readiness_changed' AND subject_id = %s ORDER BY id",
         (str(card_id),),
     ).fetchall()
     return [row["data"] for row in rows]

@@ -1,5 +1,5 @@
 -- Move each listed card whose current state is one of `from_states` to `to_state`, and record
--- one readiness_changed event per moved card. Rows are locked in id order, so two transactions
+-- one card.readiness_changed event per moved card. Rows are locked in id order, so two transactions
 -- moving overlapping sets of cards wait for each other instead of deadlocking.
 WITH before AS (
     SELECT id, readiness AS previous
@@ -17,7 +17,7 @@ WITH before AS (
     RETURNING card.id, before.previous
 ), recorded AS (
     INSERT INTO ops.events (type, subject_id, data)
-    SELECT 'readiness_changed', moved.id::text,
+    SELECT 'card.readiness_changed', moved.id::text,
            jsonb_build_object('readiness', %(to_state)s::text, 'previous', moved.previous, 'reason', %(reason)s::text)
       FROM moved
      ORDER BY moved.id
