@@ -19,7 +19,11 @@ from sxe.ingest.store import CHUNK_RECORDS, Attribution, FileResult, ingest_file
 from sxe.pii import contains_pii
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-CORPUS_FORMATS = sorted(path.name for path in FIXTURES.iterdir() if path.is_dir() and path.name != "apollo")
+# Provider replies are fixtures too, but not audience input.
+PROVIDER_FIXTURES = {"apollo", "dealmachine"}
+CORPUS_FORMATS = sorted(
+    path.name for path in FIXTURES.iterdir() if path.is_dir() and path.name not in PROVIDER_FIXTURES
+)
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 
 
