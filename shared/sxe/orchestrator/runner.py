@@ -64,8 +64,11 @@ def prepare(
         job_seconds=settings.provider_timeout_seconds * 2 + 5,
         backoff=jobs.Backoff(settings.job_backoff_base_seconds, settings.job_backoff_cap_seconds),
         fallbacks=tuple(fallbacks),
+        intent=intent,
+        simulated=simulated,
     )
-    return Enrichment(SweepContext(settings.pool, intent, adapter, scopes, period, actor, simulated), worker)
+    sweep = SweepContext(settings.pool, intent, adapter, scopes, period, actor, simulated, tuple(fallbacks))
+    return Enrichment(sweep, worker)
 
 
 def _ensure_controls(
@@ -121,7 +124,8 @@ def _idle_wait(conn: psycopg.Connection[Any], enrichment: Enrichment, decided: S
     with transaction(conn, role="sxe_worker"):
         waits = [jobs.next_due_seconds(conn, ENRICH_QUEUE)]
         if decided.skipped.get("circuit_open"):
-            waits.append(controls.breaker_wait_seconds(conn, enrichment.sweep.adapter.name))
+            for adapter in enrichment.sweep.waterfall():
+                waits.append(controls.breaker_wait_seconds(conn, adapter.name))
     known = [wait for wait in waits if wait is not None]
     return min(known) + 0.01 if known else None
 
