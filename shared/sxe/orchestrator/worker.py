@@ -47,8 +47,8 @@ from sxe.orchestrator.sweep import (
     enqueue_lookup,
     quoted_credits,
     record_decision,
-    waterfall_order,
     wanted_fields,
+    waterfall_order,
 )
 
 # A wait for a rate token shorter than this is slept through; a longer one reschedules the job.
@@ -65,9 +65,9 @@ class WorkerContext:
     `adapter` serves jobs for its provider. `fallbacks` are the other providers of
     the pool's waterfall, each drawing on its own `provider:<name>` budget and the
     pool budget of `scopes`. `intent` is the pool's intent policy: its
-    `allowed_providers` order the waterfall and its `wanted_fields` end it. `job_seconds` is the longest one job may take: token
-    wait, provider timeouts and the result transaction. The worker starts another
-    job only while that much time is left before the deadline.
+    `allowed_providers` order the waterfall and its `wanted_fields` end it.
+    `job_seconds` is the longest one job may take: token wait, provider timeouts
+    and the result transaction. The worker starts another job only while that much time is left before the deadline.
     """
 
     adapter: ProviderAdapter
