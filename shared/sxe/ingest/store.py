@@ -12,7 +12,8 @@ reason and the SHA-256 of their raw bytes while their neighbours go on.
 
 Records are normalized in the same pass, because normalization needs the bio
 before redaction to set `bio_has_email` and `bio_has_phone`; only the redacted
-payload is stored.
+payload is stored in Tier 1. The contact points the redaction removes from a bio
+are kept in Tier 2 (`contact.bio_sightings`, see `sxe.ingest.sightings`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from sxe.db import sql, transaction
 from sxe.errors import SxeError
 from sxe.ingest import ParsedRecord, read_profiles
 from sxe.ingest.hashing import content_hash
+from sxe.ingest.sightings import record_sightings
 from sxe.models import Platform, Profile, Rejection, SourceProfile
 from sxe.normalize.profile import normalize
 from sxe.pii import redact_text, redact_value
@@ -216,6 +218,8 @@ def store_record(
         return
 
     profile_id, inserted = upserted
+    # The bio is still unredacted here: its public contact points go to Tier 2 only.
+    record_sightings(conn, record.result, profile)
     raw_id = _store_raw(conn, record, record.result, result.batch_id)
     _observe(conn, profile_id, raw_id, profile, attribution)
     result.accepted += 1

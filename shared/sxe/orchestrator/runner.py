@@ -18,7 +18,7 @@ from sxe.adapters.base import ProviderAdapter
 from sxe.cards import ensure_pool
 from sxe.config import Settings
 from sxe.db import transaction
-from sxe.orchestrator import controls
+from sxe.orchestrator import controls, public_bio
 from sxe.orchestrator.deadline import Deadline
 from sxe.orchestrator.sweep import ENRICH_QUEUE, SweepContext, SweepResult, sweep
 from sxe.orchestrator.worker import WorkerContext, WorkResult, work
@@ -43,7 +43,13 @@ def prepare(
     simulated: bool,
     fallbacks: Sequence[ProviderAdapter] = (),
 ) -> Enrichment:
-    """Create the pool, this period's budgets and each provider's bucket and breaker; return the contexts."""
+    """Create the pool, this period's budgets and each provider's bucket and breaker; return the contexts.
+
+    The zero-cost public_bio source joins the fallbacks unless one is passed; the
+    pool's `allowed_providers` decides whether and where it runs in the waterfall.
+    """
+    if all(provider.name != public_bio.PROVIDER for provider in (adapter, *fallbacks)):
+        fallbacks = (*fallbacks, public_bio.PublicBioSource(conn))
     period = controls.budget_period()
     with transaction(conn, role="sxe_worker"):
         intent = ensure_pool(conn, settings.pool)
