@@ -72,7 +72,12 @@ class Renamed:
 
 
 def x_user(
-    user_id: int, name: str, website: str | None, *, bio: str = "Helping small studios grow.", bio_urls: tuple[str, ...] = ()
+    user_id: int,
+    name: str,
+    website: str | None,
+    *,
+    bio: str = "Helping small studios grow.",
+    bio_urls: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """An X API v1.1 user whose website is a t.co link expanding to `website`, with `bio_urls` in its bio."""
     short = f"https://t.co/u{user_id}"
