@@ -19,9 +19,11 @@ from sxe.adapters.base import LookupRequest, LookupResult
 from sxe.adapters.simulator import ProviderSimulator, simulated_person
 from sxe.cards import build_cards, ensure_pool
 from sxe.cards.intent import set_intent
+from sxe.compliance.erasure import erase, parse_subject
 from sxe.config import load_settings
 from sxe.db import transaction
 from sxe.errors import UsageError
+from sxe.handoff.store import LocalObjectStore
 from sxe.ingest.store import ingest_file
 from sxe.intelligence import load_default_ruleset
 from sxe.intelligence.store import tag_pending_cards
@@ -355,6 +357,22 @@ def test_sightings_closed_to_api_role(world: World) -> None:
 
     with pytest.raises(psycopg.errors.InsufficientPrivilege), transaction(world.conn, role="sxe_api"):
         world.conn.execute("SELECT * FROM contact.bio_sightings")
+
+
+def test_erasure_deletes_bio_sightings(world: World) -> None:
+    world.person("Bloomhaus", None, bio=f"Bookings: {BIO_EMAIL}")
+    handle = world.conn.execute("SELECT handle FROM social.profiles").fetchone()["handle"]
+
+    receipt = erase(
+        world.conn,
+        LocalObjectStore(world.folder / "objects"),
+        parse_subject(f"x:{handle}"),
+        key=b"k" * 32,
+        actor=ACTOR,
+    )
+
+    assert receipt.removed["bio_sightings"] == 1
+    assert world.conn.execute("SELECT count(*) AS n FROM contact.bio_sightings").fetchone()["n"] == 0
 
 
 # quote ----------------------------------------------------------------------
