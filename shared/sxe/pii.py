@@ -283,9 +283,9 @@ def find_contacts(text: str) -> list[FoundContact]:
 
     Obfuscated emails come back in plain form ("jane [at] example [dot] com" gives
     "jane@example.com"). Phone numbers come back in E.164 when phonenumbers can parse
-    them with a country code or as a number of `NATIONAL_REGIONS`; a digit run that only
-    the heuristic matcher calls a phone has no country and is left out, since it
-    cannot be dialled or checked against a Do-Not-Call list.
+    them with a country code or as a number of `NATIONAL_REGIONS`. A digit run that only
+    the heuristic matcher calls a phone has no country, so it is left out: it cannot be
+    dialled or checked against a Do-Not-Call list.
     """
     text, _ = _replace_secrets(text)
     found = [FoundContact("email", email) for email in _find_emails(text)]
@@ -311,15 +311,15 @@ def _find_phones(text: str) -> list[str]:
     phones: list[str] = []
     for link in _WHATSAPP_LINK.finditer(text):
         phones += _e164("+" + re.sub(r"\D", "", link.group()[len(link["prefix"]) :]), None)
-    taken: list[tuple[int, int]] = []
+    claimed_spans: list[tuple[int, int]] = []
     # The first region that reads a span wins, as the redaction pass replaces it there.
     for region in (None, *NATIONAL_REGIONS):
         for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
-            if any(match.start < end and start < match.end for start, end in taken):
+            if any(match.start < end and start < match.end for start, end in claimed_spans):
                 continue
             international = match.raw_string.lstrip().startswith("+")
             if region is None or international or _is_phone(match.raw_string, text[: match.start]):
-                taken.append((match.start, match.end))
+                claimed_spans.append((match.start, match.end))
                 phones.append(phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164))
     return phones
 

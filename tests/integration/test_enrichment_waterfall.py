@@ -39,7 +39,7 @@ BIO_EMAIL = "bookings.dana@whitfield-mail.com"
 
 
 def _missed_person() -> tuple[str, str]:
-    """A name and domain the simulator answers with a miss, found from its deterministic rule."""
+    """A name and domain the simulator returns no person for, found from its deterministic rule."""
     for index in range(26 * 26):
         first, last, domain = "Noor", f"Hallberg{chr(97 + index // 26)}{chr(97 + index % 26)}", "hallbergstudio.com"
         if simulated_person({"first_name": first, "last_name": last, "domain": domain}) is None:

@@ -11,8 +11,8 @@ source URL. Records that are not profiles go to quarantine with their location,
 reason and the SHA-256 of their raw bytes while their neighbours go on.
 
 Records are normalized in the same pass, because normalization needs the bio
-before redaction to set `bio_has_email` and `bio_has_phone`; only the redacted
-payload is stored in Tier 1. The contact points the redaction removes from a bio
+before redaction to set `bio_has_email` and `bio_has_phone`. Only the redacted
+payload is stored in Tier 1, and the contact points the redaction removes from a bio
 are kept in Tier 2 (`contact.bio_sightings`, see `sxe.ingest.sightings`).
 """
 

@@ -2,9 +2,9 @@
 
 Ingestion keeps a bio's emails and phone numbers in `contact.bio_sightings`
 (Tier 2) and redacts them from Tier 1. This source serves them to the enrichment
-worker like any provider: the gate must allow `public_bio` in the pool's intent,
-the cooldown memory applies, its quote is 0 credits, and its results reach
-`contact.contact_points` through the worker's Tier 2 path with source
+worker like any provider. The gate runs it only when the pool's intent allows
+`public_bio`, the cooldown memory applies, and its quote is 0 credits. Its results
+reach `contact.contact_points` through the worker's Tier 2 path with source
 `public_bio` and an audit row. The lookup key is the card's profile identities,
 not a person's name (`sxe.orchestrator.bridge.BridgeKind.PROFILE`).
 """
@@ -24,7 +24,11 @@ ADAPTER_VERSION = "1"
 
 
 class PublicBioSource:
-    """Read bio sightings over `conn`, which must be outside a transaction when `lookup` runs."""
+    """Read bio sightings over `conn`, which must be outside a transaction when `lookup` runs.
+
+    NOTE: the source reuses the connection it was built with, so a worker run on
+    another connection or thread needs its own source (`runner.prepare` builds one).
+    """
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._conn = conn

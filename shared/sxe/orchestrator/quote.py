@@ -9,7 +9,7 @@ provider of the waterfall is called when every provider before it missed and
 the gate's policy and bridge allow it, so its expected calls are weighted by
 the chance that all the earlier ones missed. A provider's match rate is the
 share of matches among its remembered lookups in `ops.lookup_memory` once it
-has MIN_RATE_SAMPLE of them; before that it is DEFAULT_MATCH_RATE, a cautious
+has MIN_RATE_SAMPLE of them. Before that it is DEFAULT_MATCH_RATE, a cautious
 figure for people-match lookups made on a person's name plus their own domain.
 """
 
@@ -134,8 +134,8 @@ def _quote_card(
     waterfall: list[ProviderAdapter],
     result: Quote,
 ) -> None:
-    made = decide_card(conn, candidate, context, waterfall)
-    first, decision = made[-1]
+    decisions = decide_card(conn, candidate, context, waterfall)
+    first, decision = decisions[-1]
     if not decision.enqueue:
         result.skipped[str(decision.skip)] += 1
         return

@@ -101,9 +101,9 @@ def sweep(conn: psycopg.Connection[Any], context: SweepContext) -> SweepResult:
     for row in rows:
         with transaction(conn, role="sxe_worker"):
             candidate = Candidate.from_row(row)
-            made = decide_card(conn, candidate, context, context.waterfall())
-            for position, (adapter, decision) in enumerate(made):
-                final = position == len(made) - 1
+            decisions = decide_card(conn, candidate, context, context.waterfall())
+            for position, (adapter, decision) in enumerate(decisions):
+                final = position == len(decisions) - 1
                 _record(conn, replace(decision, readiness=candidate.readiness), adapter, context, result, final=final)
     log(
         logging.INFO,
@@ -120,13 +120,13 @@ def decide_card(
     conn: psycopg.Connection[Any], candidate: Candidate, context: SweepContext, providers: Sequence[ProviderAdapter]
 ) -> list[tuple[ProviderAdapter, Decision]]:
     """Ask the gate about each provider in order until one is allowed or a skip settles the card; write nothing."""
-    made: list[tuple[ProviderAdapter, Decision]] = []
+    decisions: list[tuple[ProviderAdapter, Decision]] = []
     for adapter in providers:
         decision = decide(conn, candidate, context, adapter)
-        made.append((adapter, decision))
+        decisions.append((adapter, decision))
         if decision.enqueue or decision.skip not in PASS_ON_SKIPS:
             break
-    return made
+    return decisions
 
 
 def decide(

@@ -7,8 +7,8 @@ result, the budget settlement, the cooldown memory, the card's readiness and the
 audit row are written in one transaction, so a crash leaves either all or none.
 
 When a lookup ends without every field the pool wants (`wanted_fields`, by
-default email), the worker asks the gate about the next providers of the pool's
-waterfall and enqueues a job for the first one allowed; the card stays
+default email), the worker runs the gate for the next providers of the pool's
+waterfall and enqueues a job for the first one allowed. The card stays
 enrichment_queued and the next provider's contact points join the same contact.
 No later provider is asked once the wanted fields are found.
 
@@ -349,8 +349,8 @@ def _record_lookup(
         controls.finish_idempotent_call(conn, lookup.fingerprint, succeeded=True)
         controls.record_breaker_success(conn, provider)
 
-        held = conn.execute(sql("enrich_card_contact"), {"card_id": card_id}).fetchone()
-        held_contact: UUID | None = held["contact_id"] if held else None
+        current = conn.execute(sql("enrich_card_contact"), {"card_id": card_id}).fetchone()
+        held_contact: UUID | None = current["contact_id"] if current else None
         contact_id = _store_contact(conn, found, held_contact) if found.contact_points else None
         outcome = "matched" if contact_id else "no_match"
         days = context.cooldown_hit_days if contact_id else context.cooldown_miss_days
@@ -360,7 +360,7 @@ def _record_lookup(
 
         if contact_id is not None and contact_id != held_contact:
             conn.execute(sql("cards_attach_contact"), {"card_id": card_id, "contact_id": contact_id})
-        have = set(held["kinds"] if held else ()) | {point.kind for point in found.contact_points}
+        have = set(current["kinds"] if current else ()) | {point.kind for point in found.contact_points}
         missing = wanted_fields(context.intent) - have
         if not (missing and _continue_waterfall(conn, lookup, context)):
             if contact_id is not None or held_contact is not None:
@@ -498,9 +498,9 @@ def _continue_waterfall(conn: psycopg.Connection[Any], lookup: _Lookup, context:
     sweep_context = SweepContext(
         pool, context.intent, lookup.adapter, context.scopes, context.period, context.actor, context.simulated
     )
-    made = decide_card(conn, Candidate.from_row(row), sweep_context, following)
+    decisions = decide_card(conn, Candidate.from_row(row), sweep_context, following)
     job_id = None
-    for adapter, decision in made:
+    for adapter, decision in decisions:
         fingerprint = decision.request.fingerprint(adapter.name, adapter.version) if decision.request else None
         reason = str(decision.skip)
         if decision.enqueue:

@@ -1,4 +1,4 @@
--- The contact a card already holds and the kinds of contact point on it, so a
+-- The contact a card already has and the kinds of contact point on it, so a
 -- waterfall step adds to that contact and knows which wanted fields are still missing.
 SELECT card.contact_id,
        array(SELECT DISTINCT point.kind FROM contact.contact_points AS point
