@@ -19,6 +19,7 @@ from sxe.adapters.base import LookupRequest, LookupResult
 from sxe.adapters.simulator import ProviderSimulator, simulated_person
 from sxe.cards import build_cards, ensure_pool
 from sxe.cards.intent import set_intent
+from sxe.cli import main
 from sxe.compliance.erasure import erase, parse_subject
 from sxe.config import load_settings
 from sxe.db import transaction
@@ -428,3 +429,32 @@ def test_quote_unknown_pool_names_fix(world: World) -> None:
     with pytest.raises(UsageError, match=r"pool 'nowhere' does not exist; create it with `sxe pool set nowhere`"):
         quote_pool(world.conn, load_settings(pool="nowhere"), world.first)
     assert world.conn.execute("SELECT count(*) AS n FROM execution.pools WHERE name = 'nowhere'").fetchone()["n"] == 0
+
+
+def test_quote_command_prints_json(
+    world: World, database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.person(*DANA)
+    world.prepare(["apollo"])
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SXE_STATE_DIR", str(world.folder / "state"))
+    monkeypatch.delenv("SXE_APOLLO_API_KEY", raising=False)
+    jobs_before = world.conn.execute("SELECT count(*) AS n FROM ops.jobs").fetchone()["n"]
+
+    assert main(["quote", POOL, "--json"]) == 0
+
+    report = json.loads(capsys.readouterr().out)
+    assert (report["pool"], report["cards"], report["lookups"]) == (POOL, 1, 1)
+    assert [item["provider"] for item in report["providers"]] == ["apollo"]
+    assert world.conn.execute("SELECT count(*) AS n FROM ops.jobs").fetchone()["n"] == jobs_before
+
+
+def test_quote_command_rejects_unknown_pool(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
+
+    assert main(["quote", "nowhere"]) == 2
+
+    assert "pool 'nowhere' does not exist" in capsys.readouterr().err
