@@ -45,14 +45,15 @@ def prepare(
 ) -> Enrichment:
     """Create the pool, this period's budgets and each provider's bucket and breaker; return the contexts.
 
-    The zero-cost public_bio source joins the fallbacks unless one is passed; the
-    pool's `allowed_providers` decides whether and where it runs in the waterfall.
+    The zero-cost public_bio source joins the fallbacks when the pool's
+    `allowed_providers` lists it, at the place it has in that list.
     """
-    if all(provider.name != public_bio.PROVIDER for provider in (adapter, *fallbacks)):
-        fallbacks = (*fallbacks, public_bio.PublicBioSource(conn))
     period = controls.budget_period()
     with transaction(conn, role="sxe_worker"):
         intent = ensure_pool(conn, settings.pool)
+        configured = {provider.name for provider in (adapter, *fallbacks)}
+        if public_bio.PROVIDER in intent.get("allowed_providers", []) and public_bio.PROVIDER not in configured:
+            fallbacks = (*fallbacks, public_bio.PublicBioSource(conn))
         pool_limit = int(intent.get("pool_budget_credits", settings.pool_budget_credits))
         for provider in (adapter, *fallbacks):
             _ensure_controls(conn, settings, provider.name, period, pool_limit)
