@@ -264,3 +264,71 @@ def _is_phone(candidate: str, preceding: str) -> bool:
 def _is_year_list(candidate: str) -> bool:
     groups = re.findall(r"\d+", candidate)
     return all(_YEAR.fullmatch(group) for group in groups)
+
+
+@dataclass(frozen=True, slots=True)
+class FoundContact:
+    """An email address (lowercased) or phone number (E.164) found in free text."""
+
+    kind: str
+    value: str
+
+
+_OBFUSCATED_AT = re.compile(r"\s*(?:[\[({]\s*(?:at|@)\s*[\])}]|\s@\s|\uff20|\s+at\s+)\s*", re.IGNORECASE)
+_OBFUSCATED_DOT = re.compile(r"\s*(?:[\[({]\s*(?:dot|\.)\s*[\])}]|\s+dot\s+|\s\.\s|\s\.|\.\s)\s*", re.IGNORECASE)
+
+
+def find_contacts(text: str) -> list[FoundContact]:
+    """Return the distinct emails and phone numbers that `redact_text` would remove, in text order.
+
+    Obfuscated emails come back in plain form ("jane [at] example [dot] com" gives
+    "jane@example.com"). Phone numbers come back in E.164 when phonenumbers can parse
+    them with a country code or as a number of `NATIONAL_REGIONS`. A digit run that only
+    the heuristic matcher calls a phone has no country, so it is left out: it cannot be
+    dialled or checked against a Do-Not-Call list.
+    """
+    text, _ = _replace_secrets(text)
+    found = [FoundContact("email", email) for email in _find_emails(text)]
+    found += [FoundContact("phone", phone) for phone in _find_phones(text)]
+    distinct: dict[tuple[str, str], FoundContact] = {}
+    for contact in found:
+        distinct.setdefault((contact.kind, contact.value), contact)
+    return list(distinct.values())
+
+
+def _find_emails(text: str) -> list[str]:
+    emails: list[str] = []
+    for pattern in (_EMAIL, _EMAIL_BRACKETED, _EMAIL_SPACED, _EMAIL_SPELLED):
+        for match in pattern.finditer(text):
+            plain = _OBFUSCATED_DOT.sub(".", _OBFUSCATED_AT.sub("@", match.group())).replace(" ", "")
+            if _EMAIL.fullmatch(plain):
+                emails.append(plain.lower())
+        text = pattern.sub(EMAIL_PLACEHOLDER, text)
+    return emails
+
+
+def _find_phones(text: str) -> list[str]:
+    phones: list[str] = []
+    for link in _WHATSAPP_LINK.finditer(text):
+        phones += _e164("+" + re.sub(r"\D", "", link.group()[len(link["prefix"]) :]), None)
+    claimed_spans: list[tuple[int, int]] = []
+    # The first region that reads a span wins, as the redaction pass replaces it there.
+    for region in (None, *NATIONAL_REGIONS):
+        for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
+            if any(match.start < end and start < match.end for start, end in claimed_spans):
+                continue
+            international = match.raw_string.lstrip().startswith("+")
+            if region is None or international or _is_phone(match.raw_string, text[: match.start]):
+                claimed_spans.append((match.start, match.end))
+                phones.append(phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164))
+    return phones
+
+
+def _e164(candidate: str, region: str | None) -> list[str]:
+    try:
+        number = phonenumbers.parse(candidate, region)
+    except phonenumbers.NumberParseException:
+        return []
+    if not phonenumbers.is_possible_number(number):
+        return []
+    return [phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)]

@@ -67,7 +67,7 @@ def test_role_has_no_bypass_or_admin_attribute(conn: psycopg.Connection, role: s
 
 
 @pytest.mark.parametrize("role", ["sxe_api", "sxe_analyst"])
-@pytest.mark.parametrize("table", ["contact.contacts", "contact.contact_points"])
+@pytest.mark.parametrize("table", ["contact.contacts", "contact.contact_points", "contact.bio_sightings"])
 def test_only_worker_reads_contact(conn: psycopg.Connection, role: str, table: str) -> None:
     assert_denied(conn, role, f"SELECT count(*) FROM {table}")
 

@@ -41,7 +41,7 @@ MATCH_PATH = "/api/v1/people/match"
 DEFAULT_CONNECT_TIMEOUT_SECONDS = 5.0
 DEFAULT_READ_TIMEOUT_SECONDS = 10.0
 
-_LOOKUP_FIELDS = ("first_name", "last_name", "name", "domain", "organization_name")
+_LOOKUP_FIELDS = ("first_name", "last_name", "name", "domain", "organization_name", "linkedin_url")
 _ERROR_TEXT_KEYS = ("error", "message", "error_message", "errors")
 _MAX_ERROR_TEXT_CHARS = 200
 

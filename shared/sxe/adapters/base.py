@@ -27,9 +27,11 @@ def normalize_text(value: str | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class LookupRequest:
-    """The identity an adapter looks up: a person's name plus their employer.
+    """The identity an adapter looks up: a person's name plus their employer, or a LinkedIn URL.
 
-    Every field is optional here. The provider decides whether the combination
+    `profiles` is a comma-separated list of `platform:identity_key` of the card's
+    social profiles, read by sources keyed on profiles (public_bio); paid providers
+    ignore it. Every field is optional here. The provider decides whether the combination
     identifies a person, and rejects it otherwise (Apollo returns HTTP 422).
     """
 
@@ -38,6 +40,8 @@ class LookupRequest:
     name: str | None = None
     domain: str | None = None
     organization_name: str | None = None
+    linkedin_url: str | None = None
+    profiles: str | None = None
 
     def __post_init__(self) -> None:
         for item in fields(self):

@@ -1,7 +1,7 @@
 """The intent policy of an audience pool: which cards the enrichment gate may buy contact data for.
 
 A policy is a JSON object validated against
-`contracts/intelligence/intent-policy.v1.schema.json`. The gate
+`contracts/intelligence/intent-policy.v2.schema.json`. The gate
 (`sxe.orchestrator.gate.check_policy`) reads it; every key but
 `allowed_providers` and `max_cost_credits_per_lead` is optional.
 """
@@ -19,7 +19,7 @@ from sxe.contracts import load_contracts
 from sxe.db import sql
 from sxe.errors import ContractViolation, UsageError
 
-INTENT_POLICY_SCHEMA = "https://schemas.sxe.dev/intelligence/intent-policy.v1.json"
+INTENT_POLICY_SCHEMA = "https://schemas.sxe.dev/intelligence/intent-policy.v2.json"
 
 
 class InvalidIntentPolicy(UsageError):
@@ -32,7 +32,7 @@ def validate_intent(policy: Any, *, source: str = "intent policy") -> dict[str, 
         load_contracts().validate(policy, INTENT_POLICY_SCHEMA)
     except ContractViolation as violation:
         raise InvalidIntentPolicy(
-            f"invalid {source}: {violation}; see contracts/intelligence/intent-policy.v1.schema.json"
+            f"invalid {source}: {violation}; see contracts/intelligence/intent-policy.v2.schema.json"
         ) from None
     minimum, maximum = policy.get("min_followers"), policy.get("max_followers")
     if minimum is not None and maximum is not None and maximum < minimum:

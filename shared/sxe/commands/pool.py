@@ -25,7 +25,7 @@ def register(commands: Any) -> None:
         required=True,
         type=Path,
         metavar="FILE",
-        help="JSON file matching contracts/intelligence/intent-policy.v1.schema.json",
+        help="JSON file matching contracts/intelligence/intent-policy.v2.schema.json",
     )
     setter.set_defaults(handler=_set)
 

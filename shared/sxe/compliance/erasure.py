@@ -230,6 +230,7 @@ def _erase_rows(
         row["raw_record_id"]
         for row in conn.execute(sql("erase_raw_records_of_profiles"), {"profile_ids": person.profile_ids})
     ]
+    removed["bio_sightings"] = _count(conn, "erase_delete_bio_sightings", {"profile_ids": person.profile_ids})
     removed["profiles"] = _count(conn, "erase_delete_profiles", {"profile_ids": person.profile_ids})
     removed["raw_records"] = _count(conn, "erase_delete_raw_records", {"raw_ids": raw_ids})
     removed["quarantined_records"] = _count(conn, "erase_delete_quarantine", _quarantine_params(person))

@@ -11,8 +11,9 @@ source URL. Records that are not profiles go to quarantine with their location,
 reason and the SHA-256 of their raw bytes while their neighbours go on.
 
 Records are normalized in the same pass, because normalization needs the bio
-before redaction to set `bio_has_email` and `bio_has_phone`; only the redacted
-payload is stored. A record collected before the stored profile was collected
+before redaction to set `bio_has_email` and `bio_has_phone`. Only the redacted
+payload is stored in Tier 1, and the contact points the redaction removes from a bio
+are kept in Tier 2 (`contact.bio_sightings`, see `sxe.ingest.sightings`). A record collected before the stored profile was collected
 never overwrites its values: its raw record and observation are stored as
 history, and the profile stays as it is.
 
@@ -43,6 +44,7 @@ from sxe.db import sql, transaction
 from sxe.errors import SxeError
 from sxe.ingest import ParsedRecord, read_profiles
 from sxe.ingest.hashing import content_hash
+from sxe.ingest.sightings import record_sightings
 from sxe.models import Platform, Profile, Rejection, SourceProfile
 from sxe.normalize.profile import normalize
 from sxe.pii import redact_text, redact_value
@@ -240,6 +242,9 @@ def store_chunk(
     _quarantine_chunk(conn, rejected, result)
     unseen = _skip_stored_raw(conn, parsed, result)
     normalized = [normalize_record(position, record, source) for position, record, source in unseen]
+    # The bios are still unredacted here: their public contact points go to Tier 2 only.
+    for item in normalized:
+        record_sightings(conn, item.record.result, item.profile)
     accepted = _upsert_profiles(conn, normalized, attribution, result, track_profiles=track_profiles)
     _store_raw_and_observe(conn, accepted, attribution, result.batch_id)
 

@@ -1,19 +1,22 @@
 """The enrichment gate: decide, per lead card, whether a paid lookup is allowed and worth it.
 
-Every decision, enqueue or skip, is written with its reason. The checks run from
-cheapest to dearest: the pool's intent policy, whether the card has a usable
-lookup key, the cooldown memory, the budget, and last the provider's breaker.
+Every decision, enqueue or skip, is written with its reason and the identity
+bridge it used. The checks run from cheapest to dearest: the pool's intent
+policy, whether the card has anything the provider can match on (the identity
+bridge, `sxe.orchestrator.bridge`), the cooldown memory, the budget, and last the
+provider's breaker.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from sxe.adapters.base import LookupRequest
+from sxe.orchestrator import bridge
+from sxe.orchestrator.bridge import LINK_HUB_DOMAINS, Bridge, BridgeKind
 
 
 class SkipReason(StrEnum):
@@ -26,6 +29,7 @@ class SkipReason(StrEnum):
     ABOVE_MAX_FOLLOWERS = "above_max_followers"
     NO_PERSON_NAME = "no_person_name"
     NO_WEBSITE_DOMAIN = "no_website_domain"
+    NO_MATCH_KEY = "no_match_key"
     OVER_MAX_COST = "over_max_cost"
     COOLDOWN_MATCHED = "cooldown_matched"
     COOLDOWN_NO_MATCH = "cooldown_no_match"
@@ -51,12 +55,10 @@ POLICY_SKIPS = frozenset(
 )
 
 # Skips for want of anything to match on: the card goes on to handoff without a lookup.
-NO_KEY_SKIPS = frozenset({SkipReason.NO_PERSON_NAME, SkipReason.NO_WEBSITE_DOMAIN})
+# NO_PERSON_NAME and NO_WEBSITE_DOMAIN are kept for decisions recorded before the identity bridge.
+NO_KEY_SKIPS = frozenset({SkipReason.NO_PERSON_NAME, SkipReason.NO_WEBSITE_DOMAIN, SkipReason.NO_MATCH_KEY})
 
-# Link hubs and shorteners tell nothing about where a person works, so they are no lookup key.
-LINK_HUB_DOMAINS = frozenset(
-    {"linktr.ee", "beacons.ai", "lnk.bio", "bio.link", "linkin.bio", "t.co", "bit.ly", "tiktok.com", "x.com"}
-)
+__all__ = ["LINK_HUB_DOMAINS", "Candidate", "Decision", "SkipReason", "check_policy"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,8 @@ class Candidate:
     quality_flags: tuple[str, ...]
     tribes: tuple[str, ...] = ()
     quality: float = 0.0
+    links: tuple[str, ...] = ()
+    profile_keys: tuple[str, ...] = ()
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Candidate:
@@ -85,6 +89,8 @@ class Candidate:
             quality_flags=tuple(row["quality_flags"] or ()),
             tribes=tuple(row.get("tribes") or ()),
             quality=float(row.get("quality") or 0.0),
+            links=tuple(row.get("links") or ()),
+            profile_keys=tuple(row.get("profile_keys") or ()),
         )
 
 
@@ -97,6 +103,7 @@ class Decision:
     request: LookupRequest | None = None
     detail: str | None = None
     readiness: str = "tagged"
+    bridge: BridgeKind | None = None
 
     @property
     def enqueue(self) -> bool:
@@ -104,17 +111,26 @@ class Decision:
 
 
 def check_policy(candidate: Candidate, intent: dict[str, Any], provider: str, quoted_credits: int) -> Decision:
-    """Apply the pool's intent policy and build the lookup request; touch no shared state."""
+    """Apply the pool's intent policy and derive the identity bridge; touch no shared state.
+
+    A card with nothing `provider` can match on is skipped as `no_match_key`, so no
+    credit is spent on a certain miss.
+    """
     skip = _policy_skip(candidate, intent, provider, quoted_credits)
     if skip is not None:
         return Decision(candidate.card_id, skip[0], detail=skip[1])
 
-    request = lookup_request(candidate)
-    if request is None:
-        return Decision(candidate.card_id, SkipReason.NO_PERSON_NAME, detail="the display name is not a person's name")
-    if request.domain is None:
-        return Decision(candidate.card_id, SkipReason.NO_WEBSITE_DOMAIN, request, "no own website domain to match on")
-    return Decision(candidate.card_id, None, request)
+    found = match_key(candidate, provider)
+    if isinstance(found, bridge.NoBridge):
+        return Decision(candidate.card_id, SkipReason.NO_MATCH_KEY, detail=found.missing)
+    return Decision(candidate.card_id, None, found.request, bridge=found.kind)
+
+
+def match_key(candidate: Candidate, provider: str) -> Bridge | bridge.NoBridge:
+    """Return what `provider` can match this card on, or why there is nothing."""
+    return bridge.derive(
+        candidate.display_name, candidate.website_domain, candidate.links, candidate.profile_keys, provider
+    )
 
 
 def _policy_skip(
@@ -151,26 +167,3 @@ def _policy_skip(
     if quoted_credits > max_cost:
         return SkipReason.OVER_MAX_COST, f"quoted {quoted_credits} credits exceeds {max_cost}"
     return None
-
-
-_NAME_SEPARATORS = re.compile(r"\s[|•·–—-]\s|[|•·,(\[]")
-_NAME_WORD = re.compile(r"^[^\W\d_][^\W\d_'.-]*$")
-
-
-def lookup_request(candidate: Candidate) -> LookupRequest | None:
-    """Build a people-match request from a display name such as "Dana Whitfield | Coach".
-
-    Returns None when the name is not two to four plain words, because a brand
-    name or a single word would buy a lookup that cannot identify a person.
-    """
-    if not candidate.display_name:
-        return None
-    name_part = _NAME_SEPARATORS.split(candidate.display_name, maxsplit=1)[0]
-    words = [word for word in name_part.split() if _NAME_WORD.match(word)]
-    if len(words) != len(name_part.split()) or not 2 <= len(words) <= 4:
-        return None
-
-    domain = candidate.website_domain
-    if domain is not None and domain in LINK_HUB_DOMAINS:
-        domain = None
-    return LookupRequest(first_name=words[0], last_name=words[-1], name=" ".join(words), domain=domain)

@@ -18,7 +18,7 @@ from sxe.adapters.base import ProviderAdapter
 from sxe.cards import ensure_pool
 from sxe.config import Settings
 from sxe.db import transaction
-from sxe.orchestrator import controls
+from sxe.orchestrator import controls, public_bio
 from sxe.orchestrator.deadline import Deadline
 from sxe.orchestrator.sweep import ENRICH_QUEUE, SweepContext, SweepResult, sweep
 from sxe.orchestrator.worker import WorkerContext, WorkResult, work
@@ -43,10 +43,17 @@ def prepare(
     simulated: bool,
     fallbacks: Sequence[ProviderAdapter] = (),
 ) -> Enrichment:
-    """Create the pool, this period's budgets and each provider's bucket and breaker; return the contexts."""
+    """Create the pool, this period's budgets and each provider's bucket and breaker; return the contexts.
+
+    The zero-cost public_bio source joins the fallbacks when the pool's
+    `allowed_providers` lists it, at the place it has in that list.
+    """
     period = controls.budget_period()
     with transaction(conn, role="sxe_worker"):
         intent = ensure_pool(conn, settings.pool)
+        configured = {provider.name for provider in (adapter, *fallbacks)}
+        if public_bio.PROVIDER in intent.get("allowed_providers", []) and public_bio.PROVIDER not in configured:
+            fallbacks = (*fallbacks, public_bio.PublicBioSource(conn))
         pool_limit = int(intent.get("pool_budget_credits", settings.pool_budget_credits))
         for provider in (adapter, *fallbacks):
             _ensure_controls(conn, settings, provider.name, period, pool_limit)
@@ -64,8 +71,11 @@ def prepare(
         job_seconds=settings.provider_timeout_seconds * 2 + 5,
         backoff=jobs.Backoff(settings.job_backoff_base_seconds, settings.job_backoff_cap_seconds),
         fallbacks=tuple(fallbacks),
+        intent=intent,
+        simulated=simulated,
     )
-    return Enrichment(SweepContext(settings.pool, intent, adapter, scopes, period, actor, simulated), worker)
+    sweep = SweepContext(settings.pool, intent, adapter, scopes, period, actor, simulated, tuple(fallbacks))
+    return Enrichment(sweep, worker)
 
 
 def _ensure_controls(
@@ -121,7 +131,8 @@ def _idle_wait(conn: psycopg.Connection[Any], enrichment: Enrichment, decided: S
     with transaction(conn, role="sxe_worker"):
         waits = [jobs.next_due_seconds(conn, ENRICH_QUEUE)]
         if decided.skipped.get("circuit_open"):
-            waits.append(controls.breaker_wait_seconds(conn, enrichment.sweep.adapter.name))
+            for adapter in enrichment.sweep.waterfall():
+                waits.append(controls.breaker_wait_seconds(conn, adapter.name))
     known = [wait for wait in waits if wait is not None]
     return min(known) + 0.01 if known else None
 

@@ -1,9 +1,18 @@
-"""The sweep: run the gate over a pool's tagged cards and turn allowed lookups into jobs."""
+"""The sweep: run the gate over a pool's tagged cards and turn allowed lookups into jobs.
+
+Providers form a waterfall in the order of the pool's `allowed_providers`. For
+each card the sweep asks the gate about each provider in that order and enqueues
+a job for the first one it passes. A provider is passed over when the card has
+nothing it can match on, when it missed the same lookup recently, when its budget
+is spent or its breaker is open. Every provider asked gets a decision row; only
+the last decision moves the card.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID
@@ -28,6 +37,18 @@ from sxe.orchestrator.gate import (
 
 ENRICH_QUEUE = "enrich"
 
+# Skips after which the waterfall asks the next provider instead of settling the card.
+PASS_ON_SKIPS = frozenset(
+    {
+        SkipReason.NO_MATCH_KEY,
+        SkipReason.COOLDOWN_NO_MATCH,
+        SkipReason.BUDGET_EXHAUSTED,
+        SkipReason.CIRCUIT_OPEN,
+        SkipReason.OVER_MAX_COST,
+    }
+)
+DEFAULT_WANTED_FIELDS = ("email",)
+
 
 @dataclass(slots=True)
 class SweepResult:
@@ -37,7 +58,11 @@ class SweepResult:
 
 @dataclass(frozen=True, slots=True)
 class SweepContext:
-    """Settings shared by every decision of one sweep."""
+    """Settings shared by every decision of one sweep.
+
+    `adapter` and `fallbacks` are every provider configured for this run; the
+    pool's `allowed_providers` puts them in waterfall order (`waterfall`).
+    """
 
     pool: str
     intent: dict[str, Any]
@@ -46,19 +71,40 @@ class SweepContext:
     period: str
     actor: str
     simulated: bool = False
+    fallbacks: tuple[ProviderAdapter, ...] = ()
+
+    def waterfall(self) -> list[ProviderAdapter]:
+        """Return the configured providers the pool allows, in its order; the primary alone when none is allowed."""
+        return waterfall_order(self.intent, (self.adapter, *self.fallbacks)) or [self.adapter]
+
+    def scopes_for(self, provider: str) -> controls.BudgetScopes:
+        return controls.BudgetScopes(provider=provider, pool=self.pool)
+
+
+def waterfall_order(intent: dict[str, Any], adapters: Sequence[ProviderAdapter]) -> list[ProviderAdapter]:
+    """Return the adapters named in the intent's `allowed_providers`, in that order."""
+    by_name = {adapter.name: adapter for adapter in adapters}
+    return [by_name[name] for name in intent.get("allowed_providers", []) if name in by_name]
+
+
+def wanted_fields(intent: dict[str, Any]) -> frozenset[str]:
+    """Return the contact kinds the pool wants (`wanted_fields`, by default email only)."""
+    return frozenset(intent.get("wanted_fields") or DEFAULT_WANTED_FIELDS)
 
 
 def sweep(conn: psycopg.Connection[Any], context: SweepContext) -> SweepResult:
     """Decide every tagged card of the pool, each in its own transaction, and enqueue allowed lookups."""
     with transaction(conn, role="sxe_worker"):
-        rows = conn.execute(sql("enrich_candidates"), {"pool": context.pool}).fetchall()
+        rows = conn.execute(sql("enrich_candidates"), {"pool": context.pool, "card_id": None}).fetchall()
 
     result = SweepResult()
     for row in rows:
         with transaction(conn, role="sxe_worker"):
             candidate = Candidate.from_row(row)
-            decision = replace(_decide(conn, candidate, context), readiness=candidate.readiness)
-            _record(conn, decision, context, result)
+            decisions = decide_card(conn, candidate, context, context.waterfall())
+            for position, (adapter, decision) in enumerate(decisions):
+                final = position == len(decisions) - 1
+                _record(conn, replace(decision, readiness=candidate.readiness), adapter, context, result, final=final)
     log(
         logging.INFO,
         Event.ENRICHMENT_DECIDED,
@@ -70,23 +116,42 @@ def sweep(conn: psycopg.Connection[Any], context: SweepContext) -> SweepResult:
     return result
 
 
-def _decide(conn: psycopg.Connection[Any], candidate: Candidate, context: SweepContext) -> Decision:
-    quote = quoted_credits(context.adapter)
-    decision = check_policy(candidate, context.intent, context.adapter.name, quote)
+def decide_card(
+    conn: psycopg.Connection[Any], candidate: Candidate, context: SweepContext, providers: Sequence[ProviderAdapter]
+) -> list[tuple[ProviderAdapter, Decision]]:
+    """Ask the gate about each provider in order until one is allowed or a skip settles the card; write nothing."""
+    decisions: list[tuple[ProviderAdapter, Decision]] = []
+    for adapter in providers:
+        decision = decide(conn, candidate, context, adapter)
+        decisions.append((adapter, decision))
+        if decision.enqueue or decision.skip not in PASS_ON_SKIPS:
+            break
+    return decisions
+
+
+def decide(
+    conn: psycopg.Connection[Any], candidate: Candidate, context: SweepContext, adapter: ProviderAdapter
+) -> Decision:
+    """Return the gate's decision for one card and provider: policy, bridge, cooldown, budget, breaker."""
+    quote = quoted_credits(adapter)
+    decision = check_policy(candidate, context.intent, adapter.name, quote)
     if not decision.enqueue or decision.request is None:
         return decision
 
-    fingerprint = decision.request.fingerprint(context.adapter.name, context.adapter.version)
+    request, bridge = decision.request, decision.bridge
+    fingerprint = request.fingerprint(adapter.name, adapter.version)
     memory = controls.recall(conn, fingerprint)
     if memory is not None:
         reason = SkipReason.COOLDOWN_MATCHED if memory.outcome == "matched" else SkipReason.COOLDOWN_NO_MATCH
-        return Decision(candidate.card_id, reason, decision.request, "the same lookup is inside its cooldown")
+        return Decision(candidate.card_id, reason, request, "the same lookup is inside its cooldown", bridge=bridge)
 
-    if controls.remaining_budget(conn, context.scopes, context.period) < quote:
-        return Decision(candidate.card_id, SkipReason.BUDGET_EXHAUSTED, decision.request, f"period {context.period}")
+    if controls.remaining_budget(conn, context.scopes_for(adapter.name), context.period) < quote:
+        detail = f"period {context.period}"
+        return Decision(candidate.card_id, SkipReason.BUDGET_EXHAUSTED, request, detail, bridge=bridge)
 
-    if controls.breaker_is_open(conn, context.adapter.name):
-        return Decision(candidate.card_id, SkipReason.CIRCUIT_OPEN, decision.request, "the provider's breaker is open")
+    if controls.breaker_is_open(conn, adapter.name):
+        detail = "the provider's breaker is open"
+        return Decision(candidate.card_id, SkipReason.CIRCUIT_OPEN, request, detail, bridge=bridge)
     return decision
 
 
@@ -95,11 +160,22 @@ def quoted_credits(adapter: ProviderAdapter) -> int:
     return adapter.quoted_cost_credits(LookupRequest())
 
 
-def _record(conn: psycopg.Connection[Any], decision: Decision, context: SweepContext, result: SweepResult) -> None:
+def _record(
+    conn: psycopg.Connection[Any],
+    decision: Decision,
+    adapter: ProviderAdapter,
+    context: SweepContext,
+    result: SweepResult,
+    *,
+    final: bool,
+) -> None:
+    """Write one decision row, audit entry and event; the final decision of a card also moves it."""
     request = decision.request
-    fingerprint = request.fingerprint(context.adapter.name, context.adapter.version) if request else None
-    job_id = _enqueue(conn, decision, context, fingerprint) if decision.enqueue else None
-    if decision.enqueue:
+    fingerprint = request.fingerprint(adapter.name, adapter.version) if request else None
+    job_id = enqueue_lookup(conn, decision, context.pool, adapter, fingerprint) if decision.enqueue else None
+    if not final:
+        reason = str(decision.skip)
+    elif decision.enqueue:
         # No id means a live job already buys this exact lookup for another card.
         # This card stays qualified, and the next sweep reuses the remembered result.
         result.enqueued += int(job_id is not None)
@@ -108,46 +184,64 @@ def _record(conn: psycopg.Connection[Any], decision: Decision, context: SweepCon
         result.skipped[str(decision.skip)] += 1
         reason = str(decision.skip)
 
-    _move_card(conn, decision, fingerprint, job_id)
+    if final:
+        _move_card(conn, decision, fingerprint, job_id)
+    record_decision(conn, decision, adapter.name, reason, fingerprint, job_id, context.actor, context.simulated)
+
+
+def record_decision(
+    conn: psycopg.Connection[Any],
+    decision: Decision,
+    provider: str,
+    reason: str,
+    fingerprint: str | None,
+    job_id: int | None,
+    actor: str,
+    simulated: bool,
+) -> None:
+    """Write the decision row, its audit entry and its event, with the identity bridge used."""
     conn.execute(
         sql("enrich_record_decision"),
         {
             "card_id": decision.card_id,
-            "provider": context.adapter.name,
+            "provider": provider,
             "decision": "enqueue" if decision.enqueue else "skip",
             "reason": reason,
             "fingerprint": fingerprint,
             "job_id": job_id,
-            "simulated": context.simulated,
+            "simulated": simulated,
+            "bridge": None if decision.bridge is None else str(decision.bridge),
         },
     )
     audit.append(
         conn,
-        actor=context.actor,
+        actor=actor,
         action="enrichment.decided",
         subject=f"lead_card:{decision.card_id}",
         detail={
             "decision": "enqueue" if decision.enqueue else "skip",
             "reason": reason,
             "detail": decision.detail,
-            "provider": context.adapter.name,
+            "provider": provider,
+            "bridge": None if decision.bridge is None else str(decision.bridge),
             "job_id": job_id,
         },
     )
     emit(conn, EventType.ENRICHMENT_DECIDED, str(decision.card_id), decision=reason, job_id=job_id)
 
 
-def _enqueue(
-    conn: psycopg.Connection[Any], decision: Decision, context: SweepContext, fingerprint: str | None
+def enqueue_lookup(
+    conn: psycopg.Connection[Any], decision: Decision, pool: str, adapter: ProviderAdapter, fingerprint: str | None
 ) -> int | None:
+    """Enqueue the lookup job of an allowed decision; None when the same lookup is already queued."""
     assert decision.request is not None
     return jobs.enqueue(
         conn,
         ENRICH_QUEUE,
         {
             "card_id": str(decision.card_id),
-            "pool": context.pool,
-            "provider": context.adapter.name,
+            "pool": pool,
+            "provider": adapter.name,
             "fingerprint": fingerprint,
             "request": decision.request.normalized(),
         },

@@ -6,6 +6,12 @@ quoted cost. Only then is the provider called, outside any transaction. The
 result, the budget settlement, the cooldown memory, the card's readiness and the
 audit row are written in one transaction, so a crash leaves either all or none.
 
+When a lookup ends without every field the pool wants (`wanted_fields`, by
+default email), the worker runs the gate for the next providers of the pool's
+waterfall and enqueues a job for the first one allowed. The card stays
+enrichment_queued and the next provider's contact points join the same contact.
+No later provider is asked once the wanted fields are found.
+
 Jobs are claimed in batches and worked until a deadline. Each job's lease is
 renewed just before it starts, and jobs of a batch that no longer fit before the
 deadline go back to the queue without spending an attempt.
@@ -35,7 +41,17 @@ from sxe.events import EventType, emit
 from sxe.logs import Event, log
 from sxe.orchestrator import controls
 from sxe.orchestrator.deadline import Deadline
-from sxe.orchestrator.sweep import ENRICH_QUEUE, quoted_credits
+from sxe.orchestrator.gate import Candidate
+from sxe.orchestrator.sweep import (
+    ENRICH_QUEUE,
+    SweepContext,
+    decide_card,
+    enqueue_lookup,
+    quoted_credits,
+    record_decision,
+    wanted_fields,
+    waterfall_order,
+)
 
 # A wait for a rate token shorter than this is slept through; a longer one reschedules the job.
 MAX_INLINE_TOKEN_WAIT_SECONDS = 2.0
@@ -50,9 +66,10 @@ class WorkerContext:
 
     `adapter` serves jobs for its provider. `fallbacks` are the other providers of
     the pool's waterfall, each drawing on its own `provider:<name>` budget and the
-    pool budget of `scopes`. `job_seconds` is the longest one job may take: token
-    wait, provider timeouts and the result transaction. The worker starts another
-    job only while that much time is left before the deadline.
+    pool budget of `scopes`. `intent` is the pool's intent policy: its
+    `allowed_providers` order the waterfall and its `wanted_fields` end it.
+    `job_seconds` is the longest one job may take: token wait, provider timeouts
+    and the result transaction. The worker starts another job only while that much time is left before the deadline.
     """
 
     adapter: ProviderAdapter
@@ -68,6 +85,8 @@ class WorkerContext:
     fallbacks: tuple[ProviderAdapter, ...] = ()
     # Drops returned contact points of erased people; None keys it from the environment.
     screen: ContactScreen | None = None
+    intent: dict[str, Any] = field(default_factory=dict)
+    simulated: bool = False
 
     def adapter_for(self, provider: str) -> ProviderAdapter | None:
         """Return the adapter serving `provider`, or None when it is not configured in this run."""
@@ -353,7 +372,9 @@ def _record_lookup(
         found, dropped = screen.drop_suppressed(conn, found, actor=context.actor, subject=f"lead_card:{card_id}")
         if dropped:
             result.outcomes["contact_points_suppressed"] += dropped
-        contact_id = _store_contact(conn, found) if found.contact_points else None
+        current = conn.execute(sql("enrich_card_contact"), {"card_id": card_id}).fetchone()
+        held_contact: UUID | None = current["contact_id"] if current else None
+        contact_id = _store_contact(conn, found, held_contact) if found.contact_points else None
         outcome = "matched" if contact_id else "no_match"
         days = context.cooldown_hit_days if contact_id else context.cooldown_miss_days
         controls.remember(
@@ -369,11 +390,15 @@ def _record_lookup(
                 adapter_version=found.adapter_version,
                 simulated=found.simulated,
             )
-        if contact_id is not None:
+        if contact_id is not None and contact_id != held_contact:
             conn.execute(sql("cards_attach_contact"), {"card_id": card_id, "contact_id": contact_id})
-            _move_card(conn, card_id, Readiness.ENRICHED, "matched")
-        else:
-            _move_card(conn, card_id, Readiness.NO_MATCH, "no_match")
+        have = set(current["kinds"] if current else ()) | {point.kind for point in found.contact_points}
+        missing = wanted_fields(context.intent) - have
+        if not (missing and _continue_waterfall(conn, lookup, context)):
+            if contact_id is not None or held_contact is not None:
+                _move_card(conn, card_id, Readiness.ENRICHED, "matched")
+            else:
+                _move_card(conn, card_id, Readiness.NO_MATCH, "no_match")
 
         _audit_lookup(
             conn,
@@ -488,10 +513,41 @@ def _record_permanent(
     )
 
 
-def _store_contact(conn: psycopg.Connection[Any], found: LookupResult) -> UUID:
-    row = conn.execute(sql("contact_create")).fetchone()
-    assert row is not None, "INSERT ... RETURNING always returns the new row"
-    contact_id: UUID = row["id"]
+def _continue_waterfall(conn: psycopg.Connection[Any], lookup: _Lookup, context: WorkerContext) -> bool:
+    """Ask the gate about the providers after this one; return True when a job for one of them was enqueued."""
+    order = waterfall_order(context.intent, (context.adapter, *context.fallbacks))
+    names = [adapter.name for adapter in order]
+    if lookup.adapter.name not in names:
+        return False
+    following = order[names.index(lookup.adapter.name) + 1 :]
+    if not following:
+        return False
+
+    pool = context.scopes.pool
+    row = conn.execute(sql("enrich_candidates"), {"pool": pool, "card_id": lookup.card_id}).fetchone()
+    if row is None:
+        return False
+    sweep_context = SweepContext(
+        pool, context.intent, lookup.adapter, context.scopes, context.period, context.actor, context.simulated
+    )
+    decisions = decide_card(conn, Candidate.from_row(row), sweep_context, following)
+    job_id = None
+    for adapter, decision in decisions:
+        fingerprint = decision.request.fingerprint(adapter.name, adapter.version) if decision.request else None
+        reason = str(decision.skip)
+        if decision.enqueue:
+            job_id = enqueue_lookup(conn, decision, pool, adapter, fingerprint)
+            reason = "wanted fields missing after an earlier provider" if job_id else "same lookup already queued"
+        record_decision(conn, decision, adapter.name, reason, fingerprint, job_id, context.actor, context.simulated)
+    return job_id is not None
+
+
+def _store_contact(conn: psycopg.Connection[Any], found: LookupResult, contact_id: UUID | None = None) -> UUID:
+    """Write the result's contact points to `contact_id`, or to a new contact when None; return the contact."""
+    if contact_id is None:
+        row = conn.execute(sql("contact_create")).fetchone()
+        assert row is not None, "INSERT ... RETURNING always returns the new row"
+        contact_id = row["id"]
     for point in found.contact_points:
         conn.execute(
             sql("contact_upsert_point"),
