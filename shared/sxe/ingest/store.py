@@ -14,8 +14,8 @@ Records are normalized in the same pass, because normalization needs the bio
 before redaction to set `bio_has_email` and `bio_has_phone`. Only the redacted
 payload is stored in Tier 1, and the contact points the redaction removes from a bio
 are kept in Tier 2 (`contact.bio_sightings`, see `sxe.ingest.sightings`). A record
-collected before the stored profile was collected never overwrites its values: its raw record and observation are stored as
-history, and the profile stays as it is.
+collected before the stored profile was collected never overwrites its values: its
+raw record and observation are stored as history, and the profile stays as it is.
 
 Each chunk is written with a handful of set-based statements, whatever its size:
 parsing, normalizing and hashing run in Python for the whole chunk first, then
