@@ -108,7 +108,7 @@ def export(
 ) -> ExportResult:
     """Write the rows of [since, until) as JSONL under `audit-logs/`, with a head document, and audit the export.
 
-    `audit.jsonl` holds one row per line with every hashed field, so anyone can
+    `audit.jsonl` contains one row per line with every hashed field, so anyone can
     recompute each `row_hash` (see `row_hash`) and follow `prev_hash` across
     periods. `head.json` holds the period's first and last sequence numbers, the
     last row's hash, the whole chain's head at export time and the SHA-256 of the

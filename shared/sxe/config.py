@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     simulator_faults: str = Field(default="", description="Simulator fault rates, e.g. 429=0.2,500=0.1,timeout=0.05.")
     simulator_seed: int = Field(default=0, description="Seed of the simulator's fault draws.")
     job_backoff_base_seconds: float = Field(default=5.0, gt=0, description="First retry waits 1/2 to 1 times this.")
-    job_backoff_cap_seconds: float = Field(default=900.0, gt=0, description="Longest wait between retries.")
+    job_backoff_cap_seconds: float = Field(default=900.0, gt=0, description="Maximum wait between retries.")
     breaker_failure_threshold: int = Field(default=5, ge=1, description="Consecutive failures that open a breaker.")
     breaker_open_seconds: float = Field(default=60.0, gt=0, description="Cool-off before a half-open probe.")
     worker_batch_size: int = Field(default=10, ge=1, le=500, description="Jobs claimed per claim statement.")
@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     )
     spaces_endpoint: str | None = Field(default=None, description="Spaces S3 endpoint; unset means the local store.")
     spaces_region: str = Field(default="us-east-1", description="Region name used for request signing.")
-    spaces_bucket: str | None = Field(default=None, description="Bucket (Space) that holds exports.")
+    spaces_bucket: str | None = Field(default=None, description="Bucket (Space) that stores exports.")
     spaces_key: SecretStr | None = Field(default=None, description="Spaces access key id.")
     spaces_secret: SecretStr | None = Field(default=None, description="Spaces secret access key.")
 

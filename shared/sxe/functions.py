@@ -85,9 +85,9 @@ def hand_off(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
 
 def health_check(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Answer `?check=live` (process up), `?check=ready` (database and migrations) or the full report (default).
+    """Report `?check=live` (process up), `?check=ready` (database and migrations) or the full report (default).
 
-    Readiness and the report answer 503 when the service is not ready, so a load
+    Readiness and the report return 503 when the service is not ready, so a load
     balancer or uptime check can use the status code alone.
     """
     return run_function("ops/health", event, context, _health)
@@ -111,7 +111,7 @@ TASKS: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
 
 
 def tick(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Run the tasks a shared trigger names in `tasks`, in order; answer 200 only when all succeeded."""
+    """Run the tasks a shared trigger names in `tasks`, in order; return 200 only when all succeeded."""
     return run_function("ops/tick", event, context, lambda invocation: _tick(invocation, event, context))
 
 

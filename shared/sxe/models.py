@@ -61,7 +61,7 @@ class SourceRecord:
 class SourceProfile:
     """A profile as one source format describes it, mapped to common field names.
 
-    Values are still raw: counts may be strings such as "12.3K", the bio still holds
+    Values are still raw: counts may be strings such as "12.3K", the bio still contains
     any email or phone number. Normalization turns this into a Tier 1 profile.
     """
 

@@ -1,4 +1,4 @@
-"""`sxe access`: print everything SXE holds on one person, to answer an access request."""
+"""`sxe access`: print everything SXE holds on one person, for an access request."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from sxe.db.migrate import migrate
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "access",
-        help="print everything SXE holds on a person, to answer an access request",
+        help="print everything SXE holds on a person, for an access request",
         description="Report one person, named by exactly one of: PLATFORM:HANDLE, a profile URL, --email or "
         "--phone. The report holds their personal data; hand it only to the person who asked.",
     )

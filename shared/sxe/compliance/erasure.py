@@ -10,7 +10,7 @@ those contacts. Then, in one transaction as sxe_worker:
   Tier 2 contacts with their contact points are deleted;
 - the cached provider results (lookup memory, idempotency keys) are deleted, jobs
   are cancelled and keep only the card id, and gate decisions lose their fingerprint;
-- the cards move to `suppressed`, and a `tombstone` event per card asks downstream
+- the cards move to `suppressed`, and a `tombstone` event per card tells downstream
   consumers to delete them;
 - every bundle holding a card is revoked, and other people's cards in those
   bundles go back through the pipeline into a later bundle;

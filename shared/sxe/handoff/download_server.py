@@ -36,7 +36,7 @@ class DownloadServer(ThreadingHTTPServer):
         secret: bytes,
         is_revoked: Callable[[str], bool] | None = None,
     ) -> None:
-        """`is_revoked(key)` tells whether a key belongs to a revoked bundle; None serves every signed key."""
+        """`is_revoked(key)` returns whether a key belongs to a revoked bundle; None serves every signed key."""
         super().__init__(address, _DownloadHandler)
         self.store = store
         self.secret = secret
@@ -45,7 +45,7 @@ class DownloadServer(ThreadingHTTPServer):
 
 @dataclass(frozen=True, slots=True)
 class DownloadResponse:
-    """What to send for one download request: status, content type and body."""
+    """The response to one download request: status, content type and body."""
 
     status: HTTPStatus
     content_type: str
@@ -61,7 +61,7 @@ def resolve_download(
 ) -> DownloadResponse:
     """Check the signature of `GET path?query_string` and return the object or a problem response.
 
-    Shared by this server and `sxe serve`, so both answer a signed URL the same way. With
+    Shared by this server and `sxe serve`, so both respond to a signed URL the same way. With
     `is_revoked`, a key of a revoked bundle gets 410, and 503 when revocation cannot be
     checked, so an unreachable database never lets a revoked bundle out.
     """

@@ -1,4 +1,4 @@
-"""The shared controls over paid calls, each kept in Postgres so every instance sees the same state.
+"""The shared controls over paid calls, each kept in Postgres so every instance reads the same state.
 
 Rate tokens per provider, budgets per provider and pool, a circuit breaker per
 provider, the cooldown and miss memory per request fingerprint, and idempotency

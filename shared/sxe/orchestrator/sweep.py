@@ -1,7 +1,7 @@
 """The sweep: run the gate over a pool's tagged cards and turn allowed lookups into jobs.
 
 Providers form a waterfall in the order of the pool's `allowed_providers`. For
-each card the sweep asks the gate about each provider in that order and enqueues
+each card the sweep runs the gate for each provider in that order and enqueues
 a job for the first one it passes. A provider is passed over when the card has
 nothing it can match on, when it missed the same lookup recently, when its budget
 is spent or its breaker is open. Every provider asked gets a decision row; only
@@ -37,7 +37,7 @@ from sxe.orchestrator.gate import (
 
 ENRICH_QUEUE = "enrich"
 
-# Skips after which the waterfall asks the next provider instead of settling the card.
+# Skips after which the waterfall tries the next provider instead of settling the card.
 PASS_ON_SKIPS = frozenset(
     {
         SkipReason.NO_MATCH_KEY,

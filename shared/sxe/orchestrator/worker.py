@@ -559,7 +559,7 @@ def _store_contact(conn: psycopg.Connection[Any], found: LookupResult, contact_i
                 "status": point.status,
                 "line_type": point.line_type,
                 "dnc_status": point.dnc_status,
-                # The provider's DNC answer is a scrub made at lookup time; without one the phone is unscrubbed.
+                # The provider's DNC status is a scrub made at lookup time. Without one the phone is unscrubbed.
                 "scrubbed_at": point.scrubbed_at or (datetime.now(UTC) if point.dnc_status is not None else None),
                 "source": point.source,
                 "adapter_version": found.adapter_version,

@@ -69,7 +69,7 @@ class BuiltFunction:
 
 
 def function_folders(root: Path) -> list[Path]:
-    """Return every `packages/<package>/<function>/` folder that holds a `__main__.py`, sorted."""
+    """Return every `packages/<package>/<function>/` folder that contains a `__main__.py`, sorted."""
     return sorted(path.parent for path in (root / "packages").glob("*/*/__main__.py"))
 
 
