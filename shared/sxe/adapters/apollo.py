@@ -208,24 +208,40 @@ def status_error(
     response: httpx.Response, *, operation: str = "people/match"
 ) -> RetryableProviderError | PermanentProviderError:
     """Classify a non-200 Apollo response: 408, 429 and 5xx are retryable, anything else permanent."""
+    return classify_status(
+        response,
+        label=f"Apollo {operation}",
+        provider=PROVIDER,
+        detail=_provider_error_text(response),
+        hints=_PERMANENT_HINTS,
+    )
+
+
+def classify_status(
+    response: httpx.Response, *, label: str, provider: str, detail: str, hints: dict[int, str]
+) -> RetryableProviderError | PermanentProviderError:
+    """Classify a non-200 provider response: 408, 429 and 5xx are retryable, anything else permanent.
+
+    `label` names the provider and endpoint in the message, `detail` is the provider's
+    already masked error text, and `hints` gives the fix per permanent status.
+    """
     status = response.status_code
-    detail = _provider_error_text(response)
     suffix = f": {detail}" if detail else ""
 
-    if status == 429 or status == 408 or 500 <= status <= 599:
+    if status in (408, 429) or 500 <= status <= 599:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         wait = f"Retry after {retry_after:.0f} s." if retry_after is not None else "Retry the lookup later."
         return RetryableProviderError(
-            f"Apollo {operation} returned HTTP {status}{suffix}. {wait}",
-            provider=PROVIDER,
+            f"{label} returned HTTP {status}{suffix}. {wait}",
+            provider=provider,
             status_code=status,
             retry_after_seconds=retry_after,
         )
 
-    hint = _PERMANENT_HINTS.get(status, "The adapter does not handle this status, so do not retry.")
+    hint = hints.get(status, "The adapter does not handle this status, so do not retry.")
     return PermanentProviderError(
-        f"Apollo {operation} rejected the request with HTTP {status}{suffix}. {hint}",
-        provider=PROVIDER,
+        f"{label} rejected the request with HTTP {status}{suffix}. {hint}",
+        provider=provider,
         status_code=status,
     )
 

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from sxe.adapters.apollo import mask_contact_text, parse_retry_after
+from sxe.adapters.apollo import classify_status, mask_contact_text
 from sxe.adapters.base import LookupRequest, LookupResult
 from sxe.adapters.dealmachine_response import (
     ADAPTER_VERSION,
@@ -188,24 +188,12 @@ class DealMachineEnrichment:
 
 def status_error(path: str, response: httpx.Response) -> RetryableProviderError | PermanentProviderError:
     """Classify a non-200 DealMachine response: 408, 429 and 5xx are retryable, anything else permanent."""
-    status = response.status_code
-    detail = _error_message(response)
-    suffix = f": {detail}" if detail else ""
-
-    if status in (408, 429) or 500 <= status <= 599:
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
-        wait = f"Retry after {retry_after:.0f} s." if retry_after is not None else "Retry the lookup later."
-        return RetryableProviderError(
-            f"DealMachine {path} returned HTTP {status}{suffix}. {wait}",
-            provider=PROVIDER,
-            status_code=status,
-            retry_after_seconds=retry_after,
-        )
-    hint = _PERMANENT_HINTS.get(status, "The adapter does not handle this status, so do not retry.")
-    return PermanentProviderError(
-        f"DealMachine {path} rejected the request with HTTP {status}{suffix}. {hint}",
+    return classify_status(
+        response,
+        label=f"DealMachine {path}",
         provider=PROVIDER,
-        status_code=status,
+        detail=_error_message(response),
+        hints=_PERMANENT_HINTS,
     )
 
 
