@@ -49,7 +49,7 @@ from sxe.pipeline import (
     enrich_stage,
     handoff_stage,
     ingest_stage,
-    provider_adapter,
+    provider_adapters,
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -108,8 +108,8 @@ def timed_pass(url: str, files: list[Path], settings: Settings) -> tuple[dict[st
 
 
 def run_enrichment(conn: psycopg.Connection[Any], settings: Settings, summary: RunSummary) -> None:
-    with provider_adapter(settings, summary) as adapter:
-        enrich_stage(conn, settings, adapter, summary)
+    with provider_adapters(settings, summary) as providers:
+        enrich_stage(conn, settings, providers, summary)
 
 
 def pass_figures(seconds: dict[str, float], summary: RunSummary) -> dict[str, Any]:

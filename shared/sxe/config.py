@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,8 +35,23 @@ class Settings(BaseSettings):
     signed_url_seconds: int = Field(default=900, ge=1, le=MAX_SIGNED_URL_SECONDS)
     bundle_retention_days: int = Field(default=7, ge=1, le=365)
 
-    apollo_api_key: SecretStr | None = Field(default=None, description="Apollo key; unset means the simulator.")
+    apollo_api_key: SecretStr | None = Field(
+        default=None, description="Apollo key; with no provider key set, the simulator serves Apollo."
+    )
     apollo_base_url: str = "https://api.apollo.io"
+    apollo_webhook_token: SecretStr | None = Field(
+        default=None,
+        description="Token in the enrich/callback URL; with SXE_FUNCTIONS_BASE_URL set, Apollo is asked for phones.",
+    )
+    functions_base_url: str | None = Field(
+        default=None,
+        description="Public base of the web functions, such as https://HOST/api/v1/web/NAMESPACE.",
+    )
+    dealmachine_api_key: SecretStr | None = Field(
+        default=None,
+        description="DealMachine key; unset leaves DealMachine out unless no provider key is set (simulated run).",
+    )
+    dealmachine_base_url: str = "https://api.v2.dealmachine.com"
     provider_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     db_pool_timeout_seconds: float = Field(
         default=10.0, gt=0, le=60, description="Seconds a function waits for a pooled database connection."
@@ -61,6 +76,11 @@ class Settings(BaseSettings):
     )
     retention_tier2_days: int = Field(
         default=365, ge=1, description="Days a contact point is kept after it was last seen."
+    )
+    retention_bio_sightings_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Days an email or phone seen in a public bio is kept after it was last seen; unset means Tier 2's.",
     )
     retention_tier3_days: int = Field(
         default=365, ge=1, description="Days cards and ops records are kept after their last change."
@@ -87,7 +107,18 @@ class Settings(BaseSettings):
     spaces_key: SecretStr | None = Field(default=None, description="Spaces access key id.")
     spaces_secret: SecretStr | None = Field(default=None, description="Spaces secret access key.")
 
-    @field_validator("spaces_endpoint", "spaces_bucket", "spaces_key", "spaces_secret", mode="before")
+    @field_validator(
+        "spaces_endpoint",
+        "spaces_bucket",
+        "spaces_key",
+        "spaces_secret",
+        "apollo_api_key",
+        "apollo_webhook_token",
+        "functions_base_url",
+        "dealmachine_api_key",
+        "retention_bio_sightings_days",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # The deploy environment passes unset variables as empty strings.
@@ -105,6 +136,29 @@ class Settings(BaseSettings):
         if 0 < len(missing) < len(parts):
             raise ValueError(f"Spaces settings are incomplete: set {', '.join(missing)} too, or unset all of them")
         return self
+
+    @field_validator("functions_base_url")
+    @classmethod
+    def _check_functions_base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(
+                "expected an http(s) URL without query or fragment, such as https://HOST/api/v1/web/NAMESPACE"
+            )
+        return value.strip().rstrip("/")
+
+    @property
+    def apollo_callback_url(self) -> str | None:
+        """The enrich/callback URL, token included, that Apollo posts phones to; None unless both parts are set.
+
+        The URL contains the token: pass it only to Apollo, never to a log line, event or error.
+        """
+        if self.apollo_webhook_token is None or self.functions_base_url is None:
+            return None
+        token = quote(self.apollo_webhook_token.get_secret_value(), safe="")
+        return f"{self.functions_base_url}/enrich/callback?token={token}"
 
     @property
     def spaces_configured(self) -> bool:
@@ -134,7 +188,17 @@ class Settings(BaseSettings):
                 f"SXE_RETENTION_TIER1_DAYS ({self.retention_tier1_days}) must be at least SXE_RETENTION_TIER2_DAYS "
                 f"({self.retention_tier2_days}) and SXE_RETENTION_TIER3_DAYS ({self.retention_tier3_days})"
             )
+        if self.bio_sightings_days > self.retention_tier1_days:
+            raise ValueError(
+                f"SXE_RETENTION_BIO_SIGHTINGS_DAYS ({self.bio_sightings_days}) must be at most "
+                f"SXE_RETENTION_TIER1_DAYS ({self.retention_tier1_days}), the period of the bios they come from"
+            )
         return self
+
+    @property
+    def bio_sightings_days(self) -> int:
+        """Days a bio sighting is kept: SXE_RETENTION_BIO_SIGHTINGS_DAYS, else the Tier 2 period."""
+        return self.retention_bio_sightings_days or self.retention_tier2_days
 
     @field_validator("state_dir")
     @classmethod

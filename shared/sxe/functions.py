@@ -24,18 +24,17 @@ from sxe.config import Settings
 from sxe.connectors.poll import handle as poll_pulls
 from sxe.db import sql, transaction
 from sxe.errors import UsageError
-from sxe.orchestrator import runner
 from sxe.orchestrator.deadline import Deadline
 from sxe.orchestrator.sweep import sweep
 from sxe.orchestrator.worker import work
 from sxe.pipeline import (
-    ACTOR,
     RunSummary,
     card_stage,
     enrich_stage,
     handoff_stage,
     ingest_stage,
-    provider_adapter,
+    prepare_enrichment,
+    provider_adapters,
 )
 from sxe.runtime import alarms, health
 from sxe.runtime.events import Request, response
@@ -169,8 +168,8 @@ def _normalize(conn: psycopg.Connection[Any], settings: Settings, event: dict[st
 
 
 def _enrich(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary) -> None:
-    with provider_adapter(settings, summary) as adapter:
-        enrich_stage(conn, settings, adapter, summary)
+    with provider_adapters(settings, summary) as providers:
+        enrich_stage(conn, settings, providers, summary)
 
 
 def _handoff(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary) -> None:
@@ -237,8 +236,8 @@ def _describe(conn: psycopg.Connection[Any]) -> str:
 
 
 def _sweep(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary) -> None:
-    with provider_adapter(settings, summary) as adapter:
-        enrichment = runner.prepare(conn, settings, adapter, actor=ACTOR, simulated=summary.simulated_provider)
+    with provider_adapters(settings, summary) as providers:
+        enrichment = prepare_enrichment(conn, settings, providers)
         decided = sweep(conn, enrichment.sweep)
     summary.sweep.enqueued += decided.enqueued
     summary.sweep.skipped.update(decided.skipped)
@@ -248,8 +247,8 @@ def _work(
     conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary, context: Any
 ) -> None:
     deadline = Deadline.from_context(context, default_seconds=settings.enrich_drain_seconds)
-    with provider_adapter(settings, summary) as adapter:
-        enrichment = runner.prepare(conn, settings, adapter, actor=ACTOR, simulated=summary.simulated_provider)
+    with provider_adapters(settings, summary) as providers:
+        enrichment = prepare_enrichment(conn, settings, providers)
         if event.get("sweep"):
             decided = sweep(conn, enrichment.sweep)
             summary.sweep.enqueued += decided.enqueued

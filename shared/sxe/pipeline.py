@@ -20,10 +20,6 @@ from typing import Any
 import psycopg
 
 from sxe import audit
-from sxe.adapters.apollo import ApolloPeopleMatch
-from sxe.adapters.base import ProviderAdapter
-from sxe.adapters.faults import FaultPlan
-from sxe.adapters.simulator import ProviderSimulator
 from sxe.cards import Readiness, build_person_cards, ensure_pool, readiness_counts, transition_pool
 from sxe.compliance.suppression import IngestScreen, suppression_key
 from sxe.config import Settings
@@ -41,6 +37,7 @@ from sxe.intelligence.tribes import refresh_tribes
 from sxe.logs import Event, log
 from sxe.orchestrator import runner
 from sxe.orchestrator.deadline import Deadline
+from sxe.orchestrator.providers import Providers, open_providers
 from sxe.orchestrator.sweep import SweepResult
 from sxe.orchestrator.worker import WorkResult
 
@@ -147,8 +144,8 @@ def run(paths: Sequence[Path], settings: Settings, *, format_name: str | None = 
         log(logging.INFO, Event.RUN_STARTED, f"run started over {len(files)} files", stage="run")
         ingest_stage(conn, files, format_name, summary, screen=IngestScreen(lambda: suppression_key(settings)))
         card_stage(conn, settings, summary)
-        adapter = stack.enter_context(provider_adapter(settings, summary))
-        enrich_stage(conn, settings, adapter, summary)
+        providers = stack.enter_context(provider_adapters(settings, summary))
+        enrich_stage(conn, settings, providers, summary)
         handoff_stage(conn, settings, summary)
         log(logging.INFO, Event.RUN_FINISHED, "run finished", stage="run")
     return summary
@@ -200,43 +197,40 @@ def card_stage(conn: psycopg.Connection[Any], settings: Settings, summary: RunSu
 
 
 @contextmanager
-def provider_adapter(settings: Settings, summary: RunSummary) -> Iterator[ProviderAdapter]:
-    """Yield the Apollo adapter, or the simulator-backed one when no Apollo key is configured."""
-    timeout = settings.provider_timeout_seconds
-    if settings.apollo_api_key is not None:
-        summary.simulated_provider = False
-        with ApolloPeopleMatch(
-            settings.apollo_api_key.get_secret_value(), base_url=settings.apollo_base_url, read_timeout_seconds=timeout
-        ) as adapter:
-            yield adapter
-        return
+def provider_adapters(settings: Settings, summary: RunSummary) -> Iterator[Providers]:
+    """Yield the run's providers (see `sxe.orchestrator.providers`) and record in `summary` whether they are simulated.
 
-    faults = FaultPlan.parse(settings.simulator_faults, seed=settings.simulator_seed)
-    with (
-        ProviderSimulator(faults=faults, timeout_hang_seconds=timeout + 1) as simulator,
-        ApolloPeopleMatch(
-            simulator.api_key,
-            base_url=simulator.base_url,
-            simulated=True,
-            read_timeout_seconds=timeout,
-            reveal_phone_number=True,
-        ) as adapter,
-    ):
+    A simulated run also records the requests the simulator served and the faults it injected.
+    """
+    with open_providers(settings) as providers:
+        summary.simulated_provider = providers.simulated
         try:
-            yield adapter
+            yield providers
         finally:
-            summary.simulator = {"served": dict(simulator.served), "faults": dict(simulator.faults)}
+            if providers.simulator is not None:
+                simulator = providers.simulator
+                summary.simulator = {"served": dict(simulator.served), "faults": dict(simulator.faults)}
 
 
-def enrich_stage(
-    conn: psycopg.Connection[Any], settings: Settings, adapter: ProviderAdapter, summary: RunSummary
-) -> None:
+def enrich_stage(conn: psycopg.Connection[Any], settings: Settings, providers: Providers, summary: RunSummary) -> None:
     """Sweep the pool's tagged cards and work the lookups they allow, riding out retries for a short while."""
-    enrichment = runner.prepare(conn, settings, adapter, actor=ACTOR, simulated=summary.simulated_provider)
+    enrichment = prepare_enrichment(conn, settings, providers)
     swept, worked = runner.drain(conn, enrichment, deadline=Deadline.after(settings.enrich_drain_seconds))
     summary.sweep.enqueued += swept.enqueued
     summary.sweep.skipped.update(swept.skipped)
     _add_work(summary.work, worked)
+
+
+def prepare_enrichment(conn: psycopg.Connection[Any], settings: Settings, providers: Providers) -> runner.Enrichment:
+    """Set up the controls of every provider of the run and return the sweep and worker contexts."""
+    return runner.prepare(
+        conn,
+        settings,
+        providers.primary,
+        actor=ACTOR,
+        simulated=providers.simulated,
+        fallbacks=providers.fallbacks,
+    )
 
 
 def _add_work(total: WorkResult, part: WorkResult) -> None:

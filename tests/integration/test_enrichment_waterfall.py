@@ -302,6 +302,75 @@ def test_open_breaker_passes_to_next_provider(world: World) -> None:
 # public bio -----------------------------------------------------------------
 
 
+def test_reused_match_without_phone_continues(world: World) -> None:
+    first_card = world.person(*DANA)
+    world.drain(world.prepare(["first"]))
+    second_card = world.person(*DANA)
+
+    world.drain(world.prepare(["first", "second"], wanted=["email", "phone"]))
+
+    assert world.card(first_card)["readiness"] == "enriched"
+    assert (calls(world.first_simulator), calls(world.second_simulator)) == (1, 1)
+    assert [(row["provider"], row["reason"]) for row in world.decisions(second_card)] == [
+        ("first", "cooldown_matched"),
+        ("second", "allowed by intent, cooldown, budget and breaker"),
+    ]
+    assert world.card(second_card)["readiness"] == "enriched"
+    assert {(point["kind"], point["source"]) for point in world.points(second_card)} >= {
+        ("email", "first"),
+        ("phone", "second"),
+    }
+
+
+def test_reused_match_with_every_field_stops(world: World) -> None:
+    world.person(*DANA)
+    world.drain(world.prepare(["first"]))
+    second_card = world.person(*DANA)
+
+    world.drain(world.prepare(["first", "second"], wanted=["email"]))
+
+    assert (calls(world.first_simulator), calls(world.second_simulator)) == (1, 0)
+    assert [row["provider"] for row in world.decisions(second_card)] == ["first"]
+    assert world.card(second_card)["readiness"] == "enriched"
+
+
+def test_result_remembered_before_job_continues(world: World) -> None:
+    card_id = world.person(*DANA)
+    enrichment = world.prepare(["first", "second"], wanted=["email", "phone"])
+    sweep(world.conn, enrichment.sweep)
+    [job] = world.jobs(card_id)
+    # Another card's job bought the same lookup meanwhile, and it found an email only.
+    with transaction(world.conn, role="sxe_worker"):
+        contact_id = world.conn.execute("INSERT INTO contact.contacts DEFAULT VALUES RETURNING id").fetchone()["id"]
+        world.conn.execute(
+            """
+            INSERT INTO contact.contact_points
+                   (contact_id, kind, value, value_sha256, source, adapter_version, simulated)
+            VALUES (%s, 'email', 'dana@danawhitfield.com', repeat('b', 64), 'first', '1', true)
+            """,
+            (contact_id,),
+        )
+        controls.remember(
+            world.conn,
+            job["payload"]["fingerprint"],
+            provider="first",
+            outcome="matched",
+            contact_id=contact_id,
+            days=9,
+        )
+
+    world.drain(enrichment)
+
+    assert (calls(world.first_simulator), calls(world.second_simulator)) == (0, 1)
+    assert [job["payload"]["provider"] for job in world.jobs(card_id)] == ["first", "second"]
+    card = world.card(card_id)
+    assert (card["readiness"], card["contact_id"]) == ("enriched", contact_id)
+    assert {(point["kind"], point["source"]) for point in world.points(card_id)} >= {
+        ("email", "first"),
+        ("phone", "second"),
+    }
+
+
 def _tier1_holds(conn: psycopg.Connection[Any], value: str) -> list[str]:
     tables = conn.execute(
         """

@@ -23,6 +23,7 @@ ACTOR = "sxe_worker:test"
 TABLES = {
     "contact_points": "contact.contact_points",
     "contacts": "contact.contacts",
+    "bio_sightings": "contact.bio_sightings",
     "lookup_memory": "ops.lookup_memory",
     "profiles": "social.profiles",
     "raw_records": "social.raw_records",
@@ -121,7 +122,49 @@ def test_retention_audits_counts(settings: Settings, first_run: RunSummary, conn
     ).fetchone()
     assert row["actor"] == ACTOR
     assert row["detail"]["deleted"] == report.deleted
-    assert row["detail"]["periods_days"] == {"tier1": 730, "tier2": 365, "tier3": 180}
+    assert row["detail"]["periods_days"] == {"tier1": 730, "tier2": 365, "bio_sightings": 365, "tier3": 180}
+
+
+def _add_sightings(conn: psycopg.Connection, ages_days: dict[str, int]) -> None:
+    """Record one bio sighting per identity key, last seen `ages_days[key]` days ago."""
+    with transaction(conn, role="sxe_worker"):
+        for key, age in ages_days.items():
+            conn.execute(
+                """
+                INSERT INTO contact.bio_sightings (platform, identity_key, kind, value, value_sha256, seen_at)
+                VALUES ('x', %s, 'email', %s, repeat('a', 64), now() - make_interval(days => %s))
+                """,
+                (key, f"{key}@example.com", age),
+            )
+
+
+def _sighting_keys(conn: psycopg.Connection) -> list[str]:
+    return [row["identity_key"] for row in conn.execute("SELECT identity_key FROM contact.bio_sightings ORDER BY 1")]
+
+
+def test_bio_sightings_expire_after_own_period(database_url: str, tmp_path: Path, conn: psycopg.Connection) -> None:
+    settings = load_settings(database_url=database_url, state_dir=tmp_path / "state", retention_bio_sightings_days=30)
+    _add_sightings(conn, {"fresh": 5, "stale": 45})
+
+    report = run_retention(conn, settings, actor=ACTOR)
+
+    assert report.deleted["bio_sightings"] == 1
+    assert _sighting_keys(conn) == ["fresh"]
+    assert report.deleted["contact_points"] == 0
+
+
+def test_bio_sightings_default_to_tier2(settings: Settings, conn: psycopg.Connection) -> None:
+    _add_sightings(conn, {"fresh": 300, "stale": 370})
+
+    run_retention(conn, settings, actor=ACTOR)
+
+    assert settings.bio_sightings_days == settings.retention_tier2_days
+    assert _sighting_keys(conn) == ["fresh"]
+
+
+def test_bio_sightings_period_within_tier1(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="SXE_RETENTION_BIO_SIGHTINGS_DAYS \\(900\\) must be at most"):
+        load_settings(state_dir=tmp_path, retention_bio_sightings_days=900)
 
 
 def test_tier1_must_be_longest(tmp_path: Path) -> None:

@@ -109,6 +109,11 @@ class ApolloPeopleMatch:
         self._owns_client = client is None
         self._client = client if client is not None else httpx.Client(timeout=self._timeout)
 
+    @property
+    def phones_requested(self) -> bool:
+        """Whether lookups ask Apollo to reveal phone numbers (`reveal_phone_number=true`)."""
+        return self._reveal_phone_number
+
     def quoted_cost_credits(self, request: LookupRequest) -> int:
         """Return the maximum credits one lookup can cost: 1, or 9 when phone reveal is on."""
         if self._reveal_phone_number:

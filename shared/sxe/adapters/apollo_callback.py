@@ -11,8 +11,10 @@ carries `?token=<SXE_APOLLO_WEBHOOK_TOKEN>`, compared in constant time.
 One transaction claims the request_id in `ops.apollo_callback_deliveries`, drops phones
 on the erasure suppression list (all of them when the card is suppressed or merged),
 writes the rest to the card's Tier 2 contact through the same `contact_upsert_point` statement
-the worker uses, appends an `enrichment.callback` audit row and marks the request
-delivered. Responses:
+the worker uses, moves a card whose lookup ended `no_match` to `enriched`, appends an
+`enrichment.callback` audit row and marks the request delivered. A card in any other
+state keeps it: a queued card is finished by its worker, a ready card takes the phones
+into its bundle, and a handed-off card's bundle is already written. Responses:
 
 - 200 when the phones were written, or for a repeated delivery of the same request_id;
 - 400 for a body that is not the documented shape, 401 for a missing or wrong token;
@@ -43,7 +45,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sxe import audit
 from sxe.adapters.apollo_response import PROVIDER, to_e164
 from sxe.adapters.base import ContactPointResult
-from sxe.cards import Readiness
+from sxe.cards import Readiness, transition
 from sxe.compliance import suppression
 from sxe.compliance.suppression import contact_point_identifier, suppression_key
 from sxe.config import load_settings
@@ -179,6 +181,9 @@ def _write(conn: psycopg.Connection[Any], delivery: Delivery) -> int | None:
         contact_id = pending["contact_id"] or _new_contact(conn, pending["card_id"])
         for point in phones:
             _upsert_phone(conn, contact_id, point, pending["adapter_version"], pending["simulated"])
+        if pending["readiness"] == Readiness.NO_MATCH.value:
+            # The lookup found the person but no email; the phones make the card a match after all.
+            transition(conn, pending["card_id"], Readiness.ENRICHED, "phones_delivered")
     conn.execute(sql("callback_mark_delivered"), params)
     audit.append(
         conn,

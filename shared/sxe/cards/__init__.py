@@ -66,7 +66,8 @@ TRANSITIONS: dict[Readiness, frozenset[Readiness]] = {
         {Readiness.ENRICHED, Readiness.NO_MATCH, Readiness.ENRICHMENT_FAILED, Readiness.QUALIFIED}
     ),
     Readiness.ENRICHED: frozenset({Readiness.READY, Readiness.STALE}),
-    Readiness.NO_MATCH: frozenset({Readiness.READY, Readiness.STALE}),
+    # A late provider delivery (Apollo's phones by webhook) can turn a miss into a match.
+    Readiness.NO_MATCH: frozenset({Readiness.ENRICHED, Readiness.READY, Readiness.STALE}),
     Readiness.ENRICHMENT_FAILED: frozenset({Readiness.READY, Readiness.QUALIFIED, Readiness.STALE}),
     Readiness.READY: frozenset({Readiness.HANDED_OFF, Readiness.STALE}),
     Readiness.HANDED_OFF: frozenset({Readiness.STALE}),

@@ -10,7 +10,7 @@ from sxe.config import load_settings
 from sxe.db import connect, database_url
 from sxe.db.migrate import migrate
 from sxe.orchestrator.quote import Quote, quote_pool
-from sxe.pipeline import RunSummary, provider_adapter
+from sxe.pipeline import RunSummary, provider_adapters
 
 
 def register(commands: Any) -> None:
@@ -26,8 +26,8 @@ def _quote(args: argparse.Namespace) -> int:
     settings = load_settings(pool=args.pool)
     with connect(database_url(settings), autocommit=True) as conn:
         migrate(conn)
-        with provider_adapter(settings, RunSummary(run_id="quote")) as adapter:
-            estimate = quote_pool(conn, settings, adapter)
+        with provider_adapters(settings, RunSummary(run_id="quote")) as providers:
+            estimate = quote_pool(conn, settings, providers.primary, fallbacks=providers.fallbacks)
     print(json.dumps(estimate.as_dict(), indent=2) if args.json else render(estimate))
     return 0
 

@@ -1,8 +1,9 @@
 """Retention: delete rows older than their tier's period, in batches, and audit the counts.
 
 Periods come from settings: Tier 1 (`SXE_RETENTION_TIER1_DAYS`, the longest),
-Tier 2 (`SXE_RETENTION_TIER2_DAYS`) and Tier 3 with the ops tables
-(`SXE_RETENTION_TIER3_DAYS`). Each batch of at most `SXE_RETENTION_BATCH_ROWS`
+Tier 2 (`SXE_RETENTION_TIER2_DAYS`), emails and phones seen in public bios
+(`SXE_RETENTION_BIO_SIGHTINGS_DAYS`, by default Tier 2's) and Tier 3 with the ops
+tables (`SXE_RETENTION_TIER3_DAYS`). Each batch of at most `SXE_RETENTION_BATCH_ROWS`
 rows is its own short transaction, and rows locked by live work are skipped
 (SKIP LOCKED) and left for the next run. The audit log itself is never deleted.
 
@@ -32,27 +33,28 @@ from sxe.logs import Event, log
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One retention statement: `retention_<table>.sql`, and the tier whose period sets its cutoff."""
+    """One retention statement: `retention_<table>.sql`, and the key of `cutoffs` that sets its cutoff."""
 
     table: str
-    tier: int | None  # None: the statement compares with now (expired cache entries)
+    period: str | None  # None: the statement compares with now (expired cache entries)
 
 
 # Order matters: contact points before the contacts they empty, profiles before the raw
 # records they observed, raw and quarantined records before their batches.
 STEPS = (
-    Step("contact_points", 2),
-    Step("contacts", 2),
+    Step("contact_points", "tier2"),
+    Step("contacts", "tier2"),
+    Step("bio_sightings", "bio_sightings"),
     Step("lookup_memory", None),
-    Step("profiles", 1),
-    Step("raw_records", 1),
-    Step("lead_cards", 3),
-    Step("enrichment_decisions", 3),
-    Step("jobs", 3),
-    Step("events", 3),
-    Step("idempotency_keys", 3),
-    Step("quarantine", 3),
-    Step("ingest_batches", 1),
+    Step("profiles", "tier1"),
+    Step("raw_records", "tier1"),
+    Step("lead_cards", "tier3"),
+    Step("enrichment_decisions", "tier3"),
+    Step("jobs", "tier3"),
+    Step("events", "tier3"),
+    Step("idempotency_keys", "tier3"),
+    Step("quarantine", "tier3"),
+    Step("ingest_batches", "tier1"),
 )
 
 
@@ -79,10 +81,11 @@ class RetentionReport:
 
 
 def cutoffs(settings: Settings, now: datetime) -> dict[str, datetime]:
-    """Return the cutoff of each tier: rows last changed before it are expired."""
+    """Return the cutoff of each period (the tiers and bio sightings): rows last changed before it are expired."""
     return {
         "tier1": now - timedelta(days=settings.retention_tier1_days),
         "tier2": now - timedelta(days=settings.retention_tier2_days),
+        "bio_sightings": now - timedelta(days=settings.bio_sightings_days),
         "tier3": now - timedelta(days=settings.retention_tier3_days),
     }
 
@@ -119,6 +122,7 @@ def run_retention(
                 "periods_days": {
                     "tier1": settings.retention_tier1_days,
                     "tier2": settings.retention_tier2_days,
+                    "bio_sightings": settings.bio_sightings_days,
                     "tier3": settings.retention_tier3_days,
                 },
             },
@@ -134,7 +138,7 @@ def run_retention(
 
 
 def _run_step(conn: psycopg.Connection[Any], step: Step, report: RetentionReport, batch: int) -> int:
-    cutoff = report.now if step.tier is None else report.cutoffs[f"tier{step.tier}"]
+    cutoff = report.now if step.period is None else report.cutoffs[step.period]
     params = {"cutoff": cutoff, "now": report.now, "batch": batch}
     total = 0
     while True:

@@ -46,17 +46,21 @@ def prepare(
     """Create the pool, this period's budgets and each provider's bucket and breaker; return the contexts.
 
     The zero-cost public_bio source joins the fallbacks when the pool's
-    `allowed_providers` lists it, at the place it has in that list.
+    `allowed_providers` lists it, at the place it has in that list. Controls are
+    created for `adapter` and for the fallbacks the pool allows, so a configured
+    provider the pool never calls gets no budget row.
     """
     period = controls.budget_period()
     with transaction(conn, role="sxe_worker"):
         intent = ensure_pool(conn, settings.pool)
+        allowed = intent.get("allowed_providers", [])
         configured = {provider.name for provider in (adapter, *fallbacks)}
-        if public_bio.PROVIDER in intent.get("allowed_providers", []) and public_bio.PROVIDER not in configured:
+        if public_bio.PROVIDER in allowed and public_bio.PROVIDER not in configured:
             fallbacks = (*fallbacks, public_bio.PublicBioSource(conn))
         pool_limit = int(intent.get("pool_budget_credits", settings.pool_budget_credits))
         for provider in (adapter, *fallbacks):
-            _ensure_controls(conn, settings, provider.name, period, pool_limit)
+            if provider is adapter or provider.name in allowed:
+                _ensure_controls(conn, settings, provider.name, period, pool_limit)
 
     scopes = controls.BudgetScopes(provider=adapter.name, pool=settings.pool)
     worker = WorkerContext(

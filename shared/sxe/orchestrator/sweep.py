@@ -48,6 +48,11 @@ PASS_ON_SKIPS = frozenset(
     }
 )
 DEFAULT_WANTED_FIELDS = ("email",)
+# Detail of an allowed decision whose provider will not be asked for phones the pool wants.
+PHONES_NOT_REQUESTED = (
+    "phones not requested: Apollo sends phones only to a webhook, and SXE_APOLLO_WEBHOOK_TOKEN "
+    "or SXE_FUNCTIONS_BASE_URL is unset"
+)
 
 
 @dataclass(slots=True)
@@ -102,9 +107,13 @@ def sweep(conn: psycopg.Connection[Any], context: SweepContext) -> SweepResult:
         with transaction(conn, role="sxe_worker"):
             candidate = Candidate.from_row(row)
             decisions = decide_card(conn, candidate, context, context.waterfall())
+            reused = False
             for position, (adapter, decision) in enumerate(decisions):
                 final = position == len(decisions) - 1
-                _record(conn, replace(decision, readiness=candidate.readiness), adapter, context, result, final=final)
+                decision = replace(decision, readiness=candidate.readiness)
+                if not final and decision.skip is SkipReason.COOLDOWN_MATCHED and not reused:
+                    reused = attach_remembered_contact(conn, decision.card_id, _fingerprint(decision, adapter))
+                _record(conn, decision, adapter, context, result, final=final, reused=reused)
     log(
         logging.INFO,
         Event.ENRICHMENT_DECIDED,
@@ -119,14 +128,50 @@ def sweep(conn: psycopg.Connection[Any], context: SweepContext) -> SweepResult:
 def decide_card(
     conn: psycopg.Connection[Any], candidate: Candidate, context: SweepContext, providers: Sequence[ProviderAdapter]
 ) -> list[tuple[ProviderAdapter, Decision]]:
-    """Ask the gate about each provider in order until one is allowed or a skip settles the card; write nothing."""
+    """Ask the gate about each provider in order until one is allowed or a skip settles the card; write nothing.
+
+    A remembered match passes on to the next provider when its contact lacks a
+    field the pool wants, as a bought lookup would.
+    """
+    wanted = wanted_fields(context.intent)
     decisions: list[tuple[ProviderAdapter, Decision]] = []
     for adapter in providers:
         decision = decide(conn, candidate, context, adapter)
         decisions.append((adapter, decision))
+        if decision.skip is SkipReason.COOLDOWN_MATCHED:
+            if wanted <= remembered_kinds(conn, _fingerprint(decision, adapter)):
+                break
+            continue
         if decision.enqueue or decision.skip not in PASS_ON_SKIPS:
             break
     return decisions
+
+
+def remembered_kinds(conn: psycopg.Connection[Any], fingerprint: str | None) -> frozenset[str]:
+    """Return the contact kinds of a lookup's remembered contact; empty for a miss or a forgotten lookup."""
+    memory = controls.recall(conn, fingerprint) if fingerprint else None
+    if memory is None or memory.contact_id is None:
+        return frozenset()
+    row = conn.execute(sql("enrich_contact_kinds"), {"contact_id": memory.contact_id}).fetchone()
+    return frozenset(row["kinds"]) if row else frozenset()
+
+
+def attach_remembered_contact(conn: psycopg.Connection[Any], card_id: UUID, fingerprint: str | None) -> bool:
+    """Attach a remembered lookup's contact to the card; return False when the memory has no contact.
+
+    NOTE: the contact is shared with the card that bought the lookup, so points a later
+    provider adds for this card reach that card too. Both cards made the same request
+    and so stand for the same person.
+    """
+    memory = controls.recall(conn, fingerprint) if fingerprint else None
+    if memory is None or memory.contact_id is None:
+        return False
+    conn.execute(sql("cards_attach_contact"), {"card_id": card_id, "contact_id": memory.contact_id})
+    return True
+
+
+def _fingerprint(decision: Decision, adapter: ProviderAdapter) -> str | None:
+    return decision.request.fingerprint(adapter.name, adapter.version) if decision.request else None
 
 
 def decide(
@@ -152,7 +197,14 @@ def decide(
     if controls.breaker_is_open(conn, adapter.name):
         detail = "the provider's breaker is open"
         return Decision(candidate.card_id, SkipReason.CIRCUIT_OPEN, request, detail, bridge=bridge)
+    if "phone" in wanted_fields(context.intent) and not getattr(adapter, "phones_requested", True):
+        return replace(decision, detail=PHONES_NOT_REQUESTED)
     return decision
+
+
+def allowed_reason(decision: Decision, reason: str) -> str:
+    """Return the reason of an allowed decision, followed by its detail when it has one."""
+    return f"{reason}; {decision.detail}" if decision.detail else reason
 
 
 def quoted_credits(adapter: ProviderAdapter) -> int:
@@ -168,10 +220,13 @@ def _record(
     result: SweepResult,
     *,
     final: bool,
+    reused: bool = False,
 ) -> None:
-    """Write one decision row, audit entry and event; the final decision of a card also moves it."""
-    request = decision.request
-    fingerprint = request.fingerprint(adapter.name, adapter.version) if request else None
+    """Write one decision row, audit entry and event; the final decision of a card also moves it.
+
+    `reused` means an earlier provider's remembered contact is already attached to the card.
+    """
+    fingerprint = _fingerprint(decision, adapter)
     job_id = enqueue_lookup(conn, decision, context.pool, adapter, fingerprint) if decision.enqueue else None
     if not final:
         reason = str(decision.skip)
@@ -180,12 +235,13 @@ def _record(
         # This card stays qualified, and the next sweep reuses the remembered result.
         result.enqueued += int(job_id is not None)
         reason = "allowed by intent, cooldown, budget and breaker" if job_id else "same lookup already queued"
+        reason = allowed_reason(decision, reason)
     else:
         result.skipped[str(decision.skip)] += 1
         reason = str(decision.skip)
 
     if final:
-        _move_card(conn, decision, fingerprint, job_id)
+        _move_card(conn, decision, fingerprint, job_id, reused=reused)
     record_decision(conn, decision, adapter.name, reason, fingerprint, job_id, context.actor, context.simulated)
 
 
@@ -249,9 +305,19 @@ def enqueue_lookup(
     )
 
 
-def _move_card(conn: psycopg.Connection[Any], decision: Decision, fingerprint: str | None, job_id: int | None) -> None:
-    """Move the card along the readiness state machine according to the decision."""
+def _move_card(
+    conn: psycopg.Connection[Any], decision: Decision, fingerprint: str | None, job_id: int | None, *, reused: bool
+) -> None:
+    """Move the card along the readiness state machine according to the decision.
+
+    A card holding a reused contact ends enriched when no later provider got a job.
+    """
     card_id, skip = decision.card_id, decision.skip
+    if reused and job_id is None:
+        if decision.readiness == Readiness.TAGGED:
+            transition(conn, card_id, Readiness.QUALIFIED)
+        transition(conn, card_id, Readiness.ENRICHED, str(SkipReason.COOLDOWN_MATCHED))
+        return
     if skip in POLICY_SKIPS:
         transition(conn, card_id, Readiness.DISQUALIFIED, str(skip))
         return
@@ -269,9 +335,7 @@ def _move_card(conn: psycopg.Connection[Any], decision: Decision, fingerprint: s
 
 
 def _reuse_contact(conn: psycopg.Connection[Any], card_id: UUID, fingerprint: str | None) -> None:
-    memory = controls.recall(conn, fingerprint) if fingerprint else None
-    if memory is None or memory.contact_id is None:
+    if not attach_remembered_contact(conn, card_id, fingerprint):
         transition(conn, card_id, Readiness.NO_MATCH, str(SkipReason.COOLDOWN_MATCHED))
         return
-    conn.execute(sql("cards_attach_contact"), {"card_id": card_id, "contact_id": memory.contact_id})
     transition(conn, card_id, Readiness.ENRICHED, str(SkipReason.COOLDOWN_MATCHED))

@@ -45,6 +45,7 @@ from sxe.orchestrator.gate import Candidate
 from sxe.orchestrator.sweep import (
     ENRICH_QUEUE,
     SweepContext,
+    allowed_reason,
     decide_card,
     enqueue_lookup,
     quoted_credits,
@@ -311,11 +312,18 @@ def _reserve(conn: psycopg.Connection[Any], lookup: _Lookup, quote: int, context
                     "job_id": lookup.job.id,
                     "attempt": lookup.job.attempts,
                     "reserved_credits": quote,
+                    **_phone_request_detail(lookup.adapter),
                 },
             )
     except _ReservationShort:
         return False
     return True
+
+
+def _phone_request_detail(adapter: ProviderAdapter) -> dict[str, bool]:
+    """Return whether the call requests phones, for adapters that may leave them out (Apollo without a webhook)."""
+    requested = getattr(adapter, "phones_requested", None)
+    return {} if requested is None else {"phones_requested": bool(requested)}
 
 
 def _settle_abandoned(conn: psycopg.Connection[Any], lookup: _Lookup, context: WorkerContext) -> None:
@@ -332,16 +340,35 @@ def _finish_without_call(
     context: WorkerContext,
     result: WorkResult,
 ) -> None:
-    """Close a job whose lookup is remembered or was already paid for, without calling the provider."""
+    """Close a job whose lookup is remembered or was already paid for, without calling the provider.
+
+    The card takes the remembered contact. When the card still lacks a wanted field, the
+    waterfall goes on to the next provider, as it does after a bought lookup.
+    """
     card_id = lookup.card_id
     if memory is not None and memory.contact_id is not None:
-        conn.execute(sql("cards_attach_contact"), {"card_id": card_id, "contact_id": memory.contact_id})
+        _reuse_remembered(conn, card_id, memory.contact_id)
+    current = conn.execute(sql("enrich_card_contact"), {"card_id": card_id}).fetchone()
+    missing = wanted_fields(context.intent) - set(current["kinds"] if current else ())
+    continued = bool(missing) and _continue_waterfall(conn, lookup, context)
+    # A continued waterfall leaves the card enrichment_queued for the next provider's job.
+    if not continued and current is not None and current["contact_id"] is not None:
         _move_card(conn, card_id, Readiness.ENRICHED, "cooldown_matched")
-    else:
+    elif not continued:
         _move_card(conn, card_id, Readiness.NO_MATCH, "cooldown_no_match" if memory else "already_paid")
-    _audit_lookup(conn, lookup, context, outcome="reused", credits=0)
+    _audit_lookup(conn, lookup, context, outcome="reused", credits=0, waterfall_continued=continued)
     jobs.complete(conn, lookup.job)
     result.outcomes["reused"] += 1
+
+
+def _reuse_remembered(conn: psycopg.Connection[Any], card_id: UUID, remembered: UUID) -> None:
+    """Give the card a remembered contact, or copy its points into the contact an earlier provider gave it."""
+    current = conn.execute(sql("enrich_card_contact"), {"card_id": card_id}).fetchone()
+    card_contact = current["contact_id"] if current else None
+    if card_contact is None:
+        conn.execute(sql("cards_attach_contact"), {"card_id": card_id, "contact_id": remembered})
+    elif card_contact != remembered:
+        conn.execute(sql("contact_copy_points"), {"contact_id": card_contact, "source_contact_id": remembered})
 
 
 def _record_budget_short(
@@ -393,6 +420,10 @@ def _record_lookup(
         if contact_id is not None and contact_id != held_contact:
             conn.execute(sql("cards_attach_contact"), {"card_id": card_id, "contact_id": contact_id})
         have = set(current["kinds"] if current else ()) | {point.kind for point in found.contact_points}
+        if found.async_request_id is not None:
+            # NOTE: phones that follow by webhook count as found, so no second provider is paid
+            # for them. If the delivery brings no phone, the waterfall does not resume.
+            have.add("phone")
         missing = wanted_fields(context.intent) - have
         if not (missing and _continue_waterfall(conn, lookup, context)):
             if contact_id is not None or held_contact is not None:
@@ -538,6 +569,7 @@ def _continue_waterfall(conn: psycopg.Connection[Any], lookup: _Lookup, context:
         if decision.enqueue:
             job_id = enqueue_lookup(conn, decision, pool, adapter, fingerprint)
             reason = "wanted fields missing after an earlier provider" if job_id else "same lookup already queued"
+            reason = allowed_reason(decision, reason)
         record_decision(conn, decision, adapter.name, reason, fingerprint, job_id, context.actor, context.simulated)
     return job_id is not None
 
