@@ -230,6 +230,7 @@ def prepare_enrichment(conn: psycopg.Connection[Any], settings: Settings, provid
         actor=ACTOR,
         simulated=providers.simulated,
         fallbacks=providers.fallbacks,
+        bulk=providers.bulk,
     )
 
 

@@ -29,8 +29,9 @@ from sxe.errors import ConfigError
 from sxe.logs import configure, copy_to
 from sxe.orchestrator import runner
 from sxe.orchestrator.deadline import Deadline
-from sxe.orchestrator.providers import apollo_adapter, open_providers
-from sxe.orchestrator.sweep import PHONES_NOT_REQUESTED
+from sxe.orchestrator.providers import apollo_adapter, apollo_bulk_adapter, open_providers
+from sxe.orchestrator.sweep import PHONES_NOT_REQUESTED, sweep
+from sxe.orchestrator.worker import work
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 POOL = "waterfall"
@@ -353,3 +354,127 @@ def test_phones_leave_failed_card_state(
     assert apollo_callback.handle({"http": http})["statusCode"] == 200
     assert world.card(card_id)["readiness"] == "enrichment_failed"
     assert len(world.points(card_id)) == 1
+
+
+# Apollo bulk_match in the worker --------------------------------------------------------
+
+
+class BulkReplay:
+    """An httpx transport handler for bulk_match: the fixture's match for Sam Okafor, null for anyone else."""
+
+    def __init__(self, status: int = 200) -> None:
+        fixture = json.loads((FIXTURES / "apollo" / "bulk_match.json").read_text(encoding="utf-8"))
+        self.person = fixture["matches"][0]
+        self.status = status
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.status != 200:
+            return httpx.Response(self.status, json={"error": "Service unavailable."})
+        details = json.loads(request.content)["details"]
+        matches = [self.person if detail.get("last_name") == "okafor" else None for detail in details]
+        body = {
+            "status": "success",
+            "error_code": None,
+            "error_message": None,
+            "total_requested_enrichments": len(details),
+            "unique_enriched_records": sum(match is not None for match in matches),
+            "missing_records": sum(match is None for match in matches),
+            "credits_consumed": sum(match is not None for match in matches),
+            "matches": matches,
+        }
+        return httpx.Response(200, json=body)
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(transport=httpx.MockTransport(self))
+
+
+def prepare_bulk(world: World, settings: Settings, single: ApolloPeopleMatch, bulk: Any) -> runner.Enrichment:
+    with transaction(world.conn, role="sxe_worker"):
+        set_intent(world.conn, POOL, {"allowed_providers": ["apollo"], "max_cost_credits_per_lead": 20})
+    return runner.prepare(world.conn, settings, single, actor=ACTOR, simulated=False, bulk=bulk)
+
+
+def audit_actions(conn: psycopg.Connection[Any], card_id: Any) -> list[str]:
+    rows = conn.execute(
+        "SELECT action FROM ops.audit_log WHERE subject = %s AND action LIKE 'enrichment.%%' ORDER BY seq",
+        (f"lead_card:{card_id}",),
+    ).fetchall()
+    return [row["action"] for row in rows]
+
+
+def test_bulk_adapter_only_without_webhook(no_provider_keys: None) -> None:
+    with open_providers(settings_for(apollo_api_key=APOLLO_KEY)) as providers:
+        assert providers.bulk is not None
+    webhook = settings_for(apollo_api_key=APOLLO_KEY, apollo_webhook_token=TOKEN, functions_base_url=FUNCTIONS)
+    with open_providers(webhook) as providers:
+        assert providers.bulk is None
+
+
+def test_bulk_buys_claimed_apollo_jobs(world: World) -> None:
+    sam = world.person("Sam Okafor", "example.org")
+    noor = world.person("Noor Hallberg", "hallbergstudio.com")
+    single, bulk = Replay(apollo_body("match_email_only.json")), BulkReplay()
+    settings = settings_for(apollo_api_key=APOLLO_KEY)
+
+    with (
+        apollo_adapter(settings, client=single.client()) as adapter,
+        apollo_bulk_adapter(settings, client=bulk.client()) as bulk_adapter,
+    ):
+        drain(world, prepare_bulk(world, settings, adapter, bulk_adapter))
+
+    assert single.requests == []
+    [request] = bulk.requests
+    assert len(json.loads(request.content)["details"]) == 2
+    assert world.card(sam)["readiness"] == "enriched"
+    assert world.card(noor)["readiness"] == "no_match"
+    assert [(point["kind"], point["value"]) for point in world.points(sam)] == [("email", "sam.okafor@example.org")]
+    for card_id in (sam, noor):
+        assert audit_actions(world.conn, card_id) == ["enrichment.decided", "enrichment.attempt", "enrichment.lookup"]
+    keys = world.conn.execute("SELECT state FROM ops.idempotency_keys ORDER BY key").fetchall()
+    assert keys == [{"state": "completed"}, {"state": "completed"}]
+    budgets = world.conn.execute("SELECT scope, reserved_credits, spent_credits FROM ops.budgets").fetchall()
+    assert {row["scope"]: (row["reserved_credits"], row["spent_credits"]) for row in budgets} == {
+        "provider:apollo": (0, 1),
+        f"pool:{POOL}": (0, 1),
+    }
+
+
+def test_bulk_failure_retries_every_job(world: World) -> None:
+    cards = [world.person("Sam Okafor", "example.org"), world.person("Noor Hallberg", "hallbergstudio.com")]
+    single, bulk = Replay(apollo_body("match_email_only.json")), BulkReplay(status=503)
+    settings = settings_for(apollo_api_key=APOLLO_KEY)
+
+    with (
+        apollo_adapter(settings, client=single.client()) as adapter,
+        apollo_bulk_adapter(settings, client=bulk.client()) as bulk_adapter,
+    ):
+        enrichment = prepare_bulk(world, settings, adapter, bulk_adapter)
+        sweep(world.conn, enrichment.sweep)
+        done = work(world.conn, enrichment.worker)
+
+    assert len(bulk.requests) == 1
+    assert done.outcomes["retry_scheduled"] == 2
+    for card_id in cards:
+        [job] = world.jobs(card_id)
+        assert (job["state"], job["attempts"]) == ("queued", 1)
+    breaker = world.conn.execute("SELECT consecutive_failures FROM ops.circuit_breakers WHERE provider = 'apollo'")
+    assert breaker.fetchone()["consecutive_failures"] == 1
+    budgets = world.conn.execute("SELECT reserved_credits, spent_credits FROM ops.budgets").fetchall()
+    assert all((row["reserved_credits"], row["spent_credits"]) == (0, 0) for row in budgets)
+
+
+def test_single_apollo_job_skips_bulk(world: World) -> None:
+    sam = world.person("Sam Okafor", "example.org")
+    single, bulk = Replay(apollo_body("match_email_only.json")), BulkReplay()
+    settings = settings_for(apollo_api_key=APOLLO_KEY)
+
+    with (
+        apollo_adapter(settings, client=single.client()) as adapter,
+        apollo_bulk_adapter(settings, client=bulk.client()) as bulk_adapter,
+    ):
+        drain(world, prepare_bulk(world, settings, adapter, bulk_adapter))
+
+    assert (len(single.requests), len(bulk.requests)) == (1, 0)
+    assert world.card(sam)["readiness"] == "enriched"

@@ -10,7 +10,8 @@ in what order, is still its intent's `allowed_providers`.
 Apollo is asked for phones only when it can deliver them: Apollo sends revealed
 phones to a webhook, so `reveal_phone_number=true` goes out with the enrich/callback
 URL built from `SXE_FUNCTIONS_BASE_URL` and `SXE_APOLLO_WEBHOOK_TOKEN`. Without both,
-Apollo lookups request no phones and the sweep's decisions say so.
+Apollo lookups request no phones and the sweep's decisions record that. Only then does the
+run also get Apollo's bulk_match adapter.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 import httpx
 
 from sxe.adapters.apollo import ApolloPeopleMatch
+from sxe.adapters.apollo_bulk import ApolloBulkPeopleMatch
 from sxe.adapters.base import ProviderAdapter
 from sxe.adapters.dealmachine import DealMachineEnrichment
 from sxe.adapters.faults import FaultPlan
@@ -34,11 +36,13 @@ class Providers:
     """The adapters of one run: `primary` and the `fallbacks` that `runner.prepare` takes.
 
     `simulator` is the loopback simulator behind every adapter of a simulated run, else None.
+    `bulk` is Apollo's bulk_match adapter, which the worker uses for several Apollo jobs at once.
     """
 
     primary: ProviderAdapter
     fallbacks: tuple[ProviderAdapter, ...]
     simulator: ProviderSimulator | None = None
+    bulk: ApolloBulkPeopleMatch | None = None
 
     @property
     def simulated(self) -> bool:
@@ -59,11 +63,13 @@ def open_providers(settings: Settings) -> Iterator[Providers]:
 
     with ExitStack() as stack:
         adapters: list[ProviderAdapter] = []
+        bulk = None
         if settings.apollo_api_key is not None:
             adapters.append(stack.enter_context(apollo_adapter(settings)))
+            bulk = stack.enter_context(apollo_bulk_adapter(settings)) if settings.apollo_callback_url is None else None
         if settings.dealmachine_api_key is not None:
             adapters.append(stack.enter_context(dealmachine_adapter(settings)))
-        yield Providers(adapters[0], tuple(adapters[1:]))
+        yield Providers(adapters[0], tuple(adapters[1:]), bulk=bulk)
 
 
 def apollo_adapter(settings: Settings, *, client: httpx.Client | None = None) -> ApolloPeopleMatch:
@@ -80,6 +86,21 @@ def apollo_adapter(settings: Settings, *, client: httpx.Client | None = None) ->
         read_timeout_seconds=settings.provider_timeout_seconds,
         reveal_phone_number=callback_url is not None,
         webhook_url=callback_url,
+    )
+
+
+def apollo_bulk_adapter(settings: Settings, *, client: httpx.Client | None = None) -> ApolloBulkPeopleMatch:
+    """Build Apollo's bulk_match adapter, which never requests phones.
+
+    NOTE: the bulk_match response fields Apollo documents include no `request_id` for
+    phones sent by webhook, so a run whose Apollo lookups request phones gets no bulk adapter.
+    """
+    assert settings.apollo_api_key is not None, "call apollo_bulk_adapter only with SXE_APOLLO_API_KEY set"
+    return ApolloBulkPeopleMatch(
+        settings.apollo_api_key.get_secret_value(),
+        base_url=settings.apollo_base_url,
+        client=client,
+        read_timeout_seconds=settings.provider_timeout_seconds,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 
 from sxe import jobs
+from sxe.adapters.apollo_bulk import ApolloBulkPeopleMatch
 from sxe.adapters.base import ProviderAdapter
 from sxe.cards import ensure_pool
 from sxe.config import Settings
@@ -42,13 +43,15 @@ def prepare(
     actor: str,
     simulated: bool,
     fallbacks: Sequence[ProviderAdapter] = (),
+    bulk: ApolloBulkPeopleMatch | None = None,
 ) -> Enrichment:
     """Create the pool, this period's budgets and each provider's bucket and breaker; return the contexts.
 
     The zero-cost public_bio source joins the fallbacks when the pool's
     `allowed_providers` lists it, at the place it has in that list. Controls are
     created for `adapter` and for the fallbacks the pool allows, so a configured
-    provider the pool never calls gets no budget row.
+    provider the pool never calls gets no budget row. `bulk` lets the worker buy
+    several Apollo lookups with one bulk_match call.
     """
     period = controls.budget_period()
     with transaction(conn, role="sxe_worker"):
@@ -77,6 +80,7 @@ def prepare(
         fallbacks=tuple(fallbacks),
         intent=intent,
         simulated=simulated,
+        bulk=bulk,
     )
     sweep = SweepContext(settings.pool, intent, adapter, scopes, period, actor, simulated, tuple(fallbacks))
     return Enrichment(sweep, worker)

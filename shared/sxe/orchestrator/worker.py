@@ -31,7 +31,9 @@ from uuid import UUID
 import psycopg
 
 from sxe import audit, jobs
+from sxe.adapters.apollo_bulk import MAX_BULK_DETAILS, ApolloBulkPeopleMatch
 from sxe.adapters.apollo_callback import register_phone_request
+from sxe.adapters.apollo_response import PROVIDER as APOLLO
 from sxe.adapters.base import LookupRequest, LookupResult, ProviderAdapter
 from sxe.cards import Readiness, transition
 from sxe.compliance.suppression import ContactScreen
@@ -88,6 +90,8 @@ class WorkerContext:
     screen: ContactScreen | None = None
     intent: dict[str, Any] = field(default_factory=dict)
     simulated: bool = False
+    # Apollo bulk_match, for two to ten claimed Apollo jobs per call. With None, each job calls people/match.
+    bulk: ApolloBulkPeopleMatch | None = None
 
     def adapter_for(self, provider: str) -> ProviderAdapter | None:
         """Return the adapter serving `provider`, or None when it is not configured in this run."""
@@ -152,11 +156,21 @@ def _work_batch(
     result: WorkResult,
     deadline: Deadline | None,
 ) -> int:
-    """Run a claimed batch in order; return how many jobs ran. Jobs past the deadline are released."""
+    """Run a claimed batch, bulk-eligible Apollo jobs first; return how many jobs ran.
+
+    Jobs past the deadline are released.
+    """
+    grouped, single = _split_bulk(claimed, context)
     ran = 0
-    for index, job in enumerate(claimed):
+    for index, group in enumerate(grouped):
         if deadline is not None and not deadline.allows(context.job_seconds):
-            _release(conn, claimed[index:], result)
+            _release(conn, [job for rest in grouped[index:] for job in rest] + single, result)
+            return ran
+        ran += run_bulk(conn, group, context, result)
+
+    for index, job in enumerate(single):
+        if deadline is not None and not deadline.allows(context.job_seconds):
+            _release(conn, single[index:], result)
             break
         # The lease was set at claim time; renew it so this job gets its full lease from now.
         with transaction(conn, role="sxe_worker"):
@@ -167,13 +181,107 @@ def _work_batch(
         try:
             run_job(conn, job, context, result)
         except StateTransitionError:
-            # An erasure cancelled the job mid-run; the lease guard rolled its result back.
-            result.outcomes["lease_lost"] += 1
-            log(
-                logging.WARNING, Event.JOB_LEASE_LOST, "job lease lost; result discarded", stage="enrich", job_id=job.id
-            )
+            _note_lease_lost(job, result)
         ran += 1
     return ran
+
+
+def _split_bulk(claimed: list[jobs.Job], context: WorkerContext) -> tuple[list[list[jobs.Job]], list[jobs.Job]]:
+    """Return groups of at most ten jobs for Apollo bulk_match, and the jobs that go one by one.
+
+    A job joins a bulk group when the run has a bulk adapter, the job is for Apollo's
+    people/match without phone reveal and without a LinkedIn URL, and at least two
+    such jobs were claimed.
+    """
+    if context.bulk is None:
+        return [], claimed
+    apollo = context.adapter_for(APOLLO)
+    if apollo is None or getattr(apollo, "phones_requested", False):
+        return [], claimed
+    eligible = [
+        job
+        for job in claimed
+        if str(job.payload.get("provider") or context.adapter.name) == APOLLO
+        and not job.payload["request"].get("linkedin_url")
+    ]
+    if len(eligible) < 2:
+        return [], claimed
+    groups = [eligible[start : start + MAX_BULK_DETAILS] for start in range(0, len(eligible), MAX_BULK_DETAILS)]
+    return groups, [job for job in claimed if job not in eligible]
+
+
+def run_bulk(conn: psycopg.Connection[Any], group: list[jobs.Job], context: WorkerContext, result: WorkResult) -> int:
+    """Buy the lookups of up to ten Apollo jobs with one bulk_match call; return how many jobs ran.
+
+    Every job keeps its own lease, idempotency key, budget reservation, audit rows and
+    card move, as in `run_job`. One rate token covers the call, and a failed call counts
+    once against the breaker.
+    """
+    assert context.bulk is not None, "run_bulk needs a bulk adapter"
+    lookups = _hold_and_resolve(conn, group, context, result)
+    if not lookups:
+        return len(group)
+
+    wait_seconds = _wait_for_call(conn, APOLLO)
+    if wait_seconds > 0:
+        with transaction(conn, role="sxe_worker"):
+            for lookup in lookups:
+                jobs.defer(conn, lookup.job, delay_seconds=wait_seconds)
+        result.outcomes["deferred"] += len(lookups)
+        return len(group)
+
+    quote = quoted_credits(lookups[0].adapter)
+    buying: list[_Lookup] = []
+    for lookup in lookups:
+        try:
+            if _start_call(conn, lookup, quote, context, result):
+                buying.append(lookup)
+        except StateTransitionError:
+            _note_lease_lost(lookup.job, result)
+    if not buying:
+        return len(group)
+
+    try:
+        matched = context.bulk.match([lookup.request for lookup in buying])
+    except RetryableProviderError as exc:
+        for position, lookup in enumerate(buying):
+            _record_retryable(conn, lookup, quote, exc, context, result, count_failure=position == 0)
+    except PermanentProviderError as exc:
+        for lookup in buying:
+            _record_permanent(conn, lookup, quote, exc, context, result)
+    else:
+        # NOTE: each card settles the credits Apollo's billing rule gives its own match.
+        # The call's `credits_consumed` total is not split across the cards.
+        for lookup, found in zip(buying, matched.results, strict=True):
+            try:
+                _record_paid_lookup(conn, lookup, quote, found, context, result)
+            except StateTransitionError:
+                _note_lease_lost(lookup.job, result)
+    result.outcomes["bulk_calls"] += 1
+    return len(group)
+
+
+def _hold_and_resolve(
+    conn: psycopg.Connection[Any], group: list[jobs.Job], context: WorkerContext, result: WorkResult
+) -> list[_Lookup]:
+    """Renew each job's lease and resolve it; jobs whose lease is gone are counted and left out."""
+    lookups: list[_Lookup] = []
+    for job in group:
+        with transaction(conn, role="sxe_worker"):
+            renewed = jobs.extend_lease(conn, job, lease_seconds=context.lease_seconds)
+        if not renewed:
+            result.outcomes["lease_lost"] += 1
+            continue
+        lookup = _resolve(conn, job, context, result)
+        if lookup is not None:
+            lookups.append(lookup)
+    return lookups
+
+
+def _note_lease_lost(job: jobs.Job, result: WorkResult) -> None:
+    # An erasure cancelled the job mid-run; the lease guard rolled its result back.
+    result.outcomes["lease_lost"] += 1
+    log(logging.WARNING, Event.JOB_LEASE_LOST, "job lease lost; result discarded", stage="enrich", job_id=job.id)
 
 
 def _release(conn: psycopg.Connection[Any], unstarted: list[jobs.Job], result: WorkResult) -> None:
@@ -218,23 +326,8 @@ def run_job(conn: psycopg.Connection[Any], job: jobs.Job, context: WorkerContext
         result.outcomes["deferred"] += 1
         return
 
-    with transaction(conn, role="sxe_worker"):
-        memory = controls.recall(conn, lookup.fingerprint)
-        started = (
-            None
-            if memory is not None
-            else controls.start_idempotent_call(conn, lookup.fingerprint, lookup.adapter.name)
-        )
-        if memory is not None or started is None:
-            _finish_without_call(conn, lookup, memory, context, result)
-            return
-        if started is False:
-            _settle_abandoned(conn, lookup, context)
-
     quote = quoted_credits(lookup.adapter)
-    if not _reserve(conn, lookup, quote, context):
-        with transaction(conn, role="sxe_worker"):
-            _record_budget_short(conn, lookup, context, result)
+    if not _start_call(conn, lookup, quote, context, result):
         return
 
     try:
@@ -244,15 +337,52 @@ def run_job(conn: psycopg.Connection[Any], job: jobs.Job, context: WorkerContext
     except PermanentProviderError as exc:
         _record_permanent(conn, lookup, quote, exc, context, result)
     else:
-        try:
-            _record_lookup(conn, lookup, quote, found, context, result)
-        except StateTransitionError:
-            # The job was cancelled during the call (an erasure): the result is gone, but the call was paid.
-            with transaction(conn, role="sxe_worker"):
-                controls.settle_budget(
-                    conn, lookup.scopes, reserved=quote, spent=found.credits_used, period=context.period
-                )
-            raise
+        _record_paid_lookup(conn, lookup, quote, found, context, result)
+
+
+def _start_call(
+    conn: psycopg.Connection[Any], lookup: _Lookup, quote: int, context: WorkerContext, result: WorkResult
+) -> bool:
+    """Return True when the lookup must be bought: not remembered, not already paid, and its budget reserved.
+
+    A remembered or already paid lookup finishes its job here, and so does one whose budget is short.
+    """
+    with transaction(conn, role="sxe_worker"):
+        memory = controls.recall(conn, lookup.fingerprint)
+        started = (
+            None
+            if memory is not None
+            else controls.start_idempotent_call(conn, lookup.fingerprint, lookup.adapter.name)
+        )
+        if memory is not None or started is None:
+            _finish_without_call(conn, lookup, memory, context, result)
+            return False
+        if started is False:
+            _settle_abandoned(conn, lookup, context)
+
+    if not _reserve(conn, lookup, quote, context):
+        with transaction(conn, role="sxe_worker"):
+            _record_budget_short(conn, lookup, context, result)
+        return False
+    return True
+
+
+def _record_paid_lookup(
+    conn: psycopg.Connection[Any],
+    lookup: _Lookup,
+    quote: int,
+    found: LookupResult,
+    context: WorkerContext,
+    result: WorkResult,
+) -> None:
+    """Record a result the provider returned; a job cancelled meanwhile still settles what the call cost."""
+    try:
+        _record_lookup(conn, lookup, quote, found, context, result)
+    except StateTransitionError:
+        # The job was cancelled during the call (an erasure): the result is gone, but the call was paid.
+        with transaction(conn, role="sxe_worker"):
+            controls.settle_budget(conn, lookup.scopes, reserved=quote, spent=found.credits_used, period=context.period)
+        raise
 
 
 def _resolve(
@@ -465,7 +595,14 @@ def _record_retryable(
     error: RetryableProviderError,
     context: WorkerContext,
     result: WorkResult,
+    *,
+    count_failure: bool = True,
 ) -> None:
+    """Settle, schedule the retry and audit one failed lookup.
+
+    `count_failure=False` leaves the breaker alone, for the other jobs of a bulk call
+    that failed once.
+    """
     provider, job = lookup.adapter.name, lookup.job
     delay = context.backoff.delay(job.attempts)
     if error.retry_after_seconds is not None:
@@ -473,7 +610,7 @@ def _record_retryable(
     with transaction(conn, role="sxe_worker"):
         controls.settle_budget(conn, lookup.scopes, reserved=quote, spent=0, period=context.period)
         controls.finish_idempotent_call(conn, lookup.fingerprint, succeeded=False)
-        breaker_state = controls.record_breaker_failure(conn, provider)
+        breaker_state = controls.record_breaker_failure(conn, provider) if count_failure else None
         if error.retry_after_seconds:
             controls.block_bucket(conn, provider, error.retry_after_seconds)
         entry = jobs.error_entry(
