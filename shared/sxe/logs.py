@@ -151,6 +151,12 @@ _logger = Logger(
     level="WARNING",
 )
 
+# httpx logs every request URL at INFO, and provider URLs carry lookup names and
+# Apollo's webhook token in their query. Its records stop at WARNING whatever the
+# root logger's level, as do httpcore's.
+for _library in ("httpx", "httpcore"):
+    logging.getLogger(_library).setLevel(logging.WARNING)
+
 
 @contextmanager
 def copy_to(stream: IO[str]) -> Iterator[None]:

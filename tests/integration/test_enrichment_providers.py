@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -278,6 +279,20 @@ def test_webhook_token_stays_out_of_records(world: World) -> None:
     assert log_lines.getvalue(), "the run should have logged its lookup"
     assert TOKEN not in log_lines.getvalue()
     assert TOKEN not in stored_text(world.conn)
+
+
+def test_webhook_token_stays_out_of_http_logs(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    world.person("Sam Okafor", "example.org")
+    replay = Replay(apollo_body("match_email_only.json", request_id=REQUEST_ID))
+    settings = settings_for(apollo_api_key=APOLLO_KEY, apollo_webhook_token=TOKEN, functions_base_url=FUNCTIONS)
+    caplog.set_level(logging.DEBUG)
+
+    with apollo_adapter(settings, client=replay.client()) as adapter:
+        drain(world, prepare(world, settings, [adapter], ["apollo"], wanted=["email", "phone"]))
+
+    assert len(replay.requests) == 1
+    assert TOKEN in str(replay.requests[0].url)
+    assert TOKEN not in caplog.text
 
 
 def test_without_webhook_phones_not_requested(world: World, no_provider_keys: None) -> None:
