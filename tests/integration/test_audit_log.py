@@ -47,6 +47,7 @@ def tamper(conn: psycopg.Connection[Any], statement: str) -> None:
 def empty_audit_log(conn: psycopg.Connection[Any]) -> None:
     """Start every test from an empty chain, because migrations audit themselves and these tests count from seq 1."""
     tamper(conn, "DELETE FROM ops.audit_log")
+    conn.execute("UPDATE ops.audit_chain_head SET seq = 0, row_hash = repeat('0', 64)")
 
 
 def test_verify_passes_fresh_chain(conn: psycopg.Connection[Any]) -> None:
@@ -179,6 +180,25 @@ def test_concurrent_writers_keep_chain_linear(database_url: str, conn: psycopg.C
     assert actors["n"] == writers
     assert report.ok
     assert report.rows_checked == total
+
+
+def test_repeatable_read_writer_behind_the_chain_gets_a_serialization_failure(
+    database_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    append_rows(conn, 1)
+    with connect(database_url, autocommit=True) as late:
+        with pytest.raises(psycopg.errors.SerializationFailure):
+            with transaction(late, role="sxe_worker", repeatable_read=True):
+                late.execute("SELECT 1")  # takes the snapshot before the other writer commits
+                append_rows(conn, 1)
+                audit.append(late, actor="sxe_worker:late", action="test.step", subject="late")
+
+        with transaction(late, role="sxe_worker", repeatable_read=True):
+            audit.append(late, actor="sxe_worker:late", action="test.step", subject="retried")
+
+    seqs = [row["seq"] for row in conn.execute("SELECT seq FROM ops.audit_log ORDER BY seq")]
+    assert seqs == [1, 2, 3]
+    assert audit.verify(conn).ok
 
 
 def test_failed_audit_rolls_back_action(conn: psycopg.Connection[Any]) -> None:
