@@ -26,6 +26,7 @@ import json
 import math
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -224,13 +225,7 @@ def run_once(path: Path, arguments: list[str], number: int, timeout: float) -> t
         command = [sys.executable, str(path), *arguments, "--json", str(scratch)]
         load_start = os.getloadavg()
         started = time.perf_counter()
-        try:
-            finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
-            exit_code: int | None = finished.returncode
-            output = finished.stdout + finished.stderr
-        except subprocess.TimeoutExpired as error:
-            exit_code = None
-            output = _text(error.stdout) + _text(error.stderr)
+        exit_code, output = _run_process(command, timeout)
         run: dict[str, Any] = {
             "run": number,
             "status": "ok",
@@ -244,6 +239,8 @@ def run_once(path: Path, arguments: list[str], number: int, timeout: float) -> t
         reason = ""
         if exit_code is None:
             reason = f"timed out after {timeout:.0f} s"
+        elif exit_code < 0:
+            reason = f"killed by signal {-exit_code}"
         elif exit_code != 0:
             reason = f"exit code {exit_code}"
         else:
@@ -260,10 +257,33 @@ def run_once(path: Path, arguments: list[str], number: int, timeout: float) -> t
     return run, contract
 
 
-def _text(output: str | bytes | None) -> str:
-    if isinstance(output, bytes):
-        return output.decode("utf-8", errors="replace")
-    return output or ""
+def _run_process(command: list[str], timeout: float) -> tuple[int | None, str]:
+    """Run `command` and return its exit code, None after a timeout, and its stdout and stderr.
+
+    The script runs in its own process group, so that a timeout also stops what it started,
+    such as an embedded PostgreSQL server or worker processes: SIGTERM first, then SIGKILL.
+    """
+    with subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+            return process.returncode, stdout + stderr
+        except subprocess.TimeoutExpired:
+            _signal_group(process.pid, signal.SIGTERM)
+            try:
+                stdout, stderr = process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                _signal_group(process.pid, signal.SIGKILL)
+                stdout, stderr = process.communicate()
+            return None, stdout + stderr
+
+
+def _signal_group(process_group: int, number: signal.Signals) -> None:
+    try:
+        os.killpg(process_group, number)
+    except ProcessLookupError:
+        pass
 
 
 # Machine ------------------------------------------------------------------------
@@ -293,10 +313,13 @@ def describe_server() -> dict[str, Any]:
     embedded server stops when the child exits and does not sit beside the benchmarks.
     """
     command = [sys.executable, str(BENCH / "run_all.py"), "--describe-server"]
-    finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    try:
+        finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    except subprocess.TimeoutExpired:
+        return {"version": "unknown", "error": "server query timed out after 300 s"}
     if finished.returncode != 0:
         tail = " ".join(finished.stderr.strip().splitlines()[-3:])
-        return {"version": "unknown", "error": f"exit code {finished.returncode}: {tail}"}
+        return {"version": "unknown", "error": f"server query failed with exit code {finished.returncode}: {tail}"}
     server: dict[str, Any] = json.loads(finished.stdout)
     return server
 

@@ -10,6 +10,7 @@ import importlib.util
 import json
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -335,6 +336,17 @@ FAKE_FAIL = """
 """
 
 
+FAKE_SLOW = """
+    import subprocess, sys, time
+    # The child does not hold the output pipes, so the run ends at the timeout and only the group kill stops it.
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    print("child", child.pid, flush=True)
+    time.sleep(60)
+"""
+
+
 @pytest.fixture()
 def fake_bench(tmp_path: Path) -> tuple[Path, tuple[Any, ...]]:
     bench = tmp_path / "bench"
@@ -408,3 +420,34 @@ def test_main_rejects_unknown_script(fake_bench: tuple[Path, tuple[Any, ...]]) -
 
     with pytest.raises(SystemExit):
         _main(bench, scripts, "--only", "nonexistent")
+
+
+def test_main_timeout_stops_script_and_children(tmp_path: Path) -> None:
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    (bench / "fake_slow.py").write_text(textwrap.dedent(FAKE_SLOW), encoding="utf-8")
+    scripts = (run_all.Script("fake_slow", {"--rows": 1}),)
+
+    code = _main(bench, scripts, "--runs", "2", "--timeout", "2")
+
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    failure = report["scripts"]["fake_slow"]["failure"]
+    child_pid = int(failure["output_tail"][0].split()[1])
+    assert code == 1
+    assert failure["reason"] == "timed out after 2 s"
+    assert failure["exit_code"] is None
+    assert len(report["scripts"]["fake_slow"]["runs"]) == 1
+    assert _stopped(child_pid)
+
+
+def _stopped(pid: int) -> bool:
+    """Return whether `pid` has exited, waiting up to 5 s. A zombie left for init to reap counts as exited."""
+    for _ in range(50):
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.1)
+    return False
