@@ -73,7 +73,7 @@ def main() -> None:
         result = {
             "figures": {"records": records, "records_per_second": round(statistics.median(rates), 1)},
             "targets": [],
-            "notes": [f"records_per_second is the median of {args.repeat} passes over the same files"],
+            "notes": [f"records_per_second is the median of {args.repeat} passes over the same files."],
         }
         args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
 
