@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -72,10 +72,6 @@ class Script:
     sizes: Mapping[str, int]
     fixed: tuple[str, ...] = ()
     minimum: int = 1
-    path: Path | None = field(default=None, compare=False)
-
-    def script_path(self, bench_dir: Path) -> Path:
-        return self.path or bench_dir / f"{self.name}.py"
 
     def arguments(self, scale: float = 1.0, size: int | None = None) -> list[str]:
         """Return the size options for `scale`, or for `size` of the first size option, then the fixed ones."""
@@ -102,13 +98,21 @@ SCRIPTS: tuple[Script, ...] = (
     Script("ingest_parse", {"--records": 5_000}),
 )
 
-# Files in bench/ that are not benchmarks: shared helpers, the input generator and this runner.
-HELPERS = frozenset({"_database.py", "generate.py", "run_all.py"})
+# Files in bench/ that are not benchmarks, besides the modules whose names start with "_".
+HELPERS = frozenset({"generate.py", "run_all.py"})
 # Scripts in bench/ that are not run here, with the reason. Remove an entry when its file is deleted.
 NOT_RUN: Mapping[str, str] = {
     "import_memory.py": "replaced by peak_memory.py, which measures import and bundle RSS at two sizes",
     "queue_comparison.py": "replaced by jobs_throughput.py, which measures pgqueuer and procrastinate itself",
 }
+
+
+def unregistered_scripts(bench_dir: Path, scripts: Sequence[Script]) -> list[str]:
+    """Return the Python files in `bench_dir` that are neither in `scripts` nor a helper nor listed in NOT_RUN."""
+    known = {f"{script.name}.py" for script in scripts} | HELPERS | set(NOT_RUN)
+    return sorted(
+        path.name for path in bench_dir.glob("*.py") if not path.name.startswith("_") and path.name not in known
+    )
 
 
 # Statistics and targets -------------------------------------------------------
@@ -188,7 +192,7 @@ def run_script(script: Script, arguments: list[str], runs: int, bench_dir: Path,
     After a failed run the script's remaining runs are skipped: a script that could not
     run once seldom runs the next time, and each attempt can take minutes.
     """
-    path = script.script_path(bench_dir)
+    path = bench_dir / f"{script.name}.py"
     result: dict[str, Any] = {
         "status": "ok",
         "arguments": arguments,
@@ -623,6 +627,9 @@ def main(
     if args.describe_server:
         print(json.dumps(query_server()))
         return 0
+
+    for name in unregistered_scripts(bench_dir, scripts):
+        print(f"NOTE: bench/{name} is not in SCRIPTS of run_all.py, so it does not run", file=sys.stderr)
 
     previous = load_previous(args.json)
     report: Report = {

@@ -162,12 +162,18 @@ def test_arguments_keep_minimum_and_fixed_options() -> None:
 
 
 def test_registry_names_every_bench_script() -> None:
-    registered = {f"{script.name}.py" for script in run_all.SCRIPTS}
-    on_disk = {path.name for path in BENCH.glob("*.py")}
+    unregistered = run_all.unregistered_scripts(BENCH, run_all.SCRIPTS)
 
-    unregistered = on_disk - registered - run_all.HELPERS - set(run_all.NOT_RUN)
+    assert unregistered == [], "add each script to SCRIPTS in bench/run_all.py"
 
-    assert unregistered == set(), "add each script to SCRIPTS in bench/run_all.py"
+
+def test_unregistered_scripts_skip_helpers(tmp_path: Path) -> None:
+    for name in ("_database.py", "generate.py", "run_all.py", "fake_ok.py", "new_bench.py", "notes.txt"):
+        (tmp_path / name).write_text("", encoding="utf-8")
+
+    unregistered = run_all.unregistered_scripts(tmp_path, (run_all.Script("fake_ok", {"--rows": 1}),))
+
+    assert unregistered == ["new_bench.py"]
 
 
 def test_registry_has_unique_names() -> None:
