@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from sxe.errors import DatabaseUnavailable
@@ -55,3 +56,43 @@ def transaction(
                 raise ValueError(f"unknown runtime role {role!r}; expected one of {sorted(RUNTIME_ROLES)}")
             conn.execute(f"SET LOCAL ROLE {role}")
         yield conn
+
+
+def execute_committed(
+    conn: psycopg.Connection[Any], statement: str, params: dict[str, Any], *, role: str
+) -> list[dict[str, Any]]:
+    """Run one statement in a transaction of its own as `role`, committed in one round trip; return its rows.
+
+    BEGIN, SET LOCAL ROLE, the statement and COMMIT go to the server as one message,
+    where `transaction()` takes four round trips. A message of several statements uses
+    the simple query protocol, which takes no server-side parameters, so psycopg's
+    ClientCursor quotes them into the text. No prepared statement or session setting
+    outlives the transaction, so this works behind PgBouncer in transaction mode. When
+    the statement fails, the server skips the rest of the message; the transaction is
+    rolled back here before the error is raised. `conn` must be in autocommit mode with
+    no transaction open.
+    """
+    if role not in RUNTIME_ROLES:
+        raise ValueError(f"unknown runtime role {role!r}; expected one of {sorted(RUNTIME_ROLES)}")
+    if not conn.autocommit or conn.info.transaction_status != TransactionStatus.IDLE:
+        raise ValueError(
+            "this statement commits its own transaction: pass an autocommit connection with no transaction open"
+        )
+
+    # The newline before the semicolon ends a trailing comment of the statement.
+    message = f"BEGIN;\nSET LOCAL ROLE {role};\n{statement.strip().rstrip(';')}\n;\nCOMMIT;"
+    rows: list[dict[str, Any]] = []
+    with psycopg.ClientCursor(conn, row_factory=dict_row) as cursor:
+        try:
+            cursor.execute(message, params)
+        except BaseException:
+            if conn.info.transaction_status != TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")
+            raise
+        # One result per statement: BEGIN, SET, the statement (the only one with columns), COMMIT.
+        while True:
+            if cursor.description is not None:
+                rows = cursor.fetchall()
+            if not cursor.nextset():
+                break
+    return rows
