@@ -149,3 +149,53 @@ def test_complete_and_commit_after_rescue(conn: psycopg.Connection[Any]) -> None
     assert jobs.complete_and_commit(conn, [successor]) == []
     assert states(conn, ids) == {ids[0]: "succeeded"}
     assert successor.attempts == 2
+
+
+def test_complete_and_claim_moves_on(conn: psycopg.Connection[Any]) -> None:
+    ids = enqueue_jobs(conn, 5)
+    first = jobs.claim_and_commit(conn, QUEUE, limit=2)
+
+    lost, second = jobs.complete_and_claim(conn, first, QUEUE, limit=2)
+
+    assert lost == []
+    assert [job.id for job in second] == ids[2:4]
+    assert states(conn, ids) == {
+        ids[0]: "succeeded",
+        ids[1]: "succeeded",
+        ids[2]: "running",
+        ids[3]: "running",
+        ids[4]: "queued",
+    }
+    assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+def test_complete_and_claim_skips_lost_lease(conn: psycopg.Connection[Any]) -> None:
+    ids = enqueue_jobs(conn, 3)
+    [held, other] = jobs.claim_and_commit(conn, QUEUE, limit=2)
+    stale = with_token(other, uuid.uuid4())
+
+    lost, fresh = jobs.complete_and_claim(conn, [held, stale], QUEUE, limit=5)
+
+    assert lost == [other.id]
+    assert [job.id for job in fresh] == [ids[2]]
+    assert states(conn, ids) == {ids[0]: "succeeded", ids[1]: "running", ids[2]: "running"}
+
+
+def test_complete_and_claim_empty_batch(conn: psycopg.Connection[Any]) -> None:
+    ids = enqueue_jobs(conn, 1)
+
+    lost, fresh = jobs.complete_and_claim(conn, [], QUEUE)
+
+    assert lost == []
+    assert [job.id for job in fresh] == ids
+
+
+def test_complete_and_claim_failure_rolls_back(conn: psycopg.Connection[Any]) -> None:
+    ids = enqueue_jobs(conn, 2)
+    first = jobs.claim_and_commit(conn, QUEUE, limit=1)
+
+    with pytest.raises(psycopg.errors.InvalidRowCountInLimitClause):
+        jobs.complete_and_claim(conn, first, QUEUE, limit=-1)
+
+    assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert states(conn, ids) == {ids[0]: "running", ids[1]: "queued"}

@@ -94,9 +94,10 @@ def acquire_token_and_commit(conn: psycopg.Connection[Any], provider: str, *, ro
     competing processes queue behind one commit, not behind a commit and a round trip.
     `conn` must be in autocommit mode with no transaction open.
     """
-    if execute_committed(conn, sql("tokens_acquire"), {"provider": provider}, role=role):
+    [taken] = execute_committed(conn, sql("tokens_acquire"), {"provider": provider}, role=role)
+    if taken:
         return 0.0
-    rows = execute_committed(conn, sql("tokens_wait_seconds"), {"provider": provider}, role=role)
+    [rows] = execute_committed(conn, sql("tokens_wait_seconds"), {"provider": provider}, role=role)
     return max(float(rows[0]["wait_seconds"]), 0.001) if rows else 1.0
 
 
