@@ -171,20 +171,14 @@ def ingest_vs_copy_figures(stdout: str, scratch: Path) -> Figures:
     }
 
 
-def jobs_throughput_figures(stdout: str, scratch: Path) -> Figures:
-    rows = re.findall(r"^\| (\d+) \| (\d+) \| \d+ \| ([\d,]+) \|$", stdout, re.MULTILINE)
-    if not rows:
-        raise ValueError("no result rows in the jobs table")
-    return {f"jobs_per_second.workers_{w}.batch_{b}": _number(rate) for w, b, rate in rows}
+def report_figures(name: str) -> Callable[[str, Path], Figures]:
+    """Return a reader of the figures in the `--json` report a script wrote to `<scratch>/<name>.json`."""
 
+    def read(stdout: str, scratch: Path) -> Figures:
+        figures: Figures = json.loads((scratch / f"{name}.json").read_text(encoding="utf-8"))["figures"]
+        return figures
 
-def token_bucket_figures(stdout: str, scratch: Path) -> Figures:
-    return {
-        "tokens_taken": int(_match(r"^tokens taken: (\d+)", stdout)[1]),
-        "tokens_allowed": int(_match(r"allowed at most (\d+)", stdout)[1]),
-        "achieved_rate_per_second": _number(_match(r"^achieved rate over the run: ([\d.]+)/s", stdout)[1]),
-        "max_tokens_in_one_second": int(_match(r"max (\d+)$", stdout)[1]),
-    }
+    return read
 
 
 def handoff_bundle_figures(stdout: str, scratch: Path) -> Figures:
@@ -239,15 +233,31 @@ BENCHMARKS = [
         lambda size, scratch: ["--records", str(size), "--json", str(scratch / "ingest_vs_copy.json")],
         ingest_vs_copy_figures,
     ),
-    Benchmark("jobs_throughput", 2_000, "jobs", lambda size, scratch: ["--jobs", str(size)], jobs_throughput_figures),
+    Benchmark(
+        "jobs_throughput",
+        1_000,
+        "jobs",
+        lambda size, scratch: ["--jobs", str(size), "--json", str(scratch / "jobs_throughput.json")],
+        report_figures("jobs_throughput"),
+    ),
     Benchmark(
         "token_bucket",
         10,
         "seconds",
-        lambda size, scratch: ["--processes", "8", "--rate", "50", "--seconds", str(size)],
-        token_bucket_figures,
-        # The script compares whole one-second windows after the first, so it needs a few.
+        lambda size, scratch: [
+            *("--processes", "8", "--rate", "50", "--seconds", str(size)),
+            *("--json", str(scratch / "token_bucket.json")),
+        ],
+        report_figures("token_bucket"),
+        # The steady window starts one second in, so a run needs a few seconds after that.
         minimum_size=5,
+    ),
+    Benchmark(
+        "token_throughput",
+        3,
+        "seconds",
+        lambda size, scratch: ["--seconds", str(size), "--json", str(scratch / "token_throughput.json")],
+        report_figures("token_throughput"),
     ),
     Benchmark("handoff_bundle", 30_000, "cards", lambda size, scratch: ["--cards", str(size)], handoff_bundle_figures),
     Benchmark("retag_cards", 10_000, "cards", lambda size, scratch: ["--cards", str(size)], retag_cards_figures),

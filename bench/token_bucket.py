@@ -58,13 +58,13 @@ def take_tokens(url: str, seconds: float, ready: Any, results: Any) -> None:
 
 
 def max_in_window(stamps: list[float], seconds: float = 1.0) -> int:
-    """Return the most stamps that fall in any half-open window [t, t + seconds) of sorted `stamps`."""
-    most, first = 0, 0
+    """Return the maximum number of sorted `stamps` in any half-open window [t, t + seconds)."""
+    maximum, first = 0, 0
     for last, stamp in enumerate(stamps):
         while stamps[first] <= stamp - seconds:
             first += 1
-        most = max(most, last - first + 1)
-    return most
+        maximum = max(maximum, last - first + 1)
+    return maximum
 
 
 def figures_of(stamps: list[float], start: float, until: float, args: argparse.Namespace) -> dict[str, float]:
@@ -133,7 +133,7 @@ def main() -> int:
         f"whole_run.rate_error_percent {figures['whole_run.rate_error_percent']:+.2f} (burst included)"
     )
     print(
-        f"most tokens in one second: {figures['max_tokens_in_one_second']} "
+        f"max tokens in one second: {figures['max_tokens_in_one_second']} "
         f"(steady window {figures['steady.max_tokens_in_one_second']}; allowed {args.burst + args.rate:g})"
     )
 

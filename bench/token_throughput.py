@@ -12,7 +12,8 @@ so fast that no call is refused, so every figure is the cost of taking a token:
   its breaker check.
 
 Each measurement is repeated --rounds times, starting with a different variant each
-round; a figure is the median, and a ratio is the median of the per-round ratios.
+round. A figure is the median of the rounds, and a ratio is the median of the
+per-round ratios.
 
     .venv/bin/python bench/token_throughput.py [--processes 8 --seconds 5 --rounds 3] [--json PATH]
 """
