@@ -5,9 +5,10 @@ worker that lost its lease cannot finish a job someone else now holds. No
 statement keeps a lock or session state beyond its own short transaction, so the
 table works behind PgBouncer in transaction mode.
 
-`claim_and_commit` and `complete_and_commit` run their own transaction and send it as
-one message (BEGIN, SET LOCAL ROLE, the statement, COMMIT), so a claim costs one round
-trip instead of four. Use them when nothing else belongs in that transaction.
+`claim_and_commit`, `complete_and_commit` and `complete_and_claim` run their own
+transaction and send it as one message (BEGIN, SET LOCAL ROLE, the statements, COMMIT),
+so a claim costs one round trip instead of four. Use them when nothing else belongs in
+that transaction.
 
 Each failure is appended to the row's `errors` array as one JSON object
 (`attempt`, `at`, `class`, `message`, `status_code`, `retry_after_seconds`,
@@ -161,8 +162,8 @@ def complete_many(conn: psycopg.Connection[Any], claimed: list[Job]) -> None:
     """Mark a batch of jobs succeeded in one statement; raise StateTransitionError when any lease is no longer held.
 
     On that error some jobs of the batch may already be marked in the current
-    transaction, so the caller must roll it back (`transaction()` does when the error
-    propagates) and complete one by one the jobs whose lease is still valid.
+    transaction. The caller must roll it back, which `transaction()` does when the error
+    propagates, and then complete one by one the jobs whose lease is still valid.
     """
     if not claimed:
         return
@@ -218,7 +219,7 @@ def complete_and_claim(
         "limit": limit,
         "lease_seconds": lease_seconds,
     }
-    # The claim runs second, so it sees the jobs just completed as succeeded and skips them.
+    # The claim runs second, so the jobs just completed are already succeeded and it skips them.
     completed, fresh = execute_committed(conn, [sql("jobs_complete_many"), sql("jobs_claim")], params, role=role)
     done = {row["id"] for row in completed}
     return [job.id for job in claimed if job.id not in done], [Job(**row) for row in fresh]
