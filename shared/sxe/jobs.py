@@ -5,6 +5,11 @@ worker that lost its lease cannot finish a job someone else now holds. No
 statement keeps a lock or session state beyond its own short transaction, so the
 table works behind PgBouncer in transaction mode.
 
+`claim_and_commit`, `complete_and_commit` and `complete_and_claim` run their own
+transaction and send it as one message (BEGIN, SET LOCAL ROLE, the statements, COMMIT),
+so a claim costs one round trip instead of four. Use them when nothing else belongs in
+that transaction.
+
 Each failure is appended to the row's `errors` array as one JSON object
 (`attempt`, `at`, `class`, `message`, `status_code`, `retry_after_seconds`,
 `delay_seconds`), so a dead job shows every attempt that led there.
@@ -22,6 +27,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from sxe.db import sql
+from sxe.db.connection import execute_committed
 from sxe.errors import StateTransitionError
 
 
@@ -122,6 +128,23 @@ def claim(conn: psycopg.Connection[Any], queue: str, *, limit: int = 10, lease_s
     return [Job(**row) for row in rows]
 
 
+def claim_and_commit(
+    conn: psycopg.Connection[Any],
+    queue: str,
+    *,
+    limit: int = 10,
+    lease_seconds: float = 60,
+    role: str = "sxe_worker",
+) -> list[Job]:
+    """Claim as `claim` does, in a transaction of its own as `role`, committed in one round trip.
+
+    `conn` must be in autocommit mode with no transaction open.
+    """
+    params = {"queue": queue, "limit": limit, "lease_seconds": lease_seconds}
+    [rows] = execute_committed(conn, sql("jobs_claim"), params, role=role)
+    return [Job(**row) for row in rows]
+
+
 def extend_lease(conn: psycopg.Connection[Any], job: Job, *, lease_seconds: float) -> bool:
     """Push the lease of a held job `lease_seconds` into the future; return False when the lease is lost."""
     row = conn.execute(
@@ -133,6 +156,73 @@ def extend_lease(conn: psycopg.Connection[Any], job: Job, *, lease_seconds: floa
 def complete(conn: psycopg.Connection[Any], job: Job) -> None:
     """Mark a job succeeded; raise StateTransitionError when its lease is no longer held."""
     _guarded(conn, "jobs_complete", job, {})
+
+
+def complete_many(conn: psycopg.Connection[Any], claimed: list[Job]) -> None:
+    """Mark a batch of jobs succeeded in one statement; raise StateTransitionError when any lease is no longer held.
+
+    On that error some jobs of the batch may already be marked in the current
+    transaction. The caller must roll it back, which `transaction()` does when the error
+    propagates, and then complete one by one the jobs whose lease is still valid.
+    """
+    if not claimed:
+        return
+    rows = conn.execute(
+        sql("jobs_complete_many"),
+        {"ids": [job.id for job in claimed], "lease_tokens": [job.lease_token for job in claimed]},
+    ).fetchall()
+    if len(rows) == len(claimed):
+        return
+    completed = {row["id"] for row in rows}
+    lost = [job.id for job in claimed if job.id not in completed]
+    raise StateTransitionError(
+        f"jobs {lost} are no longer running under this worker's lease; "
+        "they were rescued or finished elsewhere, so this batch's result must be rolled back"
+    )
+
+
+def complete_and_commit(conn: psycopg.Connection[Any], claimed: list[Job], *, role: str = "sxe_worker") -> list[int]:
+    """Complete a batch in a transaction of its own as `role`, committed in one round trip; return the lost ids.
+
+    Each job is guarded by its own lease token, as in `complete`. A job whose lease was
+    lost stays as it is and its id is returned. The other jobs are completed.
+    `conn` must be in autocommit mode with no transaction open.
+    """
+    if not claimed:
+        return []
+    params = {"ids": [job.id for job in claimed], "lease_tokens": [job.lease_token for job in claimed]}
+    [rows] = execute_committed(conn, sql("jobs_complete_many"), params, role=role)
+    completed = {row["id"] for row in rows}
+    return [job.id for job in claimed if job.id not in completed]
+
+
+def complete_and_claim(
+    conn: psycopg.Connection[Any],
+    claimed: list[Job],
+    queue: str,
+    *,
+    limit: int = 10,
+    lease_seconds: float = 60,
+    role: str = "sxe_worker",
+) -> tuple[list[int], list[Job]]:
+    """Complete a finished batch and claim the next in one transaction, committed in one round trip.
+
+    Return the ids of the jobs whose lease was lost (left unchanged, as in
+    `complete_and_commit`) and the newly claimed jobs. A worker loop that has nothing
+    else to commit with a job's completion spends one commit per batch this way, not two.
+    `conn` must be in autocommit mode with no transaction open.
+    """
+    params = {
+        "ids": [job.id for job in claimed],
+        "lease_tokens": [job.lease_token for job in claimed],
+        "queue": queue,
+        "limit": limit,
+        "lease_seconds": lease_seconds,
+    }
+    # The claim runs second, so the jobs just completed are already succeeded and it skips them.
+    completed, fresh = execute_committed(conn, [sql("jobs_complete_many"), sql("jobs_claim")], params, role=role)
+    done = {row["id"] for row in completed}
+    return [job.id for job in claimed if job.id not in done], [Job(**row) for row in fresh]
 
 
 def retry(conn: psycopg.Connection[Any], job: Job, *, delay_seconds: float, error: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from sxe.errors import DatabaseUnavailable
@@ -55,3 +56,47 @@ def transaction(
                 raise ValueError(f"unknown runtime role {role!r}; expected one of {sorted(RUNTIME_ROLES)}")
             conn.execute(f"SET LOCAL ROLE {role}")
         yield conn
+
+
+def execute_committed(
+    conn: psycopg.Connection[Any], statements: str | list[str], params: dict[str, Any], *, role: str
+) -> list[list[dict[str, Any]]]:
+    """Run statements in one transaction of their own as `role`, committed in one round trip; return each one's rows.
+
+    BEGIN, SET LOCAL ROLE, the statements and COMMIT go to the server as one message,
+    where `transaction()` takes a round trip for each. A message of several statements
+    uses the simple query protocol, which takes no server-side parameters, so psycopg's
+    ClientCursor quotes `params` (shared by all statements) into the text. No prepared
+    statement or session setting outlives the transaction, which is what PgBouncer's
+    transaction mode requires. When a statement fails, the server skips the rest of the
+    message, and the transaction is rolled back here before the error is raised. `conn`
+    must be in autocommit mode with no transaction open. A statement that returns no
+    columns gets an empty list.
+    """
+    if isinstance(statements, str):
+        statements = [statements]
+    if role not in RUNTIME_ROLES:
+        raise ValueError(f"unknown runtime role {role!r}; expected one of {sorted(RUNTIME_ROLES)}")
+    if not conn.autocommit or conn.info.transaction_status != TransactionStatus.IDLE:
+        raise ValueError(
+            "this statement commits its own transaction: pass an autocommit connection with no transaction open"
+        )
+
+    # The newline before each semicolon ends a trailing comment of the statement.
+    body = "".join(f"{statement.strip().rstrip(';')}\n;\n" for statement in statements)
+    message = f"BEGIN;\nSET LOCAL ROLE {role};\n{body}COMMIT;"
+    results: list[list[dict[str, Any]]] = []
+    with psycopg.ClientCursor(conn, row_factory=dict_row) as cursor:
+        try:
+            cursor.execute(message, params)
+        except BaseException:
+            # A broken connection reports UNKNOWN and is left alone, so the original error surfaces.
+            if conn.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+                conn.execute("ROLLBACK")
+            raise
+        # The cursor holds one result per statement of the message: BEGIN, SET, the statements, COMMIT.
+        cursor.nextset()
+        for _ in statements:
+            cursor.nextset()
+            results.append(cursor.fetchall() if cursor.description is not None else [])
+    return results

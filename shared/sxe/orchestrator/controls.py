@@ -15,6 +15,7 @@ from uuid import UUID
 import psycopg
 
 from sxe.db import sql
+from sxe.db.connection import execute_committed
 
 
 def budget_period(now: datetime | None = None) -> str:
@@ -84,6 +85,20 @@ def try_acquire_token(conn: psycopg.Connection[Any], provider: str) -> float:
         return 0.0
     row = conn.execute(sql("tokens_wait_seconds"), {"provider": provider}).fetchone()
     return max(float(row["wait_seconds"]), 0.001) if row else 1.0
+
+
+def acquire_token_and_commit(conn: psycopg.Connection[Any], provider: str, *, role: str = "sxe_worker") -> float:
+    """Take one rate token as `try_acquire_token` does, in a transaction of its own committed in one round trip.
+
+    The row lock on the bucket is held only while the server runs the message, so
+    competing processes queue behind one commit, not behind a commit and a round trip.
+    `conn` must be in autocommit mode with no transaction open.
+    """
+    [taken] = execute_committed(conn, sql("tokens_acquire"), {"provider": provider}, role=role)
+    if taken:
+        return 0.0
+    [rows] = execute_committed(conn, sql("tokens_wait_seconds"), {"provider": provider}, role=role)
+    return max(float(rows[0]["wait_seconds"]), 0.001) if rows else 1.0
 
 
 def block_bucket(conn: psycopg.Connection[Any], provider: str, seconds: float) -> None:
