@@ -207,6 +207,7 @@ class NormalizedRecord:
 
     position: int
     record: ParsedRecord
+    source: SourceProfile
     profile: Profile
     profile_row: dict[str, Any]
     profile_id: UUID | None = None
@@ -249,7 +250,7 @@ def store_chunk(
     normalized = _join_known_identities(conn, normalized)
     # The bios are still unredacted here: their public contact points go to Tier 2 only.
     for item in normalized:
-        record_sightings(conn, item.record.result, item.profile)
+        record_sightings(conn, item.source, item.profile)
     accepted = _upsert_profiles(conn, normalized, attribution, result, track_profiles=track_profiles)
     _store_raw_and_observe(conn, accepted, attribution, result.batch_id)
 
@@ -257,7 +258,8 @@ def store_chunk(
 def normalize_record(position: int, record: ParsedRecord, source: SourceProfile) -> NormalizedRecord:
     """Normalize one parsed record into its Tier 1 profile and the row the profile upsert stores."""
     profile = normalize(source)
-    return NormalizedRecord(position, record, profile, _profile_row(profile, record, _redacted_url(source.profile_url)))
+    profile_url = _redacted_url(source.profile_url)
+    return NormalizedRecord(position, record, source, profile, _profile_row(profile, record, profile_url))
 
 
 def _profile_row(profile: Profile, record: ParsedRecord, profile_url: str | None) -> dict[str, Any]:
@@ -291,7 +293,7 @@ def _join_known_identities(conn: psycopg.Connection[Any], normalized: list[Norma
             continue
         profile = replace(profile, platform_user_id=user_id)
         row = _profile_row(profile, item.record, item.profile_row["profile_url"])
-        joined.append(NormalizedRecord(item.position, item.record, profile, row))
+        joined.append(NormalizedRecord(item.position, item.record, item.source, profile, row))
     return joined
 
 
