@@ -319,7 +319,7 @@ def _expectation(error: ValidationError) -> str:
     """Describe what the failing keyword requires, from schema text only (never the instance)."""
     keyword = error.validator
     expected = error.validator_value
-    if keyword == "required":
+    if keyword == "required" and isinstance(expected, list):
         instance = error.instance if isinstance(error.instance, dict) else {}
         missing = [name for name in expected if name not in instance]
         return "missing required properties: " + ", ".join(_describe_key(name) for name in missing)

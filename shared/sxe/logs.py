@@ -135,7 +135,7 @@ def redact_log_value(value: Any) -> Any:
     return value
 
 
-class RedactingFormatter(LambdaPowertoolsFormatter):  # type: ignore[misc]
+class RedactingFormatter(LambdaPowertoolsFormatter):
     """Powertools JSON formatter that masks contact points and secrets in every value of a line."""
 
     def serialize(self, log: Any) -> str:
@@ -150,6 +150,9 @@ _logger = Logger(
     logger_handler=logging.StreamHandler(sys.stderr),
     level="WARNING",
 )
+# The standard library logger that Powertools configured above. `log` takes a level
+# number, which Powertools' Logger has no typed method for.
+_stdlib_logger = logging.getLogger(_logger.name)
 
 # httpx logs every request URL at INFO, and provider URLs carry lookup names and
 # Apollo's webhook token in their query. Its records stop at WARNING whatever the
@@ -163,12 +166,11 @@ def copy_to(stream: IO[str]) -> Iterator[None]:
     """Also write every line, formatted and redacted the same way, to `stream` inside the block."""
     handler = logging.StreamHandler(stream)
     handler.setFormatter(_logger.registered_formatter)
-    target = logging.getLogger(_logger.name)
-    target.addHandler(handler)
+    _stdlib_logger.addHandler(handler)
     try:
         yield
     finally:
-        target.removeHandler(handler)
+        _stdlib_logger.removeHandler(handler)
 
 
 def configure(level: str) -> None:
@@ -199,4 +201,4 @@ def log(level: int, event: Event, message: str, **keys: Any) -> None:
     if unknown:
         raise ValueError(f"log keys {sorted(unknown)} are not in sxe.logs.ALLOWED_KEYS; add them there first")
 
-    _logger.log(level, message, extra={"event": event.value, **keys})
+    _stdlib_logger.log(level, message, extra={"event": event.value, **keys})

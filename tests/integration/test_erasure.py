@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import threading
 import uuid
 from pathlib import Path
@@ -368,6 +369,52 @@ def test_cli_erase_needs_one_identifier(capsys: pytest.CaptureFixture[str]) -> N
 
     assert status == 2
     assert "exactly one person" in capsys.readouterr().err
+
+
+def test_cli_erase_prints_text_receipt(
+    settings: Settings,
+    first_run: RunSummary,
+    conn: psycopg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    set_env(monkeypatch, settings)
+    target = person(conn)
+
+    status = cli_main(["erase", f"{target['platform']}:{target['handle']}"])
+
+    out = capsys.readouterr().out
+    assert status == 0
+    assert not out.lstrip().startswith("{")
+    assert "(handle, identifier HMAC " in out
+    assert f"Cards suppressed (1): {target['card_id']}" in out
+    assert re.search(r"^  profiles +1$", out, re.MULTILINE)
+    assert re.search(r"^  contacts +1$", out, re.MULTILINE)
+    assert "Bundles revoked (1): " in out
+    assert "Bundle objects deleted: " in out
+    assert target["handle"] not in out
+    assert target["email"] not in out
+
+
+def test_cli_erase_json_prints_receipt(
+    settings: Settings,
+    first_run: RunSummary,
+    conn: psycopg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    set_env(monkeypatch, settings)
+    target = person(conn)
+
+    status = cli_main(["erase", "--email", target["email"], "--json"])
+
+    receipt = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert receipt["requested"]["kind"] == "email"
+    assert receipt["cards_suppressed"] == [str(target["card_id"])]
+    assert receipt["removed"]["contacts"] == 1
+    assert receipt["objects_deleted"] >= 1
+    assert target["email"] not in json.dumps(receipt)
 
 
 def set_env(monkeypatch: pytest.MonkeyPatch, settings: Settings, **extra: str) -> None:

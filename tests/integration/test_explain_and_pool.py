@@ -13,6 +13,7 @@ from sxe.cli import main
 from sxe.db import transaction
 from sxe.intelligence import load_shipped_ruleset
 from sxe.intelligence.store import tag_pending_cards
+from sxe.intelligence.tribes import refresh_tribes
 
 POOL = "default"
 
@@ -119,3 +120,102 @@ def test_pool_set_rejects_invalid_intent(
     assert "max_cost_credits_per_lead" in capsys.readouterr().err
     row = tagged_pool.execute("SELECT 1 FROM execution.pools WHERE name = 'growth'").fetchone()
     assert row is None
+
+
+@pytest.fixture
+def several_signal_tribes(
+    conn: psycopg.Connection, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> psycopg.Connection:
+    """A card whose fitness tribe comes from bio keywords, a hashtag and emoji on two profiles, in a pool
+    whose other cards share hashtags with it, so the pool also has communities."""
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    add_profile(
+        conn, "x", "liftwithdana", display_name="Dana Kowalski", followers=48200,
+        bio="Personal trainer \U0001f4aa strength training #fitfam #morningroutine \U0001f3c3",
+    )  # fmt: skip
+    add_profile(
+        conn, "threads", "liftwithdana", display_name="Dana Kowalski",
+        bio="Workouts for busy parents \U0001f3cb and some python coding on weekends #morningroutine",
+    )  # fmt: skip
+    # A hashtag carried by more than half of the pool's cards names no community, so each is on two of four.
+    add_profile(conn, "x", "sunrise_sam", display_name="Sam Reyes", bio="Coffee first #morningroutine")
+    for handle in ("early_eli", "dawn_devi"):
+        add_profile(conn, "x", handle, display_name=handle.title(), bio="Reading in the evening #bookclub")
+    with transaction(conn, role="sxe_worker"):
+        ensure_pool(conn, POOL)
+        build_person_cards(conn, POOL)
+        tag_pending_cards(conn, POOL, load_shipped_ruleset("personas-v2"))
+        refresh_tribes(conn, POOL)
+    return conn
+
+
+def test_explain_tribes_are_stored_labels(
+    several_signal_tribes: psycopg.Connection, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = explain_json("x:liftwithdana", capsys)
+
+    stored = several_signal_tribes.execute(
+        "SELECT value, rule_id, ruleset_version, score, evidence FROM execution.card_labels"
+        " WHERE card_id = %s AND kind = 'tribe' ORDER BY score DESC, value",
+        (report["card_id"],),
+    ).fetchall()
+    assert [tribe["value"] for tribe in report["tribes"]] == [row["value"] for row in stored]
+    assert {tribe["value"] for tribe in report["tribes"]} == {"fitness", "tech"}
+    for tribe, row in zip(report["tribes"], stored, strict=True):
+        assert tribe["rule"] == row["rule_id"]
+        assert tribe["version"] == row["ruleset_version"] == "personas-v2"
+        assert tribe["score"] == round(float(row["score"]), 4)
+        assert [rule["rule"] for rule in tribe["rules"]] == [rule["rule_id"] for rule in row["evidence"]["rules"]]
+
+
+def test_explain_tribe_lists_every_signal(
+    several_signal_tribes: psycopg.Connection, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = explain_json("x:liftwithdana", capsys)
+
+    fitness = next(tribe for tribe in report["tribes"] if tribe["value"] == "fitness")
+    rules = {rule["rule"]: rule for rule in fitness["rules"]}
+    assert set(rules) == {"tribe.fitness.bio-keywords", "tribe.fitness.emoji"}
+    keyword_sources = {(match["platform"], match["field"]) for match in rules["tribe.fitness.bio-keywords"]["matches"]}
+    emoji_sources = {match["platform"] for match in rules["tribe.fitness.emoji"]["matches"]}
+    assert ("x", "bio") in keyword_sources
+    assert ("threads", "bio") in keyword_sources
+    assert emoji_sources == {"x", "threads"}
+    x_terms = {
+        term
+        for match in rules["tribe.fitness.bio-keywords"]["matches"]
+        if match["platform"] == "x"
+        for term in match["matched"]
+    }
+    assert "#fitfam" in x_terms
+    assert all(match["rule_id"] == rule["rule"] for rule in fitness["rules"] for match in rule["matches"])
+
+
+def test_explain_keeps_communities_apart(
+    several_signal_tribes: psycopg.Connection, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = explain_json("x:liftwithdana", capsys)
+    assert main(["explain", "x:liftwithdana"]) == 0
+    text = capsys.readouterr().out
+
+    community_slugs = {community["slug"] for community in report["communities"]}
+    assert community_slugs
+    assert community_slugs.isdisjoint({tribe["value"] for tribe in report["tribes"]})
+    tribes_section = text.split("Tribes (stored labels):")[1].split("\n\n")[0]
+    assert "fitness  score" in tribes_section
+    assert "tribe.fitness.emoji" in tribes_section
+    assert "morningroutine" not in tribes_section
+    assert "Pool communities" in text
+
+
+def test_explain_notes_labels_awaiting_retag(
+    several_signal_tribes: psycopg.Connection, capsys: pytest.CaptureFixture[str]
+) -> None:
+    card_id = explain_json("x:liftwithdana", capsys)["card_id"]
+    several_signal_tribes.execute("UPDATE execution.lead_cards SET ruleset_version = NULL WHERE id = %s", (card_id,))
+
+    assert main(["explain", card_id]) == 0
+
+    text = capsys.readouterr().out
+    assert "labels are from personas-v2, the card records none; it awaits re-tagging" in text
+    assert "fitness  score" in text

@@ -19,7 +19,8 @@ into its bundle, and a handed-off card's bundle is already written. Responses:
 - 200 when the phones were written, or for a repeated delivery of the same request_id;
 - 400 for a body that is not the documented shape, 401 for a missing or wrong token;
 - 404 for a request_id no worker registered, so Apollo's retry can find it later;
-- 413 for a body over 256 KiB, 503 when the token is not set or the database is down.
+- 413 for a body over 256 KiB; 503 when the token is not set, the database is down or
+  it records an environment other than SXE_ENV.
 
 NOTE: Apollo's reference (docs.apollo.io, Poll Webhook Result) documents the request_id
 and the retries but shows no delivery body, so the `people[].phone_numbers[]` shape is
@@ -49,9 +50,10 @@ from sxe.cards import Readiness, transition
 from sxe.compliance import suppression
 from sxe.compliance.suppression import contact_point_identifier, suppression_key
 from sxe.config import load_settings
-from sxe.db import connect, database_url, sql, transaction
+from sxe.db import sql, transaction
 from sxe.errors import DatabaseUnavailable, UsageError
 from sxe.logs import Event, log
+from sxe.runtime.environments import checked_connection
 from sxe.webhooks.handler import Problem, read_request
 
 MAX_BYTES = 256 * 1024
@@ -150,7 +152,7 @@ def parse_delivery(body: bytes, *, received_at: datetime) -> Delivery:
 def _store(delivery: Delivery) -> int | None:
     """Write the delivery in one transaction; return the phones written, or None for a repeat."""
     try:
-        with connect(database_url(load_settings()), autocommit=True) as conn, transaction(conn, role="sxe_worker"):
+        with checked_connection(load_settings(), role="sxe_worker") as conn, transaction(conn, role="sxe_worker"):
             return _write(conn, delivery)
     except UsageError as error:
         raise Problem(503, "not-configured", "Callback not configured", str(error)) from None

@@ -58,7 +58,7 @@ def build_result(content: bytes, *, adapter_version: str, simulated: bool) -> Lo
     return replace(result, async_request_id=_async_request_id(document))
 
 
-def decode_body(content: bytes) -> Any:
+def decode_body(content: bytes) -> object:
     """Decode a 200 body, raising RetryableProviderError when it is cut off and PermanentProviderError when not JSON."""
     return _decode_json(content)
 
@@ -103,7 +103,7 @@ def to_e164(sanitized_number: str | None) -> str | None:
     return None
 
 
-def _decode_json(content: bytes) -> Any:
+def _decode_json(content: bytes) -> object:
     try:
         return json.loads(content)
     except json.JSONDecodeError as exc:

@@ -225,7 +225,7 @@ def _credits_used(document: dict[str, Any], endpoint: str) -> int:
     return used
 
 
-def _decode_json(content: bytes, endpoint: str) -> Any:
+def _decode_json(content: bytes, endpoint: str) -> object:
     try:
         return json.loads(content)
     except json.JSONDecodeError as exc:

@@ -3,6 +3,12 @@
 `explain(conn, reference)` takes a card id or `PLATFORM:HANDLE` (`x:jane_doe`)
 and returns one JSON-ready dict. Every value comes from Tier 1 profile fields
 and Tier 3 rows, so the output holds no email address or phone number.
+
+Nothing is recomputed: `tribes` lists the card's stored tribe labels
+(`execution.card_labels`), the same rows the handoff records and the enrichment
+gate read, each with every rule that fired for it and the terms each matched.
+The pool communities that `sxe.intelligence.tribes.refresh_tribes` groups from
+shared terms are a different thing and come under `communities`.
 """
 
 from __future__ import annotations
@@ -55,8 +61,8 @@ def explain(conn: psycopg.Connection[Any], reference: str) -> dict[str, Any]:
     profiles = conn.execute(sql("explain_profiles"), {"card_id": card_id}).fetchall()
     profile_ids = [row["id"] for row in profiles]
     links = conn.execute(sql("explain_links"), {"profile_ids": profile_ids}).fetchall() if profile_ids else []
-    labels = conn.execute(sql("explain_labels"), {"card_id": card_id}).fetchall()
-    tribes = conn.execute(sql("explain_tribes"), {"card_id": card_id}).fetchall()
+    labels = [_label(row) for row in conn.execute(sql("explain_labels"), {"card_id": card_id})]
+    communities = conn.execute(sql("explain_tribes"), {"card_id": card_id}).fetchall()
     history = conn.execute(sql("explain_history"), {"card_id": card_id}).fetchall()
 
     return {
@@ -71,9 +77,11 @@ def explain(conn: psycopg.Connection[Any], reference: str) -> dict[str, Any]:
         "signals": card["signals"],
         "profiles": [_profile(row) for row in profiles],
         "links": [_link(row) for row in links],
-        "labels": [_label(row) for row in labels],
-        "tribes": [
-            {"slug": row["slug"], "name": row["name"], "score": row["score"], "terms": row["terms"]} for row in tribes
+        "labels": labels,
+        "tribes": [_tribe(label) for label in labels if label["kind"] == "tribe"],
+        "communities": [
+            {"slug": row["slug"], "name": row["name"], "score": row["score"], "terms": row["terms"]}
+            for row in communities
         ],
         "history": [
             {
@@ -123,6 +131,29 @@ def _label(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _tribe(label: dict[str, Any]) -> dict[str, Any]:
+    """Return a stored tribe label with the rules that fired for it, each with its score and matches."""
+    evidence = label["evidence"]
+    matches = evidence.get("matches", [])
+    # Labels stored before the evidence listed every rule carry only the winning rule.
+    fired = evidence.get("rules") or [{"rule_id": label["rule"], "score": label["score"]}]
+    rules = [
+        {
+            "rule": rule["rule_id"],
+            "score": round(float(rule["score"]), 4),
+            "matches": [match for match in matches if match.get("rule_id", label["rule"]) == rule["rule_id"]],
+        }
+        for rule in fired
+    ]
+    return {
+        "value": label["value"],
+        "rule": label["rule"],
+        "version": label["version"],
+        "score": label["score"],
+        "rules": rules,
+    }
+
+
 def render(report: dict[str, Any]) -> str:
     """Format an `explain` report for people."""
     lines = [f"Lead card {report['card_id']} (pool {report['pool']})", ""]
@@ -154,16 +185,29 @@ def render(report: dict[str, Any]) -> str:
     if not report["labels"]:
         lines.append("  none yet: the card has not been tagged")
     for label in report["labels"]:
+        if label["kind"] == "tribe":
+            continue
         lines.append(
             f"  {label['kind']} {label['value']}  score {label['score']}  rule {label['rule']} ({label['version']})"
         )
-        for match in label["evidence"].get("matches", []):
-            found = match.get("matched", match.get("value"))
-            lines.append(f"      {match.get('platform')}:{match.get('handle')} {match.get('field')}: {found}")
+        lines += _match_lines(label["evidence"].get("matches", []))
+    lines += _stale_labels_line(report)
 
-    if report["tribes"]:
-        lines += ["", "Tribes:"]
-        lines += [f"  {tribe['name']}  score {tribe['score']}  terms {tribe['terms']}" for tribe in report["tribes"]]
+    lines += ["", "Tribes (stored labels):"]
+    if not report["tribes"]:
+        lines.append("  none" if report["labels"] else "  none yet: the card has not been tagged")
+    for tribe in report["tribes"]:
+        lines.append(f"  {tribe['value']}  score {tribe['score']}  rule {tribe['rule']} ({tribe['version']})")
+        for rule in tribe["rules"]:
+            lines.append(f"    {rule['rule']}  score {rule['score']}")
+            lines += _match_lines(rule["matches"])
+
+    if report["communities"]:
+        lines += ["", "Pool communities (grouped from terms shared with other cards, not ruleset tribes):"]
+        lines += [
+            f"  {community['name']}  score {community['score']}  terms {community['terms']}"
+            for community in report["communities"]
+        ]
 
     if report["signals"]:
         lines += ["", "Signals:"]
@@ -174,6 +218,23 @@ def render(report: dict[str, Any]) -> str:
         f"  {step['at']}  {step['from'] or '?'} -> {step['to']}{_reason(step['reason'])}" for step in report["history"]
     ]
     return "\n".join(lines)
+
+
+def _match_lines(matches: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for match in matches:
+        found = match.get("matched", match.get("value"))
+        lines.append(f"      {match.get('platform')}:{match.get('handle')} {match.get('field')}: {found}")
+    return lines
+
+
+def _stale_labels_line(report: dict[str, Any]) -> list[str]:
+    """Warn when the stored labels come from a ruleset version other than the one the card records."""
+    versions = sorted({label["version"] for label in report["labels"]})
+    if not versions or versions == [report["ruleset_version"]]:
+        return []
+    card_version = report["ruleset_version"] or "none"
+    return [f"  NOTE: labels are from {', '.join(versions)}, the card records {card_version}; it awaits re-tagging"]
 
 
 def _reason(reason: str | None) -> str:

@@ -1,4 +1,4 @@
-"""`sxe erase`: erase one person and print the receipt."""
+"""`sxe erase`: erase one person and print the receipt as text, or as JSON with `--json`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from sxe.compliance.erasure import erase, parse_subject
+from sxe.compliance.erasure import ErasureReceipt, erase, parse_subject
 from sxe.compliance.suppression import Identifier, email_identifier, phone_identifier, suppression_key
 from sxe.config import load_settings
 from sxe.db import connect, database_url
@@ -27,6 +27,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--email", help="an email address the person was enriched with")
     parser.add_argument("--phone", help="a phone number, E.164 (+12125550142) or national in --region")
     parser.add_argument("--region", default="US", help="region of a phone number without '+' (default US)")
+    parser.add_argument("--json", action="store_true", help="print the receipt as one JSON object instead of text")
     parser.set_defaults(handler=_erase)
 
 
@@ -57,5 +58,36 @@ def _erase(args: argparse.Namespace) -> int:
             key=suppression_key(settings),
             actor=ACTOR,
         )
-    print(json.dumps({**receipt.to_json(), "objects_deleted": receipt.objects_deleted}, indent=2))
+    if args.json:
+        print(json.dumps({**receipt.to_json(), "objects_deleted": receipt.objects_deleted}, indent=2))
+    else:
+        print(render(receipt))
     return 0
+
+
+def render(receipt: ErasureReceipt) -> str:
+    """Return the receipt as text for the operator, leaving out the tables with no removed row."""
+    completed = receipt.completed_at.isoformat() if receipt.completed_at else "not completed"
+    lines = [
+        f"Erasure {receipt.request_id} ({receipt.requested_kind}, identifier HMAC {receipt.requested_hmac})",
+        f"Received {receipt.received_at.isoformat()}, completed {completed}",
+    ]
+
+    removed = {name: count for name, count in sorted(receipt.removed.items()) if count}
+    lines.append(f"\nRows removed ({sum(removed.values())}):")
+    width = max((len(name) for name in removed), default=0)
+    lines.extend(f"  {name.ljust(width)}  {count}" for name, count in removed.items())
+    if not removed:
+        lines.append("  none: SXE held nothing more on this person")
+
+    lines.append("")
+    lines.append(_id_line("Cards suppressed", receipt.cards_suppressed))
+    lines.append(_id_line("Bundles revoked", receipt.bundles_revoked))
+    lines.append(_id_line("Other cards of revoked bundles, back to tagged", receipt.cards_reissued))
+    lines.append(_id_line("Suppressed identifier HMACs", receipt.suppressed_hmacs))
+    lines.append(f"Bundle objects deleted: {receipt.objects_deleted}")
+    return "\n".join(lines)
+
+
+def _id_line(title: str, ids: list[str]) -> str:
+    return f"{title} ({len(ids)}): {', '.join(ids) or 'none'}"

@@ -18,10 +18,9 @@ from sxe.compliance.erasure import parse_subject
 from sxe.compliance.retention import run_retention
 from sxe.compliance.suppression import Identifier, email_identifier, phone_identifier, suppression_key
 from sxe.config import Settings, load_settings
-from sxe.db import connect, database_url
 from sxe.errors import ConfigError, DatabaseUnavailable, SxeError, UsageError
 from sxe.handoff.store import LocalObjectStore
-from sxe.runtime.environments import check_database_environment
+from sxe.runtime.environments import checked_connection
 from sxe.runtime.events import problem
 
 ERASE_ACTOR = "sxe_worker:erase-function"
@@ -39,8 +38,7 @@ def erase(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         _authenticate(event, settings)
         identifier = _identifier(event)
         request_id = _request_id(event)
-        with connect(database_url(settings), autocommit=True) as conn:
-            check_database_environment(conn, role="sxe_api")
+        with checked_connection(settings, role="sxe_api") as conn:
             receipt = erase_person(
                 conn,
                 LocalObjectStore(settings.objects_dir),
@@ -69,8 +67,7 @@ def retention(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Run retention once (the scheduled trigger); return the counts deleted per table."""
     try:
         settings = load_settings()
-        with connect(database_url(settings), autocommit=True) as conn:
-            check_database_environment(conn, role="sxe_worker")
+        with checked_connection(settings, role="sxe_worker") as conn:
             report = run_retention(conn, settings, actor=RETENTION_ACTOR)
     except ConfigError as exc:
         return {"statusCode": 500, "body": {"error": str(exc)}}

@@ -11,7 +11,8 @@ Responses:
 - 202 with the job id for a newly queued pull;
 - 200 when a pull of the same dataset is already queued, or the event is not a successful run;
 - 400 for a body without a dataset id, 401 for a missing or wrong token, 413 for a body over 64 KiB;
-- 503 when no token is configured or the database is unreachable.
+- 503 when no token is configured, the database is unreachable or it records
+  an environment other than SXE_ENV.
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sxe.config import load_settings
 from sxe.connectors.poll import enqueue_pull
-from sxe.db import connect, database_url, transaction
+from sxe.db import transaction
 from sxe.errors import DatabaseUnavailable, UsageError
 from sxe.ingest.formats import JSON_FORMATS
 from sxe.logs import Event, log
+from sxe.runtime.environments import checked_connection
 from sxe.webhooks.handler import Problem, read_request
 
 MAX_BYTES = 64 * 1024
@@ -99,7 +101,7 @@ def _dataset(body: bytes, query: dict[str, list[str]]) -> tuple[str | None, str 
 
 def _enqueue(dataset_id: str, format_name: str | None) -> int | None:
     try:
-        with connect(database_url(load_settings()), autocommit=True) as conn, transaction(conn, role="sxe_api"):
+        with checked_connection(load_settings(), role="sxe_api") as conn, transaction(conn, role="sxe_api"):
             return enqueue_pull(conn, "apify", [dataset_id], format_name=format_name)
     except UsageError as error:
         raise Problem(503, "not-configured", "Webhook not configured", str(error)) from None

@@ -20,9 +20,10 @@ from sxe.config import load_settings
 from sxe.connectors.base import PullRequest
 from sxe.connectors.platforms import ConnectorSettings, get_connector
 from sxe.connectors.runner import run_pull
-from sxe.db import connect, database_url, transaction
-from sxe.errors import DatabaseUnavailable, PermanentProviderError, RetryableProviderError, UsageError
+from sxe.db import transaction
+from sxe.errors import ConfigError, DatabaseUnavailable, PermanentProviderError, RetryableProviderError, UsageError
 from sxe.logs import Event, log
+from sxe.runtime.environments import checked_connection
 
 PULL_QUEUE = "pull"
 LEASE_SECONDS = 600
@@ -117,8 +118,12 @@ def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Entry point of `ingest/poll`: run queued pulls and return their counts."""
     try:
         settings = load_settings()
-        with connect(database_url(settings), autocommit=True) as conn, httpx.Client(timeout=TIMEOUT_SECONDS) as http:
+        with checked_connection(settings, role="sxe_worker") as conn, httpx.Client(timeout=TIMEOUT_SECONDS) as http:
             result = poll(conn, http=http)
+    except ConfigError as error:
+        # The deployment is misconfigured, not the request: a server-side error.
+        log(logging.ERROR, Event.JOB_FAILED, f"poll stopped: {error}", stage="pull", status=500)
+        return {"statusCode": 500, "body": {"error": str(error)}}
     except DatabaseUnavailable as error:
         log(logging.ERROR, Event.JOB_FAILED, f"poll stopped: {error}", stage="pull", status=503)
         return {"statusCode": 503, "body": {"error": str(error)}}

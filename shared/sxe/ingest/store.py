@@ -1,7 +1,10 @@
 """Store parsed records: raw records, quarantine and Tier 1 profiles, in chunked transactions.
 
 A profile's identity is (platform, platform user id), or the handle when a source
-gives no id, so a handle change keeps the same profile. A record whose raw content
+gives no id, so a handle change keeps the same profile. A record with only a handle
+joins the profile that has a user id and shows that handle, and a record with both
+attaches its id to a profile stored by handle (`sxe.ingest.identities`), so a
+Threads `profile_lookup` record and a `/me` record of one person make one profile. A record whose raw content
 was stored before is a duplicate. Each other record is normalized and hashed, and
 one whose normalized content equals the stored profile's is a duplicate too and
 stores nothing. A changed one updates the profile,
@@ -29,7 +32,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
@@ -44,6 +47,7 @@ from sxe.db import sql, transaction
 from sxe.errors import SxeError
 from sxe.ingest import ParsedRecord, read_profiles
 from sxe.ingest.hashing import content_hash
+from sxe.ingest.identities import attach_ids, user_ids_for_handles
 from sxe.ingest.sightings import record_sightings
 from sxe.models import Platform, Profile, Rejection, SourceProfile
 from sxe.normalize.profile import normalize
@@ -203,6 +207,7 @@ class NormalizedRecord:
 
     position: int
     record: ParsedRecord
+    source: SourceProfile
     profile: Profile
     profile_row: dict[str, Any]
     profile_id: UUID | None = None
@@ -242,9 +247,10 @@ def store_chunk(
     _quarantine_chunk(conn, rejected, result)
     unseen = _skip_stored_raw(conn, parsed, result)
     normalized = [normalize_record(position, record, source) for position, record, source in unseen]
+    normalized = _join_known_identities(conn, normalized)
     # The bios are still unredacted here: their public contact points go to Tier 2 only.
     for item in normalized:
-        record_sightings(conn, item.record.result, item.profile)
+        record_sightings(conn, item.source, item.profile)
     accepted = _upsert_profiles(conn, normalized, attribution, result, track_profiles=track_profiles)
     _store_raw_and_observe(conn, accepted, attribution, result.batch_id)
 
@@ -253,13 +259,42 @@ def normalize_record(position: int, record: ParsedRecord, source: SourceProfile)
     """Normalize one parsed record into its Tier 1 profile and the row the profile upsert stores."""
     profile = normalize(source)
     profile_url = _redacted_url(source.profile_url)
+    return NormalizedRecord(position, record, source, profile, _profile_row(profile, record, profile_url))
 
+
+def _profile_row(profile: Profile, record: ParsedRecord, profile_url: str | None) -> dict[str, Any]:
     row = profile_content(profile, profile_url)
     # Hashed before the keys below are added, so the hash covers the content only.
     row["content_sha256"] = content_hash(row)
     row["identity_key"] = profile.identity_key
     row["source_format"] = record.format
-    return NormalizedRecord(position, record, profile, row)
+    return row
+
+
+def _join_known_identities(conn: psycopg.Connection[Any], normalized: list[NormalizedRecord]) -> list[NormalizedRecord]:
+    """Key each handle-only record by the user id its handle belongs to, after attaching new ids to stored profiles.
+
+    See `sxe.ingest.identities` for the rules.
+    """
+    profiles = [item.profile for item in normalized]
+    attach_ids(conn, profiles)
+    user_ids = user_ids_for_handles(conn, profiles)
+    if not user_ids:
+        return normalized
+
+    joined = []
+    for item in normalized:
+        profile = item.profile
+        user_id = (
+            None if profile.platform_user_id else user_ids.get((profile.platform.value, (profile.handle or "").lower()))
+        )
+        if user_id is None:
+            joined.append(item)
+            continue
+        profile = replace(profile, platform_user_id=user_id)
+        row = _profile_row(profile, item.record, item.profile_row["profile_url"])
+        joined.append(NormalizedRecord(item.position, item.record, item.source, profile, row))
+    return joined
 
 
 def _profile_or_none(record: ParsedRecord) -> SourceProfile | None:

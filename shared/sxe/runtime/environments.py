@@ -15,12 +15,14 @@ SXE_DATABASE_URL points at another environment's database fails with a 500.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 
 from sxe.config import Settings
-from sxe.db import sql, transaction
+from sxe.db import connect, database_url, sql, transaction
 from sxe.errors import ConfigError
 
 ENVIRONMENTS = ("dev", "staging", "production")
@@ -92,6 +94,20 @@ def check_database_environment(conn: psycopg.Connection[Any], role: str, name: s
         )
     if recorded is not None and recorded != name:
         raise ConfigError(_mismatch(name, recorded))
+
+
+@contextmanager
+def checked_connection(settings: Settings, role: str) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+    """Open an autocommit connection once the settings and the database's recorded environment match SXE_ENV.
+
+    Raises ConfigError, before any row is read or written, when either check fails.
+    Functions that do not run inside `sxe.runtime.handler.run_function` connect
+    through this, so every function refuses another environment's database.
+    """
+    check_environment(settings)
+    with connect(database_url(settings), autocommit=True) as conn:
+        check_database_environment(conn, role=role)
+        yield conn
 
 
 def _mismatch(name: str, recorded: str) -> str:

@@ -16,8 +16,9 @@ Responses:
   hashed or parsed.
 - 400 for a correctly signed body that is not JSON or not a `webhook-batch.v1`.
 - 405 for a method other than POST.
-- 503 when no secret is configured or the database is unreachable. The delivery
-  is written in one transaction, so a failure leaves nothing behind.
+- 503 when no secret is configured, the database is unreachable, or the database
+  records an environment other than SXE_ENV. The delivery is written in one
+  transaction, so a failure leaves nothing behind.
 
 Every error body is `application/problem+json` (RFC 9457). Only the batch row,
 its quarantined records, one normalize job and one audit row are written here;
@@ -44,12 +45,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sxe import audit, jobs
 from sxe.config import load_settings
 from sxe.contracts import iter_errors
-from sxe.db import connect, database_url, sql, transaction
+from sxe.db import sql, transaction
 from sxe.errors import ConfigError, DatabaseUnavailable
 from sxe.ingest.formats import get_format
 from sxe.ingest.hashing import content_hash
 from sxe.logs import Event, log
 from sxe.pii import redact_text, redact_value
+from sxe.runtime.environments import checked_connection
 from sxe.webhooks.signature import SignatureRejected, VerifiedDelivery, parse_secrets, verify
 
 WEBHOOK_BATCH_V1 = "https://schemas.sxe.dev/ingest/webhook-batch.v1.json"
@@ -220,8 +222,7 @@ def _verify(request: Request, signers: list[Any]) -> VerifiedDelivery:
 
 def _store(batch: Batch, delivery: VerifiedDelivery, body_sha256: str) -> dict[str, Any]:
     try:
-        settings = load_settings()
-        with connect(database_url(settings), autocommit=True) as conn:
+        with checked_connection(load_settings(), role="sxe_api") as conn:
             receipt = store_delivery(conn, batch, delivery, body_sha256)
     except ConfigError as error:
         raise Problem(503, "not-configured", "Webhook not configured", str(error)) from None
