@@ -187,33 +187,14 @@ def token_bucket_figures(stdout: str, scratch: Path) -> Figures:
     }
 
 
-def handoff_bundle_figures(stdout: str, scratch: Path) -> Figures:
-    found = _match(r"^cards ([\d,]+); gzip ([\d.]+) MiB; write\+validate (\d+) s", stdout)
-    cards, seconds = _number(found[1]), _number(found[3])
-    return {
-        "cards": int(cards),
-        "bundle_mib": _number(found[2]),
-        "write_seconds": seconds,
-        "cards_per_second": round(cards / seconds) if seconds else None,
-        "peak_rss_mib": _number(_match(r"^peak RSS ([\d.]+) MiB", stdout)[1]),
-    }
+def contract_figures(name: str) -> Callable[[str, Path], Figures]:
+    """Return a reader of the `figures` object that a script wrote with `--json` into the scratch folder."""
 
+    def read(stdout: str, scratch: Path) -> Figures:
+        data = json.loads((scratch / f"{name}.json").read_text(encoding="utf-8"))
+        return {key: round(value, 3) if isinstance(value, float) else value for key, value in data["figures"].items()}
 
-def retag_cards_figures(stdout: str, scratch: Path) -> Figures:
-    found = _match(r"^re-tagged (\d+) cards .* in ([\d.]+) s \(([\d,]+) cards/s\)", stdout)
-    return {"cards": int(found[1]), "seconds": _number(found[2]), "cards_per_second": _number(found[3])}
-
-
-def import_memory_figures(stdout: str, scratch: Path) -> Figures:
-    rows = re.findall(r"^\| ([\d,]+) \| [\d.]+ MiB \| (\d+) MiB \| (\d+) s \|$", stdout, re.MULTILINE)
-    if not rows:
-        raise ValueError("no result rows in the import table")
-    figures: Figures = {}
-    for records, peak, seconds in rows:
-        count = int(_number(records))
-        figures[f"peak_rss_mib.records_{count}"] = int(peak)
-        figures[f"seconds.records_{count}"] = int(seconds)
-    return figures
+    return read
 
 
 BENCHMARKS = [
@@ -249,14 +230,33 @@ BENCHMARKS = [
         # The script compares whole one-second windows after the first, so it needs a few.
         minimum_size=5,
     ),
-    Benchmark("handoff_bundle", 30_000, "cards", lambda size, scratch: ["--cards", str(size)], handoff_bundle_figures),
-    Benchmark("retag_cards", 10_000, "cards", lambda size, scratch: ["--cards", str(size)], retag_cards_figures),
     Benchmark(
-        "import_memory",
+        "handoff_bundle",
+        30_000,
+        "cards",
+        lambda size, scratch: ["--cards", str(size), "--json", str(scratch / "handoff_bundle.json")],
+        contract_figures("handoff_bundle"),
+    ),
+    Benchmark(
+        "retag_cards",
+        10_000,
+        "cards",
+        lambda size, scratch: ["--cards", str(size), "--json", str(scratch / "retag_cards.json")],
+        contract_figures("retag_cards"),
+    ),
+    Benchmark(
+        "peak_memory",
         10_000,
         "records",
-        lambda size, scratch: [str(max(1, size // 10)), str(size)],
-        import_memory_figures,
+        lambda size, scratch: [
+            "--small",
+            str(max(1, size // 10)),
+            "--large",
+            str(size),
+            "--json",
+            str(scratch / "peak_memory.json"),
+        ],
+        contract_figures("peak_memory"),
     ),
 ]
 BENCHMARKS = [benchmark for benchmark in BENCHMARKS if (BENCH / f"{benchmark.name}.py").exists()]
