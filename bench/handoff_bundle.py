@@ -25,7 +25,6 @@ import argparse
 import gzip
 import json
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -57,16 +56,6 @@ RECORD_FORMAT = RecordFormat("lead-card.v2")
 POOL = "bench"
 # A recent scrub, so the phone passes the 31-day scrub age check of render_card.
 SCRUBBED_AT = (datetime.now(UTC) - timedelta(days=1)).isoformat()
-
-
-def rss_mib() -> float:
-    """Return the current resident set size in MiB (VmRSS from /proc), or the peak where /proc is missing."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def card_row(index: int) -> dict[str, Any]:
@@ -214,11 +203,9 @@ def measure_bundle(count: int, folder: Path, *, from_rows: bool) -> dict[str, fl
     name = "rows" if from_rows else "records"
     store = LocalObjectStore(folder / name)
     source = CardSource(count, folder / f"reference-{name}.jsonl.gz", from_rows=from_rows)
-    rss_before = rss_mib()
     started = time.perf_counter()
     bundle = write_cards(source.items(), store)
     seconds = time.perf_counter() - started - source.overhead_seconds - source.reference_seconds
-    rss_after = rss_mib()
 
     manifest, read_back = read_bundle(store, bundle.manifest_key, validate_records=False)
     if manifest["record_count"] != count or sum(1 for _ in read_back) != count:
@@ -228,7 +215,6 @@ def measure_bundle(count: int, folder: Path, *, from_rows: bool) -> dict[str, fl
         "reference_seconds": source.reference_seconds,
         "raw_bytes": source.raw_bytes,
         "gzip_mib": bundle.bytes / 2**20,
-        "rss_growth_mib": rss_after - rss_before,
     }
 
 
@@ -393,7 +379,6 @@ def main() -> int:
         "bundle.records_per_second": args.cards / bundle["seconds"],
         "bundle.mb_per_second": raw_mb / bundle["seconds"],
         "bundle.gzip_mib": bundle["gzip_mib"],
-        "bundle.rss_growth_mib": bundle["rss_growth_mib"],
         "bundle_to_reference": reference_seconds / bundle["seconds"],
         "from_rows.records_per_second": args.cards / from_rows["seconds"],
         "from_rows_to_reference": from_rows["reference_seconds"] / from_rows["seconds"],
@@ -419,7 +404,6 @@ def main() -> int:
         f"= {figures['from_rows_to_reference']:.0%} of the reference"
     )
     print("per record: " + ", ".join(f"{name} {value:.1f} µs" for name, value in stages.items()))
-    print(f"RSS growth while writing: {bundle['rss_growth_mib']:+.1f} MiB")
     if database:
         print(
             f"PostgreSQL, {db_cards:,} cards: read {figures['db.read_rows_per_second']:,.0f} rows/s, "
