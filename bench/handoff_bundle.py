@@ -1,14 +1,17 @@
 """Benchmark: build a lead-card bundle and compare it with bare orjson + gzip of the same records.
 
-Three measurements in one run, on one machine:
+Measurements in one run, on one machine:
 
 1. Reference: the rendered records encoded with `orjson.dumps` and written through one
    `gzip.GzipFile` at the bundle's level (6), one write per record, into a local file.
-2. Bundle: `write_bundle` from `contact.handoff_cards`-shaped rows, so it also renders
-   each record, validates it against lead-card.v2, hashes the data file and stores it
-   in a local object store. Rows are generated in chunks of 5,000 outside the timed
-   span, and the bundle is read back and checked against its manifest afterwards.
-3. Database (unless `--db-cards 0`): the same number of ready cards seeded in PostgreSQL,
+   It is timed on each chunk of 5,000 records just before the chunk goes to the writer,
+   so load from other processes falls on both alike.
+2. Bundle: `write_bundle` on the rendered records: it encodes, validates each line
+   against lead-card.v2, compresses, hashes and stores the data file in a local object
+   store. Generating and rendering the chunks and the reference are subtracted from
+   its time. The bundle is read back and checked against its manifest afterwards.
+3. From rows: the same with `render_card` inside the timed span, as an export runs it.
+4. Database (unless `--db-cards 0`): the same number of ready cards seeded in PostgreSQL,
    then read through the export's server-side cursor alone, and then exported into a
    bundle from that cursor, to show whether the read or the writer limits an export.
 
