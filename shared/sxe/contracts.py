@@ -276,11 +276,12 @@ def _format_check(name: str) -> Callable[[str], bool]:
     return check
 
 
-# The compiled validator calls back into FORMAT_CHECKER for every format FORMAT_CHECKER checks, so a
-# format means the same in `is_valid_json` as in `validate`. The exception is `uuid`:
-# the Rust check accepts only the hyphenated 8-4-4-4-12 hex form, which jsonschema's
-# check accepts too, and it is several microseconds faster per value. A uuid that only
-# jsonschema accepts (a full-width digit) goes through `validate` after the False.
+# The compiled validator calls back into FORMAT_CHECKER for every format that
+# FORMAT_CHECKER checks, so a format means the same in `is_valid_json` as in `validate`.
+# The exception is `uuid`: the Rust check accepts only the hyphenated 8-4-4-4-12 hex
+# form, which jsonschema's check accepts too, and it is several microseconds faster per
+# value. A uuid that only jsonschema accepts (a full-width digit) goes through `validate`
+# after the False.
 _RUST_FORMAT_CHECKS = {name: _format_check(name) for name in FORMAT_CHECKER.checkers if name != "uuid"}
 
 

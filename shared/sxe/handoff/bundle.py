@@ -117,8 +117,8 @@ def write_bundle(
     Records stream through a temporary local file, so memory use does not grow with the
     record count. Identical records and arguments give identical data bytes (gzip mtime 0).
     Each record is checked by `validate_record`, which defaults to validating its encoded
-    line against `record_schema`. A failing record raises ContractViolation naming its 0-based index
-    and card_id, and nothing is uploaded. Records of lead-card.v1 get a bundle-manifest.v1,
+    line against `record_schema`. A failing record raises ContractViolation naming its
+    0-based index and card_id, and nothing is uploaded. Records of lead-card.v1 get a bundle-manifest.v1,
     so a consumer written for version 1 reads them unchanged; records of lead-card.v2 get
     a bundle-manifest.v2, which also lists `contact_fields`. The manifest is
     validated before upload. Raises UsageError for a bad prefix or bundle id, naive
