@@ -315,3 +315,70 @@ def test_round_trip_s3(s3_store: S3ObjectStore) -> None:
     manifest, records = read_bundle(s3_store, result.manifest_key)
     assert manifest["record_count"] == 3
     assert list(records) == cards
+
+
+def test_multi_block_bundle_round_trips(tmp_path: Path) -> None:
+    # About 1,500 cards exceed several 256 KiB write blocks of the background compressor.
+    store = LocalObjectStore(tmp_path)
+    cards = make_cards(1500)
+    result = write(store, cards)
+
+    lines = gzip.decompress(store.get_bytes(result.data_key)).splitlines()
+    assert len(lines) == 1500
+    assert [json.loads(line) for line in lines] == cards
+    assert result.record_count == 1500
+    assert hashlib.sha256(store.get_bytes(result.data_key)).hexdigest() == result.sha256
+
+
+def test_multi_block_bytes_are_deterministic(tmp_path: Path) -> None:
+    first = LocalObjectStore(tmp_path / "first")
+    second = LocalObjectStore(tmp_path / "second")
+    one = write(first, make_cards(1500))
+    two = write(second, make_cards(1500))
+
+    assert first.get_bytes(one.data_key) == second.get_bytes(two.data_key)
+
+
+def test_nan_score_rejected(tmp_path: Path) -> None:
+    # The encoder writes NaN as null, and null is not a valid score.
+    store = LocalObjectStore(tmp_path / "store")
+    cards = make_cards(2)
+    cards[1]["labels"][0]["score"] = float("nan")
+
+    with pytest.raises(ContractViolation, match="record 1") as caught:
+        write(store, cards)
+    assert caught.value.pointer == "/labels/0/score"
+    assert stored_files(tmp_path / "store") == []
+
+
+def test_integer_beyond_64_bits_written(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    cards = make_cards(2)
+    cards[0]["profiles"][0]["followers"] = 2**70
+
+    result = write(store, cards)
+    _, records = read_bundle(store, result.manifest_key)
+    assert [record["profiles"][0]["followers"] for record in records][0] == 2**70
+
+
+def test_unserializable_valid_record_raises_type_error(tmp_path: Path) -> None:
+    # `evidence` may be any object, so the schema accepts a set inside it; JSON cannot hold one.
+    store = LocalObjectStore(tmp_path / "store")
+    cards = make_cards(1)
+    cards[0]["labels"][0]["evidence"] = {"matched_terms": {"founder"}}
+
+    with pytest.raises(TypeError):
+        write(store, cards)
+    assert stored_files(tmp_path / "store") == []
+
+
+def test_reference_validator_overrules_compiled_rejection(tmp_path: Path) -> None:
+    # Python's `$` matches before a final newline, so jsonschema accepts this number and
+    # the compiled validator does not. The bundle follows jsonschema.
+    store = LocalObjectStore(tmp_path)
+    cards = make_cards(1)
+    cards[0]["contact"]["phones"][0]["number"] = "+15555550123\n"
+
+    result = write(store, cards)
+    _, records = read_bundle(store, result.manifest_key)
+    assert [record["contact"]["phones"][0]["number"] for record in records] == ["+15555550123\n"]

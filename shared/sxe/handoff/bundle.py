@@ -12,7 +12,9 @@ import gzip
 import hashlib
 import io
 import json
+import queue
 import tempfile
+import threading
 import uuid
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -21,12 +23,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, cast
 
+import orjson
+
 import sxe
 from sxe.contracts import (
     BUNDLE_MANIFEST_V1,
     BUNDLE_MANIFEST_V2,
     LEAD_CARD_V1,
     LEAD_CARD_V2,
+    ContractSet,
     describe_value,
     load_contracts,
 )
@@ -45,6 +50,8 @@ ALL_CONTACT_FIELDS = ("emails", "phones")
 MANIFEST_SCHEMAS = {"bundle-manifest.v1": BUNDLE_MANIFEST_V1, "bundle-manifest.v2": BUNDLE_MANIFEST_V2}
 GZIP_LEVEL = 6
 _CHUNK_BYTES = 1024 * 1024
+_WRITE_BLOCK_BYTES = 256 * 1024
+_QUEUED_BLOCKS = 4
 
 RecordValidator = Callable[[Mapping[str, Any]], None]
 
@@ -80,9 +87,15 @@ class _HashingWriter:
 
 
 def encode_record(record: Mapping[str, Any]) -> bytes:
-    """Encode one record as a canonical JSON line: sorted keys, no spaces, UTF-8, ending in a newline."""
-    line = json.dumps(record, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
-    return line.encode("utf-8") + b"\n"
+    """Encode one record as a canonical JSON line: sorted keys, no spaces, UTF-8, ending in a newline.
+
+    orjson writes the same bytes as `json.dumps(..., separators=(",", ":"),
+    ensure_ascii=False, sort_keys=True)` for the strings, integers and short decimals of
+    lead cards. It differs in float exponents (`1e-5`, not `1e-05`), writes NaN and
+    infinity as null, and raises TypeError (orjson.JSONEncodeError) for integers beyond
+    64 bits and for keys that are not strings.
+    """
+    return orjson.dumps(record, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
 
 
 def write_bundle(
@@ -103,9 +116,9 @@ def write_bundle(
 
     Records stream through a temporary local file, so memory use does not grow with the
     record count. Identical records and arguments give identical data bytes (gzip mtime 0).
-    Each record is checked by `validate_record`, which defaults to validation against
-    `record_schema`. A failing record raises ContractViolation naming its 0-based index
-    and card_id, and nothing is uploaded. Records of lead-card.v1 get a bundle-manifest.v1,
+    Each record is checked by `validate_record`, which defaults to validating its encoded
+    line against `record_schema`. A failing record raises ContractViolation naming its
+    0-based index and card_id, and nothing is uploaded. Records of lead-card.v1 get a bundle-manifest.v1,
     so a consumer written for version 1 reads them unchanged; records of lead-card.v2 get
     a bundle-manifest.v2, which also lists `contact_fields`. The manifest is
     validated before upload. Raises UsageError for a bad prefix or bundle id, naive
@@ -119,11 +132,11 @@ def write_bundle(
     if record_schema not in (LEAD_CARD_V1, LEAD_CARD_V2):
         raise UsageError(f"record schema {record_schema!r} is unknown; use {LEAD_CARD_V1} or {LEAD_CARD_V2}")
     contracts = load_contracts(contracts_dir)
-    check = validate_record or (lambda record: contracts.validate(record, record_schema))
 
     with tempfile.TemporaryDirectory(prefix="sxe-bundle-") as scratch:
         data_path = Path(scratch) / DATA_FILE_NAME
-        record_count, digest, size = _write_records(records, data_path, check)
+        encoded = _encode_checked(records, validate_record, contracts, record_schema)
+        record_count, digest, size = _write_lines(encoded, data_path)
         manifest = build_manifest(
             bundle_id=bundle_text,
             record_count=record_count,
@@ -144,19 +157,114 @@ def write_bundle(
     return BundleResult(bundle_text, manifest_key, data_key, record_count, digest, size, manifest)
 
 
-def _write_records(records: Iterable[Mapping[str, Any]], path: Path, check: RecordValidator) -> tuple[int, str, int]:
-    """Validate and write records as gzip JSON Lines to `path`; return (count, sha256 hex, compressed bytes)."""
+def _encode_checked(
+    records: Iterable[Mapping[str, Any]],
+    validate_record: RecordValidator | None,
+    contracts: ContractSet,
+    record_schema: str,
+) -> Iterator[bytes]:
+    """Encode each record as a JSON line after checking it; raise ContractViolation for the first invalid one.
+
+    Without `validate_record`, the check is the schema check of the encoded line as a
+    consumer parses it, so the bytes written are the bytes validated. The compiled
+    validator decides first. Only a line it rejects goes through the reference jsonschema
+    validator, which either raises the violation with its pointer and rule or overrules
+    the rejection where the two regex engines differ.
+    """
+    for index, record in enumerate(records):
+        if validate_record is not None:
+            _check_record(record, index, validate_record, "so no bundle was written")
+            yield encode_record(record)
+            continue
+
+        try:
+            line = encode_record(record)
+        except TypeError:
+            # orjson cannot encode the value (an integer beyond 64 bits, a set). The schema
+            # check reports a record it rejects; json.dumps encodes the others or raises.
+            _check_record(record, index, _schema_check(contracts, record_schema), "so no bundle was written")
+            yield _encode_with_json(record)
+            continue
+        document = orjson.loads(line)
+        if not contracts.is_valid_json(document, record_schema):
+            _check_record(document, index, _schema_check(contracts, record_schema), "so no bundle was written")
+        yield line
+
+
+def _encode_with_json(record: Mapping[str, Any]) -> bytes:
+    line = json.dumps(record, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+    return line.encode("utf-8") + b"\n"
+
+
+def _schema_check(contracts: ContractSet, schema_id: str) -> RecordValidator:
+    return lambda document: contracts.validate(document, schema_id)
+
+
+def _write_lines(lines: Iterable[bytes], path: Path) -> tuple[int, str, int]:
+    """Write JSON lines gzip-compressed to `path`; return (count, sha256 hex, compressed bytes)."""
     count = 0
     with path.open("wb") as raw:
         writer = _HashingWriter(raw)
         # filename="" and mtime=0 keep the gzip header free of names and times.
         target = cast(IO[bytes], writer)
-        with gzip.GzipFile(filename="", mode="wb", fileobj=target, compresslevel=GZIP_LEVEL, mtime=0) as compressed:
-            for index, record in enumerate(records):
-                _check_record(record, index, check, "so no bundle was written")
-                compressed.write(encode_record(record))
+        with (
+            gzip.GzipFile(filename="", mode="wb", fileobj=target, compresslevel=GZIP_LEVEL, mtime=0) as compressed,
+            _BackgroundWriter(compressed) as background,
+        ):
+            # Lines are joined into blocks because each GzipFile.write call costs a CRC and
+            # a compressor call. The output bytes do not depend on the block size.
+            block: list[bytes] = []
+            block_bytes = 0
+            for line in lines:
+                block.append(line)
+                block_bytes += len(line)
                 count += 1
+                if block_bytes >= _WRITE_BLOCK_BYTES:
+                    background.write(b"".join(block))
+                    block.clear()
+                    block_bytes = 0
+            background.write(b"".join(block))
     return count, writer.digest.hexdigest(), writer.size
+
+
+class _BackgroundWriter:
+    """Writes blocks to `target` on a second thread, so compressing one block overlaps encoding the next.
+
+    zlib, hashlib and file writes release the GIL for large buffers, which is what lets
+    the two threads run at once. The queue holds at most _QUEUED_BLOCKS blocks, so memory
+    stays bounded. A write error on the thread is raised by the next `write` or on exit.
+    """
+
+    def __init__(self, target: IO[bytes]) -> None:
+        self._target = target
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUED_BLOCKS)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="sxe-bundle-gzip", daemon=True)
+
+    def __enter__(self) -> _BackgroundWriter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if exc_type is None and self._error is not None:
+            raise self._error
+
+    def write(self, block: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(block)
+
+    def _run(self) -> None:
+        # Keeps taking blocks after an error, so a `write` blocked on a full queue returns.
+        while (block := self._queue.get()) is not None:
+            if self._error is not None:
+                continue
+            try:
+                self._target.write(block)
+            except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+                self._error = exc
 
 
 def _check_record(record: Mapping[str, Any], index: int, check: RecordValidator, consequence: str) -> None:
@@ -353,7 +461,7 @@ def _iter_records(
     with opener() as raw, gzip.GzipFile(fileobj=raw, mode="rb") as lines:
         for index, line in enumerate(lines):
             record = json.loads(line)
-            if schema_id is not None:
+            if schema_id is not None and not contracts.is_valid_json(record, schema_id):
                 _check_record(
                     record,
                     index,

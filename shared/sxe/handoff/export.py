@@ -24,7 +24,7 @@ from sxe.handoff.bundle import BundleResult, write_bundle
 from sxe.handoff.records import CONTRACT_PLATFORMS, RecordFormat, render_card
 from sxe.handoff.store import ObjectStore, S3ObjectStore
 
-FETCH_ROWS = 500
+FETCH_ROWS = 2000
 # Handed-off cards may be exported again (a re-delivery), which marks nothing.
 EXPORT_STATES = ("ready", "handed_off")
 
