@@ -25,11 +25,12 @@ where it could find a number that the pass keeps. Its matches are substrings of 
 candidates its own pattern finds, and a national match is kept only when `_is_phone`
 accepts it. A pass is therefore skipped when no candidate could hold a kept match: no
 "+" followed by a digit other than 0 (country codes never start with 0), no
-"555-0100"-style local number, and fewer than 10 digits, or a bare digit run longer than
-15 digits or without a phone word before it. That skips user ids, ISO timestamps and
-numeric URL paths without losing a match. Strings made only of ASCII digits, or shorter
-than the shortest email, are returned as they are, and results are cached per string,
-so a bio read from both the payload and the profile is scanned once.
+"555-0100"-style local number where the region has 7-digit numbers, and fewer than 10
+digits, or a bare digit run longer than 15 digits or without a phone word before it.
+That skips user ids, ISO timestamps and numeric URL paths without losing a match.
+Strings made only of ASCII digits, or shorter than the shortest email, are returned as
+they are, and results are cached per string, so a bio read from both the payload and
+the profile is scanned once.
 
 Credentials people paste into bios (API keys, access tokens, private keys) become
 `[secret]`. They are recognised by the fixed prefixes their issuers use, and by a
@@ -276,9 +277,9 @@ def _replace_phones(text: str) -> tuple[str, int]:
 def _replace_library_phones(text: str) -> tuple[str, int]:
     """Replace the numbers phonenumbers finds: international ones always, national ones only when plausible."""
     count = 0
-    international_possible, national_possible = library_passes_needed(text)
+    needed = library_regions(text)
     for region in (None, *NATIONAL_REGIONS):
-        if not (national_possible if region else international_possible):
+        if region not in needed:
             continue
         spans: list[tuple[int, int]] = []
         for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
@@ -289,40 +290,53 @@ def _replace_library_phones(text: str) -> tuple[str, int]:
             text = text[:start] + PHONE_PLACEHOLDER + text[end:]
         count += len(spans)
         if spans:
-            international_possible, national_possible = library_passes_needed(text)
+            needed = library_regions(text)
     return text, count
 
 
-def library_passes_needed(text: str) -> tuple[bool, bool]:
-    """Decide whether a phonenumbers pass without a region, and one with a region, could find a number to keep.
+def library_regions(text: str) -> frozenset[str | None]:
+    """Return the phonenumbers passes (None for the pass without a region) that could find a number to keep.
 
     A pass without a region keeps every match, and phonenumbers reads a number without
     a region only after a "+". A national pass keeps such international matches, and
-    other matches only when `_is_phone` accepts them. Each check below is implied by
-    one of those conditions, so False means that pass would find nothing to keep.
+    other matches only when `_is_phone` accepts them: 10 or more digits, or exactly a
+    "555-0100" local number, which only regions with 7-digit numbers can validate.
+    Each check below is implied by those conditions, so a pass left out would find
+    nothing to keep.
     """
     if _LIBRARY_CANDIDATE is None:
-        return True, True
-    national = False
+        return _ALL_PASSES
+    local_only = False
     for candidate in _LIBRARY_CANDIDATE.finditer(text):
         raw = candidate.group()
         if _INTERNATIONAL_START.search(raw):
-            return True, True
-        if national:
-            continue
-        if _LOCAL_NUMBER.search(raw):
-            national = True
-            continue
+            return _ALL_PASSES
         digits = len(_DIGIT.findall(raw))
         if digits < MIN_NATIONAL_DIGITS:
+            local_only = local_only or _LOCAL_NUMBER.search(raw) is not None
             continue
-        if raw.isdigit():
-            # A bare run has no separator to split a shorter match off, so the
-            # whole run must pass `_is_phone`: at most 15 digits, after a phone word.
-            national = digits <= MAX_PHONE_DIGITS and _PHONE_CONTEXT.search(text[: candidate.start()]) is not None
-            continue
-        national = True
-    return False, national
+        if not raw.isdigit():
+            return _NATIONAL_PASSES
+        # A bare run has no separator to split a shorter match off, so the whole
+        # run must pass `_is_phone`: at most 15 digits, after a phone word.
+        if digits <= MAX_PHONE_DIGITS and _PHONE_CONTEXT.search(text[: candidate.start()]):
+            return _NATIONAL_PASSES
+    return _LOCAL_NUMBER_PASSES if local_only else frozenset()
+
+
+def _shortest_national_number(region: str) -> int:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None or not metadata.general_desc.possible_length:
+        return 0
+    return min(metadata.general_desc.possible_length)
+
+
+_ALL_PASSES: frozenset[str | None] = frozenset((None, *NATIONAL_REGIONS))
+_NATIONAL_PASSES: frozenset[str | None] = frozenset(NATIONAL_REGIONS)
+# A "555-0100" local number has 7 digits, so only regions with numbers that short can read it.
+_LOCAL_NUMBER_PASSES: frozenset[str | None] = frozenset(
+    region for region in NATIONAL_REGIONS if _shortest_national_number(region) <= len("5550100")
+)
 
 
 def _replace_heuristic_phones(text: str) -> tuple[str, int]:
@@ -417,9 +431,9 @@ def _find_phones(text: str) -> list[str]:
         phones += _e164("+" + re.sub(r"\D", "", link.group()[len(link["prefix"]) :]), None)
     claimed_spans: list[tuple[int, int]] = []
     # The first region that reads a span wins, as the redaction pass replaces it there.
-    international_possible, national_possible = library_passes_needed(text)
+    needed = library_regions(text)
     for region in (None, *NATIONAL_REGIONS):
-        if not (national_possible if region else international_possible):
+        if region not in needed:
             continue
         for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
             if any(match.start < end and start < match.end for start, end in claimed_spans):

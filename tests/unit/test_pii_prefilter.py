@@ -13,7 +13,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sxe import pii
-from sxe.pii import RedactedText, cannot_hold_pii, find_contacts, library_passes_needed, redact_text, redact_value
+from sxe.pii import (
+    NATIONAL_REGIONS,
+    RedactedText,
+    cannot_hold_pii,
+    find_contacts,
+    library_regions,
+    redact_text,
+    redact_value,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BENCH = Path(__file__).resolve().parents[2] / "bench"
@@ -114,7 +122,7 @@ def _full_scan(text: str) -> tuple[RedactedText, list[pii.FoundContact]]:
     """Redact and find contacts with every skip rule turned off, as the code did before it had them."""
     with pytest.MonkeyPatch.context() as patched:
         patched.setattr(pii, "cannot_hold_pii", lambda text: False)
-        patched.setattr(pii, "library_passes_needed", lambda text: (True, True))
+        patched.setattr(pii, "library_regions", lambda text: pii._ALL_PASSES)
         patched.setattr(pii, "_email_patterns", lambda text: list(pii.ALL_EMAIL_PATTERNS))
         return pii.redact_text_uncached(text), find_contacts(text)
 
@@ -161,11 +169,11 @@ def test_prefilter_matches_full_scan_on_random_text(parts: list[tuple[str, str]]
 def test_numeric_id_is_not_a_phone() -> None:
     assert redact_value({"id": "1234567890123456789"}) == {"id": "1234567890123456789"}
     assert cannot_hold_pii("1234567890123456789")
-    assert library_passes_needed("1234567890123456789") == (False, False)
+    assert library_regions("1234567890123456789") == frozenset()
 
 
 def test_id_after_phone_word_still_checked() -> None:
-    assert library_passes_needed("call 2125550100") == (False, True)
+    assert library_regions("call 2125550100") == frozenset(NATIONAL_REGIONS)
     assert redact_text("call 2125550100").has_phone
 
 
@@ -177,27 +185,31 @@ def test_phone_in_bio_still_found() -> None:
 
 
 def test_iso_timestamp_skips_library_passes() -> None:
-    assert library_passes_needed("2024-01-15T10:30:00.000Z") == (False, False)
+    assert library_regions("2024-01-15T10:30:00.000Z") == frozenset()
     assert redact_text("2024-01-15T10:30:00.000Z").text == "2024-01-15T10:30:00.000Z"
 
 
 def test_utc_offset_skips_international_pass() -> None:
-    assert library_passes_needed("Mon Jul 15 12:34:56 +0000 2019") == (False, False)
+    assert library_regions("Mon Jul 15 12:34:56 +0000 2019") == frozenset()
 
 
 def test_media_url_id_skips_library_passes() -> None:
     url = "https://pbs.twimg.com/profile_images/1234567890123456789/avatar_normal.jpg"
 
-    assert library_passes_needed(url) == (False, False)
+    assert library_regions(url) == frozenset()
     assert redact_text(url).text == url
 
 
 def test_plus_number_needs_international_pass() -> None:
-    assert library_passes_needed("Ring +44 20 7946 0958") == (True, True)
+    assert library_regions("Ring +44 20 7946 0958") == frozenset((None, *NATIONAL_REGIONS))
 
 
 def test_extension_counts_toward_national_digits() -> None:
-    assert library_passes_needed("030 1234 ext 567") == (False, True)
+    assert library_regions("030 1234 ext 567") == frozenset(NATIONAL_REGIONS)
+
+
+def test_local_number_needs_only_short_number_regions() -> None:
+    assert library_regions("Text 555-0100") == frozenset({"GB", "DE", "AU"})
 
 
 @pytest.mark.parametrize(

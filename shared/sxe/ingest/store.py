@@ -19,8 +19,10 @@ raw record and observation are stored as history, and the profile stays as it is
 
 Each chunk is written with a handful of set-based statements, whatever its size:
 parsing, normalizing and hashing run in Python for the whole chunk first, then
-one query finds the raw records stored before, one upsert per round writes the
-profiles, and one statement stores the raw records with their observations.
+one query finds the raw records stored before, one statement stores the chunk's
+bio sightings, one upsert per round writes the profiles, and the accepted raw
+records go by COPY into a temporary staging table, from which one statement
+stores them with their observations.
 """
 
 from __future__ import annotations
@@ -29,13 +31,14 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 from uuid import UUID
 
+import orjson
 import psycopg
 
 from sxe import audit
@@ -44,7 +47,7 @@ from sxe.db import sql, transaction
 from sxe.errors import SxeError
 from sxe.ingest import ParsedRecord, read_profiles
 from sxe.ingest.hashing import content_hash
-from sxe.ingest.sightings import record_sightings
+from sxe.ingest.sightings import find_sightings, record_sightings
 from sxe.models import Platform, Profile, Rejection, SourceProfile
 from sxe.normalize.profile import normalize
 from sxe.pii import redact_text, redact_value
@@ -243,8 +246,7 @@ def store_chunk(
     unseen = _skip_stored_raw(conn, parsed, result)
     normalized = [normalize_record(position, record, source) for position, record, source in unseen]
     # The bios are still unredacted here: their public contact points go to Tier 2 only.
-    for item in normalized:
-        record_sightings(conn, item.record.result, item.profile)
+    record_sightings(conn, [row for item in normalized for row in find_sightings(item.record.result, item.profile)])
     accepted = _upsert_profiles(conn, normalized, attribution, result, track_profiles=track_profiles)
     _store_raw_and_observe(conn, accepted, attribution, result.batch_id)
 
@@ -434,30 +436,31 @@ def _keep_older_as_history(
 def _store_raw_and_observe(
     conn: psycopg.Connection[Any], accepted: list[NormalizedRecord], attribution: Attribution, batch_id: UUID
 ) -> None:
+    """COPY the accepted records into the session's staging table, then store them with one statement."""
     if not accepted:
         return
-    rows = []
-    for normalized in accepted:
-        record, profile = normalized.record, normalized.profile
-        rows.append(
-            {
-                "position": normalized.position,
-                "content_hash": record.content_hash,
-                "format": record.format,
-                "platform": profile.platform.value,
-                "location": record.location.describe(),
-                "payload": redact_value(record.payload),
-                "profile_id": str(normalized.profile_id),
-                "followers": profile.followers,
-                "following": profile.following,
-                "posts": profile.posts,
-                "likes": profile.likes,
-            }
-        )
+    conn.execute(sql("ingest_stage_create"))
+    with conn.cursor().copy(sql("ingest_stage_copy")) as copy:
+        for normalized in accepted:
+            record, profile = normalized.record, normalized.profile
+            copy.write_row(
+                (
+                    normalized.position,
+                    record.content_hash,
+                    record.format,
+                    profile.platform.value,
+                    record.location.describe(),
+                    _json(redact_value(record.payload)),
+                    normalized.profile_id,
+                    profile.followers,
+                    profile.following,
+                    profile.posts,
+                    profile.likes,
+                )
+            )
     conn.execute(
-        sql("ingest_store_raw_observe"),
+        sql("ingest_store_staged_raw_observe"),
         {
-            "records": _json(rows),
             "batch_id": batch_id,
             "collected_at": attribution.collected_at,
             "source_name": attribution.source_name,
@@ -469,7 +472,8 @@ def _store_raw_and_observe(
 
 def profile_content(profile: Profile, profile_url: str | None) -> dict[str, Any]:
     """Return a normalized profile's content as JSON values, the basis of change detection."""
-    content = asdict(profile)
+    # Every field value is immutable, so a shallow copy is what `dataclasses.asdict` would return.
+    content = {name: getattr(profile, name) for name in _PROFILE_FIELDS}
     content["platform"] = profile.platform.value
     content["quality_flags"] = list(profile.quality_flags)
     content["profile_url"] = profile_url
@@ -481,10 +485,17 @@ def profile_content_hash(profile: Profile, profile_url: str | None) -> str:
     return content_hash(profile_content(profile, profile_url))
 
 
-def _json(rows: list[dict[str, Any]]) -> str:
+_PROFILE_FIELDS = tuple(profile_field.name for profile_field in fields(Profile))
+
+
+def _json(rows: Any) -> str:
     # Sent as one text parameter and cast to jsonb in SQL, so a chunk is one value
-    # however many records it has.
-    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    # however many records it has. orjson rejects integers beyond 64 bits, which
+    # the json module writes.
+    try:
+        return orjson.dumps(rows).decode()
+    except TypeError:
+        return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
 
 
 def _returned(row: dict[str, Any] | None, statement: str) -> dict[str, Any]:
