@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from itertools import islice
@@ -166,15 +166,21 @@ def ingest_records(
         batch_id = open_batch(conn, attribution, format_name or "detecting")
 
     result = FileResult(batch_id=batch_id, file=attribution.source_file)
-    for chunk in _chunks(records, CHUNK_RECORDS):
+    for chunk in chunks(records):
         with transaction(conn, role="sxe_worker"):
             store_chunk(conn, chunk, result, attribution, screen, track_profiles=track_profiles)
 
+    close_batch(conn, result, format_name)
+    return result
+
+
+def close_batch(conn: psycopg.Connection[Any], result: FileResult, format_name: str | None) -> None:
+    """Record the counts of `result` on its batch and mark the batch finished."""
     with transaction(conn, role="sxe_worker"):
         conn.execute(
             sql("ingest_close_batch"),
             {
-                "id": batch_id,
+                "id": result.batch_id,
                 "records": result.records,
                 "accepted": result.accepted,
                 "duplicates": result.duplicates,
@@ -182,7 +188,6 @@ def ingest_records(
                 "format": result.format or format_name or "unknown",
             },
         )
-    return result
 
 
 def open_batch(conn: psycopg.Connection[Any], attribution: Attribution, format_name: str) -> UUID:
@@ -202,12 +207,18 @@ def open_batch(conn: psycopg.Connection[Any], attribution: Attribution, format_n
 
 @dataclass(slots=True)
 class NormalizedRecord:
-    """A parsed record with its normalized profile and the values stored for both."""
+    """A parsed record with its normalized profile and the values stored for both.
+
+    `payload_json` is the redacted payload as JSON text, and `sightings` the
+    contact points of the unredacted bio, as `sxe.ingest.sightings.find_sightings` returns them.
+    """
 
     position: int
     record: ParsedRecord
     profile: Profile
     profile_row: dict[str, Any]
+    payload_json: str
+    sightings: list[dict[str, str]]
     profile_id: UUID | None = None
 
     @property
@@ -223,11 +234,14 @@ def store_chunk(
     screen: IngestScreen,
     *,
     track_profiles: bool = True,
+    prepared: Mapping[int, NormalizedRecord] | None = None,
 ) -> None:
     """Store one chunk in the current transaction and count it in `result`.
 
     Order within the chunk matters only between records of the same profile, and
     it is kept: their upserts run in rounds and their observations in chunk order.
+    `prepared` maps chunk positions to records `prepare_records` already normalized,
+    for instance in another process. The others are normalized here.
     """
     hits = screen.check(conn, [_profile_or_none(record) for record in chunk])
     rejected: list[tuple[ParsedRecord, Rejection]] = []
@@ -244,15 +258,19 @@ def store_chunk(
 
     _quarantine_chunk(conn, rejected, result)
     unseen = _skip_stored_raw(conn, parsed, result)
-    normalized = [normalize_record(position, record, source) for position, record, source in unseen]
-    # The bios are still unredacted here: their public contact points go to Tier 2 only.
-    record_sightings(conn, [row for item in normalized for row in find_sightings(item.record.result, item.profile)])
+    prepared = prepared or {}
+    normalized = [
+        prepared.get(position) or normalize_record(position, record, source) for position, record, source in unseen
+    ]
+    # The bios were unredacted when the sightings were found: they go to Tier 2 only.
+    record_sightings(conn, [row for item in normalized for row in item.sightings])
     accepted = _upsert_profiles(conn, normalized, attribution, result, track_profiles=track_profiles)
     _store_raw_and_observe(conn, accepted, attribution, result.batch_id)
 
 
 def normalize_record(position: int, record: ParsedRecord, source: SourceProfile) -> NormalizedRecord:
-    """Normalize one parsed record into its Tier 1 profile and the row the profile upsert stores."""
+    """Normalize one parsed record into its Tier 1 profile, the row the profile upsert stores,
+    its redacted payload and its bio sightings: all the per-record work that needs no database."""
     profile = normalize(source)
     profile_url = _redacted_url(source.profile_url)
 
@@ -261,7 +279,20 @@ def normalize_record(position: int, record: ParsedRecord, source: SourceProfile)
     row["content_sha256"] = content_hash(row)
     row["identity_key"] = profile.identity_key
     row["source_format"] = record.format
-    return NormalizedRecord(position, record, profile, row)
+    payload_json = _json(redact_value(record.payload))
+    return NormalizedRecord(position, record, profile, row, payload_json, find_sightings(source, profile))
+
+
+def prepare_records(records: list[tuple[int, ParsedRecord]]) -> dict[int, NormalizedRecord]:
+    """Normalize the profile records among (chunk position, record) pairs; return them by position.
+
+    Needs no database, so it can run in a worker process (see `sxe.ingest.parallel`).
+    """
+    return {
+        position: normalize_record(position, record, record.result)
+        for position, record in records
+        if isinstance(record.result, SourceProfile)
+    }
 
 
 def _profile_or_none(record: ParsedRecord) -> SourceProfile | None:
@@ -450,7 +481,7 @@ def _store_raw_and_observe(
                     record.format,
                     profile.platform.value,
                     record.location.describe(),
-                    _json(redact_value(record.payload)),
+                    normalized.payload_json,
                     normalized.profile_id,
                     profile.followers,
                     profile.following,
@@ -516,7 +547,17 @@ def _location_hash(location: str) -> str:
     return hashlib.sha256(f"location:{location}".encode()).hexdigest()
 
 
-def _chunks(records: Iterable[ParsedRecord], size: int) -> Iterator[list[ParsedRecord]]:
+def stored_content_hashes(conn: psycopg.Connection[Any], content_hashes: list[str]) -> set[str]:
+    """Return the content hashes among `content_hashes` whose raw record is already stored."""
+    if not content_hashes:
+        return set()
+    with transaction(conn, role="sxe_worker"):
+        rows = conn.execute(sql("ingest_raw_stored"), {"content_hashes": content_hashes}).fetchall()
+    return {row["content_hash"] for row in rows}
+
+
+def chunks(records: Iterable[ParsedRecord], size: int = CHUNK_RECORDS) -> Iterator[list[ParsedRecord]]:
+    """Split records into lists of `size`, the unit of one transaction."""
     iterator = iter(records)
     while chunk := list(islice(iterator, size)):
         yield chunk
