@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-# dlt sends anonymous usage telemetry unless told not to; nothing here leaves the machine.
+# dlt sends anonymous usage telemetry unless this is false, and nothing here may leave the machine.
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 import orjson  # noqa: E402
