@@ -6,6 +6,7 @@ raises ConfigError naming the variable.
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -16,6 +17,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sxe.errors import ConfigError
 
 MAX_SIGNED_URL_SECONDS = 604_800
+# Ingest processes by default: one per core, at most this many, because more only
+# add contention with PostgreSQL on the same machine.
+MAX_DEFAULT_INGEST_JOBS = 4
+MAX_INGEST_JOBS = 32
+
+
+def default_ingest_jobs() -> int:
+    """Return the number of CPU cores, at most MAX_DEFAULT_INGEST_JOBS."""
+    return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_INGEST_JOBS))
 
 
 class Settings(BaseSettings):
@@ -98,6 +108,12 @@ class Settings(BaseSettings):
     breaker_failure_threshold: int = Field(default=5, ge=1, description="Consecutive failures that open a breaker.")
     breaker_open_seconds: float = Field(default=60.0, gt=0, description="Cool-off before a half-open probe.")
     worker_batch_size: int = Field(default=10, ge=1, le=500, description="Jobs claimed per claim statement.")
+    ingest_jobs: int = Field(
+        default_factory=default_ingest_jobs,
+        ge=1,
+        le=MAX_INGEST_JOBS,
+        description="Processes that normalize and redact records during ingest; 1 ingests in this process only.",
+    )
     enrich_drain_seconds: float = Field(
         default=60.0, ge=0, description="How long a run waits for scheduled retries before it moves on."
     )

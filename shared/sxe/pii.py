@@ -20,6 +20,18 @@ bare digit runs such as user ids. A bare run of 10 to 15 digits counts only afte
 "+" or a phone word ("call", "tel", "whatsapp", ...). WhatsApp click-to-chat links
 (wa.me/<number>) lose their number.
 
+Running `phonenumbers` is by far the most expensive step, so a pass runs only on text
+where it could find a number that the pass keeps. Its matches are substrings of the
+candidates its own pattern finds, and a national match is kept only when `_is_phone`
+accepts it. A pass is therefore skipped when no candidate could hold a kept match: no
+"+" followed by a digit other than 0 (country codes never start with 0), no
+"555-0100"-style local number where the region has 7-digit numbers, and fewer than 10
+digits, or a bare digit run longer than 15 digits or without a phone word before it.
+That skips user ids, ISO timestamps and numeric URL paths without losing a match.
+Strings made only of ASCII digits, or shorter than the shortest email, are returned as
+they are, and results are cached per string, so a bio read from both the payload and
+the profile is scanned once.
+
 Credentials people paste into bios (API keys, access tokens, private keys) become
 `[secret]`. They are recognised by the fixed prefixes their issuers use, and by a
 `key=`/`token:` label followed by a long value; an unlabelled random string is kept.
@@ -29,9 +41,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
+from phonenumbers import phonenumbermatcher
 
 EMAIL_PLACEHOLDER = "[email]"
 PHONE_PLACEHOLDER = "[phone]"
@@ -138,6 +152,18 @@ MIN_INTERNATIONAL_DIGITS = 8
 MIN_NATIONAL_DIGITS = 10
 MAX_PHONE_DIGITS = 15
 
+# The candidate pattern of phonenumbers' own matcher (checked with phonenumbers 9.0): every
+# match it returns lies inside one of these candidates. It is a private name, so a
+# release without it makes every pass run, which is slower but finds the same numbers.
+_LIBRARY_CANDIDATE: re.Pattern[str] | None = getattr(phonenumbermatcher, "_PATTERN", None)
+# A "+" whose first digit is not 0 can start a country code.
+_INTERNATIONAL_START = re.compile(r"[+\uff0b]\D*(?!0)\d")
+_DIGIT = re.compile(r"\d")
+# "a@b.co" is the shortest text any pattern here redacts.
+MIN_REDACTABLE_LENGTH = 6
+# Distinct strings whose redaction is kept: bios, names and repeated payload values.
+REDACTION_CACHE_SIZE = 4096
+
 
 @dataclass(frozen=True, slots=True)
 class RedactedText:
@@ -149,16 +175,33 @@ class RedactedText:
     has_secret: bool = False
 
 
+@lru_cache(maxsize=REDACTION_CACHE_SIZE)
 def redact_text(text: str) -> RedactedText:
     """Replace every email with `[email]` and every phone number with `[phone]`.
 
     Credentials go first, then emails, so the digits of a key or an address are never read as a phone.
-    Credentials become `[secret]`.
+    Credentials become `[secret]`. Results are cached per string.
     """
+    return redact_text_uncached(text)
+
+
+def redact_text_uncached(text: str) -> RedactedText:
+    """Redact like `redact_text`, without its cache."""
+    if cannot_hold_pii(text):
+        return RedactedText(text=text, has_email=False, has_phone=False)
     text, secret_count = _replace_secrets(text)
     text, email_count = _replace_emails(text)
     text, phone_count = _replace_phones(text)
     return RedactedText(text=text, has_email=email_count > 0, has_phone=phone_count > 0, has_secret=secret_count > 0)
+
+
+def cannot_hold_pii(text: str) -> bool:
+    """Return True for text no pattern can match: shorter than an email, or only ASCII digits.
+
+    A bare digit run is no email or credential, and with nothing before it no phone
+    word either, so `_is_phone` rejects it in every pass.
+    """
+    return len(text) < MIN_REDACTABLE_LENGTH or (text.isascii() and text.isdigit())
 
 
 def contains_pii(text: str) -> bool:
@@ -191,15 +234,40 @@ def _replace_secrets(text: str) -> tuple[str, int]:
 
 def _replace_emails(text: str) -> tuple[str, int]:
     total = 0
-    for pattern in (_EMAIL, _EMAIL_BRACKETED, _EMAIL_SPACED, _EMAIL_SPELLED):
+    for pattern in _email_patterns(text):
         text, count = pattern.subn(EMAIL_PLACEHOLDER, text)
         total += count
     return text, total
 
 
+# Every email pattern, in the order redaction applies them.
+ALL_EMAIL_PATTERNS = (_EMAIL, _EMAIL_BRACKETED, _EMAIL_SPACED, _EMAIL_SPELLED)
+_BRACKETED_AT = re.compile(r"[\[({]\s*at\s*[\])}]", re.IGNORECASE)
+_SPELLED_AT = re.compile(" at ", re.IGNORECASE)
+_SPELLED_DOT = re.compile(" dot ", re.IGNORECASE)
+
+
+def _email_patterns(text: str) -> list[re.Pattern[str]]:
+    """Return the email patterns, in redaction order, whose required characters occur in the text.
+
+    Each check is a part every match of its pattern contains, so a skipped pattern could not have matched.
+    """
+    has_at_sign = "@" in text or "\uff20" in text
+    patterns = []
+    if has_at_sign:
+        patterns.append(_EMAIL)
+    if _BRACKETED_AT.search(text):
+        patterns.append(_EMAIL_BRACKETED)
+    if has_at_sign:
+        patterns.append(_EMAIL_SPACED)
+    if _SPELLED_AT.search(text) and _SPELLED_DOT.search(text):
+        patterns.append(_EMAIL_SPELLED)
+    return patterns
+
+
 def _replace_phones(text: str) -> tuple[str, int]:
     text, link_count = _WHATSAPP_LINK.subn(lambda match: match["prefix"] + PHONE_PLACEHOLDER, text)
-    if sum(char.isdigit() for char in text) < MIN_LIBRARY_DIGITS:
+    if sum(map(str.isdigit, text)) < MIN_LIBRARY_DIGITS:
         return text, link_count
     text, library_count = _replace_library_phones(text)
     text, heuristic_count = _replace_heuristic_phones(text)
@@ -209,7 +277,10 @@ def _replace_phones(text: str) -> tuple[str, int]:
 def _replace_library_phones(text: str) -> tuple[str, int]:
     """Replace the numbers phonenumbers finds: international ones always, national ones only when plausible."""
     count = 0
+    needed = library_regions(text)
     for region in (None, *NATIONAL_REGIONS):
+        if region not in needed:
+            continue
         spans: list[tuple[int, int]] = []
         for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
             international = match.raw_string.lstrip().startswith("+")
@@ -218,7 +289,54 @@ def _replace_library_phones(text: str) -> tuple[str, int]:
         for start, end in reversed(spans):
             text = text[:start] + PHONE_PLACEHOLDER + text[end:]
         count += len(spans)
+        if spans:
+            needed = library_regions(text)
     return text, count
+
+
+def library_regions(text: str) -> frozenset[str | None]:
+    """Return the phonenumbers passes (None for the pass without a region) that could find a number to keep.
+
+    A pass without a region keeps every match, and phonenumbers reads a number without
+    a region only after a "+". A national pass keeps such international matches, and
+    other matches only when `_is_phone` accepts them: 10 or more digits, or exactly a
+    "555-0100" local number, which only regions with 7-digit numbers can validate.
+    Each check below is implied by those conditions, so a pass left out would find
+    nothing to keep.
+    """
+    if _LIBRARY_CANDIDATE is None:
+        return _ALL_PASSES
+    local_only = False
+    for candidate in _LIBRARY_CANDIDATE.finditer(text):
+        raw = candidate.group()
+        if _INTERNATIONAL_START.search(raw):
+            return _ALL_PASSES
+        digits = len(_DIGIT.findall(raw))
+        if digits < MIN_NATIONAL_DIGITS:
+            local_only = local_only or _LOCAL_NUMBER.search(raw) is not None
+            continue
+        if not raw.isdigit():
+            return _NATIONAL_PASSES
+        # A bare run has no separator to split a shorter match off, so the whole
+        # run must pass `_is_phone`: at most 15 digits, after a phone word.
+        if digits <= MAX_PHONE_DIGITS and _PHONE_CONTEXT.search(text[: candidate.start()]):
+            return _NATIONAL_PASSES
+    return _LOCAL_NUMBER_PASSES if local_only else frozenset()
+
+
+def _shortest_national_number(region: str) -> int:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None or not metadata.general_desc.possible_length:
+        return 0
+    return min(metadata.general_desc.possible_length)
+
+
+_ALL_PASSES: frozenset[str | None] = frozenset((None, *NATIONAL_REGIONS))
+_NATIONAL_PASSES: frozenset[str | None] = frozenset(NATIONAL_REGIONS)
+# A "555-0100" local number has 7 digits, so only regions with numbers that short can read it.
+_LOCAL_NUMBER_PASSES: frozenset[str | None] = frozenset(
+    region for region in NATIONAL_REGIONS if _shortest_national_number(region) <= len("5550100")
+)
 
 
 def _replace_heuristic_phones(text: str) -> tuple[str, int]:
@@ -298,7 +416,7 @@ def find_contacts(text: str) -> list[FoundContact]:
 
 def _find_emails(text: str) -> list[str]:
     emails: list[str] = []
-    for pattern in (_EMAIL, _EMAIL_BRACKETED, _EMAIL_SPACED, _EMAIL_SPELLED):
+    for pattern in _email_patterns(text):
         for match in pattern.finditer(text):
             plain = _OBFUSCATED_DOT.sub(".", _OBFUSCATED_AT.sub("@", match.group())).replace(" ", "")
             if _EMAIL.fullmatch(plain):
@@ -313,7 +431,10 @@ def _find_phones(text: str) -> list[str]:
         phones += _e164("+" + re.sub(r"\D", "", link.group()[len(link["prefix"]) :]), None)
     claimed_spans: list[tuple[int, int]] = []
     # The first region that reads a span wins, as the redaction pass replaces it there.
+    needed = library_regions(text)
     for region in (None, *NATIONAL_REGIONS):
+        if region not in needed:
+            continue
         for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
             if any(match.start < end and start < match.end for start, end in claimed_spans):
                 continue

@@ -30,7 +30,8 @@ from sxe.handoff.export import HandoffMismatch, HandoffRequest, hand_off
 from sxe.handoff.records import RecordFormat
 from sxe.handoff.storage import build_store, download_url, signing_secret  # noqa: F401 - signing_secret is re-exported
 from sxe.ingest.formats import get_format
-from sxe.ingest.store import FileResult, QuarantinedRecord, ingest_file
+from sxe.ingest.parallel import ingest_files
+from sxe.ingest.store import FileResult, QuarantinedRecord
 from sxe.intelligence import load_default_ruleset
 from sxe.intelligence.store import tag_pending_cards
 from sxe.intelligence.tribes import refresh_tribes
@@ -142,7 +143,14 @@ def run(paths: Sequence[Path], settings: Settings, *, format_name: str | None = 
     with connect(database_url(settings), autocommit=True) as conn, ExitStack() as stack:
         migrate(conn)
         log(logging.INFO, Event.RUN_STARTED, f"run started over {len(files)} files", stage="run")
-        ingest_stage(conn, files, format_name, summary, screen=IngestScreen(lambda: suppression_key(settings)))
+        ingest_stage(
+            conn,
+            files,
+            format_name,
+            summary,
+            screen=IngestScreen(lambda: suppression_key(settings)),
+            jobs=settings.ingest_jobs,
+        )
         card_stage(conn, settings, summary)
         providers = stack.enter_context(provider_adapters(settings, summary))
         enrich_stage(conn, settings, providers, summary)
@@ -158,15 +166,17 @@ def ingest_stage(
     summary: RunSummary,
     *,
     screen: IngestScreen | None = None,
+    jobs: int = 1,
 ) -> None:
     """Ingest and normalize each file in turn, adding its counts to `summary`.
 
     `screen` checks records against the suppression list; None keys it from the environment.
+    `jobs` processes share the per-record work, and the results do not depend on it.
     """
     run_id = uuid.UUID(summary.run_id)
     touched: set[uuid.UUID] = set()
-    for path in files:
-        result = ingest_file(conn, path, run_id=run_id, format_name=format_name, screen=screen)
+    for result in ingest_files(conn, files, run_id=run_id, jobs=jobs, format_name=format_name, screen=screen):
+        path = Path(result.file)
         summary.files.append(result)
         touched |= result.profile_ids
         summary.new_profiles += result.new_profiles

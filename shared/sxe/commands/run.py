@@ -22,12 +22,21 @@ def register(commands: Any) -> None:
         help=f"source format of every file, instead of detecting it: {', '.join(format_names())}",
     )
     parser.add_argument("--pool", help="audience pool the cards belong to (default SXE_POOL or 'default')")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="processes that normalize and redact records during ingest "
+        "(default SXE_INGEST_JOBS or the number of cores, at most 4)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     parser.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {"pool": args.pool} if args.pool else {}
+    if args.jobs is not None:
+        overrides["ingest_jobs"] = args.jobs
     summary = run(args.paths, load_settings(**overrides), format_name=args.format_name)
     if args.json:
         print(json.dumps(summary.to_json(), indent=2, default=str))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import orjson
 import psycopg
 
 from sxe.db import sql
@@ -19,27 +20,33 @@ from sxe.models import Profile, SourceProfile
 from sxe.pii import find_contacts
 
 
-def record_sightings(conn: psycopg.Connection[Any], source: SourceProfile, profile: Profile) -> int:
-    """Store each email and phone number of the unredacted bio and display name; return how many were found.
-
-    Runs in the caller's transaction as sxe_worker. A repeat sighting only moves `seen_at`.
-    """
+def find_sightings(source: SourceProfile, profile: Profile) -> list[dict[str, str]]:
+    """Return the emails and phone numbers of the unredacted bio and display name as bio_sightings rows."""
     text = " \n ".join(part for part in (source.display_name, source.bio) if part)
     if not (profile.bio_has_email or profile.bio_has_phone or "@" in text):
+        return []
+    return [
+        {
+            "platform": profile.platform.value,
+            "identity_key": profile.identity_key,
+            "kind": contact.kind,
+            "value": contact.value,
+            "value_sha256": value_sha256(contact.value),
+        }
+        for contact in find_contacts(text)
+    ]
+
+
+def record_sightings(conn: psycopg.Connection[Any], sightings: list[dict[str, str]]) -> int:
+    """Store rows from `find_sightings` in one statement; return how many were given.
+
+    Runs in the caller's transaction as sxe_worker. A repeat sighting only moves `seen_at`,
+    and of two rows for the same contact point the first one's value is kept.
+    """
+    if not sightings:
         return 0
-    found = find_contacts(text)
-    for contact in found:
-        conn.execute(
-            sql("contact_record_bio_sighting"),
-            {
-                "platform": profile.platform.value,
-                "identity_key": profile.identity_key,
-                "kind": contact.kind,
-                "value": contact.value,
-                "value_sha256": value_sha256(contact.value),
-            },
-        )
-    return len(found)
+    conn.execute(sql("contact_record_bio_sightings"), {"sightings": orjson.dumps(sightings).decode()})
+    return len(sightings)
 
 
 def value_sha256(value: str) -> str:

@@ -22,8 +22,10 @@ raw record and observation are stored as history, and the profile stays as it is
 
 Each chunk is written with a handful of set-based statements, whatever its size:
 parsing, normalizing and hashing run in Python for the whole chunk first, then
-one query finds the raw records stored before, one upsert per round writes the
-profiles, and one statement stores the raw records with their observations.
+one query finds the raw records stored before, one statement stores the chunk's
+bio sightings, one upsert per round writes the profiles, and the accepted raw
+records go by COPY into a temporary staging table, from which one statement
+stores them with their observations.
 """
 
 from __future__ import annotations
@@ -31,14 +33,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 from uuid import UUID
 
+import orjson
 import psycopg
 
 from sxe import audit
@@ -48,7 +51,7 @@ from sxe.errors import SxeError
 from sxe.ingest import ParsedRecord, read_profiles
 from sxe.ingest.hashing import content_hash
 from sxe.ingest.identities import attach_ids, user_ids_for_handles
-from sxe.ingest.sightings import record_sightings
+from sxe.ingest.sightings import find_sightings, record_sightings
 from sxe.models import Platform, Profile, Rejection, SourceProfile
 from sxe.normalize.profile import normalize
 from sxe.pii import redact_text, redact_value
@@ -167,15 +170,21 @@ def ingest_records(
         batch_id = open_batch(conn, attribution, format_name or "detecting")
 
     result = FileResult(batch_id=batch_id, file=attribution.source_file)
-    for chunk in _chunks(records, CHUNK_RECORDS):
+    for chunk in chunks(records):
         with transaction(conn, role="sxe_worker"):
             store_chunk(conn, chunk, result, attribution, screen, track_profiles=track_profiles)
 
+    close_batch(conn, result, format_name)
+    return result
+
+
+def close_batch(conn: psycopg.Connection[Any], result: FileResult, format_name: str | None) -> None:
+    """Record the counts of `result` on its batch and mark the batch finished."""
     with transaction(conn, role="sxe_worker"):
         conn.execute(
             sql("ingest_close_batch"),
             {
-                "id": batch_id,
+                "id": result.batch_id,
                 "records": result.records,
                 "accepted": result.accepted,
                 "duplicates": result.duplicates,
@@ -183,7 +192,6 @@ def ingest_records(
                 "format": result.format or format_name or "unknown",
             },
         )
-    return result
 
 
 def open_batch(conn: psycopg.Connection[Any], attribution: Attribution, format_name: str) -> UUID:
@@ -203,13 +211,19 @@ def open_batch(conn: psycopg.Connection[Any], attribution: Attribution, format_n
 
 @dataclass(slots=True)
 class NormalizedRecord:
-    """A parsed record with its normalized profile and the values stored for both."""
+    """A parsed record with its normalized profile and the values stored for both.
+
+    `payload_json` is the redacted payload as JSON text, and `sightings` the
+    contact points of the unredacted bio, as `sxe.ingest.sightings.find_sightings` returns them.
+    """
 
     position: int
     record: ParsedRecord
     source: SourceProfile
     profile: Profile
     profile_row: dict[str, Any]
+    payload_json: str
+    sightings: list[dict[str, str]]
     profile_id: UUID | None = None
 
     @property
@@ -225,11 +239,14 @@ def store_chunk(
     screen: IngestScreen,
     *,
     track_profiles: bool = True,
+    prepared: Mapping[int, NormalizedRecord] | None = None,
 ) -> None:
     """Store one chunk in the current transaction and count it in `result`.
 
     Order within the chunk matters only between records of the same profile, and
     it is kept: their upserts run in rounds and their observations in chunk order.
+    `prepared` maps chunk positions to records `prepare_records` already normalized,
+    for instance in another process. The others are normalized here.
     """
     hits = screen.check(conn, [_profile_or_none(record) for record in chunk])
     rejected: list[tuple[ParsedRecord, Rejection]] = []
@@ -246,20 +263,24 @@ def store_chunk(
 
     _quarantine_chunk(conn, rejected, result)
     unseen = _skip_stored_raw(conn, parsed, result)
-    normalized = [normalize_record(position, record, source) for position, record, source in unseen]
+    prepared = prepared or {}
+    normalized = [
+        prepared.get(position) or normalize_record(position, record, source) for position, record, source in unseen
+    ]
     normalized = _join_known_identities(conn, normalized)
-    # The bios are still unredacted here: their public contact points go to Tier 2 only.
-    for item in normalized:
-        record_sightings(conn, item.source, item.profile)
+    # The bios were unredacted when the sightings were found: they go to Tier 2 only.
+    record_sightings(conn, [row for item in normalized for row in item.sightings])
     accepted = _upsert_profiles(conn, normalized, attribution, result, track_profiles=track_profiles)
     _store_raw_and_observe(conn, accepted, attribution, result.batch_id)
 
 
 def normalize_record(position: int, record: ParsedRecord, source: SourceProfile) -> NormalizedRecord:
-    """Normalize one parsed record into its Tier 1 profile and the row the profile upsert stores."""
+    """Normalize one parsed record into its Tier 1 profile, the row the profile upsert stores,
+    its redacted payload and its bio sightings: all the per-record work that needs no database."""
     profile = normalize(source)
-    profile_url = _redacted_url(source.profile_url)
-    return NormalizedRecord(position, record, source, profile, _profile_row(profile, record, profile_url))
+    row = _profile_row(profile, record, _redacted_url(source.profile_url))
+    payload_json = _json(redact_value(record.payload))
+    return NormalizedRecord(position, record, source, profile, row, payload_json, find_sightings(source, profile))
 
 
 def _profile_row(profile: Profile, record: ParsedRecord, profile_url: str | None) -> dict[str, Any]:
@@ -293,8 +314,21 @@ def _join_known_identities(conn: psycopg.Connection[Any], normalized: list[Norma
             continue
         profile = replace(profile, platform_user_id=user_id)
         row = _profile_row(profile, item.record, item.profile_row["profile_url"])
-        joined.append(NormalizedRecord(item.position, item.record, item.source, profile, row))
+        sightings = [{**sighting, "identity_key": profile.identity_key} for sighting in item.sightings]
+        joined.append(replace(item, profile=profile, profile_row=row, sightings=sightings))
     return joined
+
+
+def prepare_records(records: list[tuple[int, ParsedRecord]]) -> dict[int, NormalizedRecord]:
+    """Normalize the profile records among (chunk position, record) pairs; return them by position.
+
+    Needs no database, so it can run in a worker process (see `sxe.ingest.parallel`).
+    """
+    return {
+        position: normalize_record(position, record, record.result)
+        for position, record in records
+        if isinstance(record.result, SourceProfile)
+    }
 
 
 def _profile_or_none(record: ParsedRecord) -> SourceProfile | None:
@@ -469,30 +503,31 @@ def _keep_older_as_history(
 def _store_raw_and_observe(
     conn: psycopg.Connection[Any], accepted: list[NormalizedRecord], attribution: Attribution, batch_id: UUID
 ) -> None:
+    """COPY the accepted records into the session's staging table, then store them with one statement."""
     if not accepted:
         return
-    rows = []
-    for normalized in accepted:
-        record, profile = normalized.record, normalized.profile
-        rows.append(
-            {
-                "position": normalized.position,
-                "content_hash": record.content_hash,
-                "format": record.format,
-                "platform": profile.platform.value,
-                "location": record.location.describe(),
-                "payload": redact_value(record.payload),
-                "profile_id": str(normalized.profile_id),
-                "followers": profile.followers,
-                "following": profile.following,
-                "posts": profile.posts,
-                "likes": profile.likes,
-            }
-        )
+    conn.execute(sql("ingest_stage_create"))
+    with conn.cursor().copy(sql("ingest_stage_copy")) as copy:
+        for normalized in accepted:
+            record, profile = normalized.record, normalized.profile
+            copy.write_row(
+                (
+                    normalized.position,
+                    record.content_hash,
+                    record.format,
+                    profile.platform.value,
+                    record.location.describe(),
+                    normalized.payload_json,
+                    normalized.profile_id,
+                    profile.followers,
+                    profile.following,
+                    profile.posts,
+                    profile.likes,
+                )
+            )
     conn.execute(
-        sql("ingest_store_raw_observe"),
+        sql("ingest_store_staged_raw_observe"),
         {
-            "records": _json(rows),
             "batch_id": batch_id,
             "collected_at": attribution.collected_at,
             "source_name": attribution.source_name,
@@ -504,7 +539,8 @@ def _store_raw_and_observe(
 
 def profile_content(profile: Profile, profile_url: str | None) -> dict[str, Any]:
     """Return a normalized profile's content as JSON values, the basis of change detection."""
-    content = asdict(profile)
+    # Every field value is immutable, so a shallow copy is what `dataclasses.asdict` would return.
+    content = {name: getattr(profile, name) for name in _PROFILE_FIELDS}
     content["platform"] = profile.platform.value
     content["quality_flags"] = list(profile.quality_flags)
     content["profile_url"] = profile_url
@@ -516,10 +552,17 @@ def profile_content_hash(profile: Profile, profile_url: str | None) -> str:
     return content_hash(profile_content(profile, profile_url))
 
 
-def _json(rows: list[dict[str, Any]]) -> str:
+_PROFILE_FIELDS = tuple(profile_field.name for profile_field in fields(Profile))
+
+
+def _json(rows: Any) -> str:
     # Sent as one text parameter and cast to jsonb in SQL, so a chunk is one value
-    # however many records it has.
-    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    # however many records it has. orjson rejects integers beyond 64 bits, which
+    # the json module writes.
+    try:
+        return orjson.dumps(rows).decode()
+    except TypeError:
+        return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
 
 
 def _returned(row: dict[str, Any] | None, statement: str) -> dict[str, Any]:
@@ -540,7 +583,17 @@ def _location_hash(location: str) -> str:
     return hashlib.sha256(f"location:{location}".encode()).hexdigest()
 
 
-def _chunks(records: Iterable[ParsedRecord], size: int) -> Iterator[list[ParsedRecord]]:
+def stored_content_hashes(conn: psycopg.Connection[Any], content_hashes: list[str]) -> set[str]:
+    """Return the content hashes among `content_hashes` whose raw record is already stored."""
+    if not content_hashes:
+        return set()
+    with transaction(conn, role="sxe_worker"):
+        rows = conn.execute(sql("ingest_raw_stored"), {"content_hashes": content_hashes}).fetchall()
+    return {row["content_hash"] for row in rows}
+
+
+def chunks(records: Iterable[ParsedRecord], size: int = CHUNK_RECORDS) -> Iterator[list[ParsedRecord]]:
+    """Split records into lists of `size`, the unit of one transaction."""
     iterator = iter(records)
     while chunk := list(islice(iterator, size)):
         yield chunk

@@ -1,0 +1,238 @@
+"""The prefilter that skips phonenumbers passes finds every match the full scan finds."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sxe import pii
+from sxe.pii import (
+    NATIONAL_REGIONS,
+    RedactedText,
+    cannot_hold_pii,
+    find_contacts,
+    library_regions,
+    redact_text,
+    redact_value,
+)
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+# Text where a skip rule could wrongly drop a match: numbers next to ids, dates and
+# URLs, extensions, numbers split across separators and obfuscated emails.
+TRICKY_TEXTS = [
+    "1234567890123456789",
+    "id 1234567890123456789 call +1 212 555 0100",
+    "call 2125550100",
+    "tel: 2125550100",
+    "2125550100",
+    "030 1234 ext 567",
+    "+683 4002",
+    "+(0)44 20 7946 0958",
+    "UK: +44 (0)20 7946 0958",
+    "0044 20 7946 0958",
+    "011 44 20 7946 0958",
+    "2024-01-15T10:30:00.000Z",
+    "2024-01-15T10:30:00+05:30",
+    "2024-01-15 10:30:00",
+    "Mon Jul 15 12:34:56 +0000 2019",
+    "https://pbs.twimg.com/profile_images/1234567890123456789/avatar_normal",
+    "https://example.com/tel/2125550100",
+    "https://example.com/p/+12125550100",
+    "https://wa.me/15551234567",
+    "text 555-0100",
+    "Reservations 555.010.2030",
+    "＋４４ ２０ ７９４６ ０９５８",
+    "call ٠٢٠ ٧٩٤٦ ٠٩٥٨",
+    "jane [at] example [dot] com",
+    "jane at example dot com",
+    "jane ＠ example . com",
+    "jane @ example . com",
+    "a@b.co",
+    "DM 4 collabs 📩 hello@studio.example | 📞 (212) 555-0100",
+    "Born 12.05.1990 · 1,234,567 fans · est. 2019-2024",
+]
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _fixture_strings() -> list[str]:
+    found: set[str] = set()
+    for path in sorted(FIXTURES.rglob("*")):
+        if path.suffix not in {".json", ".jsonl", ".ndjson"}:
+            continue
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                found.update(_strings(json.loads(line)))
+            except json.JSONDecodeError:
+                continue
+        try:
+            found.update(_strings(json.loads(path.read_text(encoding="utf-8", errors="replace"))))
+        except json.JSONDecodeError:
+            continue
+    return sorted(found)
+
+
+def _generated_strings(folder: Path) -> list[str]:
+    sys.path.insert(0, str(BENCH))
+    try:
+        from generate import generate
+    finally:
+        sys.path.remove(str(BENCH))
+    generate(300, folder, 11)
+    found: set[str] = set()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            found.update(_file_strings(path))
+    return sorted(found)
+
+
+def _file_strings(path: Path) -> set[str]:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        return set(_strings(json.loads(text)))
+    except json.JSONDecodeError:
+        found: set[str] = set()
+        for line in text.splitlines():
+            try:
+                found.update(_strings(json.loads(line)))
+            except json.JSONDecodeError:
+                continue
+        return found
+
+
+def _full_scan(text: str) -> tuple[RedactedText, list[pii.FoundContact]]:
+    """Redact and find contacts with every skip rule turned off, as the code did before it had them."""
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(pii, "cannot_hold_pii", lambda text: False)
+        patched.setattr(pii, "library_regions", lambda text: pii._ALL_PASSES)
+        patched.setattr(pii, "_email_patterns", lambda text: list(pii.ALL_EMAIL_PATTERNS))
+        return pii.redact_text_uncached(text), find_contacts(text)
+
+
+def _fast(text: str) -> tuple[RedactedText, list[pii.FoundContact]]:
+    return pii.redact_text_uncached(text), find_contacts(text)
+
+
+@pytest.mark.parametrize("text", TRICKY_TEXTS)
+def test_prefilter_matches_full_scan_on_tricky_text(text: str) -> None:
+    assert _fast(text) == _full_scan(text)
+
+
+def test_prefilter_matches_full_scan_on_fixtures() -> None:
+    texts = _fixture_strings()
+
+    assert len(texts) > 100
+    for text in texts:
+        assert _fast(text) == _full_scan(text), text
+
+
+def test_prefilter_matches_full_scan_on_generated_records(tmp_path: Path) -> None:
+    texts = _generated_strings(tmp_path)
+
+    assert len(texts) > 500
+    for text in texts:
+        assert _fast(text) == _full_scan(text), text
+
+
+PHONE_LIKE = st.text(alphabet="0123456789 +-().x/:", min_size=1, max_size=24)
+WORDS = st.sampled_from(
+    ["", "call ", "tel ", "ext ", "id ", "at ", "@", " dot ", "wa.me/", "T", "Z", "https://x.example/"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.tuples(WORDS, PHONE_LIKE), min_size=1, max_size=3))
+def test_prefilter_matches_full_scan_on_random_text(parts: list[tuple[str, str]]) -> None:
+    text = "".join(word + digits for word, digits in parts)
+
+    assert _fast(text) == _full_scan(text)
+
+
+def test_numeric_id_is_not_a_phone() -> None:
+    assert redact_value({"id": "1234567890123456789"}) == {"id": "1234567890123456789"}
+    assert cannot_hold_pii("1234567890123456789")
+    assert library_regions("1234567890123456789") == frozenset()
+
+
+def test_id_after_phone_word_still_checked() -> None:
+    assert library_regions("call 2125550100") == frozenset(NATIONAL_REGIONS)
+    assert redact_text("call 2125550100").has_phone
+
+
+def test_phone_in_bio_still_found() -> None:
+    redacted = redact_text("Bakery since 2015 · orders 212-555-0100 · 1234567890123456789")
+
+    assert redacted.text == "Bakery since 2015 · orders [phone] · 1234567890123456789"
+    assert redacted.has_phone
+
+
+def test_iso_timestamp_skips_library_passes() -> None:
+    assert library_regions("2024-01-15T10:30:00.000Z") == frozenset()
+    assert redact_text("2024-01-15T10:30:00.000Z").text == "2024-01-15T10:30:00.000Z"
+
+
+def test_utc_offset_skips_international_pass() -> None:
+    assert library_regions("Mon Jul 15 12:34:56 +0000 2019") == frozenset()
+
+
+def test_media_url_id_skips_library_passes() -> None:
+    url = "https://pbs.twimg.com/profile_images/1234567890123456789/avatar_normal.jpg"
+
+    assert library_regions(url) == frozenset()
+    assert redact_text(url).text == url
+
+
+def test_plus_number_needs_international_pass() -> None:
+    assert library_regions("Ring +44 20 7946 0958") == frozenset((None, *NATIONAL_REGIONS))
+
+
+def test_extension_counts_toward_national_digits() -> None:
+    assert library_regions("030 1234 ext 567") == frozenset(NATIONAL_REGIONS)
+
+
+def test_local_number_needs_only_short_number_regions() -> None:
+    assert library_regions("Text 555-0100") == frozenset({"GB", "DE", "AU"})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("jane [at] example [dot] com", "[email]"),
+        ("jane(at)example.com", "[email]"),
+        ("jane at example dot com", "[email]"),
+        ("jane @ example . com", "[email]"),
+        ("jane＠example.com", "[email]"),
+    ],
+)
+def test_obfuscated_email_still_found(text: str, expected: str) -> None:
+    redacted = redact_text(text)
+
+    assert redacted.text == expected
+    assert redacted.has_email
+
+
+def test_redact_text_caches_per_string() -> None:
+    redact_text.cache_clear()
+    first = redact_text("Bookings: +44 20 7946 0958")
+    second = redact_text("Bookings: +44 20 7946 0958")
+
+    assert second is first
+    assert redact_text.cache_info().hits == 1
