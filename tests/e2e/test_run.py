@@ -54,6 +54,19 @@ def test_run_counts_every_stage(first_run: RunSummary) -> None:
     assert data["bundle"]["records"] == data["readiness"]["handed_off"]
 
 
+@pytest.mark.parametrize("drain_seconds", [0.0, 5.0])
+def test_short_drain_still_enriches(database_url: str, tmp_path: Path, drain_seconds: float) -> None:
+    settings = load_settings(
+        database_url=database_url, state_dir=tmp_path / "state", enrich_drain_seconds=drain_seconds
+    )
+
+    data = run([EXAMPLES], settings).to_json()
+
+    assert data["enrichment_enqueued"] > 0
+    assert data["lookups"] > 0
+    assert data["enriched"] > 0
+
+
 def test_bundle_validates_against_committed_schemas(first_run: RunSummary) -> None:
     contracts = load_contracts()
     folder = Path(first_run.bundle.path)

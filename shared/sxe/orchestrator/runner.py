@@ -112,23 +112,24 @@ def drain(
 ) -> tuple[SweepResult, WorkResult]:
     """Sweep and work in rounds until a round changes nothing and no retry or breaker probe is due before the deadline.
 
-    Between idle rounds the caller sleeps until the earliest scheduled retry (or the
-    end of a breaker's cool-off), so one run can ride out a short provider outage.
-    A card whose lookup waits longer stays enrichment_queued or qualified, and a
-    later sweep or worker run picks it up.
+    The first sweep always runs, and every round works all the jobs due at its start,
+    however close the deadline is. The deadline only limits how long the loop sleeps
+    for a scheduled retry (or the end of a breaker's cool-off), so one run can ride
+    out a short provider outage. A card whose lookup waits longer stays
+    enrichment_queued or qualified, and a later sweep or worker run picks it up.
     """
     swept, worked = SweepResult(), WorkResult()
-    while deadline.allows(enrichment.worker.job_seconds):
+    while True:
         decided = sweep(conn, enrichment.sweep)
         swept.enqueued += decided.enqueued
         swept.skipped.update(decided.skipped)
-        done = work(conn, enrichment.worker, deadline=deadline)
+        done = work(conn, enrichment.worker)
         _add_work(worked, done)
         if decided.enqueued or done.lookups or done.outcomes.get("reused"):
             continue
 
         wait = _idle_wait(conn, enrichment, decided)
-        if wait is None or not deadline.allows(wait + enrichment.worker.job_seconds):
+        if wait is None or not deadline.allows(wait):
             break
         time.sleep(wait)
     return swept, worked
