@@ -21,7 +21,7 @@ from sxe.config import Settings
 from sxe.db import transaction
 from sxe.orchestrator import controls, public_bio
 from sxe.orchestrator.deadline import Deadline
-from sxe.orchestrator.sweep import ENRICH_QUEUE, SweepContext, SweepResult, sweep
+from sxe.orchestrator.sweep import ENRICH_QUEUE, SweepContext, SweepResult, sweep, wanted_fields
 from sxe.orchestrator.worker import WorkerContext, WorkResult, work
 
 PROVIDER_MONTHLY_CREDITS = 10_000
@@ -56,6 +56,7 @@ def prepare(
     period = controls.budget_period()
     with transaction(conn, role="sxe_worker"):
         intent = ensure_pool(conn, settings.pool)
+        adapter, fallbacks = fit_phone_reveal(intent, adapter, fallbacks)
         allowed = intent.get("allowed_providers", [])
         configured = {provider.name for provider in (adapter, *fallbacks)}
         if public_bio.PROVIDER in allowed and public_bio.PROVIDER not in configured:
@@ -84,6 +85,26 @@ def prepare(
     )
     sweep = SweepContext(settings.pool, intent, adapter, scopes, period, actor, simulated, tuple(fallbacks))
     return Enrichment(sweep, worker)
+
+
+def fit_phone_reveal(
+    intent: dict[str, Any], adapter: ProviderAdapter, fallbacks: Sequence[ProviderAdapter]
+) -> tuple[ProviderAdapter, tuple[ProviderAdapter, ...]]:
+    """Return the adapters with phone reveal turned off unless the pool's `wanted_fields` include phone.
+
+    A revealed Apollo phone costs 8 credits on top of the match, so a pool that wants
+    only email never asks for one. Adapters that cannot reveal phones come back as they are.
+    """
+    if "phone" in wanted_fields(intent):
+        return adapter, tuple(fallbacks)
+    return _without_phone_reveal(adapter), tuple(_without_phone_reveal(item) for item in fallbacks)
+
+
+def _without_phone_reveal(adapter: ProviderAdapter) -> ProviderAdapter:
+    if not getattr(adapter, "phones_requested", False):
+        return adapter
+    narrowed: ProviderAdapter = adapter.without_phone_reveal()  # type: ignore[attr-defined]
+    return narrowed
 
 
 def _ensure_controls(
