@@ -238,6 +238,22 @@ def test_own_domain_found_behind_link_hub(world: World) -> None:
     assert job["payload"]["request"]["domain"] == "danawhitfield.com"
 
 
+def test_image_urls_give_no_domain(world: World) -> None:
+    world.next_id += 1
+    user = x_user(world.next_id, "Mara Lindqvist", None)
+    user["profile_image_url_https"] = "https://images.photohost.example/u/77"
+    user["profile_banner_url"] = "https://banners.photohost.example/u/77/1500x500"
+    user["status"] = {"entities": {"media": [{"media_url_https": "https://pics.photohost.example/m/9"}]}}
+    [card_id] = world.add([user])
+    enrichment = world.prepare(["first"])
+
+    sweep(world.conn, enrichment.sweep)
+
+    [decision] = world.decisions(card_id)
+    assert (decision["decision"], decision["reason"]) == ("skip", "no_match_key")
+    assert world.jobs(card_id) == []
+
+
 # waterfall ------------------------------------------------------------------
 
 
