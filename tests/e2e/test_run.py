@@ -18,6 +18,7 @@ from sxe import audit
 from sxe.config import Settings, load_settings
 from sxe.contracts import BUNDLE_MANIFEST_V1, LEAD_CARD_V1, load_contracts
 from sxe.db import connect
+from sxe.normalize.website import is_media_host
 from sxe.pii import contains_pii
 from sxe.pipeline import RunSummary, run
 
@@ -52,6 +53,36 @@ def test_run_counts_every_stage(first_run: RunSummary) -> None:
     assert data["lookups"] > 0
     assert data["enriched"] > 0
     assert data["bundle"]["records"] == data["readiness"]["handed_off"]
+
+
+@pytest.mark.parametrize("drain_seconds", [0.0, 5.0])
+def test_short_drain_still_enriches(database_url: str, tmp_path: Path, drain_seconds: float) -> None:
+    settings = load_settings(
+        database_url=database_url, state_dir=tmp_path / "state", enrich_drain_seconds=drain_seconds
+    )
+
+    data = run([EXAMPLES], settings).to_json()
+
+    assert data["enrichment_enqueued"] > 0
+    assert data["lookups"] > 0
+    assert data["enriched"] > 0
+
+
+def test_no_lookup_uses_a_cdn_domain(settings: Settings, first_run: RunSummary) -> None:
+    with connect(settings.database_url.get_secret_value()) as conn:
+        domains = [
+            row["domain"]
+            for row in conn.execute(
+                "SELECT DISTINCT payload -> 'request' ->> 'domain' AS domain FROM ops.jobs"
+                " WHERE payload -> 'request' ->> 'domain' IS NOT NULL"
+            )
+        ]
+
+    assert domains
+    for domain in domains:
+        assert not is_media_host(domain), domain
+        for platform in ("twimg", "cdninstagram", "tiktokcdn", "fbcdn", "tiktok", "instagram", "threads"):
+            assert platform not in domain, domain
 
 
 def test_bundle_validates_against_committed_schemas(first_run: RunSummary) -> None:

@@ -15,6 +15,8 @@ from sxe import jobs
 from sxe.adapters.apollo import ApolloPeopleMatch
 from sxe.adapters.base import LookupRequest, LookupResult
 from sxe.adapters.simulator import ProviderSimulator, simulated_person
+from sxe.cards import DEFAULT_INTENT
+from sxe.cards.intent import set_intent
 from sxe.compliance import suppression
 from sxe.compliance.erasure import erase
 from sxe.compliance.suppression import ContactScreen, Identifier, email_identifier, phone_identifier
@@ -51,6 +53,9 @@ def one_job(conn: psycopg.Connection[Any], database_url: str, tmp_path: Path) ->
         adapter = ApolloPeopleMatch(
             simulator.api_key, base_url=simulator.base_url, simulated=True, reveal_phone_number=True
         )
+        # Phones are requested only for a pool that wants them.
+        with transaction(conn, role="sxe_worker"):
+            set_intent(conn, settings.pool, {**DEFAULT_INTENT, "wanted_fields": ["email", "phone"]})
         enrichment = runner.prepare(conn, settings, adapter, actor=ACTOR, simulated=True)
         sweep(conn, enrichment.sweep)
         rows = conn.execute("SELECT id, payload FROM ops.jobs ORDER BY id").fetchall()

@@ -31,6 +31,7 @@ from sxe.logs import configure, copy_to
 from sxe.orchestrator import runner
 from sxe.orchestrator.deadline import Deadline
 from sxe.orchestrator.providers import apollo_adapter, apollo_bulk_adapter, open_providers
+from sxe.orchestrator.quote import quote_pool
 from sxe.orchestrator.sweep import PHONES_NOT_REQUESTED, sweep
 from sxe.orchestrator.worker import work
 
@@ -260,6 +261,69 @@ def test_webhook_settings_request_phones(world: World) -> None:
     assert request.url.params["webhook_url"] == f"{FUNCTIONS}/enrich/callback?token={TOKEN}"
     registered = world.conn.execute("SELECT request_id FROM ops.apollo_phone_requests").fetchall()
     assert registered == [{"request_id": REQUEST_ID}]
+
+
+def test_email_pool_requests_no_phones(world: World) -> None:
+    card_id = world.person("Sam Okafor", "example.org")
+    replay = Replay(apollo_body("match_email_only.json"))
+    settings = settings_for(apollo_api_key=APOLLO_KEY, apollo_webhook_token=TOKEN, functions_base_url=FUNCTIONS)
+
+    with apollo_adapter(settings, client=replay.client()) as adapter:
+        drain(world, prepare(world, settings, [adapter], ["apollo"], wanted=["email"]))
+
+    [request] = replay.requests
+    assert request.url.params["reveal_phone_number"] == "false"
+    assert "webhook_url" not in request.url.params
+    attempt = world.conn.execute(
+        "SELECT detail FROM ops.audit_log WHERE action = 'enrichment.attempt' AND subject = %s",
+        (f"lead_card:{card_id}",),
+    ).fetchone()
+    assert attempt["detail"]["phones_requested"] is False
+    assert attempt["detail"]["reserved_credits"] == 1
+
+
+def test_email_pool_quote_prices_no_phones(world: World) -> None:
+    world.person("Sam Okafor", "example.org")
+    settings = settings_for(apollo_api_key=APOLLO_KEY, apollo_webhook_token=TOKEN, functions_base_url=FUNCTIONS)
+
+    with apollo_adapter(settings, client=Replay(b"{}").client()) as adapter:
+        with transaction(world.conn, role="sxe_worker"):
+            set_intent(
+                world.conn,
+                POOL,
+                {"allowed_providers": ["apollo"], "wanted_fields": ["email"], "max_cost_credits_per_lead": 20},
+            )
+        email_quote = quote_pool(world.conn, settings, adapter)
+        with transaction(world.conn, role="sxe_worker"):
+            set_intent(
+                world.conn,
+                POOL,
+                {"allowed_providers": ["apollo"], "wanted_fields": ["email", "phone"], "max_cost_credits_per_lead": 20},
+            )
+        phone_quote = quote_pool(world.conn, settings, adapter)
+
+    assert email_quote.providers["apollo"].credits_per_lookup == 1
+    assert phone_quote.providers["apollo"].credits_per_lookup == 9
+
+
+def test_simulated_email_pool_requests_no_phones(world: World, no_provider_keys: None) -> None:
+    card_id = world.person("Sam Okafor", "example.org")
+    settings = settings_for()
+
+    with open_providers(settings) as providers:
+        enrichment = prepare(world, settings, [providers.primary, *providers.fallbacks], ["apollo"])
+        drain(world, enrichment)
+        served = dict(providers.simulator.served) if providers.simulator else {}
+
+    assert served
+    attempts = world.conn.execute(
+        "SELECT detail FROM ops.audit_log WHERE action = 'enrichment.attempt' AND subject = %s",
+        (f"lead_card:{card_id}",),
+    ).fetchall()
+    assert attempts
+    for attempt in attempts:
+        assert attempt["detail"]["phones_requested"] is False
+        assert attempt["detail"]["reserved_credits"] == 1
 
 
 def test_webhook_token_stays_out_of_records(world: World) -> None:

@@ -238,6 +238,82 @@ def test_own_domain_found_behind_link_hub(world: World) -> None:
     assert job["payload"]["request"]["domain"] == "danawhitfield.com"
 
 
+def test_image_urls_give_no_domain(world: World) -> None:
+    world.next_id += 1
+    user = x_user(world.next_id, "Mara Lindqvist", None)
+    user["profile_image_url_https"] = "https://images.photohost.example/u/77"
+    user["profile_banner_url"] = "https://banners.photohost.example/u/77/1500x500"
+    user["status"] = {"entities": {"media": [{"media_url_https": "https://pics.photohost.example/m/9"}]}}
+    [card_id] = world.add([user])
+    enrichment = world.prepare(["first"])
+
+    sweep(world.conn, enrichment.sweep)
+
+    [decision] = world.decisions(card_id)
+    assert (decision["decision"], decision["reason"]) == ("skip", "no_match_key")
+    assert world.jobs(card_id) == []
+
+
+# provider configuration ------------------------------------------------------
+
+
+def test_unconfigured_provider_keeps_card_eligible(world: World) -> None:
+    card_id = world.person(*DANA)
+
+    world.drain(world.prepare(["dealmachine"]))
+
+    [decision] = world.decisions(card_id)
+    assert decision["decision"] == "skip"
+    assert decision["provider"] == "dealmachine"
+    assert decision["reason"].startswith("provider_not_configured; ")
+    assert "SXE_DEALMACHINE_API_KEY" in decision["reason"]
+    assert world.jobs(card_id) == []
+    assert world.card(card_id)["readiness"] == "qualified"
+
+
+def test_empty_allowed_providers_keeps_card_eligible(world: World) -> None:
+    card_id = world.person(*DANA)
+
+    world.drain(world.prepare([]))
+
+    [decision] = world.decisions(card_id)
+    assert decision["reason"].startswith("provider_not_allowed; ")
+    assert world.card(card_id)["readiness"] == "qualified"
+
+
+def test_fixed_intent_enriches_skipped_card(world: World) -> None:
+    card_id = world.person(*DANA)
+    world.drain(world.prepare(["dealmachine"]))
+
+    world.drain(world.prepare(["first"]))
+
+    assert calls(world.first_simulator) == 1
+    assert world.card(card_id)["readiness"] == "enriched"
+
+
+def test_quote_counts_unconfigured_provider(world: World) -> None:
+    world.person(*DANA)
+    world.prepare(["dealmachine"])
+
+    estimate = quote_pool(world.conn, load_settings(pool=POOL), world.first, fallbacks=(world.second,))
+
+    assert (estimate.lookups, dict(estimate.skipped)) == (0, {"provider_not_configured": 1})
+
+
+def test_new_intent_reopens_disqualified_cards(world: World) -> None:
+    card_id = world.person(*DANA)
+    strict = {"allowed_providers": ["first"], "max_cost_credits_per_lead": 20, "min_followers": 10**9}
+    with transaction(world.conn, role="sxe_worker"):
+        set_intent(world.conn, POOL, strict)
+    settings = load_settings(pool=POOL, provider_burst=50, provider_rate_per_second=50)
+    world.drain(runner.prepare(world.conn, settings, world.first, actor=ACTOR, simulated=True))
+    assert world.card(card_id)["readiness"] == "disqualified"
+
+    world.drain(world.prepare(["first"]))
+
+    assert world.card(card_id)["readiness"] == "enriched"
+
+
 # waterfall ------------------------------------------------------------------
 
 

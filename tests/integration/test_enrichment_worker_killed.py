@@ -16,6 +16,8 @@ import pytest
 from sxe import jobs
 from sxe.adapters.apollo import MATCH_PATH, ApolloPeopleMatch
 from sxe.adapters.simulator import ProviderSimulator, simulated_person
+from sxe.cards import DEFAULT_INTENT
+from sxe.cards.intent import set_intent
 from sxe.config import load_settings
 from sxe.db import transaction
 from sxe.orchestrator import runner
@@ -65,6 +67,9 @@ def one_matching_job(
     adapter = ApolloPeopleMatch(
         simulator.api_key, base_url=simulator.base_url, simulated=True, reveal_phone_number=True
     )
+    # Phones are requested only for a pool that wants them.
+    with transaction(conn, role="sxe_worker"):
+        set_intent(conn, settings.pool, {**DEFAULT_INTENT, "wanted_fields": ["email", "phone"]})
     enrichment = runner.prepare(conn, settings, adapter, actor="sxe_worker:test", simulated=True)
     sweep(conn, enrichment.sweep)
 

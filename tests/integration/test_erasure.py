@@ -16,6 +16,8 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from sxe import jobs
+from sxe.cards import DEFAULT_INTENT
+from sxe.cards.intent import set_intent
 from sxe.cli import main as cli_main
 from sxe.compliance.erasure import ErasureReceipt, erase, parse_subject
 from sxe.compliance.functions import erase as erase_function
@@ -228,7 +230,15 @@ def test_erase_by_email_finds_card(settings: Settings, first_run: RunSummary, co
     assert count(conn, "SELECT count(*) AS n FROM social.profiles WHERE id = %s", target["profile_id"]) == 0
 
 
-def test_erase_by_national_phone(settings: Settings, first_run: RunSummary, conn: psycopg.Connection) -> None:
+@pytest.fixture
+def phone_run(settings: Settings, conn: psycopg.Connection) -> RunSummary:
+    """Run the examples for a pool that wants phones, so the simulator's Apollo returns them."""
+    with transaction(conn, role="sxe_worker"):
+        set_intent(conn, settings.pool, {**DEFAULT_INTENT, "wanted_fields": ["email", "phone"]})
+    return run([EXAMPLES], settings)
+
+
+def test_erase_by_national_phone(settings: Settings, phone_run: RunSummary, conn: psycopg.Connection) -> None:
     target = person(conn, "phone")
     assert target["phone"].startswith("+1")
     national = f"({target['phone'][2:5]}) {target['phone'][5:8]}-{target['phone'][8:]}"

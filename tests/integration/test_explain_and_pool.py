@@ -10,10 +10,15 @@ import pytest
 
 from sxe.cards import build_person_cards, ensure_pool
 from sxe.cli import main
-from sxe.db import transaction
+from sxe.config import load_settings
+from sxe.db import connect, transaction
 from sxe.intelligence import load_shipped_ruleset
 from sxe.intelligence.store import tag_pending_cards
 from sxe.intelligence.tribes import refresh_tribes
+from sxe.pii import contains_pii
+from sxe.pipeline import run
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 
 POOL = "default"
 
@@ -219,3 +224,75 @@ def test_explain_notes_labels_awaiting_retag(
     text = capsys.readouterr().out
     assert "labels are from personas-v2, the card records none; it awaits re-tagging" in text
     assert "fitness  score" in text
+
+
+# enrichment -------------------------------------------------------------------
+
+
+@pytest.fixture
+def failing_run(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the examples against a simulator that answers every lookup with HTTP 500; return a looked-up card id."""
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    for name in ("SXE_APOLLO_API_KEY", "SXE_DEALMACHINE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings(
+        database_url=database_url,
+        state_dir=tmp_path / "state",
+        simulator_faults="500=1.0",
+        enrich_drain_seconds=0,
+        breaker_failure_threshold=2,
+    )
+    run([EXAMPLES_DIR], settings)
+    with connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT payload ->> 'card_id' AS card_id FROM ops.jobs WHERE last_error IS NOT NULL ORDER BY id LIMIT 1"
+        ).fetchone()
+    assert row is not None
+    return str(row["card_id"])
+
+
+def test_explain_json_lists_enrichment(failing_run: str, capsys: pytest.CaptureFixture[str]) -> None:
+    enrichment = explain_json(failing_run, capsys)["enrichment"]
+
+    [decision, *_] = enrichment["decisions"]
+    assert (decision["provider"], decision["decision"]) == ("apollo", "enqueue")
+    assert decision["reason"].startswith("allowed by intent")
+    assert decision["at"]
+    [job] = enrichment["jobs"]
+    assert (job["provider"], job["state"], job["attempts"]) == ("apollo", "queued", 1)
+    assert job["last_error_class"] == "RetryableProviderError"
+    assert job["last_error_status_code"] == 500
+    assert job["next_run_at"]
+    assert enrichment["breaker_was_open"] is True
+    assert enrichment["breaker_open_for"] == ["apollo"]
+    assert enrichment["breakers"][0]["state"] == "open"
+
+
+def test_explain_text_shows_enrichment(failing_run: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", failing_run]) == 0
+    text = capsys.readouterr().out
+
+    assert "Enrichment decisions:" in text
+    assert "apollo  enqueue  allowed by intent" in text
+    assert "queued  attempts 1/" in text
+    assert "last error RetryableProviderError (HTTP 500), next run " in text
+    assert "open for this card's lookups: apollo" in text
+
+
+def test_explain_prints_no_contact_values(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    for name in ("SXE_APOLLO_API_KEY", "SXE_DEALMACHINE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    run([EXAMPLES_DIR], load_settings(database_url=database_url, state_dir=tmp_path / "state"))
+    with connect(database_url) as conn:
+        cards = [row["id"] for row in conn.execute("SELECT id FROM execution.lead_cards WHERE contact_id IS NOT NULL")]
+    assert cards
+
+    for card_id in cards:
+        for arguments in (["explain", str(card_id)], ["explain", str(card_id), "--json"]):
+            assert main(arguments) == 0
+            output = capsys.readouterr().out
+            assert "Enrichment" in output or '"enrichment"' in output
+            assert not contains_pii(output), card_id

@@ -10,6 +10,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from sxe.cards import DEFAULT_INTENT
+from sxe.cards.intent import set_intent
 from sxe.compliance.retention import STEPS, run_retention
 from sxe.config import Settings, load_settings
 from sxe.db import transaction
@@ -52,7 +54,10 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def first_run(settings: Settings) -> RunSummary:
+def first_run(settings: Settings, conn: psycopg.Connection) -> RunSummary:
+    """Run the examples for a pool that wants phones too, so every contact tier has rows to expire."""
+    with transaction(conn, role="sxe_worker"):
+        set_intent(conn, settings.pool, {**DEFAULT_INTENT, "wanted_fields": ["email", "phone"]})
     return run([EXAMPLES], settings)
 
 

@@ -36,6 +36,35 @@ def test_own_domain_skips_hubs_and_platforms(website: str | None, links: tuple[s
     assert own_domain(website, links) == expected
 
 
+@pytest.mark.parametrize(
+    "host",
+    [
+        "pbs.twimg.com",
+        "scontent.cdninstagram.example",
+        "scontent-lax3-1.cdninstagram.com",
+        "scontent-lax3-1.xx.fbcdn.net",
+        "p16-sign.tiktokcdn.example",
+        "p16-sign-va.tiktokcdn-us.com",
+        "media.licdn.com",
+        "lh3.googleusercontent.com",
+        "secure.gravatar.com",
+        "threads.com",
+        "tinyurl.com",
+        "stan.store",
+    ],
+)
+def test_own_domain_skips_cdn_hosts(host: str) -> None:
+    assert own_domain(host, ()) is None
+    assert own_domain(None, (f"https://{host}/v/mara",)) is None
+
+
+def test_own_domain_skips_image_links() -> None:
+    links = ("https://marabakes.example/avatar.JPG", "https://cdn.marabakes.example/a.webp?w=100")
+
+    assert own_domain(None, links) is None
+    assert own_domain(None, (*links, "https://marabakes.example/shop")) == "marabakes.example"
+
+
 def test_brand_name_with_domain_has_no_bridge() -> None:
     found = derive("Bloom Studio 2024", "bloomstudio.com", (), (), "apollo")
 

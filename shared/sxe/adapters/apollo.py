@@ -15,6 +15,7 @@ billing rule in `apollo_response`. The simulator's `x-sxe-credits-used` header i
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 import math
@@ -113,6 +114,17 @@ class ApolloPeopleMatch:
     def phones_requested(self) -> bool:
         """Whether lookups ask Apollo to reveal phone numbers (`reveal_phone_number=true`)."""
         return self._reveal_phone_number
+
+    def without_phone_reveal(self) -> ApolloPeopleMatch:
+        """Return an adapter on the same key and HTTP client whose lookups request no phones.
+
+        The returned adapter never closes the shared client, so close this one as before.
+        """
+        narrowed = copy.copy(self)
+        narrowed._reveal_phone_number = False
+        narrowed._webhook_url = None
+        narrowed._owns_client = False
+        return narrowed
 
     def quoted_cost_credits(self, request: LookupRequest) -> int:
         """Return the maximum credits one lookup can cost: 1, or 9 when phone reveal is on."""

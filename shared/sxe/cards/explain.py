@@ -1,4 +1,4 @@
-"""Explain a lead card: its profiles and the evidence that linked them, its labels, its readiness.
+"""Explain a lead card: its profiles and the evidence that linked them, its labels, its readiness, its enrichment.
 
 `explain(conn, reference)` takes a card id or `PLATFORM:HANDLE` (`x:jane_doe`)
 and returns one JSON-ready dict. Every value comes from Tier 1 profile fields
@@ -22,6 +22,7 @@ import psycopg
 from sxe.db import sql
 from sxe.errors import UsageError
 from sxe.models import Platform
+from sxe.orchestrator.explain import enrichment_report, render_enrichment
 
 _HANDLE_REFERENCE = re.compile(r"^(?P<platform>[a-z]+):@?(?P<handle>\S+)$")
 
@@ -92,6 +93,7 @@ def explain(conn: psycopg.Connection[Any], reference: str) -> dict[str, Any]:
             }
             for row in history
         ],
+        "enrichment": enrichment_report(conn, card_id),
     }
 
 
@@ -217,6 +219,7 @@ def render(report: dict[str, Any]) -> str:
     lines += [
         f"  {step['at']}  {step['from'] or '?'} -> {step['to']}{_reason(step['reason'])}" for step in report["history"]
     ]
+    lines += ["", *render_enrichment(report["enrichment"])]
     return "\n".join(lines)
 
 

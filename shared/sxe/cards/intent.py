@@ -15,11 +15,14 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from sxe.cards import Readiness, transition_pool
 from sxe.contracts import load_contracts
 from sxe.db import sql
 from sxe.errors import ContractViolation, UsageError
 
 INTENT_POLICY_SCHEMA = "https://schemas.sxe.dev/intelligence/intent-policy.v2.json"
+# Readiness reason of a card sent back to tagged because its pool's policy changed.
+INTENT_CHANGED = "intent_changed"
 
 
 class InvalidIntentPolicy(UsageError):
@@ -56,7 +59,12 @@ def read_intent_file(path: Path) -> dict[str, Any]:
 
 
 def set_intent(conn: psycopg.Connection[Any], pool: str, policy: dict[str, Any]) -> dict[str, Any]:
-    """Validate `policy` and store it as the intent of `pool`, creating the pool when missing."""
+    """Validate `policy` and store it as the intent of `pool`, creating the pool when missing.
+
+    The pool's disqualified cards go back to `tagged`, so the next sweep decides them
+    under the new policy.
+    """
     checked = validate_intent(policy)
     conn.execute(sql("pools_set_intent"), {"name": pool, "intent": Jsonb(checked)})
+    transition_pool(conn, pool, [Readiness.DISQUALIFIED], Readiness.TAGGED, INTENT_CHANGED)
     return checked

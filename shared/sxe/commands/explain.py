@@ -1,4 +1,4 @@
-"""`sxe explain`: why a lead card has its profiles, labels and readiness."""
+"""`sxe explain`: why a lead card has its profiles, labels, readiness and enrichment state."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from sxe.db.migrate import migrate
 
 def register(commands: Any) -> None:
     parser = commands.add_parser(
-        "explain", help="show why a lead card has its profiles, labels and readiness, with the evidence"
+        "explain",
+        help="show why a lead card has its profiles, labels and readiness, with the evidence, "
+        "and its enrichment decisions, jobs and breakers",
     )
     parser.add_argument("card", metavar="CARD", help="a card id, or PLATFORM:HANDLE such as x:jane_doe")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")

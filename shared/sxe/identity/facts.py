@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from sxe.models import Platform
-from sxe.normalize.website import LINK_HUB_HOSTS, SHORTENER_HOSTS
+from sxe.normalize.website import LINK_HUB_HOSTS, SHORTENER_HOSTS, is_media_host
 
 # Sites shared by millions of unrelated people. A profile that links one of them
 # tells nothing about who it is.
@@ -149,7 +149,7 @@ def profile_facts(
     crosses: set[tuple[Platform, str]] = set()
 
     own = _clean_host(website_domain)
-    if own and own not in GENERIC_HOSTS:
+    if own and own not in GENERIC_HOSTS and not is_media_host(own):
         domains.add(own)
     for url_text in (website_url or "", bio or ""):
         _read_urls(url_text, domains, targets, crosses)
@@ -206,7 +206,7 @@ def _read_urls(text: str, domains: set[str], targets: set[str], crosses: set[tup
         elif host in LINK_HUB_HOSTS:
             if first_segment:
                 targets.add(f"{host}/{first_segment.lstrip('@')}")
-        elif host not in GENERIC_HOSTS and host.rsplit(".", 1)[-1] not in _NOT_WEB_SUFFIXES:
+        elif host not in GENERIC_HOSTS and not is_media_host(host) and host.rsplit(".", 1)[-1] not in _NOT_WEB_SUFFIXES:
             domains.add(host)
 
 

@@ -48,6 +48,27 @@ SHORTENER_HOSTS = frozenset(
     }
 )
 
+# Hosts that serve the platforms' pictures and files (profile pictures, video covers),
+# matched with their subdomains. A link to them never names a person's own website.
+MEDIA_HOSTS = frozenset(
+    {
+        "twimg.com",
+        "licdn.com",
+        "googleusercontent.com",
+        "gravatar.com",
+        "ggpht.com",
+        "ytimg.com",
+        "fbsbx.com",
+        "pinimg.com",
+        "sndcdn.com",
+        "redditmedia.com",
+        "redd.it",
+    }
+)
+# CDN host labels that appear under several top-level domains and with regional
+# suffixes: scontent-lax3-1.cdninstagram.com, *.fbcdn.net, p16-sign-va.tiktokcdn-us.com.
+_MEDIA_HOST_LABEL = re.compile(r"^(?:cdninstagram|fbcdn|tiktokcdn(?:-[a-z0-9]+)?)$")
+
 CONTACT_SCHEMES = frozenset({"mailto", "tel", "sms"})
 
 _HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9-]{2,63}")
@@ -86,6 +107,14 @@ def website_domain(url: str | None) -> Website:
     if host is None:
         return Website(domain=None, flags=("invalid_website",))
     return Website(domain=host, flags=_host_flags(host))
+
+
+def is_media_host(host: str) -> bool:
+    """Return True when `host` serves a platform's pictures or files (a CDN), never a person's site."""
+    labels = host.lower().rstrip(".").split(".")
+    if any(_MEDIA_HOST_LABEL.match(label) for label in labels[:-1]):
+        return True
+    return any(".".join(labels[start:]) in MEDIA_HOSTS for start in range(len(labels) - 1))
 
 
 def _host(text: str) -> str | None:

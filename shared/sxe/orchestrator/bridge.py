@@ -3,8 +3,9 @@
 A people-match provider finds a person by a LinkedIn profile URL, or by a person's
 name plus the domain of their own website. The bridge reads the card's best
 profile (display name, website domain) and every URL in its profiles' bios and
-raw records (Tier 1 bios are redacted, but their URLs are kept). Link hubs and
-social platforms are never taken for a person's own domain. A source keyed on
+raw records (Tier 1 bios are redacted, but their URLs are kept). Link hubs,
+shorteners, social platforms and the CDNs that serve their pictures are never
+taken for a person's own domain, and neither is a link to an image file. A source keyed on
 profiles (public_bio) matches on the card's profile identities instead.
 """
 
@@ -16,6 +17,8 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from sxe.adapters.base import LookupRequest
+from sxe.identity.facts import PLATFORM_HOSTS
+from sxe.normalize.website import LINK_HUB_HOSTS, SHORTENER_HOSTS, is_media_host
 
 # Link hubs and shorteners tell nothing about where a person works.
 LINK_HUB_DOMAINS = frozenset(
@@ -47,7 +50,10 @@ PLATFORM_DOMAINS = frozenset(
         "amzn.to",
     }
 )
-NOT_OWN_DOMAINS = LINK_HUB_DOMAINS | PLATFORM_DOMAINS
+# Every link hub, shortener and platform host the ingest and identity code know as well.
+NOT_OWN_DOMAINS = LINK_HUB_DOMAINS | PLATFORM_DOMAINS | LINK_HUB_HOSTS | SHORTENER_HOSTS | PLATFORM_HOSTS
+# Paths of picture and video files: such a link is an image, not a website.
+_MEDIA_PATH = re.compile(r"\.(?:jpe?g|png|gif|webp|heic|avif|svg|bmp|ico|mp4|mov|webm)$", re.IGNORECASE)
 
 _LINKEDIN_PERSON = re.compile(r"(?:^|[/.])linkedin\.com/in/([A-Za-z0-9_%-]{3,100})", re.IGNORECASE)
 _NAME_SEPARATORS = re.compile(r"\s[|•·–—-]\s|[|•·,(\[]")
@@ -127,8 +133,12 @@ def person_name(display_name: str | None) -> tuple[str, str, str] | None:
 
 
 def own_domain(website_domain: str | None, links: tuple[str, ...]) -> str | None:
-    """Return the profile's website domain, else the first bio or record link's domain, skipping hubs and platforms."""
-    for candidate in (website_domain, *(_host(link) for link in links)):
+    """Return the profile's website domain, else the first bio or record link's domain.
+
+    Link hubs, shorteners, platforms, their picture CDNs and links to image or video
+    files never count.
+    """
+    for candidate in (website_domain, *(_host(link) for link in links if not _is_media_link(link))):
         domain = _bare(candidate)
         if domain is not None and not _is_not_own(domain):
             return domain
@@ -160,5 +170,16 @@ def _bare(domain: str | None) -> str | None:
     return domain if "." in domain else None
 
 
+def _is_media_link(link: str) -> bool:
+    text = link if "://" in link else f"https://{link}"
+    try:
+        path = urlsplit(text).path
+    except ValueError:
+        return False
+    return _MEDIA_PATH.search(path) is not None
+
+
 def _is_not_own(domain: str) -> bool:
+    if is_media_host(domain):
+        return True
     return any(domain == blocked or domain.endswith(f".{blocked}") for blocked in NOT_OWN_DOMAINS)

@@ -21,6 +21,7 @@ from sxe.orchestrator.bridge import LINK_HUB_DOMAINS, Bridge, BridgeKind
 
 class SkipReason(StrEnum):
     PROVIDER_NOT_ALLOWED = "provider_not_allowed"
+    PROVIDER_NOT_CONFIGURED = "provider_not_configured"
     EXCLUDED_QUALITY_FLAG = "excluded_quality_flag"
     BELOW_MIN_FOLLOWERS = "below_min_followers"
     PERSONA_NOT_TARGETED = "persona_not_targeted"
@@ -37,13 +38,23 @@ class SkipReason(StrEnum):
     CIRCUIT_OPEN = "circuit_open"
 
 
-# Skips that may clear by themselves: the card stays qualified and a later sweep decides again.
-TRANSIENT_SKIPS = frozenset({SkipReason.BUDGET_EXHAUSTED, SkipReason.CIRCUIT_OPEN})
+# Skips that may clear by themselves or with a settings or intent change: the card stays
+# qualified and a later sweep decides again. A provider that the intent allows but the run
+# does not configure (or the reverse) is a settings problem, not a fact about the card, so it
+# never disqualifies it.
+TRANSIENT_SKIPS = frozenset(
+    {
+        SkipReason.BUDGET_EXHAUSTED,
+        SkipReason.CIRCUIT_OPEN,
+        SkipReason.PROVIDER_NOT_ALLOWED,
+        SkipReason.PROVIDER_NOT_CONFIGURED,
+    }
+)
 
-# Skips by the pool's intent policy: the card is disqualified until its data or the policy changes.
+# Skips by the pool's intent policy: the card is disqualified until its data or the policy
+# changes (`sxe.cards.intent.set_intent` sends the pool's disqualified cards back to tagged).
 POLICY_SKIPS = frozenset(
     {
-        SkipReason.PROVIDER_NOT_ALLOWED,
         SkipReason.EXCLUDED_QUALITY_FLAG,
         SkipReason.BELOW_MIN_FOLLOWERS,
         SkipReason.PERSONA_NOT_TARGETED,

@@ -11,7 +11,8 @@ Apollo is asked for phones only when it can deliver them: Apollo sends revealed
 phones to a webhook, so `reveal_phone_number=true` goes out with the enrich/callback
 URL built from `SXE_FUNCTIONS_BASE_URL` and `SXE_APOLLO_WEBHOOK_TOKEN`. Without both,
 Apollo lookups request no phones and the sweep's decisions record that. Only then does the
-run also get Apollo's bulk_match adapter.
+run also get Apollo's bulk_match adapter. `runner.prepare` further turns phone reveal off
+for a pool whose `wanted_fields` leave out phone.
 """
 
 from __future__ import annotations
@@ -119,7 +120,8 @@ def _simulated_providers(settings: Settings) -> Iterator[Providers]:
     """Yield Apollo and DealMachine adapters that both call one loopback simulator.
 
     The simulator returns phones in the people/match body itself, so the simulated
-    Apollo adapter reveals phones without a webhook URL.
+    Apollo adapter reveals phones without a webhook URL, for pools that want phones
+    (`runner.prepare` turns it off for the others).
     """
     timeout = settings.provider_timeout_seconds
     faults = FaultPlan.parse(settings.simulator_faults, seed=settings.simulator_seed)

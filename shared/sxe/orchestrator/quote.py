@@ -28,7 +28,7 @@ from sxe.db import sql, transaction
 from sxe.errors import UsageError
 from sxe.orchestrator import controls, runner
 from sxe.orchestrator.gate import Candidate, check_policy
-from sxe.orchestrator.sweep import SweepContext, decide_card, quoted_credits
+from sxe.orchestrator.sweep import SweepContext, decide_card, provider_mismatch, quoted_credits
 
 DEFAULT_MATCH_RATE = 0.5
 MIN_RATE_SAMPLE = 20
@@ -122,6 +122,11 @@ def quote(conn: psycopg.Connection[Any], context: SweepContext) -> Quote:
         waterfall = context.waterfall()
         result = Quote(context.pool, cards=len(rows))
         result.providers = {adapter.name: _provider_quote(conn, adapter, context) for adapter in waterfall}
+        if not waterfall:
+            # Every card would get the sweep's mismatch skip (`sweep.provider_mismatch`).
+            reason = provider_mismatch(context)[-1][1]
+            result.skipped[str(reason)] += len(rows)
+            return result
         for row in rows:
             _quote_card(conn, Candidate.from_row(row), context, waterfall, result)
     return result

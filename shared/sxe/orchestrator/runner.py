@@ -21,7 +21,7 @@ from sxe.config import Settings
 from sxe.db import transaction
 from sxe.orchestrator import controls, public_bio
 from sxe.orchestrator.deadline import Deadline
-from sxe.orchestrator.sweep import ENRICH_QUEUE, SweepContext, SweepResult, sweep
+from sxe.orchestrator.sweep import ENRICH_QUEUE, SweepContext, SweepResult, sweep, wanted_fields
 from sxe.orchestrator.worker import WorkerContext, WorkResult, work
 
 PROVIDER_MONTHLY_CREDITS = 10_000
@@ -56,6 +56,7 @@ def prepare(
     period = controls.budget_period()
     with transaction(conn, role="sxe_worker"):
         intent = ensure_pool(conn, settings.pool)
+        adapter, fallbacks = fit_phone_reveal(intent, adapter, fallbacks)
         allowed = intent.get("allowed_providers", [])
         configured = {provider.name for provider in (adapter, *fallbacks)}
         if public_bio.PROVIDER in allowed and public_bio.PROVIDER not in configured:
@@ -86,6 +87,26 @@ def prepare(
     return Enrichment(sweep, worker)
 
 
+def fit_phone_reveal(
+    intent: dict[str, Any], adapter: ProviderAdapter, fallbacks: Sequence[ProviderAdapter]
+) -> tuple[ProviderAdapter, tuple[ProviderAdapter, ...]]:
+    """Return the adapters with phone reveal turned off unless the pool's `wanted_fields` include phone.
+
+    A revealed Apollo phone costs 8 credits on top of the match, so a pool that wants
+    only email never asks for one. Adapters that cannot reveal phones come back as they are.
+    """
+    if "phone" in wanted_fields(intent):
+        return adapter, tuple(fallbacks)
+    return _without_phone_reveal(adapter), tuple(_without_phone_reveal(item) for item in fallbacks)
+
+
+def _without_phone_reveal(adapter: ProviderAdapter) -> ProviderAdapter:
+    if not getattr(adapter, "phones_requested", False):
+        return adapter
+    narrowed: ProviderAdapter = adapter.without_phone_reveal()  # type: ignore[attr-defined]
+    return narrowed
+
+
 def _ensure_controls(
     conn: psycopg.Connection[Any], settings: Settings, provider: str, period: str, pool_limit: int
 ) -> None:
@@ -112,23 +133,24 @@ def drain(
 ) -> tuple[SweepResult, WorkResult]:
     """Sweep and work in rounds until a round changes nothing and no retry or breaker probe is due before the deadline.
 
-    Between idle rounds the caller sleeps until the earliest scheduled retry (or the
-    end of a breaker's cool-off), so one run can ride out a short provider outage.
-    A card whose lookup waits longer stays enrichment_queued or qualified, and a
-    later sweep or worker run picks it up.
+    The first sweep always runs, and every round works all the jobs due at its start,
+    however close the deadline is. The deadline only limits how long the loop sleeps
+    for a scheduled retry (or the end of a breaker's cool-off), so one run can ride
+    out a short provider outage. A card whose lookup waits longer stays
+    enrichment_queued or qualified, and a later sweep or worker run picks it up.
     """
     swept, worked = SweepResult(), WorkResult()
-    while deadline.allows(enrichment.worker.job_seconds):
+    while True:
         decided = sweep(conn, enrichment.sweep)
         swept.enqueued += decided.enqueued
         swept.skipped.update(decided.skipped)
-        done = work(conn, enrichment.worker, deadline=deadline)
+        done = work(conn, enrichment.worker)
         _add_work(worked, done)
         if decided.enqueued or done.lookups or done.outcomes.get("reused"):
             continue
 
         wait = _idle_wait(conn, enrichment, decided)
-        if wait is None or not deadline.allows(wait + enrichment.worker.job_seconds):
+        if wait is None or not deadline.allows(wait):
             break
         time.sleep(wait)
     return swept, worked

@@ -48,6 +48,8 @@ PASS_ON_SKIPS = frozenset(
     }
 )
 DEFAULT_WANTED_FIELDS = ("email",)
+# The setting that configures each paid provider; `public_bio` needs none.
+PROVIDER_KEY_SETTINGS = {"apollo": "SXE_APOLLO_API_KEY", "dealmachine": "SXE_DEALMACHINE_API_KEY"}
 # Detail of an allowed decision whose provider will not be asked for phones the pool wants.
 PHONES_NOT_REQUESTED = (
     "phones not requested: Apollo sends phones only to a webhook, and SXE_APOLLO_WEBHOOK_TOKEN "
@@ -79,8 +81,11 @@ class SweepContext:
     fallbacks: tuple[ProviderAdapter, ...] = ()
 
     def waterfall(self) -> list[ProviderAdapter]:
-        """Return the configured providers the pool allows, in its order; the primary alone when none is allowed."""
-        return waterfall_order(self.intent, (self.adapter, *self.fallbacks)) or [self.adapter]
+        """Return the configured providers the pool allows, in its order; empty when none is both."""
+        return waterfall_order(self.intent, (self.adapter, *self.fallbacks))
+
+    def configured(self) -> list[str]:
+        return [adapter.name for adapter in (self.adapter, *self.fallbacks)]
 
     def scopes_for(self, provider: str) -> controls.BudgetScopes:
         return controls.BudgetScopes(provider=provider, pool=self.pool)
@@ -98,15 +103,24 @@ def wanted_fields(intent: dict[str, Any]) -> frozenset[str]:
 
 
 def sweep(conn: psycopg.Connection[Any], context: SweepContext) -> SweepResult:
-    """Decide every tagged card of the pool, each in its own transaction, and enqueue allowed lookups."""
+    """Decide every tagged card of the pool, each in its own transaction, and enqueue allowed lookups.
+
+    When no configured provider is allowed by the pool, every card gets a
+    `provider_not_configured` (or `provider_not_allowed`) skip and stays qualified, so
+    a run after the settings or the intent are fixed enriches it.
+    """
     with transaction(conn, role="sxe_worker"):
         rows = conn.execute(sql("enrich_candidates"), {"pool": context.pool, "card_id": None}).fetchall()
 
     result = SweepResult()
+    waterfall = context.waterfall()
     for row in rows:
         with transaction(conn, role="sxe_worker"):
             candidate = Candidate.from_row(row)
-            decisions = decide_card(conn, candidate, context, context.waterfall())
+            if not waterfall:
+                _record_mismatch(conn, candidate, context, result)
+                continue
+            decisions = decide_card(conn, candidate, context, waterfall)
             reused = False
             for position, (adapter, decision) in enumerate(decisions):
                 final = position == len(decisions) - 1
@@ -123,6 +137,47 @@ def sweep(conn: psycopg.Connection[Any], context: SweepContext) -> SweepResult:
         count=len(rows),
     )
     return result
+
+
+def provider_mismatch(context: SweepContext) -> list[tuple[str, SkipReason, str]]:
+    """Return (provider, reason, detail) for a pool that allows none of the run's configured providers.
+
+    Each allowed provider that this run does not configure gets a
+    `provider_not_configured` entry naming the setting to add. A pool that allows no
+    provider at all gets one `provider_not_allowed` entry naming the configured ones.
+    """
+    configured = context.configured()
+    allowed = [str(name) for name in context.intent.get("allowed_providers", [])]
+    if not allowed:
+        detail = f"the pool's allowed_providers is empty; this run configures {', '.join(configured)}"
+        return [(context.adapter.name, SkipReason.PROVIDER_NOT_ALLOWED, detail)]
+    return [
+        (name, SkipReason.PROVIDER_NOT_CONFIGURED, _not_configured_detail(name, configured))
+        for name in allowed
+        if name not in configured
+    ]
+
+
+def _not_configured_detail(provider: str, configured: list[str]) -> str:
+    setting = PROVIDER_KEY_SETTINGS.get(provider)
+    fix = f"set {setting}" if setting else f"no provider adapter is named {provider}; fix allowed_providers"
+    return (
+        f"{provider} is in the pool's allowed_providers but this run configures only "
+        f"{', '.join(configured)}: {fix}, or allow one of those"
+    )
+
+
+def _record_mismatch(
+    conn: psycopg.Connection[Any], candidate: Candidate, context: SweepContext, result: SweepResult
+) -> None:
+    """Record a skip for each provider of the mismatch and keep the card eligible (tagged moves to qualified)."""
+    mismatch = provider_mismatch(context)
+    for provider, reason, detail in mismatch:
+        decision = Decision(candidate.card_id, reason, detail=detail, readiness=candidate.readiness)
+        record_decision(conn, decision, provider, f"{reason}; {detail}", None, None, context.actor, context.simulated)
+    result.skipped[str(mismatch[-1][1])] += 1
+    if candidate.readiness == Readiness.TAGGED:
+        transition(conn, candidate.card_id, Readiness.QUALIFIED)
 
 
 def decide_card(

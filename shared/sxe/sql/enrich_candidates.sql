@@ -1,8 +1,8 @@
 -- Tagged cards of the pool (or the one card %(card_id)s in any state) with the facts
 -- the gate needs: labels, the profile that carries the best lookup key (a display
 -- name plus a website domain), every URL in the card's bios and latest raw records
--- (the identity bridge reads LinkedIn URLs and own domains from them), and the
--- platform identities of the card's profiles.
+-- other than image URLs (the identity bridge reads LinkedIn URLs and own domains
+-- from them), and the platform identities of the card's profiles.
 SELECT card.id AS card_id,
        card.readiness,
        array(SELECT label.value FROM execution.card_labels AS label
@@ -19,12 +19,36 @@ SELECT card.id AS card_id,
                FROM execution.card_profiles AS link
                JOIN social.profiles AS profile ON profile.id = link.profile_id
                LEFT JOIN LATERAL (
-                     SELECT raw.payload::text AS text
+                     SELECT raw.payload
                        FROM social.profile_observations AS seen
                        JOIN social.raw_records AS raw ON raw.id = seen.raw_record_id
                       WHERE seen.profile_id = profile.id
                       ORDER BY seen.observed_at DESC, seen.raw_record_id DESC
                       LIMIT 1
+               ) AS newest ON true
+               -- The record's string values, except those under an image or media key (avatar_url,
+               -- profile_image_url, profile_pic_url_hd, covers, ...) at any depth, because a
+               -- picture's CDN host is never the person's own website.
+               LEFT JOIN LATERAL (
+                     WITH RECURSIVE node (value, under_image) AS (
+                          SELECT newest.payload, false
+                          UNION ALL
+                          SELECT child.value,
+                                 node.under_image
+                                 OR coalesce(child.key ~* '(avatar|image|picture|photo|thumb|banner|cover|icon|logo|media|video)'
+                                             OR child.key ~ '(^|_)(pic|img)|Pic|Img', false)
+                            FROM node
+                           CROSS JOIN LATERAL (
+                                 SELECT entry.key, entry.value
+                                   FROM jsonb_each(CASE WHEN jsonb_typeof(node.value) = 'object' THEN node.value END) AS entry
+                                 UNION ALL
+                                 SELECT NULL, element.value
+                                   FROM jsonb_array_elements(CASE WHEN jsonb_typeof(node.value) = 'array' THEN node.value END) AS element
+                           ) AS child
+                     )
+                     SELECT string_agg(node.value #>> '{}', ' ') AS text
+                       FROM node
+                      WHERE jsonb_typeof(node.value) = 'string' AND NOT node.under_image
                ) AS latest ON true
               CROSS JOIN LATERAL regexp_matches(
                      coalesce(profile.bio, '') || ' ' || coalesce(latest.text, ''),
