@@ -130,6 +130,13 @@ _PHONE_CANDIDATE = re.compile(
 )
 
 # WhatsApp click-to-chat links carry the number in the path or the query.
+# A UUID's digit groups can read as a phone number ("4960-4033-9399"), so phone passes
+# see each UUID as one private-use character and the UUID is put back afterwards.
+_UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
+_UUID_MASK_FIRST = 0xE000
+_UUID_MASK_COUNT = 0x1900
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
+
 _WHATSAPP_LINK = re.compile(
     r"(?P<prefix>\bwa\.me/|\bwhatsapp\.com/send/?\?phone=)\+?\d{6,15}",
     re.IGNORECASE,
@@ -266,6 +273,35 @@ def _email_patterns(text: str) -> list[re.Pattern[str]]:
 
 
 def _replace_phones(text: str) -> tuple[str, int]:
+    text, uuids = _mask_uuids(text)
+    text, count = _replace_unmasked_phones(text)
+    return _unmask_uuids(text, uuids), count
+
+
+def _mask_uuids(text: str) -> tuple[str, list[str]]:
+    """Return the text with each UUID replaced by a private-use character, and the UUIDs in order.
+
+    Text that already holds a private-use character is returned as it is, so that
+    putting the UUIDs back cannot change it.
+    """
+    if "-" not in text or _PRIVATE_USE.search(text):
+        return text, []
+    uuids: list[str] = []
+
+    def hide(match: re.Match[str]) -> str:
+        uuids.append(match.group())
+        return chr(_UUID_MASK_FIRST + len(uuids) - 1)
+
+    return _UUID.sub(hide, text, count=_UUID_MASK_COUNT), uuids
+
+
+def _unmask_uuids(text: str, uuids: list[str]) -> str:
+    for index, value in enumerate(uuids):
+        text = text.replace(chr(_UUID_MASK_FIRST + index), value)
+    return text
+
+
+def _replace_unmasked_phones(text: str) -> tuple[str, int]:
     text, link_count = _WHATSAPP_LINK.subn(lambda match: match["prefix"] + PHONE_PLACEHOLDER, text)
     if sum(map(str.isdigit, text)) < MIN_LIBRARY_DIGITS:
         return text, link_count
@@ -426,6 +462,7 @@ def _find_emails(text: str) -> list[str]:
 
 
 def _find_phones(text: str) -> list[str]:
+    text, _ = _mask_uuids(text)
     phones: list[str] = []
     for link in _WHATSAPP_LINK.finditer(text):
         phones += _e164("+" + re.sub(r"\D", "", link.group()[len(link["prefix"]) :]), None)
