@@ -144,6 +144,7 @@ def test_status_counts_match_audit(faulty_run: RunSummary, conn: psycopg.Connect
         faulty_run.simulator["faults"].values()
     )
     assert apollo["billable_calls"] == sum(1 for detail in lookup_audit(conn) if detail["credits"] > 0)
+    assert apollo["errors"] == sum(faulty_run.simulator["faults"].values())
     breaker = conn.execute("SELECT state FROM ops.circuit_breakers WHERE provider = 'apollo'").fetchone()
     assert apollo["breaker"] == breaker["state"]
     assert apollo["budget"]["reserved"] == 0

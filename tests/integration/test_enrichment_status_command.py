@@ -31,10 +31,11 @@ def test_status_json_has_required_keys(capsys: pytest.CaptureFixture[str]) -> No
     assert report["jobs"] == {"succeeded": sum(report["jobs"].values())}
     assert sum(report["cards"].values()) > 0
     apollo = report["providers"]["apollo"]
-    assert set(apollo) >= {"calls", "billable_calls", "cache_hits", "misses", "breaker", "budget"}
+    assert set(apollo) >= {"calls", "billable_calls", "cache_hits", "misses", "errors", "breaker", "budget"}
     assert set(apollo["budget"]) == {"limit", "reserved", "spent"}
     assert apollo["calls"] == report["jobs"]["succeeded"]
     assert apollo["breaker"] == "closed"
+    assert apollo["errors"] == 0
 
 
 @pytest.mark.usefixtures("enriched_pool")
@@ -45,6 +46,7 @@ def test_status_tables_name_each_section(capsys: pytest.CaptureFixture[str]) -> 
     output = capsys.readouterr().out
 
     assert "job state" in output
+    assert "errors" in output
     assert "readiness" in output
     assert "apollo" in output
     assert "pool:default" in output

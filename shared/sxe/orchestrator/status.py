@@ -50,6 +50,7 @@ def _provider(row: dict[str, Any]) -> dict[str, Any]:
         "billable_calls": int(row["billable_calls"]),
         "cache_hits": int(row["cache_hits"]),
         "misses": int(row["misses"]),
+        "errors": int(row["errors"]),
         "breaker": row["breaker"],
         "consecutive_failures": int(row["consecutive_failures"] or 0),
         "budget": {
@@ -74,6 +75,7 @@ def render(status: dict[str, Any]) -> str:
             data["billable_calls"],
             data["cache_hits"],
             data["misses"],
+            data["errors"],
             data["breaker"],
             _credits(data["budget"]["limit"]),
             _credits(data["budget"]["reserved"]),
@@ -82,7 +84,7 @@ def render(status: dict[str, Any]) -> str:
         for name, data in sorted(status["providers"].items())
     ]
     lines += _table(
-        ["provider", "calls", "billable", "cache hits", "misses", "breaker", "limit", "reserved", "spent"],
+        ["provider", "calls", "billable", "cache hits", "misses", "errors", "breaker", "limit", "reserved", "spent"],
         provider_rows,
     )
     lines.append("")

@@ -1,5 +1,5 @@
 -- Per provider: calls that reached it, calls it billed, lookups served from the cooldown
--- memory, misses, breaker state and this period's provider budget. Calls come from the
+-- memory, misses, calls that failed (retryable or permanent), breaker state and this period's provider budget. Calls come from the
 -- worker's audit rows. Cache hits also count sweep decisions taken from that memory.
 WITH providers AS (
     SELECT provider FROM ops.circuit_breakers
@@ -12,7 +12,9 @@ lookups AS (
                                OR detail->>'outcome' LIKE 'retryable_error%%') AS calls,
            count(*) FILTER (WHERE (detail->>'credits')::integer > 0) AS billable_calls,
            count(*) FILTER (WHERE detail->>'outcome' = 'reused') AS reused,
-           count(*) FILTER (WHERE detail->>'outcome' = 'no_match') AS misses
+           count(*) FILTER (WHERE detail->>'outcome' = 'no_match') AS misses,
+           count(*) FILTER (WHERE detail->>'outcome' = 'permanent_error'
+                               OR detail->>'outcome' LIKE 'retryable_error%%') AS errors
       FROM ops.audit_log
      WHERE action = 'enrichment.lookup'
      GROUP BY 1
@@ -28,6 +30,7 @@ SELECT providers.provider,
        coalesce(lookups.billable_calls, 0) AS billable_calls,
        coalesce(lookups.reused, 0) + coalesce(remembered.hits, 0) AS cache_hits,
        coalesce(lookups.misses, 0) AS misses,
+       coalesce(lookups.errors, 0) AS errors,
        coalesce(breaker.state, 'closed') AS breaker,
        breaker.consecutive_failures,
        budget.limit_credits,
