@@ -212,7 +212,10 @@ def measure_bundle(count: int, folder: Path, *, from_rows: bool) -> dict[str, fl
 
     manifest, read_back = read_bundle(store, bundle.manifest_key, validate_records=False)
     if manifest["record_count"] != count or sum(1 for _ in read_back) != count:
-        raise SystemExit(f"bundle holds {manifest['record_count']} records, expected {count}")
+        raise SystemExit(
+            f"bundle manifest counts {manifest['record_count']} records, expected {count}: "
+            "the bundle writer lost or added records"
+        )
     return {
         "seconds": seconds,
         "reference_seconds": source.reference_seconds,

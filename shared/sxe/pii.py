@@ -281,9 +281,10 @@ def _replace_phones(text: str) -> tuple[str, int]:
 def _mask_uuids(text: str) -> tuple[str, list[str]]:
     """Return the text with each UUID replaced by a private-use character, and the UUIDs in order.
 
-    Text that already holds a private-use character is returned as it is, so that
+    Text that already contains a private-use character is returned unchanged, so that
     putting the UUIDs back cannot change it.
     """
+    # NOTE: a UUID in such text is not masked, so its digit groups can still be redacted as a phone.
     if "-" not in text or _PRIVATE_USE.search(text):
         return text, []
     uuids: list[str] = []
@@ -362,9 +363,10 @@ def library_regions(text: str) -> frozenset[str | None]:
 
 def _shortest_national_number(region: str) -> int:
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    if metadata is None or not metadata.general_desc.possible_length:
+    general = metadata.general_desc if metadata is not None else None
+    if general is None or not general.possible_length:
         return 0
-    return min(metadata.general_desc.possible_length)
+    return min(general.possible_length)
 
 
 _ALL_PASSES: frozenset[str | None] = frozenset((None, *NATIONAL_REGIONS))

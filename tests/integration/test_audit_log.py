@@ -182,7 +182,7 @@ def test_concurrent_writers_keep_chain_linear(database_url: str, conn: psycopg.C
     assert report.rows_checked == total
 
 
-def test_repeatable_read_writer_behind_the_chain_gets_a_serialization_failure(
+def test_stale_repeatable_read_append_fails_serialization(
     database_url: str, conn: psycopg.Connection[Any]
 ) -> None:
     append_rows(conn, 1)

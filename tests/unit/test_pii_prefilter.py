@@ -243,20 +243,20 @@ def test_redact_text_caches_per_string() -> None:
     "identifier",
     ["b4a3ad3e-4960-4033-9399-a14844895780", "E80674C2-9581-4439-9236-DFEEA07603D1"],
 )
-def test_uuid_whose_digit_groups_read_as_a_phone_is_not_pii(identifier: str) -> None:
+def test_uuid_is_not_a_phone(identifier: str) -> None:
     assert not contains_pii(identifier)
     assert redact_text(f"card {identifier} moved").text == f"card {identifier} moved"
     assert find_contacts(identifier) == []
 
 
-def test_phone_beside_a_uuid_is_still_redacted_and_found() -> None:
+def test_phone_beside_uuid_is_redacted() -> None:
     text = "card b4a3ad3e-4960-4033-9399-a14844895780, call +1 212 555 0186"
 
     assert redact_text(text).text == "card b4a3ad3e-4960-4033-9399-a14844895780, call [phone]"
     assert [contact.value for contact in find_contacts(text)] == ["+12125550186"]
 
 
-def test_private_use_characters_are_kept_when_a_uuid_is_near() -> None:
+def test_private_use_characters_survive_redaction() -> None:
     text = "\ue000 b4a3ad3e-4960-4033-9399-a14844895780 \ue001"
 
     assert redact_text(text).text.startswith("\ue000 b4a3ad3e-")

@@ -22,7 +22,6 @@ import math
 import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from types import TracebackType
 from urllib.parse import urlsplit
 
 import httpx
@@ -33,7 +32,7 @@ from sxe.adapters.apollo_response import (
     PROVIDER,
     build_result,
 )
-from sxe.adapters.base import LookupRequest, LookupResult
+from sxe.adapters.base import HttpClientOwner, LookupRequest, LookupResult
 from sxe.errors import PermanentProviderError, RetryableProviderError, UsageError
 
 ADAPTER_VERSION = "1"
@@ -60,7 +59,7 @@ _PERMANENT_HINTS = {
 }
 
 
-class ApolloPeopleMatch:
+class ApolloPeopleMatch(HttpClientOwner):
     """`ProviderAdapter` for Apollo People Enrichment, one person per call.
 
     Uses the `httpx.Client` passed in, or creates one that `close()` releases. Every
@@ -138,22 +137,6 @@ class ApolloPeopleMatch:
         if response.status_code == 200:
             return build_result(response.content, adapter_version=self.version, simulated=self._simulated)
         raise status_error(response)
-
-    def close(self) -> None:
-        """Close the HTTP client if this adapter created it."""
-        if self._owns_client:
-            self._client.close()
-
-    def __enter__(self) -> ApolloPeopleMatch:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _send(self, request: LookupRequest) -> httpx.Response:
         """POST the request and map transport failures to RetryableProviderError without echoing the URL."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -29,7 +28,7 @@ from sxe.adapters.apollo import (
     status_error,
 )
 from sxe.adapters.apollo_response import PROVIDER, decode_body, result_for_person
-from sxe.adapters.base import LookupRequest, LookupResult, normalize_text
+from sxe.adapters.base import HttpClientOwner, LookupRequest, LookupResult, normalize_text
 from sxe.errors import PermanentProviderError, RetryableProviderError, UsageError
 
 BULK_MATCH_PATH = "/api/v1/people/bulk_match"
@@ -66,7 +65,7 @@ class OrganizationResult:
     simulated: bool
 
 
-class _ApolloClient:
+class _ApolloClient(HttpClientOwner):
     """Key header, timeouts and client ownership shared by the bulk and organization calls."""
 
     def __init__(
@@ -96,11 +95,6 @@ class _ApolloClient:
         )
         self._owns_client = client is None
         self._client = client if client is not None else httpx.Client(timeout=self._timeout)
-
-    def close(self) -> None:
-        """Close the HTTP client if this object created it."""
-        if self._owns_client:
-            self._client.close()
 
     def _call(self, method: str, path: str, operation: str, **options: Any) -> bytes:
         """Send one request and return a 200 body, or raise the classified provider error."""
@@ -151,14 +145,6 @@ class ApolloBulkPeopleMatch(_ApolloClient):
         )
         self._reveal_phone_number = reveal_phone_number
         self._webhook_url = webhook_url
-
-    def __enter__(self) -> ApolloBulkPeopleMatch:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.close()
 
     def match(self, requests: Sequence[LookupRequest]) -> BulkMatchResult:
         """Match 1 to 10 people in one call; raise UsageError for an empty or oversized batch."""
@@ -226,14 +212,6 @@ class ApolloOrganizationEnrich(_ApolloClient):
             connect_timeout_seconds=connect_timeout_seconds,
             read_timeout_seconds=read_timeout_seconds,
         )
-
-    def __enter__(self) -> ApolloOrganizationEnrich:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.close()
 
     def quoted_cost_credits(self, domain: str) -> int:
         """Return the maximum credits one enrichment costs: 1."""

@@ -12,7 +12,10 @@ import hashlib
 import json
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Literal, Protocol, runtime_checkable
+from types import TracebackType
+from typing import Literal, Protocol, Self, runtime_checkable
+
+import httpx
 
 ContactKind = Literal["email", "phone"]
 
@@ -23,6 +26,26 @@ def normalize_text(value: str | None) -> str | None:
         return None
     collapsed = " ".join(value.split()).lower()
     return collapsed or None
+
+
+class HttpClientOwner:
+    """Base of an adapter that closes its HTTP client on `close` or at the end of a `with` block, when it created it."""
+
+    _client: httpx.Client
+    _owns_client: bool
+
+    def close(self) -> None:
+        """Close the HTTP client if this adapter created it."""
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
 
 
 @dataclass(frozen=True, slots=True)

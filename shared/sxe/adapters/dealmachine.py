@@ -23,14 +23,13 @@ import json
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from sxe.adapters.apollo import classify_status, mask_contact_text
-from sxe.adapters.base import LookupRequest, LookupResult
+from sxe.adapters.base import HttpClientOwner, LookupRequest, LookupResult
 from sxe.adapters.dealmachine_response import (
     ADAPTER_VERSION,
     PROVIDER,
@@ -65,7 +64,7 @@ _PERMANENT_HINTS = {
 Clock = Callable[[], datetime]
 
 
-class DealMachineEnrichment:
+class DealMachineEnrichment(HttpClientOwner):
     """`ProviderAdapter` for DealMachine person enrichment, one person per call.
 
     Uses the `httpx.Client` passed in, or creates one that `close()` releases.
@@ -141,22 +140,6 @@ class DealMachineEnrichment:
     def lookup_email(self, email: str) -> LookupResult:
         """Reverse-look-up one email address; a result naming several people is treated as a miss."""
         return self._reverse_lookup(EMAIL_PATH, {"email": email})
-
-    def close(self) -> None:
-        """Close the HTTP client if this adapter created it."""
-        if self._owns_client:
-            self._client.close()
-
-    def __enter__(self) -> DealMachineEnrichment:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _reverse_lookup(self, path: str, item: dict[str, str]) -> LookupResult:
         body = {"data": [item], "fields": list(CONTACT_FIELDS), "include_properties": False}

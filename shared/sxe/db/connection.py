@@ -94,7 +94,7 @@ def execute_committed(
             if conn.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
                 conn.execute("ROLLBACK")
             raise
-        # The cursor holds one result per statement of the message: BEGIN, SET, the statements, COMMIT.
+        # The cursor has one result per statement of the message: BEGIN, SET, the statements, COMMIT.
         cursor.nextset()
         for _ in statements:
             cursor.nextset()

@@ -93,7 +93,7 @@ def fit_phone_reveal(
     """Return the adapters with phone reveal turned off unless the pool's `wanted_fields` include phone.
 
     A revealed Apollo phone costs 8 credits on top of the match, so a pool that wants
-    only email never asks for one. Adapters that cannot reveal phones come back as they are.
+    only email never requests one. Adapters that cannot reveal phones come back as they are.
     """
     if "phone" in wanted_fields(intent):
         return adapter, tuple(fallbacks)

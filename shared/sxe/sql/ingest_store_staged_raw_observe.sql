@@ -1,6 +1,6 @@
 -- Store the accepted raw records staged in ingest_stage and append one observation per
 -- record, with the chunk's source attribution. The staged rows are deleted as they are
--- read, so a chunk never sees an earlier chunk's rows, even inside an outer transaction
+-- read, so a chunk never reads an earlier chunk's rows, even inside an outer transaction
 -- where ON COMMIT DELETE ROWS has not emptied the table yet. The staged content hashes
 -- are distinct, and `position` orders the observations as the records came in. A raw
 -- record stored meanwhile by a concurrent ingest is kept, and the no-op update returns
