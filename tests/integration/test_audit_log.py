@@ -182,9 +182,7 @@ def test_concurrent_writers_keep_chain_linear(database_url: str, conn: psycopg.C
     assert report.rows_checked == total
 
 
-def test_stale_repeatable_read_append_fails_serialization(
-    database_url: str, conn: psycopg.Connection[Any]
-) -> None:
+def test_stale_repeatable_read_append_fails_serialization(database_url: str, conn: psycopg.Connection[Any]) -> None:
     append_rows(conn, 1)
     with connect(database_url, autocommit=True) as late:
         with pytest.raises(psycopg.errors.SerializationFailure):
