@@ -40,7 +40,7 @@ Credentials people paste into bios (API keys, access tokens, private keys) becom
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -173,13 +173,27 @@ REDACTION_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)
+class FoundContact:
+    """An email address (lowercased) or phone number (E.164) found in free text."""
+
+    kind: str
+    value: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class RedactedText:
-    """Text with emails and phone numbers replaced, and which of the two were found."""
+    """Text with emails and phone numbers replaced, which of the two were found, and the contact points removed.
+
+    `contacts` holds the distinct emails and phone numbers (E.164) that the redaction
+    removed, emails first, in the order the passes found them (see `find_contacts`).
+    It is left out of the repr, so logging a RedactedText shows no contact data.
+    """
 
     text: str
     has_email: bool
     has_phone: bool
     has_secret: bool = False
+    contacts: tuple[FoundContact, ...] = field(default=(), repr=False)
 
 
 @lru_cache(maxsize=REDACTION_CACHE_SIZE)
@@ -197,9 +211,16 @@ def redact_text_uncached(text: str) -> RedactedText:
     if cannot_hold_pii(text):
         return RedactedText(text=text, has_email=False, has_phone=False)
     text, secret_count = _replace_secrets(text)
-    text, email_count = _replace_emails(text)
-    text, phone_count = _replace_phones(text)
-    return RedactedText(text=text, has_email=email_count > 0, has_phone=phone_count > 0, has_secret=secret_count > 0)
+    text, emails = _replace_emails(text)
+    text, phone_count, phones = _replace_phones(text)
+    contacts = [FoundContact("email", email) for email in emails] + [FoundContact("phone", phone) for phone in phones]
+    return RedactedText(
+        text=text,
+        has_email=bool(emails),
+        has_phone=phone_count > 0,
+        has_secret=secret_count > 0,
+        contacts=tuple(dict.fromkeys(contacts)),
+    )
 
 
 def cannot_hold_pii(text: str) -> bool:
@@ -239,12 +260,24 @@ def _replace_secrets(text: str) -> tuple[str, int]:
     return text, token_count + labelled_count
 
 
-def _replace_emails(text: str) -> tuple[str, int]:
-    total = 0
+def _replace_emails(text: str) -> tuple[str, list[str]]:
+    """Replace every email; return the text and each removed address in plain lowercase form.
+
+    An obfuscated address comes back plain ("jane [at] example [dot] com" gives
+    "jane@example.com"); one whose plain form is still no valid address is replaced
+    but not returned.
+    """
+    emails: list[str] = []
+
+    def remove(match: re.Match[str]) -> str:
+        plain = _OBFUSCATED_DOT.sub(".", _OBFUSCATED_AT.sub("@", match.group())).replace(" ", "")
+        if _EMAIL.fullmatch(plain):
+            emails.append(plain.lower())
+        return EMAIL_PLACEHOLDER
+
     for pattern in _email_patterns(text):
-        text, count = pattern.subn(EMAIL_PLACEHOLDER, text)
-        total += count
-    return text, total
+        text = pattern.sub(remove, text)
+    return text, emails
 
 
 # Every email pattern, in the order redaction applies them.
@@ -252,6 +285,9 @@ ALL_EMAIL_PATTERNS = (_EMAIL, _EMAIL_BRACKETED, _EMAIL_SPACED, _EMAIL_SPELLED)
 _BRACKETED_AT = re.compile(r"[\[({]\s*at\s*[\])}]", re.IGNORECASE)
 _SPELLED_AT = re.compile(" at ", re.IGNORECASE)
 _SPELLED_DOT = re.compile(" dot ", re.IGNORECASE)
+# Undo the obfuscations the email patterns accept, to get an address back in plain form.
+_OBFUSCATED_AT = re.compile(r"\s*(?:[\[({]\s*(?:at|@)\s*[\])}]|\s@\s|\uff20|\s+at\s+)\s*", re.IGNORECASE)
+_OBFUSCATED_DOT = re.compile(r"\s*(?:[\[({]\s*(?:dot|\.)\s*[\])}]|\s+dot\s+|\s\.\s|\s\.|\.\s)\s*", re.IGNORECASE)
 
 
 def _email_patterns(text: str) -> list[re.Pattern[str]]:
@@ -272,10 +308,12 @@ def _email_patterns(text: str) -> list[re.Pattern[str]]:
     return patterns
 
 
-def _replace_phones(text: str) -> tuple[str, int]:
+def _replace_phones(text: str) -> tuple[str, int, list[str]]:
+    """Replace every phone number; return the text, how many were replaced and the E.164 form of each that has one."""
     text, uuids = _mask_uuids(text)
-    text, count = _replace_unmasked_phones(text)
-    return _unmask_uuids(text, uuids), count
+    phones: list[str] = []
+    text, count = _replace_unmasked_phones(text, phones)
+    return _unmask_uuids(text, uuids), count, phones
 
 
 def _mask_uuids(text: str) -> tuple[str, list[str]]:
@@ -302,17 +340,26 @@ def _unmask_uuids(text: str, uuids: list[str]) -> str:
     return text
 
 
-def _replace_unmasked_phones(text: str) -> tuple[str, int]:
-    text, link_count = _WHATSAPP_LINK.subn(lambda match: match["prefix"] + PHONE_PLACEHOLDER, text)
+def _replace_unmasked_phones(text: str, phones: list[str]) -> tuple[str, int]:
+    text, link_count = _WHATSAPP_LINK.subn(lambda match: _remove_whatsapp_number(match, phones), text)
     if sum(map(str.isdigit, text)) < MIN_LIBRARY_DIGITS:
         return text, link_count
-    text, library_count = _replace_library_phones(text)
+    text, library_count = _replace_library_phones(text, phones)
     text, heuristic_count = _replace_heuristic_phones(text)
     return text, link_count + library_count + heuristic_count
 
 
-def _replace_library_phones(text: str) -> tuple[str, int]:
-    """Replace the numbers phonenumbers finds: international ones always, national ones only when plausible."""
+def _remove_whatsapp_number(match: re.Match[str], phones: list[str]) -> str:
+    prefix = match["prefix"]
+    phones += _e164("+" + re.sub(r"\D", "", match.group()[len(prefix) :]), None)
+    return prefix + PHONE_PLACEHOLDER
+
+
+def _replace_library_phones(text: str, phones: list[str]) -> tuple[str, int]:
+    """Replace the numbers phonenumbers finds: international ones always, national ones only when plausible.
+
+    Each replaced number is appended to `phones` in E.164, in text order within a pass.
+    """
     count = 0
     needed = library_regions(text)
     for region in (None, *NATIONAL_REGIONS):
@@ -323,6 +370,7 @@ def _replace_library_phones(text: str) -> tuple[str, int]:
             international = match.raw_string.lstrip().startswith("+")
             if region is None or international or _is_phone(match.raw_string, text[: match.start]):
                 spans.append((match.start, match.end))
+                phones.append(phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164))
         for start, end in reversed(spans):
             text = text[:start] + PHONE_PLACEHOLDER + text[end:]
         count += len(spans)
@@ -422,66 +470,17 @@ def _is_year_list(candidate: str) -> bool:
     return all(_YEAR.fullmatch(group) for group in groups)
 
 
-@dataclass(frozen=True, slots=True)
-class FoundContact:
-    """An email address (lowercased) or phone number (E.164) found in free text."""
-
-    kind: str
-    value: str
-
-
-_OBFUSCATED_AT = re.compile(r"\s*(?:[\[({]\s*(?:at|@)\s*[\])}]|\s@\s|\uff20|\s+at\s+)\s*", re.IGNORECASE)
-_OBFUSCATED_DOT = re.compile(r"\s*(?:[\[({]\s*(?:dot|\.)\s*[\])}]|\s+dot\s+|\s\.\s|\s\.|\.\s)\s*", re.IGNORECASE)
-
-
 def find_contacts(text: str) -> list[FoundContact]:
-    """Return the distinct emails and phone numbers that `redact_text` would remove, in text order.
+    """Return the distinct emails and phone numbers that `redact_text` removes, emails first.
 
     Obfuscated emails come back in plain form ("jane [at] example [dot] com" gives
     "jane@example.com"). Phone numbers come back in E.164 when phonenumbers can parse
     them with a country code or as a number of `NATIONAL_REGIONS`. A digit run that only
     the heuristic matcher calls a phone has no country, so it is left out: it cannot be
-    dialled or checked against a Do-Not-Call list.
+    dialled or checked against a Do-Not-Call list. The result is the `contacts` of the
+    cached redaction, so finding the contacts of text already redacted costs nothing.
     """
-    text, _ = _replace_secrets(text)
-    found = [FoundContact("email", email) for email in _find_emails(text)]
-    found += [FoundContact("phone", phone) for phone in _find_phones(text)]
-    distinct: dict[tuple[str, str], FoundContact] = {}
-    for contact in found:
-        distinct.setdefault((contact.kind, contact.value), contact)
-    return list(distinct.values())
-
-
-def _find_emails(text: str) -> list[str]:
-    emails: list[str] = []
-    for pattern in _email_patterns(text):
-        for match in pattern.finditer(text):
-            plain = _OBFUSCATED_DOT.sub(".", _OBFUSCATED_AT.sub("@", match.group())).replace(" ", "")
-            if _EMAIL.fullmatch(plain):
-                emails.append(plain.lower())
-        text = pattern.sub(EMAIL_PLACEHOLDER, text)
-    return emails
-
-
-def _find_phones(text: str) -> list[str]:
-    text, _ = _mask_uuids(text)
-    phones: list[str] = []
-    for link in _WHATSAPP_LINK.finditer(text):
-        phones += _e164("+" + re.sub(r"\D", "", link.group()[len(link["prefix"]) :]), None)
-    claimed_spans: list[tuple[int, int]] = []
-    # The first region that reads a span wins, as the redaction pass replaces it there.
-    needed = library_regions(text)
-    for region in (None, *NATIONAL_REGIONS):
-        if region not in needed:
-            continue
-        for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
-            if any(match.start < end and start < match.end for start, end in claimed_spans):
-                continue
-            international = match.raw_string.lstrip().startswith("+")
-            if region is None or international or _is_phone(match.raw_string, text[: match.start]):
-                claimed_spans.append((match.start, match.end))
-                phones.append(phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164))
-    return phones
+    return list(redact_text(text).contacts)
 
 
 def _e164(candidate: str, region: str | None) -> list[str]:

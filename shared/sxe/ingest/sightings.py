@@ -17,14 +17,17 @@ import psycopg
 
 from sxe.db import sql
 from sxe.models import Profile, SourceProfile
-from sxe.pii import find_contacts
+from sxe.normalize.profile import clean_text
+from sxe.pii import FoundContact, redact_text
 
 
 def find_sightings(source: SourceProfile, profile: Profile) -> list[dict[str, str]]:
-    """Return the emails and phone numbers of the unredacted bio and display name as bio_sightings rows."""
-    text = " \n ".join(part for part in (source.display_name, source.bio) if part)
-    if not (profile.bio_has_email or profile.bio_has_phone or "@" in text):
-        return []
+    """Return the emails and phone numbers normalizing removed from display name and bio, as bio_sightings rows.
+
+    `normalize` redacts the cleaned display name and bio with `redact_text`, whose
+    cache still holds the result, so the contact points come without a second scan.
+    """
+    found = [contact for part in (source.display_name, source.bio) for contact in _removed_contacts(part)]
     return [
         {
             "platform": profile.platform.value,
@@ -33,8 +36,13 @@ def find_sightings(source: SourceProfile, profile: Profile) -> list[dict[str, st
             "value": contact.value,
             "value_sha256": value_sha256(contact.value),
         }
-        for contact in find_contacts(text)
+        for contact in dict.fromkeys(found)
     ]
+
+
+def _removed_contacts(text: str | None) -> tuple[FoundContact, ...]:
+    cleaned = clean_text(text)
+    return () if cleaned is None else redact_text(cleaned).contacts
 
 
 def record_sightings(conn: psycopg.Connection[Any], sightings: list[dict[str, str]]) -> int:
