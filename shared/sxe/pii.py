@@ -163,6 +163,19 @@ MAX_PHONE_DIGITS = 15
 # match it returns lies inside one of these candidates. It is a private name, so a
 # release without it makes every pass run, which is slower but finds the same numbers.
 _LIBRARY_CANDIDATE: re.Pattern[str] | None = getattr(phonenumbermatcher, "_PATTERN", None)
+# From the first to the last digit of a run of digits and the separators phonenumbers
+# allows inside one number (its private punctuation class, checked with phonenumbers
+# 9.0), plus any whitespace. Without that name every text takes the library passes.
+_PHONE_PUNCTUATION: str | None = getattr(phonenumbers.phonenumberutil, "_VALID_PUNCTUATION", None)
+_DIGIT_SPAN: re.Pattern[str] | None = (
+    None if _PHONE_PUNCTUATION is None else re.compile(rf"\d(?:[{_PHONE_PUNCTUATION}\d\s]*\d)?")
+)
+# The text phonenumbers' candidate pattern accepts between a number and its extension digits.
+_EXTENSION_JOIN = re.compile(
+    r";ext=|[- ]+"
+    r"|[ \xa0\t,]*(?:e?xt(?:ensi(?:ó?|ó))?n?|ｅ?ｘｔｎ?|доб|anexo|[xｘ#＃~～]|int|ｉｎｔ)[:.．]?[ \xa0\t,-]*",
+    re.IGNORECASE,
+)
 # A "+" whose first digit is not 0 can start a country code.
 _INTERNATIONAL_START = re.compile(r"[+\uff0b]\D*(?!0)\d")
 _DIGIT = re.compile(r"\d")
@@ -255,9 +268,33 @@ def redact_value(value: Any) -> Any:
 
 
 def _replace_secrets(text: str) -> tuple[str, int]:
-    text, token_count = _SECRET_TOKENS.subn(SECRET_PLACEHOLDER, text)
-    text, labelled_count = _LABELLED_SECRET.subn(lambda match: match["label"] + SECRET_PLACEHOLDER, text)
+    token_count = labelled_count = 0
+    if _may_hold_secret_token(text):
+        text, token_count = _SECRET_TOKENS.subn(SECRET_PLACEHOLDER, text)
+    if _may_hold_secret_label(text):
+        text, labelled_count = _LABELLED_SECRET.subn(lambda match: match["label"] + SECRET_PLACEHOLDER, text)
     return text, token_count + labelled_count
+
+
+def _may_hold_secret_token(text: str) -> bool:
+    return any(prefix in text for prefix in _SECRET_TOKEN_PREFIXES)
+
+
+def _may_hold_secret_label(text: str) -> bool:
+    folded = text.casefold()
+    return any(word in folded for word in _SECRET_LABEL_WORDS)
+
+
+# A literal that every match of `_SECRET_TOKENS` contains, one per alternative, so
+# text without any of them skips the pattern. Finding a literal with `in` costs far
+# less than running the pattern over every string of every payload.
+_SECRET_TOKEN_PREFIXES = (
+    "AKIA", "ASIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_",
+    "k_live_", "k_test_", "xox", "AIza", "sk-", "eyJ", "-----BEGIN",
+)  # fmt: skip
+# Every label of `_LABELLED_SECRET` contains one of these, compared casefolded as the
+# pattern's IGNORECASE does (the Kelvin sign matches "k", the long s matches "s").
+_SECRET_LABEL_WORDS = ("key", "secret", "token", "passw")
 
 
 def _replace_emails(text: str) -> tuple[str, list[str]]:
@@ -341,12 +378,19 @@ def _unmask_uuids(text: str, uuids: list[str]) -> str:
 
 
 def _replace_unmasked_phones(text: str, phones: list[str]) -> tuple[str, int]:
-    text, link_count = _WHATSAPP_LINK.subn(lambda match: _remove_whatsapp_number(match, phones), text)
-    if sum(map(str.isdigit, text)) < MIN_LIBRARY_DIGITS:
+    link_count = 0
+    if _may_hold_whatsapp_link(text):
+        text, link_count = _WHATSAPP_LINK.subn(lambda match: _remove_whatsapp_number(match, phones), text)
+    if sum(map(str.isdigit, text)) < MIN_LIBRARY_DIGITS or not _may_hold_kept_phone(text):
         return text, link_count
     text, library_count = _replace_library_phones(text, phones)
     text, heuristic_count = _replace_heuristic_phones(text)
     return text, link_count + library_count + heuristic_count
+
+
+def _may_hold_whatsapp_link(text: str) -> bool:
+    folded = text.casefold()
+    return "wa.me/" in folded or "whatsapp.com/send" in folded
 
 
 def _remove_whatsapp_number(match: re.Match[str], phones: list[str]) -> str:
@@ -377,6 +421,31 @@ def _replace_library_phones(text: str, phones: list[str]) -> tuple[str, int]:
         if spans:
             needed = library_regions(text)
     return text, count
+
+
+def _may_hold_kept_phone(text: str) -> bool:
+    """Return False when neither the library passes nor the heuristic pass could replace anything in the text.
+
+    Both passes replace a number only when it starts with "+" and a digit other than
+    0, is a "555-0100" local number, or has at least 10 digits. Otherwise 10 digits
+    must lie in one candidate. A candidate of either pass is one run of digits and
+    the separators phonenumbers allows, optionally followed by an extension whose
+    joining text (" ext. ", " x ", ";ext=") `_EXTENSION_JOIN` matches. So the digits
+    of two runs add up only when such text joins them. Timestamps, numeric URL paths
+    and image sizes end here without running phonenumbers' candidate pattern.
+    """
+    if _DIGIT_SPAN is None or _INTERNATIONAL_START.search(text) or _LOCAL_NUMBER.search(text):
+        return True
+    joined_digits = 0
+    previous_end = -1
+    for span in _DIGIT_SPAN.finditer(text):
+        digits = sum(map(str.isdigit, span.group()))
+        joined = previous_end >= 0 and _EXTENSION_JOIN.fullmatch(text, previous_end, span.start()) is not None
+        if (joined_digits if joined else 0) + digits >= MIN_NATIONAL_DIGITS:
+            return True
+        joined_digits = digits
+        previous_end = span.end()
+    return False
 
 
 def library_regions(text: str) -> frozenset[str | None]:

@@ -60,6 +60,34 @@ TRICKY_TEXTS = [
     "a@b.co",
     "DM 4 collabs 📩 hello@studio.example | 📞 (212) 555-0100",
     "Born 12.05.1990 · 1,234,567 fans · est. 2019-2024",
+    "api_\u212aey=abcdefgh12345678 call 2125550100",
+    "\u017fecret: abcdefghijkl",
+    "PASSWD = hunter2hunter2",
+    "access-key: 0123456789abcdef",
+    "AKIAABCDEFGHIJKLMNOP and ASIAABCDEFGHIJKLMNOP",
+    "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+    "github_pat_abcdefghijklmnopqrstuvwxyz",
+    "sk_live_abcdefghijklmnop rk_test_abcdefghijklmnop",
+    "xoxb-1234567890-abcdef",
+    "AIzaabcdefghijklmnopqrstuvwxyz012345678",
+    "sk-proj-abcdefghijklmnopqrstuvwx",
+    "eyJhbGciOiJI.eyJzdWIiOiIx.SflKxwRJSMeK",
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----",
+    "WA.ME/15551234567",
+    "https://api.WhatsApp.com/send?phone=447911123456",
+    "555 0100,ext 123",
+    "030 1234 x 567",
+    "030 1234 EXT. 567",
+    "2125550 ;ext=100",
+    "030 12 доб 34567",
+    "0301 anexo 234567",
+    "030 1234 # 567",
+    "07946 - 095812#",
+    "12345\n-\n67890",
+    "(212)\u00a0555\u20110100",
+    "order 20 7946 0958",
+    "+0000 2017 and +(0)44 20 7946 0958",
+    "https://cdn.example/u/julia2308~c5_100x100.jpeg?x-expires=1735689600",
 ]
 
 
@@ -125,6 +153,14 @@ def _full_scan(text: str) -> tuple[RedactedText, list[pii.FoundContact]]:
         patched.setattr(pii, "cannot_hold_pii", lambda text: False)
         patched.setattr(pii, "library_regions", lambda text: pii._ALL_PASSES)
         patched.setattr(pii, "_email_patterns", lambda text: list(pii.ALL_EMAIL_PATTERNS))
+        prechecks = (
+            "_may_hold_secret_token",
+            "_may_hold_secret_label",
+            "_may_hold_whatsapp_link",
+            "_may_hold_kept_phone",
+        )
+        for precheck in prechecks:
+            patched.setattr(pii, precheck, lambda text: True)
         return pii.redact_text_uncached(text), find_contacts(text)
 
 
