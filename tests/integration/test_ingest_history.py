@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from sxe.db import connect
-from sxe.ingest import read_profiles
+from sxe.ingest import read_profiles, store
 from sxe.ingest.store import CHUNK_RECORDS, Attribution, FileResult, ingest_file, ingest_records
 from sxe.pii import contains_pii
 
@@ -65,6 +65,34 @@ def test_unchanged_content_stores_nothing(conn: psycopg.Connection[Any], tmp_pat
     assert second.duplicates == 1
     assert rows(conn, "SELECT count(*) AS n FROM social.raw_records") == [{"n": 1}]
     assert rows(conn, "SELECT count(*) AS n FROM social.profile_observations") == [{"n": 1}]
+
+
+def test_redelivered_unchanged_record_skips_normalization(
+    conn: psycopg.Connection[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest(conn, write_jsonl(tmp_path / "a.jsonl", [x_user("mara", 100)]))
+    unchanged = write_jsonl(tmp_path / "b.jsonl", [x_user("mara", 100, profile_image_url="https://i/2")])
+    ingest(conn, unchanged)
+    normalized: list[str] = []
+    original = store.normalize_record
+    monkeypatch.setattr(
+        store, "normalize_record", lambda *args: normalized.append(args[1].content_hash) or original(*args)
+    )
+
+    again = ingest(conn, unchanged)
+
+    assert (again.accepted, again.duplicates, normalized) == (0, 1, [])
+    remembered = rows(conn, "SELECT profile_id FROM social.unchanged_deliveries")
+    assert remembered == rows(conn, "SELECT id AS profile_id FROM social.profiles")
+
+
+def test_unchanged_delivery_goes_with_its_profile(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    ingest(conn, write_jsonl(tmp_path / "a.jsonl", [x_user("mara", 100), x_user("mara", 100, lang="en")]))
+    assert rows(conn, "SELECT count(*) AS n FROM social.unchanged_deliveries") == [{"n": 1}]
+
+    conn.execute("DELETE FROM social.profiles")
+
+    assert rows(conn, "SELECT count(*) AS n FROM social.unchanged_deliveries") == [{"n": 0}]
 
 
 def test_changed_content_appends_observation(conn: psycopg.Connection[Any], tmp_path: Path) -> None:

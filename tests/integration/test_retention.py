@@ -27,6 +27,7 @@ TABLES = {
     "contacts": "contact.contacts",
     "bio_sightings": "contact.bio_sightings",
     "lookup_memory": "ops.lookup_memory",
+    "unchanged_deliveries": "social.unchanged_deliveries",
     "profiles": "social.profiles",
     "raw_records": "social.raw_records",
     "lead_cards": "execution.lead_cards",

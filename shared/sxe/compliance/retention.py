@@ -46,6 +46,7 @@ STEPS = (
     Step("contacts", "tier2"),
     Step("bio_sightings", "bio_sightings"),
     Step("lookup_memory", None),
+    Step("unchanged_deliveries", "tier1"),
     Step("profiles", "tier1"),
     Step("raw_records", "tier1"),
     Step("lead_cards", "tier3"),

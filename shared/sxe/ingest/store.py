@@ -6,8 +6,9 @@ joins the profile that has a user id and shows that handle, and a record with bo
 attaches its id to a profile stored by handle (`sxe.ingest.identities`), so a
 Threads `profile_lookup` record and a `/me` record of one person make one profile. A record whose raw content
 was stored before is a duplicate. Each other record is normalized and hashed, and
-one whose normalized content equals the stored profile's is a duplicate too and
-stores nothing. A changed one updates the profile,
+one whose normalized content equals the stored profile's is a duplicate too: it
+stores only its content hash (`social.unchanged_deliveries`), so that a redelivery
+is recognised before normalizing. A changed one updates the profile,
 stores the redacted raw record and appends an observation (followers, following,
 posts, likes) with its source attribution: source name, run id, collected-at and
 source URL. Records that are not profiles go to quarantine with their location,
@@ -417,7 +418,8 @@ def _upsert_profiles(
     profile's id. One whose content equals the stored profile is a duplicate.
     """
     accepted: list[NormalizedRecord] = []
-    for upsert_round in _rounds(normalized, result):
+    rounds, unchanged = _rounds(normalized, result)
+    for upsert_round in rounds:
         rows = conn.execute(
             sql("normalize_upsert_profiles"),
             {
@@ -440,26 +442,33 @@ def _upsert_profiles(
             result.new_profiles += int(row["inserted"])
             if track_profiles:
                 result.profile_ids.add(row["id"])
-        accepted.extend(_keep_older_as_history(conn, left_alone, result))
+        history, stored_unchanged = _keep_older_as_history(conn, left_alone, result)
+        accepted.extend(history)
+        unchanged.extend(stored_unchanged)
 
+    _remember_unchanged(conn, unchanged)
     result.accepted += len(accepted)
     accepted.sort(key=lambda record: record.position)
     return accepted
 
 
-def _rounds(normalized: list[NormalizedRecord], result: FileResult) -> list[list[NormalizedRecord]]:
-    """Split records so that each round has one record per profile, in chunk order.
+def _rounds(
+    normalized: list[NormalizedRecord], result: FileResult
+) -> tuple[list[list[NormalizedRecord]], list[NormalizedRecord]]:
+    """Split records so that each round has one record per profile, in chunk order; also return the duplicates.
 
     A record with the same content as the previous record of its profile in the
     chunk is a duplicate and is counted here.
     """
     rounds: list[list[NormalizedRecord]] = []
+    duplicates: list[NormalizedRecord] = []
     occurrences: dict[tuple[str, str], int] = defaultdict(int)
     last_content: dict[tuple[str, str], str] = {}
     for record in normalized:
         key = record.key
         if last_content.get(key) == record.profile_row["content_sha256"]:
             result.duplicates += 1
+            duplicates.append(record)
             continue
         last_content[key] = record.profile_row["content_sha256"]
         number = occurrences[key]
@@ -467,18 +476,19 @@ def _rounds(normalized: list[NormalizedRecord], result: FileResult) -> list[list
         if number == len(rounds):
             rounds.append([])
         rounds[number].append(record)
-    return rounds
+    return rounds, duplicates
 
 
 def _keep_older_as_history(
     conn: psycopg.Connection[Any], left_alone: list[NormalizedRecord], result: FileResult
-) -> list[NormalizedRecord]:
+) -> tuple[list[NormalizedRecord], list[NormalizedRecord]]:
     """Pick the records the upsert left alone for being older than their profile; count the rest as duplicates.
 
-    The upsert locked each of these profiles, so what this reads stays true until commit.
+    Returns the history records and the duplicates. The upsert locked each of these
+    profiles, so what this reads stays true until commit.
     """
     if not left_alone:
-        return []
+        return [], []
     stored = {
         (row["platform"], row["identity_key"]): row
         for row in conn.execute(
@@ -489,15 +499,27 @@ def _keep_older_as_history(
             },
         )
     }
-    history = []
+    history, unchanged = [], []
     for record in left_alone:
         row = _returned(stored.get(record.key), "normalize_stored_profiles")
         if row["content_sha256"] == record.profile_row["content_sha256"]:
             result.duplicates += 1
+            unchanged.append(record)
             continue
         record.profile_id = row["id"]
         history.append(record)
-    return history
+    return history, unchanged
+
+
+def _remember_unchanged(conn: psycopg.Connection[Any], unchanged: list[NormalizedRecord]) -> None:
+    """Keep the content hashes of records that changed nothing, so a redelivery of one skips normalization."""
+    if not unchanged:
+        return
+    deliveries = [
+        {"content_hash": item.record.content_hash, "platform": item.key[0], "identity_key": item.key[1]}
+        for item in unchanged
+    ]
+    conn.execute(sql("ingest_record_unchanged"), {"deliveries": _json(deliveries)})
 
 
 def _store_raw_and_observe(
