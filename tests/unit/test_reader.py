@@ -7,7 +7,7 @@ from unittest.mock import ANY
 import pytest
 
 from sxe.errors import UsageError
-from sxe.ingest import read_profiles
+from sxe.ingest import read_profiles, reader
 from sxe.ingest.hashing import bytes_hash, canonical_json, content_hash
 from sxe.ingest.reader import DecodedRecord as SourceRecord
 from sxe.ingest.reader import UnreadableRecord, read_records
@@ -42,6 +42,32 @@ def test_reader_json_array_uses_zero_based_index(tmp_path: Path) -> None:
     assert [record.location.index for record in records] == [0, 1]
     assert [record.location.line for record in records] == [None, None]
     assert [record.payload for record in records if isinstance(record, SourceRecord)] == [{"a": 1}, {"a": 2}]
+
+
+@pytest.mark.parametrize("read_bytes", [1, 7, 64 * 1024])
+def test_reader_array_error_names_its_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_bytes: int) -> None:
+    monkeypatch.setattr(reader, "READ_BYTES", read_bytes)
+    text = '[\n {"a": "\u00e9"},\n {"a": 2},\n\n {"c" 3},\n {"a": 4}\n]'
+    path = write(tmp_path, "broken.json", text.encode())
+
+    records = list(read_records(path))
+
+    assert [record.payload for record in records if isinstance(record, SourceRecord)] == [{"a": "é"}, {"a": 2}]
+    broken = records[-1]
+    assert isinstance(broken, UnreadableRecord)
+    assert broken.location.index == 2
+    assert broken.rejection.reason == "array element 2 is not valid JSON: Expecting ':' delimiter at line 5"
+
+
+def test_reader_array_spanning_many_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reader, "READ_BYTES", 5)
+    elements = [{"n": number, "text": "line\n" * (number % 3)} for number in range(40)]
+    path = write(tmp_path, "many.json", json.dumps(elements, indent=1).encode())
+
+    records = list(read_records(path))
+
+    assert [record.payload for record in records if isinstance(record, SourceRecord)] == elements
+    assert [record.location.index for record in records] == list(range(40))
 
 
 def test_reader_jsonl_uses_one_based_physical_lines(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -322,27 +323,25 @@ def _array_records(name: str, head: bytes, handle: IO[bytes]) -> Iterator[ReadRe
     index = 0
     try:
         text.fill()
-        text.skip("[")
+        text.skip(_ARRAY_OPENING)
         while True:
-            text.skip(" \t\r\n,")
-            if not text.buffer and not text.fill():
+            text.skip(_ELEMENT_SEPARATORS)
+            if text.exhausted() and not text.fill():
                 yield _unreadable(RecordLocation(file=name, index=index), "array is not closed with ]", b"")
                 return
-            if not text.buffer:
+            if text.exhausted():
                 continue
-            if text.buffer[0] == "]":
+            if text.next_character() == "]":
                 return
 
             try:
-                value, end = decoder.raw_decode(text.buffer)
+                value, end = decoder.raw_decode(text.buffer, text.start)
             except json.JSONDecodeError as error:
-                if len(text.buffer) < MAX_RECORD_BYTES and text.fill():
+                # Read before `fill`, which moves the text that `error.pos` points into.
+                line, raw = text.line_at(error.pos), text.head(HEAD_BYTES).encode("utf-8")
+                if text.remaining() < MAX_RECORD_BYTES and text.fill():
                     continue
-                reason = (
-                    f"array element {index} is not valid JSON: {_error_message(error)} "
-                    f"at line {text.line + error.lineno - 1}"
-                )
-                raw = text.buffer[:HEAD_BYTES].encode("utf-8")
+                reason = f"array element {index} is not valid JSON: {_error_message(error)} at line {line}"
                 yield _unreadable(RecordLocation(file=name, index=index), reason, raw)
                 return
             if end == len(text.buffer) and isinstance(value, (int, float)) and text.fill():
@@ -356,33 +355,62 @@ def _array_records(name: str, head: bytes, handle: IO[bytes]) -> Iterator[ReadRe
         yield _unreadable(RecordLocation(file=name, index=index), reason, b"")
 
 
+_ARRAY_OPENING = re.compile(r"\s*\[?")
+_ELEMENT_SEPARATORS = re.compile(r"[ \t\r\n,]*")
+
+
 class _ArrayText:
-    """The decoded text of a JSON array still to be parsed, refilled from the stream on demand."""
+    """The decoded text of a JSON array still to be parsed, refilled from the stream on demand.
+
+    `buffer[start:]` is the text not parsed yet. Parsing an element moves `start`
+    instead of slicing the buffer, which would copy the rest of a read for every
+    element. `fill` drops the parsed text when it appends the next read.
+    """
 
     def __init__(self, head: bytes, handle: IO[bytes]) -> None:
         self._pending = head
         self._handle = handle
         self._decoder = codecs.getincrementaldecoder("utf-8")()
         self.buffer = ""
+        self.start = 0
+        # The line number of buffer[start].
         self.line = 1
 
     def fill(self) -> bool:
-        """Append the next read to the buffer; return False at the end of the stream."""
+        """Append the next read to the unparsed text; return False at the end of the stream."""
         chunk, self._pending = (self._pending or self._handle.read(READ_BYTES)), b""
-        if not chunk:
-            self.buffer += self._decoder.decode(b"", final=True)
-            return False
-        self.buffer += self._decoder.decode(chunk)
-        return True
+        decoded = self._decoder.decode(chunk, final=not chunk)
+        self.buffer = self.buffer[self.start :] + decoded
+        self.start = 0
+        return bool(chunk)
 
-    def skip(self, characters: str) -> None:
-        stripped = self.buffer.lstrip(characters) if characters != "[" else self.buffer.lstrip().removeprefix("[")
-        self.line += self.buffer[: len(self.buffer) - len(stripped)].count("\n")
-        self.buffer = stripped
+    def exhausted(self) -> bool:
+        return self.start >= len(self.buffer)
+
+    def remaining(self) -> int:
+        return len(self.buffer) - self.start
+
+    def next_character(self) -> str:
+        return self.buffer[self.start]
+
+    def head(self, size: int) -> str:
+        return self.buffer[self.start : self.start + size]
+
+    def line_at(self, position: int) -> int:
+        """Return the line number of buffer[position], at or after `start`."""
+        return self.line + self.buffer.count("\n", self.start, position)
+
+    def skip(self, pattern: re.Pattern[str]) -> None:
+        """Move past the text `pattern` matches at `start`, which may be empty."""
+        end = pattern.match(self.buffer, self.start)
+        assert end is not None, "skip patterns match the empty string"
+        self.take(end.end())
 
     def take(self, end: int) -> str:
-        consumed, self.buffer = self.buffer[:end], self.buffer[end:]
+        """Return buffer[start:end] and move `start` to `end`."""
+        consumed = self.buffer[self.start : end]
         self.line += consumed.count("\n")
+        self.start = end
         return consumed
 
 
