@@ -197,7 +197,7 @@ class FoundContact:
 class RedactedText:
     """Text with emails and phone numbers replaced, which of the two were found, and the contact points removed.
 
-    `contacts` holds the distinct emails and phone numbers (E.164) that the redaction
+    `contacts` contains the distinct emails and phone numbers (E.164) that the redaction
     removed, emails first, in the order the passes found them (see `find_contacts`).
     It is left out of the repr, so logging a RedactedText shows no contact data.
     """
