@@ -166,10 +166,12 @@ def _encode_checked(
     """Encode each record as a JSON line after checking it; raise ContractViolation for the first invalid one.
 
     Without `validate_record`, the check is the schema check of the encoded line as a
-    consumer parses it, so the bytes written are the bytes validated. The compiled
-    validator decides first. Only a line it rejects goes through the reference jsonschema
-    validator, which either raises the violation with its pointer and rule or overrules
-    the rejection where the two regex engines differ.
+    consumer parses it. It runs in up to three steps, each only for a line the step before
+    did not accept. First the record itself goes through the all-Rust validator, which
+    decides for the bytes too (see _matches_natively). Then the line is parsed back and
+    checked by the compiled validator with the reference format checks. Last, the
+    reference jsonschema validator either raises the violation with its pointer and rule
+    or overrules the rejection where the two regex engines differ.
     """
     for index, record in enumerate(records):
         if validate_record is not None:
@@ -185,10 +187,26 @@ def _encode_checked(
             _check_record(record, index, _schema_check(contracts, record_schema), "so no bundle was written")
             yield _encode_with_json(record)
             continue
-        document = orjson.loads(line)
-        if not contracts.is_valid_json(document, record_schema):
-            _check_record(document, index, _schema_check(contracts, record_schema), "so no bundle was written")
+        if not _matches_natively(record, contracts, record_schema):
+            document = orjson.loads(line)
+            if not contracts.is_valid_json(document, record_schema):
+                _check_record(document, index, _schema_check(contracts, record_schema), "so no bundle was written")
         yield line
+
+
+def _matches_natively(record: Mapping[str, Any], contracts: ContractSet, schema_id: str) -> bool:
+    """Return True when orjson's encoding of `record` matches the schema by the all-Rust check alone.
+
+    The record is checked in place of the parsed line because orjson writes each value
+    the Rust validator takes (str, int up to 64 bits, finite float, bool, None, dict,
+    list, tuple) as JSON that parses back to an equal value. The exceptions are NaN and
+    infinity, written as null. The Rust validator rejects them wherever the schema
+    restricts the type, and where it does not, null passes as well.
+    NOTE: that holds for the published lead-card schemas (tests/contracts/test_compiled_validator.py
+    checks every path of their examples); a schema where NaN passes and null does not,
+    such as `{"not": {"type": "null"}}`, would need the parsed line here.
+    """
+    return contracts.is_valid_native(record, schema_id)
 
 
 def _encode_with_json(record: Mapping[str, Any]) -> bytes:
