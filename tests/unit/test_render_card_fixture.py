@@ -10,7 +10,7 @@ from typing import Any
 
 from sxe.handoff.records import RecordFormat, render_card
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "handoff" / "rendered_cards.json"
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "rendered_cards.json"
 # Scrub dates that stay on one side of the 31-day limit for decades: one in the future
 # (released) and one long past (withheld).
 FRESH_SCRUB = "2099-01-01T00:00:00+00:00"
