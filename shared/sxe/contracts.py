@@ -324,10 +324,10 @@ NATIVE_FORMATS = frozenset({"uuid", "date-time", "email"})
 _NATIVE_EMAIL_OPTIONS = jsonschema_rs.EmailOptions(
     require_tld=True, allow_domain_literal=False, allow_display_text=False
 )
-# The strings that a built-in check accepts and FORMAT_CHECKER rejects, as a regular
-# expression that `is_valid_native` rejects next to the format: for `date-time`, a leap
-# second (`23:59:60Z`, which datetime rejects) and the year 0000 (datetime starts at
-# year 1); for `email`, a quoted local part such as `"a b"@example.com`.
+# Regular expressions for the strings that a built-in check accepts and FORMAT_CHECKER
+# rejects. `is_valid_native` rejects a match next to the format. For `date-time` they are
+# a leap second (`23:59:60Z`, which datetime rejects) and the year 0000 (datetime starts
+# at year 1). For `email` it is a quoted local part such as `"a b"@example.com`.
 # tests/contracts/test_native_formats.py compares the checks.
 NATIVE_FORMAT_GAPS = {"date-time": "^0000-|:60", "email": '"'}
 # Keywords whose value is a subschema, a list of subschemas or a map of names to

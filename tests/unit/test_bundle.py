@@ -31,9 +31,9 @@ EXPIRES_AT = CREATED_AT + timedelta(days=7)
 EXAMPLE = contracts.find_contracts_dir() / "examples" / "handoff" / "lead-card.v1.example.json"
 
 
-def make_cards(count: int) -> list[dict[str, Any]]:
-    """Return `count` valid lead cards with distinct card ids, based on the published example."""
-    template = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+def make_cards(count: int, example: Path = EXAMPLE) -> list[dict[str, Any]]:
+    """Return `count` valid lead cards with distinct card ids, based on a published example."""
+    template = json.loads(example.read_text(encoding="utf-8"))
     cards = []
     for index in range(count):
         card = copy.deepcopy(template)
@@ -391,16 +391,8 @@ def test_reference_validator_overrules_compiled_rejection(tmp_path: Path) -> Non
 V2_EXAMPLE = contracts.find_contracts_dir() / "examples" / "handoff" / "lead-card.v2.example.json"
 
 
-def make_v2_cards(count: int) -> list[dict[str, Any]]:
-    """Return `count` valid lead-card.v2 records with distinct card ids and update times."""
-    template = json.loads(V2_EXAMPLE.read_text(encoding="utf-8"))
-    cards = []
-    for index in range(count):
-        card = copy.deepcopy(template)
-        card["card_id"] = str(uuid.UUID(int=index + 1))
-        card["updated_at"] = f"2026-12-04T09:{index // 60 % 60:02d}:{index % 60:02d}Z"
-        cards.append(card)
-    return cards
+def make_cards_v2(count: int) -> list[dict[str, Any]]:
+    return make_cards(count, V2_EXAMPLE)
 
 
 def write_v2(store: Any, records: Any) -> BundleResult:
@@ -421,7 +413,7 @@ def canonical_gzip(records: list[dict[str, Any]]) -> bytes:
 
 def test_v2_bytes_equal_canonical_gzip(tmp_path: Path) -> None:
     store = LocalObjectStore(tmp_path)
-    cards = make_v2_cards(1500)
+    cards = make_cards_v2(1500)
     result = write_v2(store, cards)
 
     assert store.get_bytes(result.data_key) == canonical_gzip(cards)
@@ -459,7 +451,7 @@ def test_v2_invalid_record_rejected(
     tmp_path: Path, case: str, path: tuple[str | int, ...], value: Any, rule: str
 ) -> None:
     store = LocalObjectStore(tmp_path / "store")
-    cards = make_v2_cards(3)
+    cards = make_cards_v2(3)
     target: Any = cards[1]
     for part in path[:-1]:
         target = target[part]
@@ -477,7 +469,7 @@ def test_v2_invalid_record_rejected(
 
 def test_v2_invalid_record_error_matches_reference(tmp_path: Path) -> None:
     # The message is the reference validator's message for the parsed line.
-    cards = make_v2_cards(1)
+    cards = make_cards_v2(1)
     cards[0]["contact"]["emails"][0]["address"] = "ada.at.example.com"
     expected = pytest.raises(ContractViolation)
     with expected as reference:
@@ -493,7 +485,7 @@ def test_v2_invalid_record_error_matches_reference(tmp_path: Path) -> None:
 def test_record_with_datetime_value_written_as_text(tmp_path: Path) -> None:
     # The Rust validator cannot read a datetime, so the parsed line decides, as before.
     store = LocalObjectStore(tmp_path)
-    cards = make_v2_cards(1)
+    cards = make_cards_v2(1)
     cards[0]["updated_at"] = datetime(2026, 12, 4, 9, 20, tzinfo=UTC)
 
     result = write_v2(store, cards)

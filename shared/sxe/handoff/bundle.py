@@ -197,9 +197,9 @@ def _encode_checked(
 def _matches_natively(record: Mapping[str, Any], contracts: ContractSet, schema_id: str) -> bool:
     """Return True when orjson's encoding of `record` matches the schema by the all-Rust check alone.
 
-    The record is checked in place of the parsed line because orjson writes each value
-    the Rust validator takes (str, int up to 64 bits, finite float, bool, None, dict,
-    list, tuple) as JSON that parses back to an equal value. The exceptions are NaN and
+    The record can stand in for the parsed line because orjson writes each value the
+    Rust validator reads as JSON that parses back to an equal value: str, int up to 64
+    bits, finite float, bool, None, dict, list and tuple. The exceptions are NaN and
     infinity, written as null. The Rust validator rejects them wherever the schema
     restricts the type, and where it does not, null passes as well.
     NOTE: that holds for the published lead-card schemas (tests/contracts/test_compiled_validator.py
