@@ -88,7 +88,7 @@ class ContractSet:
         self._ids_by_path: dict[str, str] = {}
         self._validators: dict[str, Draft202012Validator] = {}
         self._compiled: dict[str, jsonschema_rs.Draft202012Validator] = {}
-        self._native: dict[str, jsonschema_rs.Draft202012Validator | None] = {}
+        self._native: dict[str, Callable[[Any], bool]] = {}
         for path in sorted(root.rglob(f"*{SCHEMA_SUFFIX}")):
             self._add_schema_file(path)
         self._registry: Registry[Any] = Registry().with_resources(
@@ -192,16 +192,23 @@ class ContractSet:
         Schemas with a format outside NATIVE_FORMATS, or with a `$ref` to another file,
         always give False.
         """
+        try:
+            return bool(self.native_validator(schema_ref)(document))
+        except ValueError:
+            # Raised for a value of a type it cannot read, such as a datetime.
+            return False
+
+    def native_validator(self, schema_ref: str) -> Callable[[Any], bool]:
+        """Return the function behind `is_valid_native` for one schema, for callers that check many documents.
+
+        The function raises ValueError for a value of a type it cannot read, such as a
+        datetime, where `is_valid_native` returns False.
+        """
         schema_id = self.resolve_id(schema_ref)
         if schema_id not in self._native:
-            self._native[schema_id] = self._compile_native(schema_id)
-        compiled = self._native[schema_id]
-        if compiled is None:
-            return False
-        try:
-            return bool(compiled.is_valid(document))
-        except ValueError:
-            return False
+            compiled = self._compile_native(schema_id)
+            self._native[schema_id] = compiled.is_valid if compiled is not None else _reject_all
+        return self._native[schema_id]
 
     def _compile_native(self, schema_id: str) -> jsonschema_rs.Draft202012Validator | None:
         formats: set[str] = set()
@@ -338,6 +345,10 @@ _SUBSCHEMA_KEYWORDS = frozenset(
 )
 _SUBSCHEMA_LIST_KEYWORDS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
 _SUBSCHEMA_MAP_KEYWORDS = frozenset({"$defs", "definitions", "dependentSchemas", "patternProperties", "properties"})
+
+
+def _reject_all(document: Any) -> bool:
+    return False
 
 
 def _native_schema(schema: Any, formats: set[str]) -> Any:
