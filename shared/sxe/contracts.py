@@ -359,16 +359,16 @@ def _native_schema(schema: Any, formats: set[str]) -> Any:
     """
     if not isinstance(schema, dict):
         return schema
-    copy: dict[str, Any] = {}
+    guarded: dict[str, Any] = {}
     for keyword, value in schema.items():
         if keyword in _SUBSCHEMA_KEYWORDS:
-            copy[keyword] = _native_schema(value, formats)
+            guarded[keyword] = _native_schema(value, formats)
         elif keyword in _SUBSCHEMA_LIST_KEYWORDS and isinstance(value, list):
-            copy[keyword] = [_native_schema(item, formats) for item in value]
+            guarded[keyword] = [_native_schema(item, formats) for item in value]
         elif keyword in _SUBSCHEMA_MAP_KEYWORDS and isinstance(value, dict):
-            copy[keyword] = {name: _native_schema(item, formats) for name, item in value.items()}
+            guarded[keyword] = {name: _native_schema(item, formats) for name, item in value.items()}
         else:
-            copy[keyword] = value
+            guarded[keyword] = value
 
     if isinstance(schema.get("$ref"), str) and not schema["$ref"].startswith("#"):
         formats.add("$ref")
@@ -377,8 +377,8 @@ def _native_schema(schema: Any, formats: set[str]) -> Any:
         formats.add(name)
         if name in NATIVE_FORMAT_GAPS:
             guard = {"not": {"pattern": NATIVE_FORMAT_GAPS[name]}}
-            copy["allOf"] = [*copy.get("allOf", []), guard]
-    return copy
+            guarded["allOf"] = [*guarded.get("allOf", []), guard]
+    return guarded
 
 
 # --- Messages and masking -------------------------------------------------------------
