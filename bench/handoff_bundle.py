@@ -457,7 +457,8 @@ def main() -> int:
             "notes": [
                 f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after",
                 "stage_us figures come from a separate pass over the first "
-                f"{min(args.cards, STAGE_SAMPLE):,} records; validate_jsonschema is the former per-record check",
+                f"{min(args.cards, STAGE_SAMPLE):,} records; validate is the writer's check, validate_parsed the "
+                "check it replaced (parse the line, Python format callbacks), validate_jsonschema the one before",
             ],
         }
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
