@@ -88,6 +88,7 @@ class ContractSet:
         self._ids_by_path: dict[str, str] = {}
         self._validators: dict[str, Draft202012Validator] = {}
         self._compiled: dict[str, jsonschema_rs.Draft202012Validator] = {}
+        self._native: dict[str, Callable[[Any], bool]] = {}
         for path in sorted(root.rglob(f"*{SCHEMA_SUFFIX}")):
             self._add_schema_file(path)
         self._registry: Registry[Any] = Registry().with_resources(
@@ -179,6 +180,44 @@ class ContractSet:
         except ValueError:
             # Raised for a value of a type it cannot convert, such as a datetime.
             return False
+
+    def is_valid_native(self, document: Any, schema_ref: str) -> bool:
+        """Return whether a document matches the schema, with every rule and format checked in Rust.
+
+        This is `is_valid_json` without the Python format callbacks, so it is faster. It
+        uses jsonschema-rs's built-in format checks on a copy of the schema that also
+        rejects, next to each format, the strings the built-in check accepts and
+        FORMAT_CHECKER rejects (NATIVE_FORMAT_GAPS). So it accepts a subset of what
+        `validate` accepts, and a False is not authoritative, as with `is_valid_json`.
+        Schemas with a format outside NATIVE_FORMATS, or with a `$ref` to another file,
+        always give False.
+        """
+        try:
+            return bool(self.native_validator(schema_ref)(document))
+        except ValueError:
+            # Raised for a value of a type it cannot read, such as a datetime.
+            return False
+
+    def native_validator(self, schema_ref: str) -> Callable[[Any], bool]:
+        """Return the function behind `is_valid_native` for one schema, for callers that check many documents.
+
+        The function raises ValueError for a value of a type it cannot read, such as a
+        datetime, where `is_valid_native` returns False.
+        """
+        schema_id = self.resolve_id(schema_ref)
+        if schema_id not in self._native:
+            compiled = self._compile_native(schema_id)
+            self._native[schema_id] = compiled.is_valid if compiled is not None else _reject_all
+        return self._native[schema_id]
+
+    def _compile_native(self, schema_id: str) -> jsonschema_rs.Draft202012Validator | None:
+        formats: set[str] = set()
+        schema = _native_schema(self._schemas[schema_id], formats)
+        if not formats <= NATIVE_FORMATS:
+            return None
+        return jsonschema_rs.Draft202012Validator(
+            schema, validate_formats=True, email_options=_NATIVE_EMAIL_OPTIONS, ignore_unknown_formats=False
+        )
 
     def iter_errors(self, document: Any, schema_ref: str) -> Iterator[ContractViolation]:
         """Yield one ContractViolation per failing rule, ordered by JSON pointer; nothing for a valid document."""
@@ -283,6 +322,63 @@ def _format_check(name: str) -> Callable[[str], bool]:
 # value. A uuid that only jsonschema accepts (a full-width digit) goes through `validate`
 # after the False.
 _RUST_FORMAT_CHECKS = {name: _format_check(name) for name in FORMAT_CHECKER.checkers if name != "uuid"}
+
+
+# Formats whose jsonschema-rs built-in check (0.60) can stand in for FORMAT_CHECKER in
+# `is_valid_native`. The email options make the built-in check require a dot in the
+# domain and reject domain literals and display names, as _is_email does.
+NATIVE_FORMATS = frozenset({"uuid", "date-time", "email"})
+_NATIVE_EMAIL_OPTIONS = jsonschema_rs.EmailOptions(
+    require_tld=True, allow_domain_literal=False, allow_display_text=False
+)
+# Regular expressions for the strings that a built-in check accepts and FORMAT_CHECKER
+# rejects. `is_valid_native` rejects a match next to the format. For `date-time` they are
+# a leap second (`23:59:60Z`, which datetime rejects) and the year 0000 (datetime starts
+# at year 1). For `email` it is a quoted local part such as `"a b"@example.com`.
+# tests/contracts/test_native_formats.py compares the checks.
+NATIVE_FORMAT_GAPS = {"date-time": "^0000-|:60", "email": '"'}
+# Keywords whose value is a subschema, a list of subschemas or a map of names to
+# subschemas in Draft 2020-12.
+_SUBSCHEMA_KEYWORDS = frozenset(
+    {"additionalProperties", "contains", "else", "if", "items", "not", "propertyNames", "then"}
+    | {"unevaluatedItems", "unevaluatedProperties"}
+)
+_SUBSCHEMA_LIST_KEYWORDS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
+_SUBSCHEMA_MAP_KEYWORDS = frozenset({"$defs", "definitions", "dependentSchemas", "patternProperties", "properties"})
+
+
+def _reject_all(document: Any) -> bool:
+    return False
+
+
+def _native_schema(schema: Any, formats: set[str]) -> Any:
+    """Return a copy of `schema` where each format in NATIVE_FORMAT_GAPS also rejects its gap.
+
+    Adds every `format` it finds to `formats`. Sets `formats` to contain "$ref" when the
+    schema refers to another file, whose formats this copy cannot change.
+    """
+    if not isinstance(schema, dict):
+        return schema
+    guarded: dict[str, Any] = {}
+    for keyword, value in schema.items():
+        if keyword in _SUBSCHEMA_KEYWORDS:
+            guarded[keyword] = _native_schema(value, formats)
+        elif keyword in _SUBSCHEMA_LIST_KEYWORDS and isinstance(value, list):
+            guarded[keyword] = [_native_schema(item, formats) for item in value]
+        elif keyword in _SUBSCHEMA_MAP_KEYWORDS and isinstance(value, dict):
+            guarded[keyword] = {name: _native_schema(item, formats) for name, item in value.items()}
+        else:
+            guarded[keyword] = value
+
+    if isinstance(schema.get("$ref"), str) and not schema["$ref"].startswith("#"):
+        formats.add("$ref")
+    name = schema.get("format")
+    if isinstance(name, str):
+        formats.add(name)
+        if name in NATIVE_FORMAT_GAPS:
+            guard = {"not": {"pattern": NATIVE_FORMAT_GAPS[name]}}
+            guarded["allOf"] = [*guarded.get("allOf", []), guard]
+    return guarded
 
 
 # --- Messages and masking -------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Tests for ContractSet.is_valid_json: the compiled validator must never accept what jsonschema rejects."""
+"""Tests for ContractSet.is_valid_json and is_valid_native: neither may accept what jsonschema rejects."""
 
 from __future__ import annotations
 
@@ -55,6 +55,7 @@ def replaced(document: dict[str, Any], path: tuple[str | int, ...], value: Any) 
 @pytest.mark.parametrize("schema_id", [LEAD_CARD_V1, LEAD_CARD_V2])
 def test_examples_pass(schema_id: str) -> None:
     assert contracts.load_contracts().is_valid_json(load_example(schema_id), schema_id)
+    assert contracts.load_contracts().is_valid_native(load_example(schema_id), schema_id)
 
 
 # Each edit breaks one rule; both validators must reject the result.
@@ -83,6 +84,7 @@ def test_broken_rule_rejected_by_both(case: str, path: tuple[str | int, ...], va
     document = replaced(load_example(LEAD_CARD_V2), path, value)
 
     assert not contracts.load_contracts().is_valid_json(document, LEAD_CARD_V2)
+    assert not contracts.load_contracts().is_valid_native(document, LEAD_CARD_V2)
     assert not reference_accepts(document, LEAD_CARD_V2)
 
 
@@ -98,6 +100,28 @@ def test_compiled_validator_stricter_cases(case: str, path: tuple[str | int, ...
     document = replaced(load_example(LEAD_CARD_V2), path, value)
 
     assert not contracts.load_contracts().is_valid_json(document, LEAD_CARD_V2)
+    assert not contracts.load_contracts().is_valid_native(document, LEAD_CARD_V2)
+    assert reference_accepts(document, LEAD_CARD_V2)
+
+
+# The Rust format checks reject these and the Python ones accept them: only is_valid_native
+# says False, and the writer then falls back to is_valid_json.
+NATIVE_STRICTER_CASES: list[tuple[str, tuple[str | int, ...], Any]] = [
+    ("timestamp with space separator", ("updated_at",), "2026-12-04 09:20:00Z"),
+    ("email with non-ascii letters", ("contact", "emails", 0, "address"), "ädä@exämple.com"),
+    ("email with dot before at", ("contact", "emails", 0, "address"), "ada.@example.com"),
+    ("email with domain literal", ("contact", "emails", 0, "address"), "ada@[192.0.2.1]"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "path", "value"), NATIVE_STRICTER_CASES, ids=[edit[0] for edit in NATIVE_STRICTER_CASES]
+)
+def test_native_validator_stricter_cases(case: str, path: tuple[str | int, ...], value: Any) -> None:
+    document = replaced(load_example(LEAD_CARD_V2), path, value)
+
+    assert not contracts.load_contracts().is_valid_native(document, LEAD_CARD_V2)
+    assert contracts.load_contracts().is_valid_json(document, LEAD_CARD_V2)
     assert reference_accepts(document, LEAD_CARD_V2)
 
 
@@ -138,3 +162,21 @@ def test_compiled_acceptance_implies_reference_acceptance(schema_id: str, data: 
 
     if contracts.load_contracts().is_valid_json(document, schema_id):
         assert reference_accepts(document, schema_id)
+    if contracts.load_contracts().is_valid_native(document, schema_id):
+        assert reference_accepts(document, schema_id)
+
+
+@pytest.mark.parametrize("schema_id", [LEAD_CARD_V1, LEAD_CARD_V2])
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
+def test_nan_accepted_only_where_null_is(schema_id: str, number: float) -> None:
+    # orjson writes NaN and infinity as null, and the writer checks the record, not the
+    # line, on its fast path. So wherever the Rust validator lets such a float through,
+    # null must pass too.
+    example = load_example(schema_id)
+    contract_set = contracts.load_contracts()
+    paths = leaf_paths(example) + [("labels", 0, "evidence", "extra")]
+
+    for path in paths:
+        with_number = replaced(example, path, number)
+        if contract_set.is_valid_native(with_number, schema_id):
+            assert contract_set.is_valid_json(replaced(example, path, None), schema_id), path

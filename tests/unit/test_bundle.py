@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import gzip
 import hashlib
+import io
 import json
 import uuid
 from collections.abc import Iterator
@@ -15,9 +16,10 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from test_render_card_fixture import render_all
 
 from sxe import contracts
-from sxe.contracts import BUNDLE_MANIFEST_V1, LEAD_CARD_V1
+from sxe.contracts import BUNDLE_MANIFEST_V1, LEAD_CARD_V1, LEAD_CARD_V2
 from sxe.errors import ContractViolation, UsageError
 from sxe.handoff.bundle import BundleResult, read_bundle, write_bundle
 from sxe.handoff.store import LocalObjectStore, S3ObjectStore
@@ -29,9 +31,9 @@ EXPIRES_AT = CREATED_AT + timedelta(days=7)
 EXAMPLE = contracts.find_contracts_dir() / "examples" / "handoff" / "lead-card.v1.example.json"
 
 
-def make_cards(count: int) -> list[dict[str, Any]]:
-    """Return `count` valid lead cards with distinct card ids, based on the published example."""
-    template = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+def make_cards(count: int, example: Path = EXAMPLE) -> list[dict[str, Any]]:
+    """Return `count` valid lead cards with distinct card ids, based on a published example."""
+    template = json.loads(example.read_text(encoding="utf-8"))
     cards = []
     for index in range(count):
         card = copy.deepcopy(template)
@@ -382,3 +384,110 @@ def test_reference_validator_overrules_compiled_rejection(tmp_path: Path) -> Non
     result = write(store, cards)
     _, records = read_bundle(store, result.manifest_key)
     assert [record["contact"]["phones"][0]["number"] for record in records] == ["+15555550123\n"]
+
+
+# --- lead-card.v2 records and the all-Rust check ----------------------------------------
+
+V2_EXAMPLE = contracts.find_contracts_dir() / "examples" / "handoff" / "lead-card.v2.example.json"
+
+
+def make_cards_v2(count: int) -> list[dict[str, Any]]:
+    return make_cards(count, V2_EXAMPLE)
+
+
+def write_v2(store: Any, records: Any) -> BundleResult:
+    return write(store, records, record_schema=LEAD_CARD_V2)
+
+
+def canonical_gzip(records: list[dict[str, Any]]) -> bytes:
+    """Return the gzip data file the writer must produce, built with json.dumps and one gzip call."""
+    lines = b"".join(
+        json.dumps(record, separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
+        for record in records
+    )
+    buffer = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, compresslevel=6, mtime=0) as compressed:
+        compressed.write(lines)
+    return buffer.getvalue()
+
+
+def test_v2_bytes_equal_canonical_gzip(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    cards = make_cards_v2(1500)
+    result = write_v2(store, cards)
+
+    assert store.get_bytes(result.data_key) == canonical_gzip(cards)
+
+
+def test_rendered_cards_bytes_equal_canonical_gzip(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    records = render_all()
+    v2_records = [record for record in records if record["schema_version"] == "lead-card.v2"]
+    # A card without a contract platform has no profile and is not handed off.
+    v2_records = [record for record in v2_records if record["profiles"]]
+    result = write_v2(store, v2_records)
+
+    assert result.record_count == len(v2_records)
+    assert store.get_bytes(result.data_key) == canonical_gzip(v2_records)
+
+
+# Values that only the Rust format checks accept, and a value both reject. Each must be
+# rejected with the reference validator's pointer and rule.
+V2_INVALID_VALUES: list[tuple[str, tuple[str | int, ...], Any, str]] = [
+    ("leap second", ("updated_at",), "2026-12-31T23:59:60Z", "format"),
+    ("year zero", ("provenance", "sources", 0, "collected_at"), "0000-01-01T00:00:00Z", "format"),
+    ("quoted local part", ("contact", "emails", 0, "address"), '"ada lovelace"@example.com', "format"),
+    ("no dot in domain", ("contact", "emails", 0, "address"), "ada@localhost", "format"),
+    ("naive timestamp", ("contact", "phones", 0, "compliance", "scrubbed_at"), "2026-12-01T00:00:00", "format"),
+    ("negative followers", ("profiles", 0, "followers"), -1, "minimum"),
+    ("infinite score", ("tribes", 0, "score"), float("inf"), "type"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "path", "value", "rule"), V2_INVALID_VALUES, ids=[entry[0] for entry in V2_INVALID_VALUES]
+)
+def test_v2_invalid_record_rejected(
+    tmp_path: Path, case: str, path: tuple[str | int, ...], value: Any, rule: str
+) -> None:
+    store = LocalObjectStore(tmp_path / "store")
+    cards = make_cards_v2(3)
+    target: Any = cards[1]
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+
+    with pytest.raises(ContractViolation) as caught:
+        write_v2(store, cards)
+
+    assert str(caught.value).startswith(f'record 1 (card_id "{cards[1]["card_id"]}") is invalid')
+    assert caught.value.pointer == "/" + "/".join(str(part) for part in path)
+    assert caught.value.rule == rule
+    assert caught.value.schema_id == LEAD_CARD_V2
+    assert stored_files(tmp_path / "store") == []
+
+
+def test_v2_invalid_record_error_matches_reference(tmp_path: Path) -> None:
+    # The message is the reference validator's message for the parsed line.
+    cards = make_cards_v2(1)
+    cards[0]["contact"]["emails"][0]["address"] = "ada.at.example.com"
+    expected = pytest.raises(ContractViolation)
+    with expected as reference:
+        contracts.validate(cards[0], LEAD_CARD_V2)
+
+    with pytest.raises(ContractViolation) as caught:
+        write_v2(LocalObjectStore(tmp_path), cards)
+
+    assert str(caught.value).endswith(f"so no bundle was written: {reference.value}")
+    assert "ada.at.example.com" not in str(caught.value)
+
+
+def test_record_with_datetime_value_written_as_text(tmp_path: Path) -> None:
+    # The Rust validator cannot read a datetime, so the parsed line decides, as before.
+    store = LocalObjectStore(tmp_path)
+    cards = make_cards_v2(1)
+    cards[0]["updated_at"] = datetime(2026, 12, 4, 9, 20, tzinfo=UTC)
+
+    result = write_v2(store, cards)
+    _, records = read_bundle(store, result.manifest_key)
+    assert [record["updated_at"] for record in records] == ["2026-12-04T09:20:00+00:00"]

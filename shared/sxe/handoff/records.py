@@ -29,6 +29,7 @@ _MATCHED_REASONS = frozenset({"matched", "cooldown_matched"})
 _NO_MATCH_REASONS = frozenset({"no_match", "cooldown_no_match"})
 _DNC_LISTED = frozenset({"dnc", "listed", "do_not_call", "blocked"})
 _DNC_CLEAR = frozenset({"clear", "not_listed", "ok"})
+_DNC_RESULTS = {value: "listed" for value in _DNC_LISTED} | {value: "clear" for value in _DNC_CLEAR}
 _WIRELESS_LINE_TYPES = frozenset({"mobile", "wireless", "cell", "cellular"})
 _PROFILE_KEYS = (
     "platform",
@@ -94,7 +95,7 @@ def render_card(row: dict[str, Any], record_format: RecordFormat) -> dict[str, A
     The record is not validated here. Readiness is `ready` for a card that is ready
     or already handed off: both are cards released to consumers.
     """
-    profiles = [profile for profile in row["profiles"] or [] if profile["platform"] in CONTRACT_PLATFORMS]
+    profiles = [profile for profile in row["profiles"] or () if profile["platform"] in CONTRACT_PLATFORMS]
     primary = profiles[0] if profiles else {}
     v2 = record_format.schema_version == "lead-card.v2"
 
@@ -106,19 +107,27 @@ def render_card(row: dict[str, Any], record_format: RecordFormat) -> dict[str, A
         "person": {
             "display_name": primary.get("display_name"),
             "primary_handle": primary.get("handle"),
-            "website_domain": next((p["website_domain"] for p in profiles if p.get("website_domain")), None),
-            "language": next((p["language"] for p in profiles if p.get("language")), None),
+            "website_domain": _first_value(profiles, "website_domain"),
+            "language": _first_value(profiles, "language"),
         },
-        "profiles": [{key: profile.get(key) for key in _PROFILE_KEYS} for profile in profiles],
+        "profiles": [dict(zip(_PROFILE_KEYS, map(profile.get, _PROFILE_KEYS), strict=True)) for profile in profiles],
         "labels": row["labels"],
     }
     if v2:
         record["tribes"] = _tribes(row["labels"])
-    points = [point for point in row["contact_points"] if _releasable(point, record_format.phone_scrub_max_days)]
-    record["contact"] = _contact(points, record_format.contact_fields, v2=v2)
+    record["contact"] = _contact(row["contact_points"], record_format, v2=v2)
     record["provenance"] = _provenance(row, profiles)
     record["updated_at"] = row["updated_at"].isoformat()
     return record
+
+
+def _first_value(profiles: list[dict[str, Any]], key: str) -> Any:
+    """Return the first truthy `key` among the profiles, or None."""
+    for profile in profiles:
+        value = profile.get(key)
+        if value:
+            return value
+    return None
 
 
 def _tribes(labels: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -126,8 +135,8 @@ def _tribes(labels: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(tribes, key=lambda tribe: (-tribe["score"], tribe["value"]))
 
 
-def _releasable(point: dict[str, Any], scrub_max_days: int) -> bool:
-    """Return False for a phone whose DNC/TCPA scrub is missing or older than `scrub_max_days`.
+def _releasable(point: dict[str, Any], scrubbed_since: datetime) -> bool:
+    """Return False for a phone whose DNC/TCPA scrub is missing or older than `scrubbed_since`.
 
     A suppressed phone is always released, marked as suppressed, so consumers learn
     not to contact it; withholding is for phones that would otherwise look callable.
@@ -136,16 +145,28 @@ def _releasable(point: dict[str, Any], scrub_max_days: int) -> bool:
         return True
     if not point.get("scrubbed_at"):
         return False
-    scrubbed_at = datetime.fromisoformat(str(point["scrubbed_at"]))
-    return datetime.now(UTC) - scrubbed_at <= timedelta(days=scrub_max_days)
+    return datetime.fromisoformat(str(point["scrubbed_at"])) >= scrubbed_since
 
 
-def _contact(points: list[dict[str, Any]], allowed: frozenset[str], *, v2: bool) -> dict[str, Any]:
-    emails = [point for point in points if point["kind"] == "email"] if "emails" in allowed else []
-    phones = [point for point in points if point["kind"] == "phone"] if "phones" in allowed else []
-    if v2:
-        return {"emails": [_email_v2(point) for point in emails], "phones": [_phone_v2(point) for point in phones]}
-    return {"emails": [_email_v1(point) for point in emails], "phones": [_phone_v1(point) for point in phones]}
+def _contact(points: list[dict[str, Any]], record_format: RecordFormat, *, v2: bool) -> dict[str, Any]:
+    """Return the contact object: the allowed, releasable points, emails and phones each in row order."""
+    allowed = record_format.contact_fields
+    want_emails = "emails" in allowed
+    want_phones = "phones" in allowed
+    # Same limit as `now - scrubbed_at <= max_days`, computed once per card.
+    scrubbed_since = datetime.now(UTC) - timedelta(days=record_format.phone_scrub_max_days)
+    render_email = _email_v2 if v2 else _email_v1
+    render_phone = _phone_v2 if v2 else _phone_v1
+
+    emails = []
+    phones = []
+    for point in points:
+        kind = point["kind"]
+        if kind == "email" and want_emails:
+            emails.append(render_email(point))
+        elif kind == "phone" and want_phones and _releasable(point, scrubbed_since):
+            phones.append(render_phone(point))
+    return {"emails": emails, "phones": phones}
 
 
 def _email_v1(point: dict[str, Any]) -> dict[str, Any]:
@@ -195,12 +216,7 @@ def _phone_v2(point: dict[str, Any]) -> dict[str, Any]:
 
 def dnc_result(dnc_status: str | None) -> str:
     """Map a provider's do-not-call value to `listed`, `clear` or `unknown`."""
-    value = (dnc_status or "").strip().lower()
-    if value in _DNC_LISTED:
-        return "listed"
-    if value in _DNC_CLEAR:
-        return "clear"
-    return "unknown"
+    return _DNC_RESULTS.get((dnc_status or "").strip().lower(), "unknown")
 
 
 def tcpa_status(line_type: str | None) -> str:
