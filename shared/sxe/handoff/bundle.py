@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any, Protocol, cast
 
 import orjson
 
@@ -258,6 +258,12 @@ def _write_lines(lines: Iterable[bytes], path: Path) -> tuple[int, str, int]:
     return count, writer.digest.hexdigest(), writer.size
 
 
+class _BlockTarget(Protocol):
+    """Where `_BackgroundWriter` writes: a file or a `gzip.GzipFile`."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+
 class _BackgroundWriter:
     """Writes blocks to `target` on a second thread, so compressing one block overlaps encoding the next.
 
@@ -266,7 +272,7 @@ class _BackgroundWriter:
     stays bounded. A write error on the thread is raised by the next `write` or on exit.
     """
 
-    def __init__(self, target: IO[bytes]) -> None:
+    def __init__(self, target: _BlockTarget) -> None:
         self._target = target
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUED_BLOCKS)
         self._error: BaseException | None = None
