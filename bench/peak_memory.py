@@ -156,7 +156,7 @@ def main() -> int:
                         f"{kind}.peak_rss_mib.records_{large}",
                         "MiB",
                         f"{kind}.peak_rss_mib.records_{args.small}",
-                        reference_label=f"{args.small:,} records",
+                        reference_label=f"{args.small:,}-record run",
                     ),
                 }
                 for kind, large in (("import", import_large), ("bundle", args.large))
