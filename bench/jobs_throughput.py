@@ -40,7 +40,7 @@ from typing import Any
 
 import psycopg
 from _database import bench_database, bench_server
-from _report import load_average, write_report
+from _report import describe_ratio, load_average, write_report
 
 from sxe import jobs
 from sxe.db import connect, transaction
@@ -429,10 +429,20 @@ def add_targets(figures: dict[str, float], worker_counts: list[int], batches: li
     for workers in worker_counts:
         for batch in batches:
             setting = f"workers_{workers}.batch_{batch}"
-            for reference, bound, wording in (("bare", 0.7, "≥ 70 % of bare SQL"), ("pgqueuer", 2.0, "≥ 2× pgqueuer")):
+            for reference, bound, wording, label in (
+                ("bare", 0.7, "≥ 70 % of bare SQL", "bare SQL"),
+                ("pgqueuer", 2.0, "≥ 2× pgqueuer", "pgqueuer"),
+            ):
                 ratio = f"sxe_to_{reference}.{setting}"
-                if ratio in figures:
-                    targets.append({"figure": ratio, "at_least": bound, "target": f"{wording}, {setting}"})
+                if ratio not in figures:
+                    continue
+                rates = describe_ratio(
+                    f"jobs_per_second.sxe.{setting}",
+                    "jobs/s",
+                    f"jobs_per_second.{reference}.{setting}",
+                    reference_label=label,
+                )
+                targets.append({"figure": ratio, "at_least": bound, "target": f"{wording}, {setting}", **rates})
     return targets
 
 

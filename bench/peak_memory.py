@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _database import bench_database  # noqa: E402
+from _report import describe_ratio  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 TARGET_RATIO = 1.2
@@ -151,8 +152,14 @@ def main() -> int:
                     "figure": f"{kind}.rss_ratio",
                     "at_most": TARGET_RATIO,
                     "target": f"≤ {TARGET_RATIO}× the {args.small:,}-record run",
+                    **describe_ratio(
+                        f"{kind}.peak_rss_mib.records_{large}",
+                        "MiB",
+                        f"{kind}.peak_rss_mib.records_{args.small}",
+                        reference_label=f"{args.small:,}-record run",
+                    ),
                 }
-                for kind in ("import", "bundle")
+                for kind, large in (("import", import_large), ("bundle", args.large))
             ],
             "notes": notes,
         }

@@ -9,7 +9,8 @@ run gets `--json <scratch file>` and must write the benchmark contract there:
      "notes": ["optional text", ...]}
 
 A target may also name the figures it compares, with "measured" and "reference", and
-the Targets table then shows their medians next to the ratio. The report gives the median,
+the Targets table then shows their medians next to the ratio, with "measured_unit",
+"reference_unit" and "reference_label" (such as "COPY") when given. The report gives the median,
 minimum and maximum of every figure over the runs, and judges each target on the median.
 A script that fails is reported with its exit code and the tail of its output, and the
 others still run. With --only, the scripts not selected keep their previous figures.
@@ -403,11 +404,21 @@ def format_number(value: float) -> str:
     return f"{value:.3g}"
 
 
-def format_spread(stats: Mapping[str, Any] | None) -> str:
-    """Format a figure's median with its minimum and maximum in brackets."""
+def format_spread(stats: Mapping[str, Any] | None, unit: str | None = None) -> str:
+    """Format a figure's median, with its unit when given, and its minimum and maximum in brackets."""
     if stats is None:
         return "not measured"
-    return f"{format_number(stats['median'])} ({format_number(stats['min'])}–{format_number(stats['max'])})"
+    median = format_number(stats["median"]) + (f" {unit}" if unit else "")
+    return f"{median} ({format_number(stats['min'])}–{format_number(stats['max'])})"
+
+
+def format_reference(target: Mapping[str, Any], figures: Mapping[str, Any]) -> str:
+    """Format the median of a target's reference figure with its label and unit, or "—" when it has none."""
+    reference = target.get("reference")
+    if reference not in figures:
+        return "—"
+    parts = [target.get("reference_label"), format_number(figures[reference]["median"]), target.get("reference_unit")]
+    return " ".join(part for part in parts if part)
 
 
 def render_generated(report: Report) -> str:
@@ -493,13 +504,12 @@ def _targets_section(report: Report) -> list[str]:
         figures = result["figures"]
         for target in result["targets"]:
             measured = target.get("measured")
-            reference = target.get("reference")
             shown = measured or target["figure"]
+            median = format_spread(figures.get(shown), target.get("measured_unit") if measured else None)
             ratio = format_spread(figures.get(target["figure"])) if measured else "—"
-            reference_median = format_number(figures[reference]["median"]) if reference in figures else "—"
             met = {True: "yes", False: "**no**", None: "—"}[target["met"]]
             lines.append(
-                f"| `{name}.{shown}` | {format_spread(figures.get(shown))} | {reference_median} | {ratio} "
+                f"| `{name}.{shown}` | {median} | {format_reference(target, figures)} | {ratio} "
                 f"| {target.get('target', _threshold(target))} | {met} |"
             )
     if lines[-1].startswith("|---"):

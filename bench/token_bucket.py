@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from _database import bench_database
-from _report import load_average, write_report
+from _report import describe_ratio, load_average, write_report
 
 from sxe.db import connect, transaction
 from sxe.orchestrator import controls
@@ -86,6 +86,7 @@ def figures_of(stamps: list[float], start: float, until: float, args: argparse.N
         "max_tokens_in_one_second": max_in_window(stamps),
         "steady.max_tokens_in_one_second": max_in_window(steady),
         "allowed_in_one_second": args.burst + args.rate,
+        "configured_rate_per_second": args.rate,
     }
 
 
@@ -138,7 +139,17 @@ def main() -> int:
     )
 
     targets = [
-        {"figure": "rate_error_abs_percent", "at_most": 1.0, "target": "steady rate within ±1 % of --rate"},
+        {
+            "figure": "rate_error_abs_percent",
+            "at_most": 1.0,
+            "target": "steady rate within ±1 % of --rate",
+            **describe_ratio(
+                "steady.achieved_rate_per_second",
+                "tokens/s",
+                "configured_rate_per_second",
+                reference_label="configured",
+            ),
+        },
         {
             "figure": "max_tokens_in_one_second",
             "at_most": args.burst + args.rate,

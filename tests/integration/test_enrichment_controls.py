@@ -107,6 +107,54 @@ def test_bucket_unblocks_after_retry_after(conn: psycopg.Connection[Any]) -> Non
     assert wait == 0.0
 
 
+def take_committed(conn: psycopg.Connection[Any]) -> float:
+    return controls.acquire_token_and_commit(conn, PROVIDER)
+
+
+def take_in_transaction(conn: psycopg.Connection[Any]) -> float:
+    return as_worker(conn, lambda c: controls.try_acquire_token(c, PROVIDER))
+
+
+def take_in_threads(database_url: str, threads: int, attempts: int, take: Callable[..., float]) -> list[float]:
+    """Call `take` `attempts` times in each of `threads` threads; return every wait."""
+    per_thread = run_concurrently(database_url, threads, lambda own: [take(own) for _ in range(attempts)])
+    return [wait for waits in per_thread for wait in waits]
+
+
+@pytest.mark.parametrize("take", [take_committed, take_in_transaction])
+def test_concurrent_takes_grant_capacity_once(
+    conn: psycopg.Connection[Any], database_url: str, take: Callable[..., float]
+) -> None:
+    as_worker(conn, lambda c: controls.ensure_bucket(c, PROVIDER, capacity=20, refill_per_second=0.001))
+
+    waits = take_in_threads(database_url, threads=6, attempts=8, take=take)
+
+    assert waits.count(0.0) == 20
+    assert all(wait >= 0.001 for wait in waits if wait != 0.0)
+    row = conn.execute("SELECT tokens FROM ops.provider_buckets WHERE provider = %s", (PROVIDER,)).fetchone()
+    assert 0 <= row["tokens"] < 1
+
+
+def test_concurrent_takes_stay_within_capacity_and_rate(conn: psycopg.Connection[Any], database_url: str) -> None:
+    as_worker(conn, lambda c: controls.ensure_bucket(c, PROVIDER, capacity=5, refill_per_second=20))
+    started = time.monotonic()
+
+    waits = take_in_threads(database_url, threads=4, attempts=60, take=take_committed)
+
+    elapsed = time.monotonic() - started
+    # Every grant happened within `elapsed`, so the bucket allowed at most its capacity plus the refill.
+    assert waits.count(0.0) <= 5 + 20 * elapsed
+    assert waits.count(0.0) >= 5
+
+
+def test_take_function_needs_worker_role(conn: psycopg.Connection[Any]) -> None:
+    as_worker(conn, lambda c: controls.ensure_bucket(c, PROVIDER, capacity=1, refill_per_second=1))
+
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        with transaction(conn, role="sxe_api"):
+            controls.try_acquire_token(conn, PROVIDER)
+
+
 # Budgets ----------------------------------------------------------------------
 
 

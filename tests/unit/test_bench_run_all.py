@@ -229,13 +229,32 @@ def _ok_result(figures: dict[str, list[float]], targets: list[dict[str, Any]]) -
     }
 
 
-def test_render_targets_row_with_reference_and_ratio() -> None:
+@pytest.mark.parametrize(
+    ("units", "measured_cell", "reference_cell"),
+    [
+        ({}, "25,000 (20,000–30,000)", "55,000"),
+        (
+            {"measured_unit": "records/s", "reference_unit": "rows/s", "reference_label": "COPY"},
+            "25,000 records/s (20,000–30,000)",
+            "COPY 55,000 rows/s",
+        ),
+        (
+            {"measured_unit": "records/s", "reference_unit": "rows/s"},
+            "25,000 records/s (20,000–30,000)",
+            "55,000 rows/s",
+        ),
+    ],
+)
+def test_render_targets_row_with_reference_and_ratio(
+    units: dict[str, str], measured_cell: str, reference_cell: str
+) -> None:
     target = {
         "figure": "ingest_to_copy",
         "measured": "ingest_rows_per_second",
         "reference": "copy_rows_per_second",
         "at_least": 0.5,
         "target": "≥ 50 % of COPY",
+        **units,
     }
     result = _ok_result(
         {
@@ -250,10 +269,28 @@ def test_render_targets_row_with_reference_and_ratio() -> None:
     page = run_all.render_generated(_report({"ingest_vs_copy": result}))
 
     row = (
-        "| `ingest_vs_copy.ingest_rows_per_second` | 25,000 (20,000–30,000) | 55,000 | 0.45 (0.4–0.5) "
+        f"| `ingest_vs_copy.ingest_rows_per_second` | {measured_cell} | {reference_cell} | 0.45 (0.4–0.5) "
         "| ≥ 50 % of COPY | **no** |"
     )
     assert row in page.splitlines()
+
+
+def test_render_reference_not_measured_shows_dash() -> None:
+    target = {
+        "figure": "ingest_to_dlt",
+        "measured": "ingest_records_per_second",
+        "measured_unit": "records/s",
+        "reference": "dlt_rows_per_second",
+        "reference_unit": "rows/s",
+        "at_least": 1.0,
+        "target": "faster than dlt",
+    }
+    result = _ok_result({"ingest_records_per_second": [2_400, 2_400, 2_400]}, [target])
+
+    page = run_all.render_generated(_report({"ingest_vs_copy": result}))
+
+    row = "| `ingest_vs_copy.ingest_records_per_second` | 2,400 records/s (2,400–2,400) | — | not measured "
+    assert any(line.startswith(row) for line in page.splitlines())
 
 
 def test_render_puts_untargeted_figures_in_other_table() -> None:

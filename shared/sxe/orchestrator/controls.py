@@ -80,11 +80,13 @@ def ensure_bucket(conn: psycopg.Connection[Any], provider: str, *, capacity: flo
 
 
 def try_acquire_token(conn: psycopg.Connection[Any], provider: str) -> float:
-    """Take one rate token; return 0 on success, else the seconds to wait before trying again."""
-    if conn.execute(sql("tokens_acquire"), {"provider": provider}).fetchone() is not None:
-        return 0.0
-    row = conn.execute(sql("tokens_wait_seconds"), {"provider": provider}).fetchone()
-    return max(float(row["wait_seconds"]), 0.001) if row else 1.0
+    """Take one rate token, and return 0 on success or else the seconds to wait before trying again.
+
+    One statement for either outcome: the refill, the Retry-After check, the take and
+    the wait are computed by ops.take_provider_token on the server.
+    """
+    row = conn.execute(sql("tokens_acquire"), {"provider": provider}).fetchone()
+    return _token_wait(row)
 
 
 def acquire_token_and_commit(conn: psycopg.Connection[Any], provider: str, *, role: str = "sxe_worker") -> float:
@@ -94,11 +96,14 @@ def acquire_token_and_commit(conn: psycopg.Connection[Any], provider: str, *, ro
     competing processes queue behind one commit, not behind a commit and a round trip.
     `conn` must be in autocommit mode with no transaction open.
     """
-    [taken] = execute_committed(conn, sql("tokens_acquire"), {"provider": provider}, role=role)
-    if taken:
-        return 0.0
-    [rows] = execute_committed(conn, sql("tokens_wait_seconds"), {"provider": provider}, role=role)
-    return max(float(rows[0]["wait_seconds"]), 0.001) if rows else 1.0
+    [rows] = execute_committed(conn, sql("tokens_acquire"), {"provider": provider}, role=role)
+    return _token_wait(rows[0] if rows else None)
+
+
+def _token_wait(row: dict[str, Any] | None) -> float:
+    """Return the wait of a tokens_acquire row: 0 for a token taken, 1 s when the provider has no bucket."""
+    wait = None if row is None else row["wait_seconds"]
+    return 1.0 if wait is None else float(wait)
 
 
 def block_bucket(conn: psycopg.Connection[Any], provider: str, seconds: float) -> None:

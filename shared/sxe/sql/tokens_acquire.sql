@@ -1,10 +1,4 @@
--- Refill by elapsed time and take one token in a single atomic UPDATE. When no
--- token is available, or the provider asked us to back off, no row is returned
--- and the second query tells the caller how long to wait.
-UPDATE ops.provider_buckets
-   SET tokens = least(capacity, tokens + extract(epoch FROM clock_timestamp() - refilled_at) * refill_per_second) - 1,
-       refilled_at = clock_timestamp()
- WHERE provider = %(provider)s
-   AND (blocked_until IS NULL OR blocked_until <= clock_timestamp())
-   AND least(capacity, tokens + extract(epoch FROM clock_timestamp() - refilled_at) * refill_per_second) >= 1
-RETURNING tokens;
+-- Take one rate token: 0 when taken, else the seconds to wait, NULL for an unknown
+-- provider. The refill and the Retry-After check are in ops.take_provider_token
+-- (migration 0150), whose UPDATE plan the server keeps for the session.
+SELECT ops.take_provider_token(%(provider)s) AS wait_seconds;
