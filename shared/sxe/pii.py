@@ -301,7 +301,7 @@ def _replace_emails(text: str) -> tuple[str, list[str]]:
     """Replace every email; return the text and each removed address in plain lowercase form.
 
     An obfuscated address comes back plain ("jane [at] example [dot] com" gives
-    "jane@example.com"); one whose plain form is still no valid address is replaced
+    "jane@example.com"). One whose plain form is still no valid address is replaced
     but not returned.
     """
     emails: list[str] = []

@@ -104,8 +104,8 @@ def test_compiled_validator_stricter_cases(case: str, path: tuple[str | int, ...
     assert reference_accepts(document, LEAD_CARD_V2)
 
 
-# The Rust format checks reject these and the Python ones accept them: only is_valid_native
-# says False, and the writer then falls back to is_valid_json.
+# The Rust format checks reject these and the Python ones accept them. So only
+# is_valid_native returns False, and the writer then falls back to is_valid_json.
 NATIVE_STRICTER_CASES: list[tuple[str, tuple[str | int, ...], Any]] = [
     ("timestamp with space separator", ("updated_at",), "2026-12-04 09:20:00Z"),
     ("email with non-ascii letters", ("contact", "emails", 0, "address"), "ädä@exämple.com"),

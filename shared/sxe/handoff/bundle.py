@@ -207,7 +207,7 @@ def _check_line(line: bytes, index: int, contracts: ContractSet, schema_id: str)
 
     Runs for a record the all-Rust validator did not accept. That validator checks the
     record in place of the parsed line. It can, because orjson writes each value the Rust
-    validator reads either as JSON that parses back to an equal value or not at all: it
+    validator reads either as JSON that parses back to an equal value or not at all. It
     raises for a Decimal or an int beyond 64 bits, and such a record never reaches the
     check. The exceptions are NaN and infinity, written as null. The Rust validator
     rejects them wherever the schema restricts the type, and where it does not, null
@@ -259,7 +259,7 @@ def _write_lines(lines: Iterable[bytes], path: Path) -> tuple[int, str, int]:
 
 
 class _BlockTarget(Protocol):
-    """Where `_BackgroundWriter` writes: a file or a `gzip.GzipFile`."""
+    """The output of `_BackgroundWriter`: a file or a `gzip.GzipFile`."""
 
     def write(self, data: bytes, /) -> int: ...
 

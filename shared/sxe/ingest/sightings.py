@@ -25,7 +25,7 @@ def find_sightings(source: SourceProfile, profile: Profile) -> list[dict[str, st
     """Return the emails and phone numbers normalizing removed from display name and bio, as bio_sightings rows.
 
     `normalize` redacts the cleaned display name and bio with `redact_text`, whose
-    cache still holds the result, so the contact points come without a second scan.
+    cache still contains the result, so the contact points come without a second scan.
     """
     found = [contact for part in (source.display_name, source.bio) for contact in _removed_contacts(part)]
     return [
