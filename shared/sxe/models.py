@@ -11,6 +11,17 @@ from enum import StrEnum
 from typing import Any
 
 
+def _reduce_positionally(self: Any) -> tuple[type, tuple[Any, ...]]:
+    """Pickle a dataclass as a call of its constructor with its field values in order.
+
+    Ingest worker processes send profiles through pickle, and a constructor call loads
+    about twice as fast as the slot state that `dataclass(slots=True)` pickles.
+    `__match_args__` names every field, in order, for a dataclass whose fields are
+    all in `__init__`.
+    """
+    return type(self), tuple([getattr(self, name) for name in self.__match_args__])
+
+
 class Platform(StrEnum):
     X = "x"
     THREADS = "threads"
@@ -82,6 +93,8 @@ class SourceProfile:
     created_at: str | None = None
     profile_url: str | None = None
 
+    __reduce__ = _reduce_positionally
+
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
@@ -115,6 +128,8 @@ class Profile:
     bio_has_email: bool
     bio_has_phone: bool
     quality_flags: tuple[str, ...] = ()
+
+    __reduce__ = _reduce_positionally
 
     @property
     def identity_key(self) -> str:

@@ -73,15 +73,13 @@ def test_redelivered_unchanged_record_skips_normalization(
     ingest(conn, write_jsonl(tmp_path / "a.jsonl", [x_user("mara", 100)]))
     unchanged = write_jsonl(tmp_path / "b.jsonl", [x_user("mara", 100, profile_image_url="https://i/2")])
     ingest(conn, unchanged)
-    normalized: list[str] = []
-    original = store.normalize_record
-    monkeypatch.setattr(
-        store, "normalize_record", lambda *args: normalized.append(args[1].content_hash) or original(*args)
-    )
+    prepared: list[str] = []
+    original = store.prepare_record
+    monkeypatch.setattr(store, "prepare_record", lambda *args: prepared.append(args[0]) or original(*args))
 
     again = ingest(conn, unchanged)
 
-    assert (again.accepted, again.duplicates, normalized) == (0, 1, [])
+    assert (again.accepted, again.duplicates, prepared) == (0, 1, [])
     remembered = rows(conn, "SELECT profile_id FROM social.unchanged_deliveries")
     assert remembered == rows(conn, "SELECT id AS profile_id FROM social.profiles")
 

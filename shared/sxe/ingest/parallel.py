@@ -34,7 +34,8 @@ from sxe.ingest import ParsedRecord, read_profiles
 from sxe.ingest.store import (
     Attribution,
     FileResult,
-    NormalizedRecord,
+    PreparedRecord,
+    PrepareItem,
     chunks,
     close_batch,
     ingest_file,
@@ -61,7 +62,7 @@ class _Pending:
 
     file: _OpenFile
     chunk: list[ParsedRecord] | None = None
-    prepared: Future[dict[int, NormalizedRecord]] | None = None
+    prepared: Future[dict[int, PreparedRecord]] | None = None
 
 
 def ingest_files(
@@ -137,11 +138,15 @@ def _store_next(
         )
 
 
-def _unstored(conn: psycopg.Connection[Any], chunk: list[ParsedRecord]) -> list[tuple[int, ParsedRecord]]:
-    """Return the chunk's profile records, with their positions, whose raw content is not stored yet."""
-    profiles = [(position, record) for position, record in enumerate(chunk) if isinstance(record.result, SourceProfile)]
-    stored = stored_content_hashes(conn, [record.content_hash for _, record in profiles])
-    return [(position, record) for position, record in profiles if record.content_hash not in stored]
+def _unstored(conn: psycopg.Connection[Any], chunk: list[ParsedRecord]) -> list[PrepareItem]:
+    """Return what a worker needs of the chunk's profile records whose raw content is not stored yet."""
+    items = [
+        PrepareItem(position, record.format, record.payload, record.result)
+        for position, record in enumerate(chunk)
+        if isinstance(record.result, SourceProfile)
+    ]
+    stored = stored_content_hashes(conn, [chunk[item.position].content_hash for item in items])
+    return [item for item in items if chunk[item.position].content_hash not in stored]
 
 
 def _process_context() -> multiprocessing.context.BaseContext:

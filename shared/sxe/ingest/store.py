@@ -39,7 +39,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 from uuid import UUID
 
 import orjson
@@ -240,14 +240,14 @@ def store_chunk(
     screen: IngestScreen,
     *,
     track_profiles: bool = True,
-    prepared: Mapping[int, NormalizedRecord] | None = None,
+    prepared: Mapping[int, PreparedRecord] | None = None,
 ) -> None:
     """Store one chunk in the current transaction and count it in `result`.
 
     Order within the chunk matters only between records of the same profile, and
     it is kept: their upserts run in rounds and their observations in chunk order.
-    `prepared` maps chunk positions to records `prepare_records` already normalized,
-    for instance in another process. The others are normalized here.
+    `prepared` maps chunk positions to the work `prepare_records` already did for
+    them, for instance in another process. The other records are prepared here.
     """
     hits = screen.check(conn, [_profile_or_none(record) for record in chunk])
     rejected: list[tuple[ParsedRecord, Rejection]] = []
@@ -266,7 +266,7 @@ def store_chunk(
     unseen = _skip_stored_raw(conn, parsed, result)
     prepared = prepared or {}
     normalized = [
-        prepared.get(position) or normalize_record(position, record, source) for position, record, source in unseen
+        normalize_record(position, record, source, prepared.get(position)) for position, record, source in unseen
     ]
     normalized = _join_known_identities(conn, normalized)
     # The bios were unredacted when the sightings were found: they go to Tier 2 only.
@@ -275,21 +275,50 @@ def store_chunk(
     _store_raw_and_observe(conn, accepted, attribution, result.batch_id)
 
 
-def normalize_record(position: int, record: ParsedRecord, source: SourceProfile) -> NormalizedRecord:
-    """Normalize one parsed record into its Tier 1 profile, the row the profile upsert stores,
-    its redacted payload and its bio sightings: all the per-record work that needs no database."""
+class PreparedRecord(NamedTuple):
+    """The per-record work that needs no database: the Tier 1 profile, the row the profile
+    upsert stores, the redacted payload as JSON text and the bio sightings.
+
+    A named tuple, because worker processes send one back per record and tuples pickle
+    several times faster than dataclasses.
+    """
+
+    profile: Profile
+    profile_row: dict[str, Any]
+    payload_json: str
+    sightings: list[dict[str, str]]
+
+
+class PrepareItem(NamedTuple):
+    """What `prepare_records` needs of one parsed record, with its position in the chunk."""
+
+    position: int
+    format: str
+    payload: Any
+    source: SourceProfile
+
+
+def prepare_record(record_format: str, payload: Any, source: SourceProfile) -> PreparedRecord:
+    """Normalize one parsed record, redact its payload and find its bio sightings."""
     profile = normalize(source)
-    row = _profile_row(profile, record, _redacted_url(source.profile_url))
-    payload_json = _json(redact_value(record.payload))
-    return NormalizedRecord(position, record, source, profile, row, payload_json, find_sightings(source, profile))
+    row = _profile_row(profile, record_format, _redacted_url(source.profile_url))
+    return PreparedRecord(profile, row, _json(redact_value(payload)), find_sightings(source, profile))
 
 
-def _profile_row(profile: Profile, record: ParsedRecord, profile_url: str | None) -> dict[str, Any]:
+def normalize_record(
+    position: int, record: ParsedRecord, source: SourceProfile, prepared: PreparedRecord | None = None
+) -> NormalizedRecord:
+    """Return the record with its `prepared` work, doing that work here when no other process did."""
+    prepared = prepared or prepare_record(record.format, record.payload, source)
+    return NormalizedRecord(position, record, source, *prepared)
+
+
+def _profile_row(profile: Profile, record_format: str, profile_url: str | None) -> dict[str, Any]:
     row = profile_content(profile, profile_url)
     # Hashed before the keys below are added, so the hash covers the content only.
     row["content_sha256"] = content_hash(row)
     row["identity_key"] = profile.identity_key
-    row["source_format"] = record.format
+    row["source_format"] = record_format
     return row
 
 
@@ -314,22 +343,18 @@ def _join_known_identities(conn: psycopg.Connection[Any], normalized: list[Norma
             joined.append(item)
             continue
         profile = replace(profile, platform_user_id=user_id)
-        row = _profile_row(profile, item.record, item.profile_row["profile_url"])
+        row = _profile_row(profile, item.record.format, item.profile_row["profile_url"])
         sightings = [{**sighting, "identity_key": profile.identity_key} for sighting in item.sightings]
         joined.append(replace(item, profile=profile, profile_row=row, sightings=sightings))
     return joined
 
 
-def prepare_records(records: list[tuple[int, ParsedRecord]]) -> dict[int, NormalizedRecord]:
-    """Normalize the profile records among (chunk position, record) pairs; return them by position.
+def prepare_records(items: list[PrepareItem]) -> dict[int, PreparedRecord]:
+    """Prepare each item (see `prepare_record`); return the results by chunk position.
 
     Needs no database, so it can run in a worker process (see `sxe.ingest.parallel`).
     """
-    return {
-        position: normalize_record(position, record, record.result)
-        for position, record in records
-        if isinstance(record.result, SourceProfile)
-    }
+    return {item.position: prepare_record(item.format, item.payload, item.source) for item in items}
 
 
 def _profile_or_none(record: ParsedRecord) -> SourceProfile | None:
