@@ -277,7 +277,7 @@ def _replace_secrets(text: str) -> tuple[str, int]:
 
 
 def _may_hold_secret_token(text: str) -> bool:
-    return any(prefix in text for prefix in _SECRET_TOKEN_PREFIXES)
+    return _SECRET_TOKEN_LITERAL.search(text) is not None
 
 
 def _may_hold_secret_label(text: str) -> bool:
@@ -286,12 +286,14 @@ def _may_hold_secret_label(text: str) -> bool:
 
 
 # A literal that every match of `_SECRET_TOKENS` contains, one per alternative, so
-# text without any of them skips the pattern. Finding a literal with `in` costs far
-# less than running the pattern over every string of every payload.
+# text without any of them skips the pattern. One search for these literals costs far
+# less than running the pattern over every string of every payload, and half as much
+# as testing them one by one with `in`.
 _SECRET_TOKEN_PREFIXES = (
     "AKIA", "ASIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_",
     "k_live_", "k_test_", "xox", "AIza", "sk-", "eyJ", "-----BEGIN",
 )  # fmt: skip
+_SECRET_TOKEN_LITERAL = re.compile("|".join(map(re.escape, _SECRET_TOKEN_PREFIXES)))
 # Every label of `_LABELLED_SECRET` contains one of these, compared casefolded as the
 # pattern's IGNORECASE does (the Kelvin sign matches "k", the long s matches "s").
 _SECRET_LABEL_WORDS = ("key", "secret", "token", "passw")
