@@ -1,0 +1,59 @@
+"""Profiles cross process boundaries by pickle when ingest runs worker processes."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from sxe.ingest.store import PreparedRecord
+from sxe.models import Platform, Profile, SourceProfile
+
+PROFILE = Profile(
+    platform=Platform.THREADS,
+    platform_user_id="17841400000000001",
+    handle="mara.bakes",
+    display_name="Mara",
+    bio="Bread and [phone]",
+    followers=12_300,
+    following=41,
+    posts=310,
+    likes=None,
+    verified=True,
+    website_domain="mara.example",
+    language="en",
+    bio_has_email=False,
+    bio_has_phone=True,
+    quality_flags=("count_rounded", "no_avatar"),
+)
+SOURCE = SourceProfile(
+    platform=Platform.TIKTOK,
+    platform_user_id="6890000000000000001",
+    handle="mara",
+    display_name="Mara",
+    bio="Bread",
+    followers="12.3K",
+    following=41,
+    posts=310,
+    likes="1M",
+    verified=False,
+    website="https://mara.example",
+    language="en",
+    location="Lisbon",
+    is_private=False,
+    created_at="2021-03-04",
+    profile_url="https://www.tiktok.com/@mara",
+)
+
+
+@pytest.mark.parametrize("value", [PROFILE, SOURCE], ids=["Profile", "SourceProfile"])
+def test_every_field_survives_pickle(value: Profile | SourceProfile) -> None:
+    loaded = pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+    assert loaded == value
+
+
+def test_prepared_record_survives_pickle() -> None:
+    prepared = PreparedRecord(PROFILE, {"handle": "mara.bakes"}, '{"bio":"[phone]"}', [{"kind": "phone"}])
+
+    assert pickle.loads(pickle.dumps(prepared)) == prepared
