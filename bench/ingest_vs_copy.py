@@ -42,6 +42,7 @@ import psycopg  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _cpu import CpuMeter  # noqa: E402
 from _database import bench_database  # noqa: E402
 from _report import describe_ratio  # noqa: E402
 
@@ -119,11 +120,18 @@ def generate_input(records: int, folder: Path, seed: int) -> list[Path]:
 
 
 def measure(url: str, files: list[Path], jobs: int, dlt_folder: Path) -> dict[str, Any]:
-    """Run COPY, SXE ingest, SXE re-ingest and dlt in that order; return rates and their ratios."""
+    """Run COPY, SXE ingest, SXE re-ingest and dlt in that order; return rates, ratios and CPU use."""
+    cpu: dict[str, Any] = {}
     with connect(url, autocommit=True) as conn:
-        copy_seconds, copied = time_copy(conn, files)
-        ingest_seconds, stored = time_ingest(conn, files, jobs, count="accepted")
-        reingest_seconds, duplicates = time_ingest(conn, files, jobs, count="duplicates")
+        with CpuMeter(url) as meter:
+            copy_seconds, copied = time_copy(conn, files)
+        cpu["copy"] = _cpu_per_record(meter, copied)
+        with CpuMeter(url) as meter:
+            ingest_seconds, stored, read = time_ingest(conn, files, jobs, count="accepted")
+        cpu["ingest"] = _cpu_per_record(meter, read)
+        with CpuMeter(url) as meter:
+            reingest_seconds, duplicates, read = time_ingest(conn, files, jobs, count="duplicates")
+        cpu["reingest"] = _cpu_per_record(meter, read)
     # Measured before dlt runs in this process, so it covers SXE alone.
     peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     dlt_seconds, loaded = time_dlt(url, files, dlt_folder)
@@ -150,9 +158,29 @@ def measure(url: str, files: list[Path], jobs: int, dlt_folder: Path) -> dict[st
         "dlt_seconds": round(dlt_seconds, 2),
         "dlt_rows_per_second": round(dlt_rate),
         "ingest_to_dlt": round(ingest_rate / dlt_rate, 3),
+        "cpu_per_record": cpu,
+        "ingest_cpu_ceiling_to_copy": _ceiling_to_copy(cpu["ingest"], copy_rate),
         "peak_rss_mib": round(peak_rss_mib, 1),
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
+
+
+def _cpu_per_record(meter: CpuMeter, records: int) -> dict[str, float | None]:
+    assert meter.result is not None, "the meter's block has ended"
+    return meter.result.per_record(records)
+
+
+def _ceiling_to_copy(cpu: dict[str, float | None], copy_rate: float) -> float | None:
+    """Return the most ingest could reach, as a share of COPY, if it kept every core busy at its CPU cost per record.
+
+    None when the server's CPU time is unknown (a server on another machine).
+    """
+    sides = (cpu["caller_us"], cpu["workers_us"], cpu["postgres_us"])
+    if any(side is None for side in sides):
+        return None
+    micros = sum(side for side in sides if side is not None)
+    ceiling = len(os.sched_getaffinity(0)) / micros * 1e6
+    return round(ceiling / copy_rate, 3)
 
 
 def time_copy(conn: psycopg.Connection[Any], files: list[Path]) -> tuple[float, int]:
@@ -177,13 +205,14 @@ def parsed_rows(files: list[Path]) -> Iterator[tuple[str, Any]]:
                 yield record.content_hash, record.payload
 
 
-def time_ingest(conn: psycopg.Connection[Any], files: list[Path], jobs: int, count: str) -> tuple[float, int]:
-    """Ingest every file as `sxe run` does; return seconds and the accepted (or duplicate) records."""
+def time_ingest(conn: psycopg.Connection[Any], files: list[Path], jobs: int, count: str) -> tuple[float, int, int]:
+    """Ingest every file as `sxe run` does; return seconds, the accepted (or duplicate) records and all records read."""
     start = time.perf_counter()
-    counted = 0
+    counted = read = 0
     for result in ingest_files(conn, files, run_id=uuid.uuid4(), jobs=jobs):
         counted += result.accepted if count == "accepted" else result.duplicates
-    return time.perf_counter() - start, counted
+        read += result.records
+    return time.perf_counter() - start, counted, read
 
 
 def time_dlt(url: str, files: list[Path], folder: Path) -> tuple[float, int]:
@@ -231,6 +260,10 @@ def notes(jobs: int) -> list[str]:
         f"SXE used {jobs} process(es) for normalizing and redacting; reading and SQL ran in the main process.",
         "COPY and dlt load (content_hash, payload) of the same parsed records; their times include SXE's reader.",
         "peak_rss_mib is the bench process before dlt ran, without the input generator and the ingest workers.",
+        "cpu_per_record gives, per record read, the CPU microseconds of the calling process, of its worker"
+        " processes and of the PostgreSQL server, and the share of all cores that were busy.",
+        "ingest_cpu_ceiling_to_copy is the share of COPY that ingest would reach with every core busy at its"
+        " measured CPU cost per record.",
     ]
 
 
@@ -244,6 +277,10 @@ def print_report(figures: dict[str, Any]) -> None:
         value = figures[target["figure"]]
         met = "met" if value >= target["at_least"] else "missed"
         print(f"{target['figure']:<20}{value:>8.3f}  target {target['target']}: {met}")
+    print("CPU per record (us): caller, workers, PostgreSQL; share of cores busy")
+    for side, use in figures["cpu_per_record"].items():
+        print(f"  {side:<10}{use['caller_us']}, {use['workers_us']}, {use['postgres_us']}; {use['cores_busy']}")
+    print(f"ingest CPU ceiling: {figures['ingest_cpu_ceiling_to_copy']} of COPY")
     print(f"peak RSS {figures['peak_rss_mib']} MiB (bench process, before dlt)")
     print(f"load average (1 min) at the end: {figures['load_average_1m']}")
 
