@@ -282,7 +282,7 @@ class PersonFactory:
         if rng.random() < EMAIL_FRACTION:
             bio += f" Collabs: {_ascii_slug(first)}.{_ascii_slug(last)}@example.com"
         if rng.random() < PHONE_FRACTION:
-            bio += rng.choice((" Text 555-01{:02d}", " Call +1 212 555 01{:02d}", " Bookings 555.010.{:04d}")).format(
+            bio += rng.choice((" Text 555-01{:02d}", " Call +1 212 555 01{:02d}", " Bookings 646.555.01{:02d}")).format(
                 rng.randint(0, 99)
             )
         return bio
