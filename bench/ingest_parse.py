@@ -5,7 +5,7 @@ read and detect the file (`read_profiles`, which also hashes each record), redac
 the payload that would be stored (`redact_value`) and normalize accepted records
 (`normalize`). Records per second here are an upper bound for SXE's ingest on the
 same machine. The gap to `first_run.ingest_records_per_second` of bench/main_job.py
-is the database side, which is three statements per accepted record and the commits.
+is the database side: the statements that store each chunk, and their commits.
 
 Usage: python bench/ingest_parse.py [--records 5000] [--seed 7] [--repeat 3] [--json PATH]
 """
