@@ -158,7 +158,7 @@ def measure(url: str, files: list[Path], jobs: int, dlt_folder: Path) -> dict[st
         "dlt_seconds": round(dlt_seconds, 2),
         "dlt_rows_per_second": round(dlt_rate),
         "ingest_to_dlt": round(ingest_rate / dlt_rate, 3),
-        "cpu_per_record": cpu,
+        **{f"cpu_per_record.{side}.{key}": value for side, use in cpu.items() for key, value in use.items()},
         "ingest_cpu_ceiling_to_copy": _ceiling_to_copy(cpu["ingest"], copy_rate),
         "peak_rss_mib": round(peak_rss_mib, 1),
         "load_average_1m": round(os.getloadavg()[0], 2),
@@ -278,8 +278,9 @@ def print_report(figures: dict[str, Any]) -> None:
         met = "met" if value >= target["at_least"] else "missed"
         print(f"{target['figure']:<20}{value:>8.3f}  target {target['target']}: {met}")
     print("CPU per record (us): caller, workers, PostgreSQL; share of cores busy")
-    for side, use in figures["cpu_per_record"].items():
-        print(f"  {side:<10}{use['caller_us']}, {use['workers_us']}, {use['postgres_us']}; {use['cores_busy']}")
+    for side in ("copy", "ingest", "reingest"):
+        use = [figures[f"cpu_per_record.{side}.{key}"] for key in ("caller_us", "workers_us", "postgres_us")]
+        print(f"  {side:<10}{use[0]}, {use[1]}, {use[2]}; {figures[f'cpu_per_record.{side}.cores_busy']}")
     print(f"ingest CPU ceiling: {figures['ingest_cpu_ceiling_to_copy']} of COPY")
     print(f"peak RSS {figures['peak_rss_mib']} MiB (bench process, before dlt)")
     print(f"load average (1 min) at the end: {figures['load_average_1m']}")
