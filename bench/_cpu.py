@@ -151,5 +151,5 @@ def _machine_ticks() -> tuple[int, int] | None:
     except OSError:
         return None
     ticks = [int(value) for value in first[1:]]
-    # idle and iowait
+    # The fourth and fifth values count idle and I/O wait time.
     return sum(ticks), ticks[3] + ticks[4]

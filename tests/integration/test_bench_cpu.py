@@ -17,7 +17,7 @@ SERVER_WORK = "SELECT sum(sqrt(n)) FROM generate_series(1, 3000000) AS n"
 CHILD_WORK = "sum(i * i for i in range(3_000_000))"
 
 
-def test_meter_splits_cpu_between_caller_children_and_server(server_url: str) -> None:
+def test_meter_splits_cpu_by_process_group(server_url: str) -> None:
     with psycopg.connect(server_url) as conn, CpuMeter(server_url) as meter:
         conn.execute(SERVER_WORK).fetchone()
         subprocess.run([sys.executable, "-c", CHILD_WORK], check=True)
@@ -32,7 +32,7 @@ def test_meter_splits_cpu_between_caller_children_and_server(server_url: str) ->
     assert use.wall_seconds >= max(use.caller_seconds, use.children_seconds) / 2
 
 
-def test_meter_leaves_server_time_unknown_without_a_reachable_server() -> None:
+def test_meter_without_reachable_server() -> None:
     with CpuMeter("postgresql://nobody@127.0.0.1:1/none?connect_timeout=1") as meter:
         pass
 

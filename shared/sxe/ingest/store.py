@@ -290,7 +290,7 @@ class PreparedRecord(NamedTuple):
 
 
 class PrepareItem(NamedTuple):
-    """What `prepare_records` needs of one parsed record, with its position in the chunk."""
+    """The parts of one parsed record that `prepare_records` reads, with its position in the chunk."""
 
     position: int
     format: str
