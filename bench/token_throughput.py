@@ -5,8 +5,9 @@ refused, so every figure is the cost of taking a token:
 
 - `bare`: a one-row table and `UPDATE ... SET tokens = tokens - 1` in autocommit.
   This is the reference: no refill, no Retry-After block, no role.
-- `sxe`: `controls.acquire_token_and_commit`, which sends BEGIN, SET LOCAL ROLE, the
-  acquire and COMMIT as one message.
+- `sxe`: `controls.acquire_token_and_commit`, which sends SET LOCAL ROLE and the
+  acquire as one message, built once per provider, that the server runs as one
+  implicit transaction.
 - `sxe_transaction`: `controls.try_acquire_token` inside `transaction(conn,
   role="sxe_worker")`, four round trips, as the enrichment worker calls it next to
   its breaker check.

@@ -15,7 +15,12 @@ from uuid import UUID
 import psycopg
 
 from sxe.db import sql
-from sxe.db.connection import execute_committed
+from sxe.db.connection import committed_message, fetch_committed_value
+
+# Acquire messages by (provider, role, client encoding). Providers are a few configured
+# names, so the bound only stops the cache from growing with arbitrary provider names.
+MAX_ACQUIRE_MESSAGES = 1024
+_ACQUIRE_MESSAGES: dict[tuple[str, str, str], bytes] = {}
 
 
 def budget_period(now: datetime | None = None) -> str:
@@ -94,10 +99,24 @@ def acquire_token_and_commit(conn: psycopg.Connection[Any], provider: str, *, ro
 
     The row lock on the bucket is held only while the server runs the message, so
     competing processes queue behind one commit, not behind a commit and a round trip.
+    The message (SET LOCAL ROLE and tokens_acquire.sql with the provider quoted in) is
+    built once per provider, role and client encoding and then reused as it is, so a call
+    does no quoting and reads no result through a cursor.
     `conn` must be in autocommit mode with no transaction open.
     """
-    [rows] = execute_committed(conn, sql("tokens_acquire"), {"provider": provider}, role=role)
-    return _token_wait(rows[0] if rows else None)
+    wait = fetch_committed_value(conn, _acquire_message(conn, provider, role))
+    return 1.0 if wait is None else float(wait)
+
+
+def _acquire_message(conn: psycopg.Connection[Any], provider: str, role: str) -> bytes:
+    key = (provider, role, conn.info.encoding)
+    message = _ACQUIRE_MESSAGES.get(key)
+    if message is None:
+        message = committed_message(conn, sql("tokens_acquire"), {"provider": provider}, role=role)
+        if len(_ACQUIRE_MESSAGES) >= MAX_ACQUIRE_MESSAGES:
+            _ACQUIRE_MESSAGES.clear()
+        _ACQUIRE_MESSAGES[key] = message
+    return message
 
 
 def _token_wait(row: dict[str, Any] | None) -> float:
