@@ -11,7 +11,7 @@ other, and a record that fails to parse is quarantined as before.
 The calling process reads ahead by at most `READ_AHEAD_PER_JOB` chunks per worker,
 so memory stays bounded whatever the input size. Records whose raw content is
 already stored are not sent to a worker, because `store_chunk` will count them as
-duplicates without normalizing them.
+duplicates without normalizing them or looking them up again.
 """
 
 from __future__ import annotations
@@ -58,11 +58,15 @@ class _OpenFile:
 
 @dataclass(slots=True)
 class _Pending:
-    """A chunk waiting to be stored, or with `chunk` None, the end of its file."""
+    """A chunk waiting to be stored, or with `chunk` None, the end of its file.
+
+    `stored` are the chunk's content hashes found stored when it was read.
+    """
 
     file: _OpenFile
     chunk: list[ParsedRecord] | None = None
     prepared: Future[dict[int, PreparedRecord]] | None = None
+    stored: frozenset[str] = frozenset()
 
 
 def ingest_files(
@@ -104,9 +108,9 @@ def ingest_files(
             batch_id = open_batch(conn, attribution, format_name or "detecting")
             opened = _OpenFile(attribution, FileResult(batch_id=batch_id, file=str(path)), format_name)
             for chunk in chunks(records):
-                unstored = _unstored(conn, chunk)
+                unstored, stored = _unstored(conn, chunk)
                 prepared = executor.submit(prepare_records, unstored) if unstored else None
-                pending.append(_Pending(opened, chunk, prepared))
+                pending.append(_Pending(opened, chunk, prepared, stored))
                 while len(pending) > jobs * READ_AHEAD_PER_JOB:
                     yield from _store_next(conn, pending, screen, track_profiles)
             pending.append(_Pending(opened))
@@ -135,18 +139,21 @@ def _store_next(
             screen,
             track_profiles=track_profiles,
             prepared=prepared,
+            known_stored=item.stored,
         )
 
 
-def _unstored(conn: psycopg.Connection[Any], chunk: list[ParsedRecord]) -> list[PrepareItem]:
-    """Return what a worker needs of the chunk's profile records whose raw content is not stored yet."""
+def _unstored(conn: psycopg.Connection[Any], chunk: list[ParsedRecord]) -> tuple[list[PrepareItem], frozenset[str]]:
+    """Return what a worker needs of the chunk's profile records whose raw content is not stored yet,
+    and the content hashes that are stored."""
     items = [
         PrepareItem(position, record.format, record.payload, record.result)
         for position, record in enumerate(chunk)
         if isinstance(record.result, SourceProfile)
     ]
     stored = stored_content_hashes(conn, [chunk[item.position].content_hash for item in items])
-    return [item for item in items if chunk[item.position].content_hash not in stored]
+    unstored = [item for item in items if chunk[item.position].content_hash not in stored]
+    return unstored, frozenset(stored)
 
 
 def _process_context() -> multiprocessing.context.BaseContext:

@@ -241,6 +241,7 @@ def store_chunk(
     *,
     track_profiles: bool = True,
     prepared: Mapping[int, PreparedRecord] | None = None,
+    known_stored: frozenset[str] = frozenset(),
 ) -> None:
     """Store one chunk in the current transaction and count it in `result`.
 
@@ -248,6 +249,8 @@ def store_chunk(
     it is kept: their upserts run in rounds and their observations in chunk order.
     `prepared` maps chunk positions to the work `prepare_records` already did for
     them, for instance in another process. The other records are prepared here.
+    `known_stored` are content hashes the caller found stored before; they count as
+    duplicates without being looked up again.
     """
     hits = screen.check(conn, [_profile_or_none(record) for record in chunk])
     rejected: list[tuple[ParsedRecord, Rejection]] = []
@@ -263,7 +266,7 @@ def store_chunk(
             parsed.append((position, record, record.result))
 
     _quarantine_chunk(conn, rejected, result)
-    unseen = _skip_stored_raw(conn, parsed, result)
+    unseen = _skip_stored_raw(conn, parsed, result, known_stored)
     prepared = prepared or {}
     normalized = [
         normalize_record(position, record, source, prepared.get(position)) for position, record, source in unseen
@@ -409,15 +412,23 @@ def _quarantine_chunk(
 
 
 def _skip_stored_raw(
-    conn: psycopg.Connection[Any], parsed: list[tuple[int, ParsedRecord, SourceProfile]], result: FileResult
+    conn: psycopg.Connection[Any],
+    parsed: list[tuple[int, ParsedRecord, SourceProfile]],
+    result: FileResult,
+    known_stored: frozenset[str],
 ) -> list[tuple[int, ParsedRecord, SourceProfile]]:
-    """Count as duplicates the records whose raw content is stored or came earlier in the chunk; return the rest."""
+    """Count as duplicates the records whose raw content is stored or came earlier in the chunk; return the rest.
+
+    Only the hashes outside `known_stored` are looked up.
+    """
     if not parsed:
         return []
     # An exact redelivery is a duplicate even when another record of the same
     # profile was stored in between, so re-running a file stores nothing.
-    hashes = [record.content_hash for _, record, _ in parsed]
-    seen = {row["content_hash"] for row in conn.execute(sql("ingest_raw_stored"), {"content_hashes": hashes})}
+    seen = set(known_stored)
+    hashes = [record.content_hash for _, record, _ in parsed if record.content_hash not in seen]
+    if hashes:
+        seen.update(row["content_hash"] for row in conn.execute(sql("ingest_raw_stored"), {"content_hashes": hashes}))
     unseen = []
     for position, record, source in parsed:
         if record.content_hash in seen:
