@@ -353,7 +353,7 @@ def _join_known_identities(conn: psycopg.Connection[Any], normalized: list[Norma
 
 
 def prepare_records(items: list[PrepareItem]) -> dict[int, PreparedRecord]:
-    """Prepare each item (see `prepare_record`); return the results by chunk position.
+    """Prepare each item with `prepare_record` and return the results by chunk position.
 
     Needs no database, so it can run in a worker process (see `sxe.ingest.parallel`).
     """
