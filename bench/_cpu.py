@@ -40,6 +40,13 @@ class CpuUse:
     postgres_seconds: float | None
     cores_busy: float | None
 
+    def share_of_cores(self, cores: int) -> float | None:
+        """Return the share of `cores` that the three sides kept busy, or None when the server's time is unknown."""
+        if self.postgres_seconds is None or self.wall_seconds <= 0:
+            return None
+        used = self.caller_seconds + self.children_seconds + self.postgres_seconds
+        return used / (cores * self.wall_seconds)
+
     def per_record(self, records: int) -> dict[str, float | None]:
         """Return microseconds of CPU per record for each side, and the busy share of the cores."""
 

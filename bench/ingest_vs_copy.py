@@ -126,9 +126,9 @@ def measure(url: str, files: list[Path], jobs: int, dlt_folder: Path) -> dict[st
         with CpuMeter(url) as meter:
             copy_seconds, copied = time_copy(conn, files)
         cpu["copy"] = _cpu_per_record(meter, copied)
-        with CpuMeter(url) as meter:
+        with CpuMeter(url) as ingest_meter:
             ingest_seconds, stored, read = time_ingest(conn, files, jobs, count="accepted")
-        cpu["ingest"] = _cpu_per_record(meter, read)
+        cpu["ingest"] = _cpu_per_record(ingest_meter, read)
         with CpuMeter(url) as meter:
             reingest_seconds, duplicates, read = time_ingest(conn, files, jobs, count="duplicates")
         cpu["reingest"] = _cpu_per_record(meter, read)
@@ -159,7 +159,7 @@ def measure(url: str, files: list[Path], jobs: int, dlt_folder: Path) -> dict[st
         "dlt_rows_per_second": round(dlt_rate),
         "ingest_to_dlt": round(ingest_rate / dlt_rate, 3),
         **{f"cpu_per_record.{side}.{key}": value for side, use in cpu.items() for key, value in use.items()},
-        "ingest_cpu_ceiling_to_copy": _ceiling_to_copy(cpu["ingest"], copy_rate),
+        **_ceiling(ingest_meter, ingest_rate / copy_rate),
         "peak_rss_mib": round(peak_rss_mib, 1),
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
@@ -170,17 +170,16 @@ def _cpu_per_record(meter: CpuMeter, records: int) -> dict[str, float | None]:
     return meter.result.per_record(records)
 
 
-def _ceiling_to_copy(cpu: dict[str, float | None], copy_rate: float) -> float | None:
-    """Return the most ingest could reach, as a share of COPY, if it kept every core busy at its CPU cost per record.
+def _ceiling(meter: CpuMeter, ingest_to_copy: float) -> dict[str, float | None]:
+    """Return the share of all cores ingest's processes used, and the ratio to COPY ingest would reach using them all.
 
-    None when the server's CPU time is unknown (a server on another machine).
+    Both are None when the server's CPU time is unknown (a server on another machine).
     """
-    sides = (cpu["caller_us"], cpu["workers_us"], cpu["postgres_us"])
-    if any(side is None for side in sides):
-        return None
-    micros = sum(side for side in sides if side is not None)
-    ceiling = len(os.sched_getaffinity(0)) / micros * 1e6
-    return round(ceiling / copy_rate, 3)
+    assert meter.result is not None, "the meter's block has ended"
+    share = meter.result.share_of_cores(len(os.sched_getaffinity(0)))
+    if not share:
+        return {"ingest_cores_used": None, "ingest_cpu_ceiling_to_copy": None}
+    return {"ingest_cores_used": round(share, 2), "ingest_cpu_ceiling_to_copy": round(ingest_to_copy / share, 3)}
 
 
 def time_copy(conn: psycopg.Connection[Any], files: list[Path]) -> tuple[float, int]:
@@ -262,8 +261,9 @@ def notes(jobs: int) -> list[str]:
         "peak_rss_mib is the bench process before dlt ran, without the input generator and the ingest workers.",
         "cpu_per_record gives, per record read, the CPU microseconds of the calling process, of its worker"
         " processes and of the PostgreSQL server, and the share of all cores that were busy.",
-        "ingest_cpu_ceiling_to_copy is the share of COPY that ingest would reach with every core busy at its"
-        " measured CPU cost per record.",
+        "ingest_cores_used is the share of all cores that ingest's processes and the server used during ingest,"
+        " and ingest_cpu_ceiling_to_copy is ingest_to_copy divided by it: the share of COPY that ingest would"
+        " reach with every core busy at its measured CPU cost per record.",
     ]
 
 
@@ -281,6 +281,7 @@ def print_report(figures: dict[str, Any]) -> None:
     for side in ("copy", "ingest", "reingest"):
         use = [figures[f"cpu_per_record.{side}.{key}"] for key in ("caller_us", "workers_us", "postgres_us")]
         print(f"  {side:<10}{use[0]}, {use[1]}, {use[2]}; {figures[f'cpu_per_record.{side}.cores_busy']}")
+    print(f"ingest used {figures['ingest_cores_used']} of the cores")
     print(f"ingest CPU ceiling: {figures['ingest_cpu_ceiling_to_copy']} of COPY")
     print(f"peak RSS {figures['peak_rss_mib']} MiB (bench process, before dlt)")
     print(f"load average (1 min) at the end: {figures['load_average_1m']}")

@@ -449,7 +449,7 @@ def _machine_section(report: Report) -> list[str]:
     lines = [
         "## Machine",
         "",
-        f"Last run: `{report['command']}` at {report['generated_at']}, {report['runs']} runs per script.",
+        f"Last run: `{report['command']}` at {report['generated_at']}, {_runs(report['runs'])} per script.",
         "",
         "| item | value |",
         "|---|---|",
@@ -478,6 +478,10 @@ def _machine_section(report: Report) -> list[str]:
             f"| {result['measured_at'][:16].replace('T', ' ')} UTC, `{result['commit']}` |"
         )
     return lines
+
+
+def _runs(count: int) -> str:
+    return "1 run" if count == 1 else f"{count} runs"
 
 
 def _load_range(runs: Sequence[Mapping[str, Any]], key: str) -> str:

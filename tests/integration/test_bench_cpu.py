@@ -45,3 +45,16 @@ def test_per_record_converts_seconds_to_microseconds() -> None:
 
     assert use.per_record(1000) == {"caller_us": 500, "workers_us": 1000, "postgres_us": None, "cores_busy": 0.75}
     assert use.per_record(0)["caller_us"] is None
+
+
+def test_share_of_cores_counts_every_side() -> None:
+    use = CpuUse(wall_seconds=2.0, caller_seconds=0.5, children_seconds=1.0, postgres_seconds=0.5, cores_busy=0.9)
+
+    assert use.share_of_cores(2) == 0.5
+    assert use.share_of_cores(1) == 1.0
+
+
+def test_share_of_cores_unknown_without_server_time() -> None:
+    use = CpuUse(wall_seconds=2.0, caller_seconds=0.5, children_seconds=1.0, postgres_seconds=None, cores_busy=None)
+
+    assert use.share_of_cores(2) is None
