@@ -261,9 +261,9 @@ def notes(jobs: int) -> list[str]:
         "peak_rss_mib is the bench process before dlt ran, without the input generator and the ingest workers.",
         "cpu_per_record gives, per record read, the CPU microseconds of the calling process, of its worker"
         " processes and of the PostgreSQL server, and the share of all cores that were busy.",
-        "ingest_cores_used is the share of all cores that ingest's processes and the server used during ingest,"
-        " and ingest_cpu_ceiling_to_copy is ingest_to_copy divided by it: the share of COPY that ingest would"
-        " reach with every core busy at its measured CPU cost per record.",
+        "ingest_cores_used is the share of all cores that ingest's processes and the server used during ingest.",
+        "ingest_cpu_ceiling_to_copy is ingest_to_copy divided by ingest_cores_used: the share of COPY that ingest"
+        " would reach with every core busy at its measured CPU cost per record.",
     ]
 
 
