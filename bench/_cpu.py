@@ -2,8 +2,8 @@
 
 A rate alone cannot tell a slow program from a busy machine. Next to each rate the
 ingest benchmark records how many CPU seconds each process group used and how busy
-all cores were, so that a figure bound by the cores shows it: the CPU seconds add up
-to nearly cores times wall time.
+all cores were. A figure bound by the cores then shows it, because its CPU seconds add
+up to nearly cores times wall time.
 
     with CpuMeter(url) as meter:
         ...
