@@ -6,20 +6,29 @@ next. They carry no database ids except where a later stage needs them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
 
-def _reduce_positionally(self: Any) -> tuple[type, tuple[Any, ...]]:
+def reduce_positionally(self: Any) -> tuple[type, tuple[Any, ...]]:
     """Pickle a dataclass as a call of its constructor with its field values in order.
 
-    Ingest worker processes send profiles through pickle, and a constructor call loads
-    about twice as fast as the slot state that `dataclass(slots=True)` pickles.
+    Ingest worker processes send records and profiles through pickle, and a constructor
+    call loads about twice as fast as the slot state that `dataclass(slots=True)` pickles.
     `__match_args__` names every field, in order, for a dataclass whose fields are
     all in `__init__`.
     """
-    return type(self), tuple([getattr(self, name) for name in self.__match_args__])
+    cls = type(self)
+    fields_of = _FIELD_GETTERS.get(cls)
+    if fields_of is None:
+        fields_of = _FIELD_GETTERS[cls] = attrgetter(*cls.__match_args__)
+    return cls, fields_of(self)
+
+
+_FIELD_GETTERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
 
 
 class Platform(StrEnum):
@@ -42,6 +51,8 @@ class RecordLocation:
     line: int | None = None
     index: int | None = None
     item: int | None = None
+
+    __reduce__ = reduce_positionally
 
     def describe(self) -> str:
         if self.line is not None:
@@ -93,7 +104,7 @@ class SourceProfile:
     created_at: str | None = None
     profile_url: str | None = None
 
-    __reduce__ = _reduce_positionally
+    __reduce__ = reduce_positionally
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +118,8 @@ class Rejection:
 
     kind: str
     reason: str
+
+    __reduce__ = reduce_positionally
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +142,7 @@ class Profile:
     bio_has_phone: bool
     quality_flags: tuple[str, ...] = ()
 
-    __reduce__ = _reduce_positionally
+    __reduce__ = reduce_positionally
 
     @property
     def identity_key(self) -> str:

@@ -13,8 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from sxe.compliance.suppression import IngestScreen
-from sxe.db import connect, transaction
+from sxe.db import connect
 from sxe.ingest import read_profiles, store
 from sxe.ingest.store import CHUNK_RECORDS, Attribution, FileResult, ingest_file, ingest_records
 from sxe.pii import contains_pii
@@ -329,24 +328,3 @@ def test_concurrent_chunks_in_opposite_orders(database_url: str, tmp_path: Path)
     # Each stored raw record has its observation. A profile may also flip back to
     # content stored before by a racing thread, which adds an observation but no raw record.
     assert 120 <= observations[0]["n"] <= 240
-
-
-def test_known_stored_hash_counts_without_lookup(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "a.jsonl", [x_user("mara", 100), x_user("ines", 50, user_id="43")])
-    chunk = list(read_profiles(path))
-    attribution = Attribution(uuid.uuid4(), "file", str(path), T0)
-    result = FileResult(batch_id=store.open_batch(conn, attribution, "x-api-v2"), file=str(path))
-
-    with transaction(conn, role="sxe_worker"):
-        store.store_chunk(
-            conn,
-            chunk,
-            result,
-            attribution,
-            IngestScreen.from_environment(),
-            known_stored=frozenset({chunk[0].content_hash}),
-        )
-
-    assert (result.accepted, result.duplicates) == (1, 1)
-    stored = rows(conn, "SELECT content_hash FROM social.raw_records")
-    assert stored == [{"content_hash": chunk[1].content_hash}]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,13 @@ import psycopg
 import pytest
 from conftest import TEMPLATE_DATABASE, scratch_database
 
+from sxe.compliance import suppression
+from sxe.compliance.suppression import IngestScreen, handle_identifier
 from sxe.db import connect
 from sxe.errors import UsageError
-from sxe.ingest.parallel import ingest_files
-from sxe.ingest.store import CHUNK_RECORDS
+from sxe.ingest import parallel, store
+from sxe.ingest.parallel import WorkerLost, ingest_files
+from sxe.ingest.store import CHUNK_RECORDS, PrepareItem
 from sxe.pipeline import collect_inputs
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
@@ -105,6 +109,14 @@ def _stored(url: str) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
+@pytest.fixture(params=["small files whole", "every file in turns"])
+def file_turns(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run a test with the generated files each read by one worker, and again with every file read by all."""
+    if request.param == "every file in turns":
+        monkeypatch.setattr(parallel, "SMALL_FILE_BYTES", 0)
+
+
+@pytest.mark.usefixtures("file_turns")
 def test_parallel_ingest_matches_one_process(
     database_url: str, second_database_url: str, input_files: list[Path]
 ) -> None:
@@ -121,6 +133,7 @@ def test_parallel_ingest_matches_one_process(
     assert len(stored_once["sightings"]) > 0
 
 
+@pytest.mark.usefixtures("file_turns")
 def test_parallel_reingest_matches_one_process(
     database_url: str, second_database_url: str, input_files: list[Path]
 ) -> None:
@@ -150,3 +163,86 @@ def test_parallel_ingest_stores_files_before_undetectable_one(database_url: str,
     assert [result.accepted for result in stored] == [1]
     assert count is not None
     assert count["n"] == 1
+
+
+def _users_file(path: Path, count: int) -> Path:
+    path.write_text("".join(json.dumps(_x_user(index, followers=index)) + "\n" for index in range(count)))
+    return path
+
+
+def _failing_at(username: str, failure: Callable[[], None]) -> Callable[[list[PrepareItem]], Any]:
+    """Return prepare_records that calls `failure` in the worker that gets the chunk holding `username`."""
+
+    def prepare(items: list[PrepareItem]) -> Any:
+        if any(item.payload["username"] == username for item in items):
+            failure()
+        return store.prepare_records(items)
+
+    return prepare
+
+
+def _profile_count(conn: psycopg.Connection[Any]) -> int:
+    row = conn.execute("SELECT count(*) AS n FROM social.profiles").fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+def test_killed_worker_stops_ingest_after_the_chunks_before(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = _users_file(tmp_path / "users.jsonl", 3 * CHUNK_RECORDS)
+    # The workers take turns on the file's chunks. The third belongs to the first of
+    # two workers, which dies with SIGKILL.
+    monkeypatch.setattr(parallel, "SMALL_FILE_BYTES", 0)
+    monkeypatch.setattr(parallel, "prepare_records", _failing_at("user_1000", lambda: os.kill(os.getpid(), 9)))
+
+    with connect(database_url, autocommit=True) as conn:
+        with pytest.raises(WorkerLost, match=f"exited with code -9 before sending part 2 of {users}"):
+            list(ingest_files(conn, [users], run_id=uuid.uuid4(), jobs=2))
+        kept = _profile_count(conn)
+        monkeypatch.undo()
+        [rerun] = ingest_files(conn, [users], run_id=uuid.uuid4(), jobs=2)
+
+    assert kept == 2 * CHUNK_RECORDS
+    assert (rerun.accepted, rerun.duplicates) == (CHUNK_RECORDS, 2 * CHUNK_RECORDS)
+
+
+def test_worker_error_is_raised_after_the_chunks_before(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = _users_file(tmp_path / "users.jsonl", 3 * CHUNK_RECORDS)
+
+    def fail() -> None:
+        raise ValueError("normalizer failed on purpose")
+
+    monkeypatch.setattr(parallel, "prepare_records", _failing_at(f"user_{CHUNK_RECORDS}", fail))
+
+    with connect(database_url, autocommit=True) as conn:
+        with pytest.raises(ValueError, match="normalizer failed on purpose"):
+            list(ingest_files(conn, [users], run_id=uuid.uuid4(), jobs=2))
+        assert _profile_count(conn) == CHUNK_RECORDS
+
+
+def test_closing_early_stops_the_workers(database_url: str, tmp_path: Path) -> None:
+    files = [_users_file(tmp_path / f"users-{number}.jsonl", 2 * CHUNK_RECORDS) for number in range(3)]
+
+    with connect(database_url, autocommit=True) as conn:
+        results = ingest_files(conn, files, run_id=uuid.uuid4(), jobs=2)
+        first = next(results)
+        results.close()
+
+    assert first.accepted == 2 * CHUNK_RECORDS
+    assert multiprocessing.active_children() == []
+
+
+def test_stored_record_of_a_suppressed_person_counts_as_suppressed(database_url: str, tmp_path: Path) -> None:
+    users = _users_file(tmp_path / "users.jsonl", 20)
+    key = b"k" * 32
+    screen = IngestScreen(lambda: key)
+
+    with connect(database_url, autocommit=True) as conn:
+        list(ingest_files(conn, [users], run_id=uuid.uuid4(), jobs=2, screen=screen))
+        suppression.add(conn, [handle_identifier("x", "user_3")], key, uuid.uuid4())
+        [again] = ingest_files(conn, [users], run_id=uuid.uuid4(), jobs=2, screen=screen)
+
+    assert (again.records, again.suppressed, again.duplicates) == (20, 1, 19)

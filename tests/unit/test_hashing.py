@@ -13,6 +13,7 @@ PAYLOADS: list[Any] = [
     {"small": 1e-7, "large": 1e22, "plain": 1.5, "negative_zero": -0.0},
     {"beyond_64_bits": 2**70, "negative": -(2**70)},
     {"bio": "3e5 followers", "count": 300000},
+    {"bio": "e-mail me, 1e+3 fans", "rate": -2.5e-10, "top": 1.7976931348623157e308, "tiny": 5e-324},
     [1, 2.5, "a", {"nested": [{"z": 1, "y": 2}]}],
 ]
 

@@ -1,4 +1,4 @@
-"""Profiles cross process boundaries by pickle when ingest runs worker processes."""
+"""Records and profiles cross process boundaries by pickle when ingest runs worker processes."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import pickle
 
 import pytest
 
+from sxe.ingest import ParsedRecord
 from sxe.ingest.store import PreparedRecord
-from sxe.models import Platform, Profile, SourceProfile
+from sxe.models import Platform, Profile, RecordLocation, Rejection, SourceProfile
 
 PROFILE = Profile(
     platform=Platform.THREADS,
@@ -46,8 +47,17 @@ SOURCE = SourceProfile(
 )
 
 
-@pytest.mark.parametrize("value", [PROFILE, SOURCE], ids=["Profile", "SourceProfile"])
-def test_every_field_survives_pickle(value: Profile | SourceProfile) -> None:
+LOCATION = RecordLocation(file="x-api-v2-followers.json", line=None, index=3, item=17)
+REJECTION = Rejection(kind="api_error", reason="the record is an X API error body")
+RECORD = ParsedRecord(LOCATION, "x-api-v2", {"id": "1", "username": "mara"}, "ab" * 32, SOURCE, "cd" * 32)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [PROFILE, SOURCE, LOCATION, REJECTION, RECORD],
+    ids=["Profile", "SourceProfile", "RecordLocation", "Rejection", "ParsedRecord"],
+)
+def test_every_field_survives_pickle(value: object) -> None:
     loaded = pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
     assert loaded == value

@@ -4,6 +4,10 @@
 or CSV file, picks the source format (given or detected), splits envelopes into
 items and parses each item. CSV files always use the `csv-followers` format, with
 its header mapping and any `--map column=field` overrides.
+
+`read_items` does the same up to the parsing: it yields each item decoded and
+located, and `PendingRecord.parse` finishes one. A reader that needs only some of a
+file's records, such as an ingest worker process, parses only those.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from sxe.errors import UsageError
 from sxe.ingest.detect import detect_format
@@ -20,7 +24,7 @@ from sxe.ingest.formats import JSON_FORMATS, SourceFormat, get_format
 from sxe.ingest.formats.csv_followers import CSV_FORMAT_NAME, CsvFollowers
 from sxe.ingest.hashing import content_hash
 from sxe.ingest.reader import CSV_LAYOUT, DecodedRecord, ReadResult, UnreadableRecord, open_records
-from sxe.models import Platform, RecordLocation, Rejection, SourceProfile
+from sxe.models import Platform, RecordLocation, Rejection, SourceProfile, reduce_positionally
 
 DETECTION_SAMPLE_SIZE = 20
 UNKNOWN_FORMAT = "unknown"
@@ -45,6 +49,52 @@ class ParsedRecord:
     result: SourceProfile | Rejection
     raw_sha256: str = ""
 
+    __reduce__ = reduce_positionally
+
+
+class PendingRecord(NamedTuple):
+    """One item of a source file, decoded and located but not yet hashed or parsed.
+
+    `read` is the reader's record and `item` the decoded item. For an item split out
+    of an envelope, `envelope` is the rest of the envelope and `position` the item's
+    index in it. An unreadable record has no item.
+    """
+
+    read: ReadResult
+    source_format: SourceFormat | None
+    item: Any = None
+    envelope: Any = None
+    position: int | None = None
+
+    @property
+    def format_name(self) -> str:
+        return self.source_format.name if self.source_format else UNKNOWN_FORMAT
+
+    def digest(self) -> str:
+        """Return the record's content hash, as `parse` sets it."""
+        if isinstance(self.read, UnreadableRecord):
+            return self.read.content_hash
+        return content_hash(self.item)
+
+    def parse(self, digest: str | None = None) -> ParsedRecord:
+        """Hash and parse the item into a ParsedRecord, as `read_profiles` yields it.
+
+        `digest` is the record's `digest()`, when the caller has it already.
+        """
+        read, source_format = self.read, self.source_format
+        if isinstance(read, UnreadableRecord):
+            return _unreadable(read, self.format_name)
+        assert source_format is not None, "an item that was decoded has a format"
+        location = read.location if self.envelope is None else replace(read.location, item=self.position)
+        return ParsedRecord(
+            location=location,
+            format=source_format.name,
+            payload=self.item,
+            content_hash=digest or content_hash(self.item),
+            result=source_format.parse(self.item, self.envelope),
+            raw_sha256=read.raw_sha256,
+        )
+
 
 def read_profiles(
     source: str | Path | IO[bytes],
@@ -62,6 +112,19 @@ def read_profiles(
     Raises UsageError, before yielding anything, for a missing file, an unknown
     format name, an invalid column mapping, or a format that cannot be detected.
     """
+    items = read_items(source, format_name, name=name, column_map=column_map, platform=platform)
+    return map(PendingRecord.parse, items)
+
+
+def read_items(
+    source: str | Path | IO[bytes],
+    format_name: str | None = None,
+    *,
+    name: str | None = None,
+    column_map: dict[str, str] | None = None,
+    platform: Platform | None = None,
+) -> Iterator[PendingRecord]:
+    """Read like `read_profiles`, with the same arguments and errors, but yield each item before parsing."""
     if isinstance(source, (str, Path)) and not Path(source).exists():
         raise UsageError(f"input file not found: {source}; check the path")
     source_format = get_format(format_name) if format_name is not None else None
@@ -83,7 +146,7 @@ def read_profiles(
             source_format.check_header(header)
 
     all_records = itertools.chain(sample, records)
-    return _parse_records(all_records, source_format)
+    return _pending_records(all_records, source_format)
 
 
 def _take_sample(records: Iterator[ReadResult]) -> list[ReadResult]:
@@ -111,20 +174,25 @@ def _detect(sample: list[ReadResult]) -> SourceFormat | None:
     return detect_format(values, JSON_FORMATS)
 
 
-def _parse_records(records: Iterator[ReadResult], source_format: SourceFormat | None) -> Iterator[ParsedRecord]:
+def _pending_records(records: Iterator[ReadResult], source_format: SourceFormat | None) -> Iterator[PendingRecord]:
     for record in records:
         if isinstance(record, UnreadableRecord):
-            yield _unreadable(record, source_format)
+            yield PendingRecord(record, source_format)
         elif source_format is not None:
-            yield from parse_decoded(record, source_format)
+            yield from _expand(record, source_format)
         # A decoded value with no format cannot occur: _take_sample reads to the end
         # of the file before a format can stay undetected.
 
 
-def _unreadable(record: UnreadableRecord, source_format: SourceFormat | None) -> ParsedRecord:
+def _expand(record: DecodedRecord, source_format: SourceFormat) -> Iterator[PendingRecord]:
+    for position, (item, envelope) in enumerate(source_format.expand(record.payload)):
+        yield PendingRecord(record, source_format, item, envelope, position)
+
+
+def _unreadable(record: UnreadableRecord, format_name: str) -> ParsedRecord:
     return ParsedRecord(
         location=record.location,
-        format=source_format.name if source_format else UNKNOWN_FORMAT,
+        format=format_name,
         payload=None,
         content_hash=record.content_hash,
         result=record.rejection,
@@ -134,16 +202,7 @@ def _unreadable(record: UnreadableRecord, source_format: SourceFormat | None) ->
 
 def parse_decoded(record: DecodedRecord, source_format: SourceFormat) -> Iterator[ParsedRecord]:
     """Expand one decoded value and parse each item, giving envelope items an `item` index."""
-    for position, (item, envelope) in enumerate(source_format.expand(record.payload)):
-        location = record.location if envelope is None else replace(record.location, item=position)
-        yield ParsedRecord(
-            location=location,
-            format=source_format.name,
-            payload=item,
-            content_hash=content_hash(item),
-            result=source_format.parse(item, envelope),
-            raw_sha256=record.raw_sha256,
-        )
+    return map(PendingRecord.parse, _expand(record, source_format))
 
 
-__all__ = ["ParsedRecord", "parse_decoded", "read_profiles"]
+__all__ = ["ParsedRecord", "PendingRecord", "parse_decoded", "read_items", "read_profiles"]

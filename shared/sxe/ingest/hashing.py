@@ -10,7 +10,9 @@ from typing import Any
 import orjson
 
 # A float in exponent form: orjson writes "1e-7" where the json module writes "1e-07".
-_EXPONENT = re.compile(rb"\d[eE][-+]?\d")
+# orjson always writes a lowercase "e" and a sign, so the regex runs only on payloads
+# whose text holds "e-" or "e+" somewhere.
+_EXPONENT = re.compile(rb"\de[-+]\d")
 
 
 def canonical_json(payload: Any) -> bytes:
@@ -27,10 +29,14 @@ def canonical_json(payload: Any) -> bytes:
         encoded = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
     except TypeError:
         encoded = b""
-    if encoded and not _EXPONENT.search(encoded):
+    if encoded and not _has_exponent(encoded):
         return encoded
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return text.encode("utf-8")
+
+
+def _has_exponent(encoded: bytes) -> bool:
+    return (b"e-" in encoded or b"e+" in encoded) and _EXPONENT.search(encoded) is not None
 
 
 def content_hash(payload: Any) -> str:

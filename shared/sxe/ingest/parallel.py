@@ -1,36 +1,49 @@
-"""Ingest files with the per-record Python work spread over worker processes.
+"""Ingest files with reading and the per-record Python work spread over worker processes.
 
-Normalizing a record, redacting its payload and finding the contact points of its
-bio take most of ingest's CPU time and need no database, so `ingest_files` sends
-each chunk's profile records to a process pool (`prepare_records`). Everything
-else stays in the calling process and runs in file and record order: reading,
-hashing, the suppression screen, quarantine and every database write. The stored
-rows and the counts are therefore the same as ingesting the files one after the
-other, and a record that fails to parse is quarantined as before.
+The workers cut each file into chunks with the reader `ingest_file` uses, and send
+each finished chunk, then the file's end, to the calling process. One worker reads
+and sends the whole of a file up to SMALL_FILE_BYTES; the files take turns between
+the workers. Every worker reads a larger file, and they take turns on its chunks,
+so each worker decodes the JSON of the chunks it leaves to the others (`_Turns`).
 
-The calling process reads ahead by at most `READ_AHEAD_PER_JOB` chunks per worker,
-so memory stays bounded whatever the input size. Records whose raw content is
-already stored are not sent to a worker, because `store_chunk` will count them as
-duplicates without normalizing them or looking them up again.
+Finishing a chunk (`_finish_chunk`) means hashing its records and looking up which
+raw contents are stored already. Those are duplicates, and the worker only counts
+them. It parses the others, normalizes the profiles among them, redacts their
+payloads and finds the contact points of their bios.
+
+The calling process takes the finished chunks from the workers in file and record
+order and makes every database write: the suppression screen, quarantine, raw
+records, profiles and observations. The stored rows and the counts are therefore
+the same as ingesting the files one after the other in one process, and an error
+stops ingest after the same records.
+
+Each worker runs at most `READ_AHEAD_PER_JOB` chunks ahead of the caller, so memory
+stays bounded whatever the input size.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
-from collections import deque
+import pickle
+import queue
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
+from multiprocessing.queues import Queue
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 
 from sxe.compliance.suppression import IngestScreen
-from sxe.db import transaction
-from sxe.ingest import ParsedRecord, read_profiles
+from sxe.db import connect, sql, transaction
+from sxe.errors import SxeError
+from sxe.ingest import ParsedRecord, PendingRecord, read_items
+from sxe.ingest.reader import DecodedRecord
 from sxe.ingest.store import (
     Attribution,
     FileResult,
@@ -42,31 +55,45 @@ from sxe.ingest.store import (
     open_batch,
     prepare_records,
     store_chunk,
-    stored_content_hashes,
 )
 from sxe.models import SourceProfile
 
 READ_AHEAD_PER_JOB = 2
+# A file up to this size is read by one worker only (see _Turns).
+SMALL_FILE_BYTES = 1024 * 1024
+# How often the caller checks that a worker it waits for is still alive.
+POLL_SECONDS = 1.0
 
 
-@dataclass(slots=True)
-class _OpenFile:
-    attribution: Attribution
-    result: FileResult
-    format_name: str | None
+class WorkerLost(SxeError):
+    """An ingest worker process ended without sending the part of a file the caller waited for."""
 
 
-@dataclass(slots=True)
-class _Pending:
-    """A chunk waiting to be stored, or with `chunk` None, the end of its file.
+class _Chunk(NamedTuple):
+    """A finished chunk: the records to store, the work done for them, and the duplicates left out.
 
-    `stored` are the chunk's content hashes found stored when it was read.
+    `duplicates` counts the records whose raw content was stored, and `format_name`
+    is their format.
     """
 
-    file: _OpenFile
-    chunk: list[ParsedRecord] | None = None
-    prepared: Future[dict[int, PreparedRecord]] | None = None
-    stored: frozenset[str] = frozenset()
+    file_index: int
+    records: list[ParsedRecord]
+    prepared: dict[int, PreparedRecord]
+    duplicates: int
+    format_name: str
+
+
+class _FileEnd(NamedTuple):
+    file_index: int
+
+
+class _Failed(NamedTuple):
+    """The exception that stopped a worker, raised again in the caller when its turn comes."""
+
+    error: BaseException
+
+
+_Message = _Chunk | _FileEnd | _Failed
 
 
 def ingest_files(
@@ -83,7 +110,7 @@ def ingest_files(
 
     With `jobs` of 1 the files are ingested one after the other in this process.
     Raises UsageError for a file whose format cannot be detected, after the files
-    before it are stored.
+    before it are stored, and WorkerLost when a worker process dies.
     """
     screen = screen or IngestScreen.from_environment()
     if jobs <= 1:
@@ -93,72 +120,221 @@ def ingest_files(
             )
         return
 
-    executor = ProcessPoolExecutor(max_workers=jobs, mp_context=_process_context())
-    pending: deque[_Pending] = deque()
-    try:
-        for path in files:
-            try:
-                records = read_profiles(path, format_name)
-            except Exception:
-                # The files before this one are stored first, as one process would have.
-                while pending:
-                    yield from _store_next(conn, pending, screen, track_profiles)
-                raise
+    with _Workers(files, format_name, jobs, _conninfo(conn)) as workers:
+        for file_index, path in enumerate(files):
+            messages = workers.messages_of(file_index)
+            message = next(messages)
             attribution = Attribution(run_id, "file", str(path), datetime.fromtimestamp(path.stat().st_mtime, tz=UTC))
-            batch_id = open_batch(conn, attribution, format_name or "detecting")
-            opened = _OpenFile(attribution, FileResult(batch_id=batch_id, file=str(path)), format_name)
-            for chunk in chunks(records):
-                unstored, stored = _unstored(conn, chunk)
-                prepared = executor.submit(prepare_records, unstored) if unstored else None
-                pending.append(_Pending(opened, chunk, prepared, stored))
-                while len(pending) > jobs * READ_AHEAD_PER_JOB:
-                    yield from _store_next(conn, pending, screen, track_profiles)
-            pending.append(_Pending(opened))
-        while pending:
-            yield from _store_next(conn, pending, screen, track_profiles)
+            result = FileResult(batch_id=open_batch(conn, attribution, format_name or "detecting"), file=str(path))
+            while isinstance(message, _Chunk):
+                _count_duplicates(result, message)
+                if message.records:
+                    with transaction(conn, role="sxe_worker"):
+                        store_chunk(
+                            conn,
+                            message.records,
+                            result,
+                            attribution,
+                            screen,
+                            track_profiles=track_profiles,
+                            prepared=message.prepared,
+                        )
+                message = next(messages)
+            assert message == _FileEnd(file_index), f"expected the end of file {file_index}, got {message!r}"
+            close_batch(conn, result, format_name)
+            yield result
+
+
+def _count_duplicates(result: FileResult, chunk: _Chunk) -> None:
+    """Count the records a worker left out, as `store_chunk` counts the duplicates it finds."""
+    if chunk.duplicates:
+        result.records += chunk.duplicates
+        result.duplicates += chunk.duplicates
+        result.format = result.format or chunk.format_name
+
+
+class _Turns(NamedTuple):
+    """The plan of which worker sends each message of each file.
+
+    One worker sends every message of a file of at most SMALL_FILE_BYTES, and the
+    others skip the file without reading it. Such files take turns between the
+    workers. The workers take turns on the messages of a larger file, and each of
+    them reads all of it.
+    """
+
+    workers: int
+    small: list[bool]
+
+    @classmethod
+    def plan(cls, files: list[Path], workers: int) -> _Turns:
+        return cls(workers, [_size(path) <= SMALL_FILE_BYTES for path in files])
+
+    def sender(self, file_index: int, message_index: int) -> int:
+        turn = file_index if self.small[file_index] else message_index
+        return turn % self.workers
+
+    def skips(self, worker: int, file_index: int) -> bool:
+        return self.small[file_index] and self.sender(file_index, 0) != worker
+
+
+class _Workers:
+    """The worker processes of one `ingest_files` call, each with its own queue of finished chunks."""
+
+    def __init__(self, files: list[Path], format_name: str | None, jobs: int, conninfo: str) -> None:
+        context = _process_context()
+        self._files = files
+        self._turns = _Turns.plan(files, jobs)
+        self._queues: list[Queue[_Message]] = [context.Queue(READ_AHEAD_PER_JOB) for _ in range(jobs)]
+        self._processes: list[BaseProcess] = [
+            context.Process(  # type: ignore[attr-defined]
+                target=_work,
+                args=(worker, self._turns, files, format_name, conninfo, self._queues[worker]),
+                name=f"sxe-ingest-{worker}",
+                daemon=True,
+            )
+            for worker in range(jobs)
+        ]
+
+    def __enter__(self) -> _Workers:
+        # Frozen objects stay out of the collector's scans, so a worker's garbage
+        # collections do not walk, and copy, every page it shares with this process.
+        gc.freeze()
+        try:
+            for process in self._processes:
+                process.start()
+        finally:
+            gc.unfreeze()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        # Workers still running are ahead of the caller, blocked on a full queue.
+        for process in self._processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+        for worker_queue in self._queues:
+            worker_queue.close()
+
+    def messages_of(self, file_index: int) -> Iterator[_Message]:
+        """Yield the messages of one file in order, ending with its _FileEnd; raise a worker's exception in its turn."""
+        message_index = 0
+        while True:
+            message = self._receive(file_index, message_index)
+            if isinstance(message, _Failed):
+                raise message.error
+            yield message
+            message_index += 1
+
+    def _receive(self, file_index: int, message_index: int) -> _Message:
+        worker = self._turns.sender(file_index, message_index)
+        worker_queue, process = self._queues[worker], self._processes[worker]
+        while True:
+            try:
+                return worker_queue.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                if process.is_alive():
+                    continue
+            # A message put just before the worker ended may still be in the pipe.
+            try:
+                return worker_queue.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                raise WorkerLost(
+                    f"ingest worker process {process.name} (pid {process.pid}) exited with code "
+                    f"{process.exitcode} before sending part {message_index} of {self._files[file_index]}; "
+                    "the parts before it are stored. Run the same input again to store the rest: "
+                    "stored records are recognised and skipped"
+                ) from None
+
+
+def _work(
+    worker: int, turns: _Turns, files: list[Path], format_name: str | None, conninfo: str, out: Queue[_Message]
+) -> None:
+    """Run one worker process: send the messages whose turn is `worker`'s, then end."""
+    try:
+        with connect(conninfo, autocommit=True) as conn:
+            for message in _own_messages(conn, worker, turns, files, format_name):
+                out.put(message)
+    except BaseException as error:
+        out.put(_Failed(_picklable(error)))
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        out.close()
+        out.join_thread()
 
 
-def _store_next(
-    conn: psycopg.Connection[Any], pending: deque[_Pending], screen: IngestScreen, track_profiles: bool
-) -> Iterator[FileResult]:
-    item = pending.popleft()
-    opened = item.file
-    if item.chunk is None:
-        close_batch(conn, opened.result, opened.format_name)
-        yield opened.result
-        return
-    prepared = item.prepared.result() if item.prepared is not None else {}
-    with transaction(conn, role="sxe_worker"):
-        store_chunk(
-            conn,
-            item.chunk,
-            opened.result,
-            opened.attribution,
-            screen,
-            track_profiles=track_profiles,
-            prepared=prepared,
-            known_stored=item.stored,
-        )
+def _own_messages(
+    conn: psycopg.Connection[Any], worker: int, turns: _Turns, files: list[Path], format_name: str | None
+) -> Iterator[_Message]:
+    """Read the files this worker has a turn in, and yield the chunks and file ends whose turn is its own."""
+    for file_index, path in enumerate(files):
+        if turns.skips(worker, file_index):
+            continue
+        message_index = 0
+        for chunk in chunks(read_items(path, format_name)):
+            if turns.sender(file_index, message_index) == worker:
+                yield _finish_chunk(conn, file_index, chunk)
+            message_index += 1
+        if turns.sender(file_index, message_index) == worker:
+            yield _FileEnd(file_index)
 
 
-def _unstored(conn: psycopg.Connection[Any], chunk: list[ParsedRecord]) -> tuple[list[PrepareItem], frozenset[str]]:
-    """Return what a worker needs of the chunk's profile records whose raw content is not stored yet,
-    and the content hashes that are stored."""
+def _finish_chunk(conn: psycopg.Connection[Any], file_index: int, pending: list[PendingRecord]) -> _Chunk:
+    """Parse the chunk's records and prepare its profiles, leaving out the records whose raw content is stored.
+
+    A stored record is a duplicate whatever it parses to, so it is only counted.
+    """
+    digests = [item.digest() for item in pending]
+    stored = _stored(conn, pending, digests)
+    records = [item.parse(digest) for item, digest in zip(pending, digests, strict=True) if digest not in stored]
     items = [
         PrepareItem(position, record.format, record.payload, record.result)
-        for position, record in enumerate(chunk)
+        for position, record in enumerate(records)
         if isinstance(record.result, SourceProfile)
     ]
-    stored = stored_content_hashes(conn, [chunk[item.position].content_hash for item in items])
-    unstored = [item for item in items if chunk[item.position].content_hash not in stored]
-    return unstored, frozenset(stored)
+    duplicates = len(pending) - len(records)
+    return _Chunk(file_index, records, prepare_records(items), duplicates, pending[0].format_name)
 
 
-def _process_context() -> multiprocessing.context.BaseContext:
+def _stored(conn: psycopg.Connection[Any], pending: list[PendingRecord], digests: list[str]) -> set[str]:
+    """Return the content hashes of the decoded records whose raw content is stored.
+
+    None are returned while the suppression list has rows: the caller's screen must
+    see every record, because a suppressed person's record counts as suppressed even
+    when it is stored.
+    """
+    decoded = [digest for item, digest in zip(pending, digests, strict=True) if isinstance(item.read, DecodedRecord)]
+    with transaction(conn, role="sxe_worker"):
+        if not decoded or conn.execute(sql("suppression_any")).fetchone() is not None:
+            return set()
+        rows = conn.execute(sql("ingest_raw_stored"), {"content_hashes": decoded}).fetchall()
+    return {row["content_hash"] for row in rows}
+
+
+def _size(path: Path) -> int:
+    # A file that cannot be read counts as small: its one reader reports the error.
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _picklable(error: BaseException) -> BaseException:
+    """Return the error itself when it survives pickling, else a RuntimeError with its type and message."""
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {error}")
+    return error
+
+
+def _conninfo(conn: psycopg.Connection[Any]) -> str:
+    """Return a connection string for the caller's server and database, with the password the caller used."""
+    password = conn.info.password
+    return make_conninfo(conn.info.dsn, password=password) if password else conn.info.dsn
+
+
+def _process_context() -> BaseContext:
     # Forked workers start at once with every module loaded. They never touch the
-    # parent's database connection and exit without closing it.
+    # parent's database connection, and a forked process exits without closing it.
     if "fork" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, Any, NamedTuple, TypeVar
 from uuid import UUID
 
 import orjson
@@ -60,6 +60,8 @@ from sxe.pii import redact_text, redact_value
 CHUNK_RECORDS = 500
 # Quarantined records listed in a result; the count covers all of them.
 MAX_LISTED_QUARANTINE = 1000
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +243,6 @@ def store_chunk(
     *,
     track_profiles: bool = True,
     prepared: Mapping[int, PreparedRecord] | None = None,
-    known_stored: frozenset[str] = frozenset(),
 ) -> None:
     """Store one chunk in the current transaction and count it in `result`.
 
@@ -249,8 +250,6 @@ def store_chunk(
     it is kept: their upserts run in rounds and their observations in chunk order.
     `prepared` maps chunk positions to the work `prepare_records` already did for
     them, for instance in another process. The other records are prepared here.
-    `known_stored` are content hashes the caller found stored before; they count as
-    duplicates without being looked up again.
     """
     hits = screen.check(conn, [_profile_or_none(record) for record in chunk])
     rejected: list[tuple[ParsedRecord, Rejection]] = []
@@ -266,7 +265,7 @@ def store_chunk(
             parsed.append((position, record, record.result))
 
     _quarantine_chunk(conn, rejected, result)
-    unseen = _skip_stored_raw(conn, parsed, result, known_stored)
+    unseen = _skip_stored_raw(conn, parsed, result)
     prepared = prepared or {}
     normalized = [
         normalize_record(position, record, source, prepared.get(position)) for position, record, source in unseen
@@ -415,20 +414,14 @@ def _skip_stored_raw(
     conn: psycopg.Connection[Any],
     parsed: list[tuple[int, ParsedRecord, SourceProfile]],
     result: FileResult,
-    known_stored: frozenset[str],
 ) -> list[tuple[int, ParsedRecord, SourceProfile]]:
-    """Count as duplicates the records whose raw content is stored or came earlier in the chunk; return the rest.
-
-    Only the hashes outside `known_stored` are looked up.
-    """
+    """Count as duplicates the records whose raw content is stored or came earlier in the chunk; return the rest."""
     if not parsed:
         return []
     # An exact redelivery is a duplicate even when another record of the same
     # profile was stored in between, so re-running a file stores nothing.
-    seen = set(known_stored)
-    hashes = [record.content_hash for _, record, _ in parsed if record.content_hash not in seen]
-    if hashes:
-        seen.update(row["content_hash"] for row in conn.execute(sql("ingest_raw_stored"), {"content_hashes": hashes}))
+    hashes = [record.content_hash for _, record, _ in parsed]
+    seen = {row["content_hash"] for row in conn.execute(sql("ingest_raw_stored"), {"content_hashes": hashes})}
     unseen = []
     for position, record, source in parsed:
         if record.content_hash in seen:
@@ -641,16 +634,7 @@ def _location_hash(location: str) -> str:
     return hashlib.sha256(f"location:{location}".encode()).hexdigest()
 
 
-def stored_content_hashes(conn: psycopg.Connection[Any], content_hashes: list[str]) -> set[str]:
-    """Return the content hashes among `content_hashes` whose raw record is already stored."""
-    if not content_hashes:
-        return set()
-    with transaction(conn, role="sxe_worker"):
-        rows = conn.execute(sql("ingest_raw_stored"), {"content_hashes": content_hashes}).fetchall()
-    return {row["content_hash"] for row in rows}
-
-
-def chunks(records: Iterable[ParsedRecord], size: int = CHUNK_RECORDS) -> Iterator[list[ParsedRecord]]:
+def chunks(records: Iterable[T], size: int = CHUNK_RECORDS) -> Iterator[list[T]]:
     """Split records into lists of `size`, the unit of one transaction."""
     iterator = iter(records)
     while chunk := list(islice(iterator, size)):

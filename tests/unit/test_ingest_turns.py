@@ -1,0 +1,26 @@
+"""Which ingest worker reads and sends each part of each file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sxe.ingest import parallel
+from sxe.ingest.parallel import _Turns
+
+
+def test_one_worker_sends_a_small_file_and_workers_take_turns_on_a_large_one(tmp_path: Path) -> None:
+    small = tmp_path / "small.jsonl"
+    small.write_bytes(b"x" * parallel.SMALL_FILE_BYTES)
+    large = tmp_path / "large.jsonl"
+    large.write_bytes(b"x" * (parallel.SMALL_FILE_BYTES + 1))
+    missing = tmp_path / "missing.jsonl"
+
+    turns = _Turns.plan([small, large, small, missing], workers=2)
+
+    assert [turns.sender(0, part) for part in range(3)] == [0, 0, 0]
+    assert [turns.sender(1, part) for part in range(3)] == [0, 1, 0]
+    assert [turns.sender(2, part) for part in range(3)] == [0, 0, 0]
+    assert [turns.sender(3, part) for part in range(3)] == [1, 1, 1]
+    assert [turns.skips(worker, 0) for worker in (0, 1)] == [False, True]
+    assert [turns.skips(worker, 1) for worker in (0, 1)] == [False, False]
+    assert [turns.skips(worker, 3) for worker in (0, 1)] == [True, False]
