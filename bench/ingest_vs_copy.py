@@ -256,7 +256,8 @@ def dlt_credentials(url: str) -> str:
 def notes(jobs: int) -> list[str]:
     return [
         "SXE ingests and normalizes in one pass, so normalize_* repeats the ingest_* figures.",
-        f"SXE used {jobs} process(es) for normalizing and redacting; reading and SQL ran in the main process.",
+        f"SXE used {jobs} worker process(es) for reading, hashing, normalizing and redacting;"
+        " the main process ran the SQL.",
         "COPY and dlt load (content_hash, payload) of the same parsed records; their times include SXE's reader.",
         "peak_rss_mib is the bench process before dlt ran, without the input generator and the ingest workers.",
         "cpu_per_record gives, per record read, the CPU microseconds of the calling process, of its worker"

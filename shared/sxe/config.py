@@ -112,7 +112,7 @@ class Settings(BaseSettings):
         default_factory=default_ingest_jobs,
         ge=1,
         le=MAX_INGEST_JOBS,
-        description="Processes that normalize and redact records during ingest; 1 ingests in this process only.",
+        description="Processes that read, normalize and redact records during ingest; 1 ingests in this process only.",
     )
     enrich_drain_seconds: float = Field(
         default=60.0, ge=0, description="How long a run waits for scheduled retries before it moves on."

@@ -26,7 +26,7 @@ def register(commands: Any) -> None:
         "--jobs",
         type=int,
         metavar="N",
-        help="processes that normalize and redact records during ingest "
+        help="processes that read, normalize and redact records during ingest "
         "(default SXE_INGEST_JOBS or the number of cores, at most 4)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
