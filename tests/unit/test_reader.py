@@ -31,7 +31,7 @@ def test_reader_json_document_is_one_record(tmp_path: Path) -> None:
 
     records = list(read_records(path))
 
-    assert records == [SourceRecord(location=RecordLocation(file=str(path)), payload={"a": 1}, raw_sha256=ANY)]
+    assert records == [SourceRecord(location=RecordLocation(file=str(path)), payload={"a": 1}, raw=ANY)]
 
 
 def test_reader_json_array_uses_zero_based_index(tmp_path: Path) -> None:
@@ -92,7 +92,7 @@ def test_reader_accepts_bom_before_document(tmp_path: Path) -> None:
 
     records = list(read_records(path))
 
-    assert records == [SourceRecord(location=RecordLocation(file=str(path), index=0), payload={"a": 1}, raw_sha256=ANY)]
+    assert records == [SourceRecord(location=RecordLocation(file=str(path), index=0), payload={"a": 1}, raw=ANY)]
 
 
 def test_reader_bad_line_is_rejected_between_good_ones(tmp_path: Path) -> None:
@@ -160,7 +160,7 @@ def test_reader_single_line_jsonl_keeps_line_number(tmp_path: Path) -> None:
 
     records = list(read_records(path))
 
-    assert records == [SourceRecord(location=RecordLocation(file=str(path), line=1), payload={"a": 1}, raw_sha256=ANY)]
+    assert records == [SourceRecord(location=RecordLocation(file=str(path), line=1), payload={"a": 1}, raw=ANY)]
 
 
 def test_reader_empty_file_yields_nothing(tmp_path: Path) -> None:

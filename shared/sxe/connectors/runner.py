@@ -24,7 +24,7 @@ from sxe.db import sql, transaction
 from sxe.ingest import ParsedRecord, parse_decoded
 from sxe.ingest.detect import detect_format
 from sxe.ingest.formats import JSON_FORMATS, SourceFormat, get_format
-from sxe.ingest.hashing import content_hash
+from sxe.ingest.hashing import canonical_json
 from sxe.ingest.reader import DecodedRecord
 from sxe.ingest.store import Attribution, ingest_records
 from sxe.logs import Event, log
@@ -103,7 +103,7 @@ def _ingest_page(
     parsed: list[ParsedRecord] = []
     for index, record in enumerate(page.records):
         location = RecordLocation(file=f"{source_file} page {result.pages + 1}", index=index)
-        decoded = DecodedRecord(location, record, content_hash(record))
+        decoded = DecodedRecord(location, record, canonical_json(record))
         parsed.extend(parse_decoded(decoded, source_format))
 
     stored = ingest_records(conn, parsed, attribution, format_name=source_format.name)

@@ -21,7 +21,8 @@ that is not valid JSON, including a truncated last line, becomes an
 that does not parse is one `UnreadableRecord` for the whole file, and an array
 element that does not parse ends the array there, because nothing after a syntax
 error can be located reliably. Reasons name the line and column of the error and
-never quote the content. Every record carries the SHA-256 of its raw bytes.
+never quote the content. Every record carries its raw bytes, or their SHA-256 for an
+unreadable one.
 """
 
 from __future__ import annotations
@@ -59,11 +60,24 @@ CSV_LAYOUT = "csv"
 
 @dataclass(frozen=True, slots=True)
 class DecodedRecord:
-    """One decoded JSON value or CSV row, with the SHA-256 of the bytes it was read from."""
+    """One decoded JSON value or CSV row, with the bytes (or text) it was read from.
+
+    `raw` is empty where nothing was read, such as a record that arrived decoded.
+    """
 
     location: RecordLocation
     payload: Any
-    raw_sha256: str
+    raw: bytes | str
+
+    @property
+    def raw_sha256(self) -> str:
+        """Return the hex SHA-256 of `raw` as UTF-8, or "" when it is empty.
+
+        Computed on each access, because most records read are duplicates that never need it.
+        """
+        if not self.raw:
+            return ""
+        return bytes_hash(self.raw.encode("utf-8") if isinstance(self.raw, str) else self.raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +218,7 @@ def _decode_line(name: str, number: int, line: bytes) -> ReadResult:
     try:
         # orjson decodes the common case faster. It rejects some text the json module
         # reads (NaN, integers beyond 64 bits), so the json module decides what is valid.
-        return DecodedRecord(location=location, payload=orjson.loads(line), raw_sha256=bytes_hash(line))
+        return DecodedRecord(location=location, payload=orjson.loads(line), raw=line)
     except orjson.JSONDecodeError:
         pass
     try:
@@ -215,7 +229,7 @@ def _decode_line(name: str, number: int, line: bytes) -> ReadResult:
     except json.JSONDecodeError as error:
         reason = f"line {number} is not valid JSON: {_error_message(error)} at column {error.colno}"
         return _unreadable(location, reason, line)
-    return DecodedRecord(location=location, payload=value, raw_sha256=bytes_hash(line))
+    return DecodedRecord(location=location, payload=value, raw=line)
 
 
 # --- Documents -------------------------------------------------------------------------
@@ -265,12 +279,12 @@ def _small_document(name: str, data: bytes) -> Iterator[ReadResult]:
 
 def _document_values(name: str, value: Any, data: bytes) -> Iterator[DecodedRecord]:
     if isinstance(value, list):
-        # A small array was parsed whole; hash each element's canonical bytes.
+        # A small array was parsed whole, so an element's raw bytes are its JSON as the json module writes it.
         for index, element in enumerate(value):
             raw = json.dumps(element, ensure_ascii=False).encode("utf-8")
-            yield DecodedRecord(RecordLocation(file=name, index=index), element, bytes_hash(raw))
+            yield DecodedRecord(RecordLocation(file=name, index=index), element, raw)
     else:
-        yield DecodedRecord(RecordLocation(file=name), value, bytes_hash(data.strip()))
+        yield DecodedRecord(RecordLocation(file=name), value, data.strip())
 
 
 def _looks_like_jsonl(data: bytes, whole_error: json.JSONDecodeError | UnicodeDecodeError) -> bool:
@@ -348,7 +362,7 @@ def _array_records(name: str, head: bytes, handle: IO[bytes]) -> Iterator[ReadRe
                 continue  # a number at the end of the buffer may go on in the next read
 
             raw_text = text.take(end)
-            yield DecodedRecord(RecordLocation(file=name, index=index), value, bytes_hash(raw_text.encode("utf-8")))
+            yield DecodedRecord(RecordLocation(file=name, index=index), value, raw_text)
             index += 1
     except UnicodeDecodeError as error:
         reason = f"array element {index} is not valid UTF-8: invalid byte at offset {error.start}"
@@ -478,7 +492,7 @@ def _csv_row(name: str, header: list[str], row: list[str], raw_lines: _RawLines)
         return _unreadable(location, reason, raw)
     values: dict[str, str | None] = dict.fromkeys(header)
     values.update(zip(header, row, strict=False))
-    return DecodedRecord(location=location, payload=values, raw_sha256=bytes_hash(raw))
+    return DecodedRecord(location=location, payload=values, raw=raw)
 
 
 # --- Shared ----------------------------------------------------------------------------

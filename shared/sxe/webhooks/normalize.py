@@ -82,7 +82,7 @@ def _work(conn: psycopg.Connection[Any], job: jobs.Job, total: NormalizeResult) 
         source_url=job.payload.get("source_url"),
     )
     decoded = (
-        DecodedRecord(RecordLocation(file=source_file, index=index), record, "")
+        DecodedRecord(RecordLocation(file=source_file, index=index), record, b"")
         for index, record in enumerate(row["records"])
     )
     parsed = (item for record in decoded for item in parse_decoded(record, source_format))
