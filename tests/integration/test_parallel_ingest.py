@@ -187,9 +187,7 @@ def _profile_count(conn: psycopg.Connection[Any]) -> int:
     return int(row["n"])
 
 
-def test_killed_worker_stops_ingest_after_the_chunks_before(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_killed_worker_keeps_earlier_chunks(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     users = _users_file(tmp_path / "users.jsonl", 3 * CHUNK_RECORDS)
     # The workers take turns on the file's chunks. The third belongs to the first of
     # two workers, which dies with SIGKILL.
@@ -204,12 +202,11 @@ def test_killed_worker_stops_ingest_after_the_chunks_before(
         [rerun] = ingest_files(conn, [users], run_id=uuid.uuid4(), jobs=2)
 
     assert kept == 2 * CHUNK_RECORDS
-    assert (rerun.accepted, rerun.duplicates) == (CHUNK_RECORDS, 2 * CHUNK_RECORDS)
+    assert rerun.accepted == CHUNK_RECORDS
+    assert rerun.duplicates == 2 * CHUNK_RECORDS
 
 
-def test_worker_error_is_raised_after_the_chunks_before(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_worker_error_keeps_earlier_chunks(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     users = _users_file(tmp_path / "users.jsonl", 3 * CHUNK_RECORDS)
 
     def fail() -> None:
@@ -235,7 +232,7 @@ def test_closing_early_stops_the_workers(database_url: str, tmp_path: Path) -> N
     assert multiprocessing.active_children() == []
 
 
-def test_stored_record_of_a_suppressed_person_counts_as_suppressed(database_url: str, tmp_path: Path) -> None:
+def test_stored_record_of_suppressed_person_counts_suppressed(database_url: str, tmp_path: Path) -> None:
     users = _users_file(tmp_path / "users.jsonl", 20)
     key = b"k" * 32
     screen = IngestScreen(lambda: key)
@@ -245,4 +242,6 @@ def test_stored_record_of_a_suppressed_person_counts_as_suppressed(database_url:
         suppression.add(conn, [handle_identifier("x", "user_3")], key, uuid.uuid4())
         [again] = ingest_files(conn, [users], run_id=uuid.uuid4(), jobs=2, screen=screen)
 
-    assert (again.records, again.suppressed, again.duplicates) == (20, 1, 19)
+    assert again.records == 20
+    assert again.suppressed == 1
+    assert again.duplicates == 19

@@ -8,7 +8,7 @@ from sxe.ingest import parallel
 from sxe.ingest.parallel import _Turns
 
 
-def test_one_worker_sends_a_small_file_and_workers_take_turns_on_a_large_one(tmp_path: Path) -> None:
+def test_small_file_has_one_sender_large_takes_turns(tmp_path: Path) -> None:
     small = tmp_path / "small.jsonl"
     small.write_bytes(b"x" * parallel.SMALL_FILE_BYTES)
     large = tmp_path / "large.jsonl"

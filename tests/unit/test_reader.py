@@ -270,3 +270,20 @@ def test_read_profiles_all_lines_broken_yields_rejections(tmp_path: Path) -> Non
 def test_read_profiles_missing_file_raises_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not found"):
         read_profiles(tmp_path / "nope.jsonl")
+
+
+def test_envelope_items_share_one_raw_hash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    users = [{"id": str(number), "username": f"user{number}", "name": "User"} for number in range(3)]
+    path = write(tmp_path, "page.json", json.dumps({"data": users, "meta": {"result_count": 3}}).encode())
+    hashed: list[bytes] = []
+
+    def counting_hash(data: bytes) -> str:
+        hashed.append(data)
+        return bytes_hash(data)
+
+    monkeypatch.setattr(reader, "bytes_hash", counting_hash)
+    records = list(read_profiles(path, format_name="x-api-v2"))
+
+    assert len(records) == 3
+    assert len(hashed) == 1
+    assert {record.raw_sha256 for record in records} == {bytes_hash(path.read_bytes().strip())}

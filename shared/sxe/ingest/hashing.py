@@ -11,7 +11,7 @@ import orjson
 
 # A float in exponent form: orjson writes "1e-7" where the json module writes "1e-07".
 # orjson always writes a lowercase "e" and a sign, so the regex runs only on payloads
-# whose text holds "e-" or "e+" somewhere.
+# whose text contains "e-" or "e+".
 _EXPONENT = re.compile(rb"\de[-+]\d")
 
 

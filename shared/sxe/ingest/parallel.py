@@ -2,9 +2,10 @@
 
 The workers cut each file into chunks with the reader `ingest_file` uses, and send
 each finished chunk, then the file's end, to the calling process. One worker reads
-and sends the whole of a file up to SMALL_FILE_BYTES; the files take turns between
-the workers. Every worker reads a larger file, and they take turns on its chunks,
-so each worker decodes the JSON of the chunks it leaves to the others (`_Turns`).
+and sends the whole of a file up to SMALL_FILE_BYTES, and such files take turns
+between the workers. Every worker reads a larger file, and they take turns on its
+chunks, so each worker decodes the JSON of the chunks it leaves to the others
+(`_Turns`).
 
 Finishing a chunk (`_finish_chunk`) means hashing its records and looking up which
 raw contents are stored already. Those are duplicates, and the worker only counts
@@ -122,27 +123,44 @@ def ingest_files(
 
     with _Workers(files, format_name, jobs, _conninfo(conn)) as workers:
         for file_index, path in enumerate(files):
-            messages = workers.messages_of(file_index)
-            message = next(messages)
             attribution = Attribution(run_id, "file", str(path), datetime.fromtimestamp(path.stat().st_mtime, tz=UTC))
-            result = FileResult(batch_id=open_batch(conn, attribution, format_name or "detecting"), file=str(path))
-            while isinstance(message, _Chunk):
-                _count_duplicates(result, message)
-                if message.records:
-                    with transaction(conn, role="sxe_worker"):
-                        store_chunk(
-                            conn,
-                            message.records,
-                            result,
-                            attribution,
-                            screen,
-                            track_profiles=track_profiles,
-                            prepared=message.prepared,
-                        )
-                message = next(messages)
-            assert message == _FileEnd(file_index), f"expected the end of file {file_index}, got {message!r}"
-            close_batch(conn, result, format_name)
-            yield result
+            messages = workers.messages_of(file_index)
+            yield _store_file(conn, attribution, messages, format_name, screen, track_profiles)
+
+
+def _store_file(
+    conn: psycopg.Connection[Any],
+    attribution: Attribution,
+    messages: Iterator[_Message],
+    format_name: str | None,
+    screen: IngestScreen,
+    track_profiles: bool,
+) -> FileResult:
+    """Store one file's chunks as they arrive, each in its own transaction, and return the file's result.
+
+    The batch opens with the first message, so a file that fails to read before its
+    first chunk leaves no batch behind, as in one process.
+    """
+    message = next(messages)
+    batch_id = open_batch(conn, attribution, format_name or "detecting")
+    result = FileResult(batch_id=batch_id, file=attribution.source_file)
+    while isinstance(message, _Chunk):
+        _count_duplicates(result, message)
+        if message.records:
+            with transaction(conn, role="sxe_worker"):
+                store_chunk(
+                    conn,
+                    message.records,
+                    result,
+                    attribution,
+                    screen,
+                    track_profiles=track_profiles,
+                    prepared=message.prepared,
+                )
+        message = next(messages)
+    assert isinstance(message, _FileEnd), f"expected the end of {attribution.source_file}, got {message!r}"
+    close_batch(conn, result, format_name)
+    return result
 
 
 def _count_duplicates(result: FileResult, chunk: _Chunk) -> None:
@@ -216,7 +234,7 @@ class _Workers:
             worker_queue.close()
 
     def messages_of(self, file_index: int) -> Iterator[_Message]:
-        """Yield the messages of one file in order, ending with its _FileEnd; raise a worker's exception in its turn."""
+        """Yield the messages of one file in order, ending with its _FileEnd. Raise a worker's exception in its turn."""
         message_index = 0
         while True:
             message = self._receive(file_index, message_index)
@@ -240,8 +258,8 @@ class _Workers:
             except queue.Empty:
                 raise WorkerLost(
                     f"ingest worker process {process.name} (pid {process.pid}) exited with code "
-                    f"{process.exitcode} before sending part {message_index} of {self._files[file_index]}; "
-                    "the parts before it are stored. Run the same input again to store the rest: "
+                    f"{process.exitcode} before sending part {message_index} of {self._files[file_index]}. "
+                    "The parts before it are stored. Run the same input again to store the rest: "
                     "stored records are recognised and skipped"
                 ) from None
 

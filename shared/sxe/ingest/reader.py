@@ -32,7 +32,7 @@ import csv
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -68,16 +68,22 @@ class DecodedRecord:
     location: RecordLocation
     payload: Any
     raw: bytes | str
+    _raw_sha256: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def raw_sha256(self) -> str:
         """Return the hex SHA-256 of `raw` as UTF-8, or "" when it is empty.
 
-        Computed on each access, because most records read are duplicates that never need it.
+        Computed on first access, because a record that is never parsed, such as a
+        duplicate, never needs it. The items of one envelope share the record, so it
+        is computed once for all of them.
         """
-        if not self.raw:
-            return ""
-        return bytes_hash(self.raw.encode("utf-8") if isinstance(self.raw, str) else self.raw)
+        digest = self._raw_sha256
+        if digest is None:
+            raw = self.raw.encode("utf-8") if isinstance(self.raw, str) else self.raw
+            digest = bytes_hash(raw) if raw else ""
+            object.__setattr__(self, "_raw_sha256", digest)
+        return digest
 
 
 @dataclass(frozen=True, slots=True)
