@@ -20,7 +20,7 @@ from sxe.compliance import suppression
 from sxe.compliance.suppression import IngestScreen, handle_identifier
 from sxe.db import connect
 from sxe.errors import UsageError
-from sxe.ingest import parallel, store
+from sxe.ingest import parallel, read_items, store
 from sxe.ingest.parallel import WorkerLost, ingest_files
 from sxe.ingest.store import CHUNK_RECORDS, PrepareItem
 from sxe.pipeline import collect_inputs
@@ -245,3 +245,26 @@ def test_stored_record_of_suppressed_person_counts_suppressed(database_url: str,
     assert again.records == 20
     assert again.suppressed == 1
     assert again.duplicates == 19
+
+
+def _shorter_for_second_worker(path: Path, format_name: str | None) -> Iterator[Any]:
+    """Read like read_items, but let the second worker see the file one chunk shorter, as if it changed."""
+    items = list(read_items(path, format_name))
+    if multiprocessing.current_process().name == "sxe-ingest-1":
+        return iter(items[:-CHUNK_RECORDS])
+    return iter(items)
+
+
+@pytest.mark.parametrize("followed_by_another_file", [True, False])
+def test_file_read_differently_by_workers_is_an_error(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, followed_by_another_file: bool
+) -> None:
+    users = _users_file(tmp_path / "users.jsonl", 3 * CHUNK_RECORDS)
+    files = [users, _users_file(tmp_path / "more.jsonl", 10)] if followed_by_another_file else [users]
+    monkeypatch.setattr(parallel, "SMALL_FILE_BYTES", 0)
+    monkeypatch.setattr(parallel, "read_items", _shorter_for_second_worker)
+
+    with connect(database_url, autocommit=True) as conn:
+        with pytest.raises(UsageError, match=f"input file changed while it was ingested: {users}"):
+            list(ingest_files(conn, files, run_id=uuid.uuid4(), jobs=2))
+        assert _profile_count(conn) == 3 * CHUNK_RECORDS

@@ -42,7 +42,7 @@ from psycopg.conninfo import make_conninfo
 
 from sxe.compliance.suppression import IngestScreen
 from sxe.db import connect, sql, transaction
-from sxe.errors import SxeError
+from sxe.errors import SxeError, UsageError
 from sxe.ingest import ParsedRecord, PendingRecord, read_items
 from sxe.ingest.reader import DecodedRecord
 from sxe.ingest.store import (
@@ -240,6 +240,8 @@ class _Workers:
             message = self._receive(file_index, message_index)
             if isinstance(message, _Failed):
                 raise message.error
+            if message.file_index != file_index:
+                raise self._changed(file_index)
             yield message
             message_index += 1
 
@@ -256,12 +258,22 @@ class _Workers:
             try:
                 return worker_queue.get(timeout=POLL_SECONDS)
             except queue.Empty:
-                raise WorkerLost(
-                    f"ingest worker process {process.name} (pid {process.pid}) exited with code "
-                    f"{process.exitcode} before sending part {message_index} of {self._files[file_index]}. "
-                    "The parts before it are stored. Run the same input again to store the rest: "
-                    "stored records are recognised and skipped"
-                ) from None
+                pass
+            if process.exitcode == 0:
+                raise self._changed(file_index)
+            raise WorkerLost(
+                f"ingest worker process {process.name} (pid {process.pid}) exited with code "
+                f"{process.exitcode} before sending part {message_index} of {self._files[file_index]}. "
+                "The parts before it are stored. Run the same input again to store the rest: "
+                "stored records are recognised and skipped"
+            )
+
+    def _changed(self, file_index: int) -> UsageError:
+        # The workers cut the file into different chunks, so they read different contents.
+        return UsageError(
+            f"input file changed while it was ingested: {self._files[file_index]}; the parts read before "
+            "the change are stored. Ingest it again once it no longer changes: stored records are skipped"
+        )
 
 
 def _work(
