@@ -5,6 +5,11 @@ The records follow the shapes in `examples/`. X API v2 users come in pages with
 profiles are JSONL. TikTok Research API user info has the queried `username` added
 beside `data`, and TikTok scraper video items carry their author in `authorMeta`.
 
+As in real exports, X API v1.1 users carry their profile settings and images and, for
+70 % of them, their latest tweet, and TikTok scraper items carry music and video
+metadata. A record averages about 1.1 KB of compact JSON: from about 350 bytes for
+Threads to about 1.9 KB for X API v1.1 and the TikTok scraper.
+
 Every person is invented. Emails use `example.com`, phone numbers use the 555
 range, and websites use the reserved `.example` top-level domain. About 1% of the
 records are API error bodies, which SXE quarantines.
@@ -216,6 +221,15 @@ PERSONAS: tuple[Persona, ...] = (
 )
 
 
+TWEETS = (
+    "New dates are up, link in bio!",
+    "Thank you all for 10 years of support. More soon.",
+    "Working on something new this week, stay tuned",
+    "Open house this Saturday 11-2, come say hi",
+    "Fresh batch out of the oven at 7am tomorrow",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Person:
     """One invented account owner, shared by the format writers."""
@@ -354,6 +368,10 @@ def x_v2_user(person: Person, user_id: int, rng: random.Random) -> dict[str, Any
         user["entities"] = {"url": {"urls": _x_url_entity(person, short, with_indices=False)}}
     if rng.random() < 0.3:
         user["pinned_tweet_id"] = str(1_790_000_000_000_000_000 + user_id % 1_000_000_000)
+    user["most_recent_tweet_id"] = str(1_860_000_000_000_000_000 + user_id % 1_000_000_000)
+    user["subscription_type"] = "None"
+    user["parody"] = False
+    user["verified_followers_count"] = person.followers // 200
     return user
 
 
@@ -414,6 +432,69 @@ def x_v11_user(person: Person, user_id: int, rng: random.Random) -> dict[str, An
         "lang": person.language,
         "default_profile": False,
         "default_profile_image": False,
+        **_x_v11_profile_settings(user_id, rng),
+        **({"status": _x_v11_status(person, user_id, rng)} if rng.random() < 0.7 else {}),
+    }
+
+
+def _x_v11_profile_settings(user_id: int, rng: random.Random) -> dict[str, Any]:
+    """Return the account settings and profile images that every v1.1 user object carries."""
+    return {
+        "profile_location": None,
+        "utc_offset": None,
+        "time_zone": None,
+        "geo_enabled": rng.random() < 0.3,
+        "contributors_enabled": False,
+        "is_translator": False,
+        "is_translation_enabled": False,
+        "profile_background_color": "F5F8FA",
+        "profile_background_image_url": None,
+        "profile_background_image_url_https": None,
+        "profile_background_tile": False,
+        "profile_image_url": f"http://pbs.twimg.com/profile_images/{user_id}/avatar_normal.jpg",
+        "profile_image_url_https": f"https://pbs.twimg.com/profile_images/{user_id}/avatar_normal.jpg",
+        "profile_banner_url": f"https://pbs.twimg.com/profile_banners/{user_id}/{1_600_000_000 + user_id % 99_999_999}",
+        "profile_link_color": "1DA1F2",
+        "profile_sidebar_border_color": "C0DEED",
+        "profile_sidebar_fill_color": "DDEEF6",
+        "profile_text_color": "333333",
+        "profile_use_background_image": True,
+        "has_extended_profile": True,
+        "following": False,
+        "follow_request_sent": False,
+        "notifications": False,
+        "translator_type": "none",
+        "withheld_in_countries": [],
+    }
+
+
+def _x_v11_status(person: Person, user_id: int, rng: random.Random) -> dict[str, Any]:
+    """Return the embedded latest tweet of a v1.1 user object."""
+    tweet_id = 1_850_000_000_000_000_000 + user_id
+    created = person.created_at + timedelta(days=rng.randint(30, 5000))
+    return {
+        "created_at": created.strftime("%a %b %d %H:%M:%S +0000 %Y"),
+        "id": tweet_id,
+        "id_str": str(tweet_id),
+        "text": rng.choice(TWEETS),
+        "truncated": False,
+        "entities": {"hashtags": [], "symbols": [], "user_mentions": [], "urls": []},
+        "source": '<a href="https://mobile.twitter.com" rel="nofollow">Twitter Web App</a>',
+        "in_reply_to_status_id": None,
+        "in_reply_to_status_id_str": None,
+        "in_reply_to_user_id": None,
+        "in_reply_to_user_id_str": None,
+        "in_reply_to_screen_name": None,
+        "geo": None,
+        "coordinates": None,
+        "place": None,
+        "contributors": None,
+        "is_quote_status": False,
+        "retweet_count": rng.randint(0, 50),
+        "favorite_count": rng.randint(0, 400),
+        "favorited": False,
+        "retweeted": False,
+        "lang": person.language,
     }
 
 
@@ -480,7 +561,9 @@ def tiktok_video(person: Person, author_id: int, video_id: int, rng: random.Rand
             "verified": person.verified,
             "signature": person.bio,
             "bioLink": person.website or "",
+            "originalAvatarUrl": f"https://p16-sign-va.tiktokcdn.example/{person.handle}~tplv-tiktokx-cropcenter:1080:1080.jpeg",
             "avatar": f"https://p16-sign-va.tiktokcdn.example/{person.handle}.jpeg",
+            "commerceUserInfo": {"commerceUser": False},
             "privateAccount": person.private,
             "region": rng.choice(REGIONS),
             "roomId": "",
@@ -492,9 +575,26 @@ def tiktok_video(person: Person, author_id: int, video_id: int, rng: random.Rand
             "video": person.posts % 2000,
             "digg": rng.randint(0, 5000),
         },
-        "musicMeta": {"musicName": "original sound", "musicAuthor": person.display_name, "musicOriginal": True},
+        "musicMeta": {
+            "musicName": "original sound",
+            "musicAuthor": person.display_name,
+            "musicOriginal": True,
+            "musicId": str(video_id + 11),
+            "playUrl": f"https://sf16-ies-music-va.tiktokcdn.example/obj/musically-maliva-obj/{video_id + 11}.mp3",
+            "coverMediumUrl": f"https://p16-sign-va.tiktokcdn.example/{person.handle}~c5_720x720.jpeg",
+            "originalCoverMediumUrl": f"https://p16-sign-va.tiktokcdn.example/{person.handle}~tplv-720.jpeg",
+        },
         "webVideoUrl": f"https://www.tiktok.com/@{person.handle}/video/{video_id}",
-        "videoMeta": {"height": 1024, "width": 576, "duration": rng.randint(7, 180)},
+        "videoMeta": {
+            "height": 1024,
+            "width": 576,
+            "duration": rng.randint(7, 180),
+            "coverUrl": f"https://p16-sign-va.tiktokcdn.example/obj/tos-maliva-p-0068/{video_id}~tplv-dmt-logom.image",
+            "originalCoverUrl": f"https://p16-sign-va.tiktokcdn.example/obj/tos-maliva-p-0068/{video_id}.image",
+            "definition": "540p",
+            "format": "mp4",
+            "subtitleLinks": [],
+        },
         "diggCount": plays // 20,
         "shareCount": plays // 400,
         "playCount": plays,
@@ -503,6 +603,11 @@ def tiktok_video(person: Person, author_id: int, video_id: int, rng: random.Rand
         "hashtags": [{"name": "fyp"}],
         "isSlideshow": False,
         "isPinned": False,
+        "isSponsored": False,
+        "mentions": [],
+        "detailedMentions": [],
+        "mediaUrls": [],
+        "effectStickers": [],
     }
 
 

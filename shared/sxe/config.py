@@ -236,8 +236,6 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        # A check across several variables has no location; its message names them.
-        name = "SXE_" + "_".join(str(part) for part in first["loc"]).upper() if first["loc"] else "settings"
         message = str(first["msg"]).removeprefix("Value error, ")
         if not first["loc"]:
             # A check across several variables; its message names them.

@@ -236,6 +236,15 @@ def test_cli_rejects_an_unknown_format(tmp_path: Path) -> None:
     assert "x-api-v2" in result.stderr
 
 
+@pytest.mark.parametrize("jobs", ["0", "33", "two"])
+def test_cli_rejects_jobs_out_of_range(tmp_path: Path, jobs: str) -> None:
+    result = run_cli("run", str(EXAMPLES), "--jobs", jobs, env=cli_env(SXE_STATE_DIR=str(tmp_path)))
+
+    assert result.returncode == 2
+    assert f"invalid --jobs '{jobs}': give a whole number from 1 to 32" in result.stderr
+    assert "SXE_INGEST_JOBS" not in result.stderr.splitlines()[-1]
+
+
 def test_cli_reports_an_unreachable_database(tmp_path: Path) -> None:
     url = "postgresql://sxe:hunter2@127.0.0.1:1/sxe"
     result = run_cli("run", str(EXAMPLES), env=cli_env(SXE_DATABASE_URL=url, SXE_STATE_DIR=str(tmp_path)))

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sxe.config import load_settings
+from sxe.config import MAX_INGEST_JOBS, load_settings
 from sxe.ingest.formats import format_names
 from sxe.pipeline import RunSummary, run
 
@@ -24,13 +24,23 @@ def register(commands: Any) -> None:
     parser.add_argument("--pool", help="audience pool the cards belong to (default SXE_POOL or 'default')")
     parser.add_argument(
         "--jobs",
-        type=int,
+        type=_jobs,
         metavar="N",
-        help="processes that read, normalize and redact records during ingest "
+        help=f"processes that read, normalize and redact records during ingest, 1 to {MAX_INGEST_JOBS} "
         "(default SXE_INGEST_JOBS or the number of cores, at most 4)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     parser.set_defaults(handler=_run)
+
+
+def _jobs(text: str) -> int:
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if not 1 <= jobs <= MAX_INGEST_JOBS:
+        raise argparse.ArgumentTypeError(f"invalid --jobs {text!r}: give a whole number from 1 to {MAX_INGEST_JOBS}")
+    return jobs
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -51,13 +61,13 @@ def render_summary(summary: RunSummary) -> str:
     lines = [
         f"SXE run {data['run_id']}",
         "",
-        f"  ingest      {data['ingested']} records stored, {data['duplicates']} duplicates, "
+        f"  ingest      {_count(data['ingested'], 'record')} stored, {_count(data['duplicates'], 'duplicate')}, "
         f"{data['quarantined']} quarantined ({_count(len(data['files']), 'file')})",
-        f"  normalize   {data['profiles']} profiles touched, {data['new_profiles']} new",
+        f"  normalize   {_count(data['profiles'], 'profile')} touched, {data['new_profiles']} new",
         f"  lead cards  {data['lead_cards']} in pool, {data['new_lead_cards']} new, {data['tagged']} tagged",
-        f"  identity    {data['merged_cards']} cards merged, {data['split_cards']} split",
-        f"  enrichment  {data['enrichment_enqueued']} lookups allowed, {data['lookups']} made, "
-        f"{data['enriched']} matched, {data['credits_spent']} credits"
+        f"  identity    {_count(data['merged_cards'], 'card')} merged, {data['split_cards']} split",
+        f"  enrichment  {_count(data['enrichment_enqueued'], 'lookup')} allowed, {data['lookups']} made, "
+        f"{data['enriched']} matched, {_count(data['credits_spent'], 'credit')}"
         + (" (provider simulator)" if data["simulated_provider"] else ""),
     ]
     if data["enrichment_skipped"]:
@@ -73,7 +83,7 @@ def render_summary(summary: RunSummary) -> str:
     if bundle:
         lines += [
             "",
-            f"Bundle {bundle['id']}: {bundle['records']} lead cards",
+            f"Bundle {bundle['id']}: {_count(bundle['records'], 'lead card')}",
             f"  folder        {bundle['path']}",
             f"  download URL  {bundle['url']}",
             f"  manifest URL  {bundle['manifest_url']}",
