@@ -510,7 +510,7 @@ def _targets_section(report: Report) -> list[str]:
             measured = target.get("measured")
             shown = measured or target["figure"]
             median = format_spread(figures.get(shown), target.get("measured_unit") if measured else None)
-            ratio = format_spread(figures.get(target["figure"])) if measured else "—"
+            ratio = format_spread(figures.get(target["figure"]), _ratio_unit(target["figure"])) if measured else "—"
             met = {True: "yes", False: "**no**", None: "—"}[target["met"]]
             lines.append(
                 f"| `{name}.{shown}` | {median} | {format_reference(target, figures)} | {ratio} "
@@ -519,6 +519,11 @@ def _targets_section(report: Report) -> list[str]:
     if lines[-1].startswith("|---"):
         lines += ["", "No script in this report states a target."]
     return lines
+
+
+def _ratio_unit(figure: str) -> str | None:
+    # A target on an error in percent, such as the token bucket's rate, fills the ratio column.
+    return "% error" if figure.endswith("_percent") else None
 
 
 def _threshold(target: Mapping[str, Any]) -> str:

@@ -275,6 +275,28 @@ def test_render_targets_row_with_reference_and_ratio(
     assert row in page.splitlines()
 
 
+def test_render_error_percent_target_shows_its_unit() -> None:
+    target = {
+        "figure": "rate_error_abs_percent",
+        "measured": "achieved_rate_per_second",
+        "reference": "configured_rate_per_second",
+        "at_most": 1.0,
+        "target": "within ±1 %",
+    }
+    result = _ok_result(
+        {
+            "achieved_rate_per_second": [49.9, 50.0, 50.1],
+            "configured_rate_per_second": [50, 50, 50],
+            "rate_error_abs_percent": [0.2, 0.0, 0.2],
+        },
+        [target],
+    )
+
+    page = run_all.render_generated(_report({"token_bucket": result}))
+
+    assert "| 0.2 % error (0–0.2) | within ±1 % | yes |" in page
+
+
 def test_render_reference_not_measured_shows_dash() -> None:
     target = {
         "figure": "ingest_to_dlt",
