@@ -179,6 +179,9 @@ _EXTENSION_JOIN = re.compile(
 # A "+" whose first digit is not 0 can start a country code.
 _INTERNATIONAL_START = re.compile(r"[+\uff0b]\D*(?!0)\d")
 _DIGIT = re.compile(r"\d")
+_DIGIT_RUN = re.compile(r"\d+")
+# A phonenumbers candidate of digit runs joined only by slashes, as in URL paths.
+_SLASHED_RUNS = re.compile(r"\d+(?:/+\d+)+")
 # "a@b.co" is the shortest text any pattern here redacts.
 MIN_REDACTABLE_LENGTH = 6
 # Distinct strings whose redaction is kept: bios, names and repeated payload values.
@@ -471,6 +474,8 @@ def library_regions(text: str) -> frozenset[str | None]:
         if digits < MIN_NATIONAL_DIGITS:
             local_only = local_only or _LOCAL_NUMBER.search(raw) is not None
             continue
+        if _SLASHED_RUNS.fullmatch(raw) and not _slashed_runs_may_hold_phone(text, candidate):
+            continue
         if not raw.isdigit():
             return _NATIONAL_PASSES
         # A bare run has no separator to split a shorter match off, so the whole
@@ -478,6 +483,32 @@ def library_regions(text: str) -> frozenset[str | None]:
         if digits <= MAX_PHONE_DIGITS and _PHONE_CONTEXT.search(text[: candidate.start()]):
             return _NATIONAL_PASSES
     return _LOCAL_NUMBER_PASSES if local_only else frozenset()
+
+
+def _slashed_runs_may_hold_phone(text: str, candidate: re.Match[str]) -> bool:
+    """Return whether a national pass could keep a number inside a candidate of digit runs joined by slashes.
+
+    Such candidates are URL paths, such as "3000003661/1600003691". phonenumbers splits
+    a candidate with no other separator only at its slashes, so every match it can
+    return is one run, or neighbouring runs with the slashes between them. `_is_phone`
+    keeps one with 10 to 15 digits, and a single run, which is a bare run, only after a
+    phone word.
+    """
+    end = candidate.end()
+    if end < len(text) and text[end].isdigit():
+        return True  # phonenumbers' length limit cut a run, so a match could start inside it
+    runs = list(_DIGIT_RUN.finditer(candidate.group()))
+    for first, run in enumerate(runs):
+        digits = 0
+        for last in range(first, len(runs)):
+            digits += len(runs[last].group())
+            if digits > MAX_PHONE_DIGITS:
+                break
+            if digits < MIN_NATIONAL_DIGITS:
+                continue
+            if last > first or _PHONE_CONTEXT.search(text, 0, candidate.start() + run.start()):
+                return True
+    return False
 
 
 def _shortest_national_number(region: str) -> int:

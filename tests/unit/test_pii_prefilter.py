@@ -88,6 +88,14 @@ TRICKY_TEXTS = [
     "order 20 7946 0958",
     "+0000 2017 and +(0)44 20 7946 0958",
     "https://cdn.example/u/julia2308~c5_100x100.jpeg?x-expires=1735689600",
+    "https://pbs.twimg.com/profile_banners/3000003661/1600003691",
+    "https://p16.example/obj/tos-maliva-p-0068/7300000000000003527~tplv-dmt-logom.image",
+    "call 3000003661/1600003691",
+    "tel/212/555/0100",
+    "https://x.example/2125550100/123",
+    "https://x.example/call/2125550100/123456",
+    "see 212//555//0100 or 2125550100/2125550100",
+    "0" * 430 + "/2125550100",
 ]
 
 
@@ -193,6 +201,17 @@ PHONE_LIKE = st.text(alphabet="0123456789 +-().x/:", min_size=1, max_size=24)
 WORDS = st.sampled_from(
     ["", "call ", "tel ", "ext ", "id ", "at ", "@", " dot ", "wa.me/", "T", "Z", "https://x.example/"]
 )
+
+
+SLASHED_RUNS = st.lists(st.text(alphabet="0123456789", min_size=1, max_size=20), min_size=2, max_size=4).map("/".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(prefix=WORDS, path=SLASHED_RUNS, suffix=st.sampled_from(["", "~x.jpeg", ".jpg", "/avatar", " call"]))
+def test_prefilter_matches_full_scan_on_slashed_digit_runs(prefix: str, path: str, suffix: str) -> None:
+    text = prefix + path + suffix
+
+    assert _fast(text) == _full_scan(text)
 
 
 @settings(max_examples=300, deadline=None)
