@@ -268,3 +268,16 @@ def test_file_read_differently_by_workers_is_an_error(
         with pytest.raises(UsageError, match=f"input file changed while it was ingested: {users}"):
             list(ingest_files(conn, files, run_id=uuid.uuid4(), jobs=2))
         assert _profile_count(conn) == 3 * CHUNK_RECORDS
+
+
+def test_missing_file_is_a_usage_error_after_the_files_before(database_url: str, tmp_path: Path) -> None:
+    users = _users_file(tmp_path / "users.jsonl", 10)
+    missing = tmp_path / "missing.jsonl"
+
+    with connect(database_url, autocommit=True) as conn:
+        stored: list[Any] = []
+        with pytest.raises(UsageError, match=f"input file not found: {missing}"):
+            for result in ingest_files(conn, [users, missing], run_id=uuid.uuid4(), jobs=2):
+                stored.append(result)
+
+    assert [result.accepted for result in stored] == [10]

@@ -123,14 +123,14 @@ def ingest_files(
 
     with _Workers(files, format_name, jobs, _conninfo(conn)) as workers:
         for file_index, path in enumerate(files):
-            attribution = Attribution(run_id, "file", str(path), datetime.fromtimestamp(path.stat().st_mtime, tz=UTC))
             messages = workers.messages_of(file_index)
-            yield _store_file(conn, attribution, messages, format_name, screen, track_profiles)
+            yield _store_file(conn, path, run_id, messages, format_name, screen, track_profiles)
 
 
 def _store_file(
     conn: psycopg.Connection[Any],
-    attribution: Attribution,
+    path: Path,
+    run_id: UUID,
     messages: Iterator[_Message],
     format_name: str | None,
     screen: IngestScreen,
@@ -139,9 +139,10 @@ def _store_file(
     """Store one file's chunks as they arrive, each in its own transaction, and return the file's result.
 
     The batch opens with the first message, so a file that fails to read before its
-    first chunk leaves no batch behind, as in one process.
+    first chunk, a missing one for instance, leaves no batch behind, as in one process.
     """
     message = next(messages)
+    attribution = Attribution(run_id, "file", str(path), datetime.fromtimestamp(path.stat().st_mtime, tz=UTC))
     batch_id = open_batch(conn, attribution, format_name or "detecting")
     result = FileResult(batch_id=batch_id, file=attribution.source_file)
     while isinstance(message, _Chunk):
