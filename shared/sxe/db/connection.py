@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import ConnStatus, ExecStatus, TransactionStatus
 from psycopg.rows import dict_row
 
@@ -17,11 +18,23 @@ RUNTIME_ROLES = frozenset({"sxe_api", "sxe_worker", "sxe_analyst"})
 
 
 def describe_url(url: str) -> str:
-    """Return host, port and database of a URL with the user name and password left out."""
+    """Return host, port and database of a URL or key=value connection string, without user name or password."""
+    if "://" not in url:
+        return _describe_conninfo(url)
     parts = urlsplit(url)
     host = parts.hostname or "local socket"
     port = f":{parts.port}" if parts.port else ""
     return f"{host}{port}{parts.path or '/'}"
+
+
+def _describe_conninfo(conninfo: str) -> str:
+    try:
+        params = conninfo_to_dict(conninfo)
+    except psycopg.ProgrammingError:
+        return "the configured server"  # an unparseable string may hold a password anywhere
+    host = params.get("host") or "local socket"
+    port = f":{params['port']}" if params.get("port") else ""
+    return f"{host}{port}/{params.get('dbname') or ''}"
 
 
 def connect(url: str, **kwargs: Any) -> psycopg.Connection[dict[str, Any]]:
