@@ -195,20 +195,24 @@ def _records(layout: str, name: str, head: bytes, handle: IO[bytes]) -> Iterator
 
 
 def _lines(head: bytes, handle: IO[bytes]) -> Iterator[bytes]:
-    """Yield the lines of `head` followed by the rest of the stream, each with its line end."""
-    buffer = head
+    """Yield the lines of `head` followed by the rest of the stream, each with its line end.
+
+    `start` moves through the buffer instead of slicing the rest of it off after each
+    line, which would copy up to a whole read per line.
+    """
+    buffer, start = head, 0
     while True:
-        end = buffer.find(b"\n")
-        while end < 0:
-            chunk = handle.read(READ_BYTES)
-            if not chunk:
-                if buffer:
-                    yield buffer
-                return
-            buffer += chunk
-            end = buffer.find(b"\n", max(0, len(buffer) - len(chunk) - 1))
-        yield buffer[: end + 1]
-        buffer = buffer[end + 1 :]
+        end = buffer.find(b"\n", start)
+        if end >= 0:
+            yield buffer[start : end + 1]
+            start = end + 1
+            continue
+        chunk = handle.read(READ_BYTES)
+        if not chunk:
+            if start < len(buffer):
+                yield buffer[start:]
+            return
+        buffer, start = buffer[start:] + chunk, 0
 
 
 def _jsonl_records(name: str, lines: Iterator[bytes]) -> Iterator[ReadResult]:
