@@ -409,7 +409,7 @@ def x_v2_page(users: list[dict[str, Any]], errors: list[dict[str, Any]], page: i
 
 def x_v11_user(person: Person, user_id: int, rng: random.Random) -> dict[str, Any]:
     short = _tco(rng) if person.website else None
-    return {
+    user: dict[str, Any] = {
         "id": user_id,
         "id_str": str(user_id),
         "name": person.display_name,
@@ -433,8 +433,10 @@ def x_v11_user(person: Person, user_id: int, rng: random.Random) -> dict[str, An
         "default_profile": False,
         "default_profile_image": False,
         **_x_v11_profile_settings(user_id, rng),
-        **({"status": _x_v11_status(person, user_id, rng)} if rng.random() < 0.7 else {}),
     }
+    if rng.random() < 0.7:
+        user["status"] = _x_v11_status(person, user_id, rng)
+    return user
 
 
 def _x_v11_profile_settings(user_id: int, rng: random.Random) -> dict[str, Any]:

@@ -197,11 +197,11 @@ def test_killed_worker_keeps_earlier_chunks(database_url: str, tmp_path: Path, m
     with connect(database_url, autocommit=True) as conn:
         with pytest.raises(WorkerLost, match=f"exited with code -9 before sending part 2 of {users}"):
             list(ingest_files(conn, [users], run_id=uuid.uuid4(), jobs=2))
-        kept = _profile_count(conn)
+        stored_before_rerun = _profile_count(conn)
         monkeypatch.undo()
         [rerun] = ingest_files(conn, [users], run_id=uuid.uuid4(), jobs=2)
 
-    assert kept == 2 * CHUNK_RECORDS
+    assert stored_before_rerun == 2 * CHUNK_RECORDS
     assert rerun.accepted == CHUNK_RECORDS
     assert rerun.duplicates == 2 * CHUNK_RECORDS
 
@@ -270,7 +270,7 @@ def test_file_read_differently_by_workers_is_an_error(
         assert _profile_count(conn) == 3 * CHUNK_RECORDS
 
 
-def test_missing_file_is_a_usage_error_after_the_files_before(database_url: str, tmp_path: Path) -> None:
+def test_missing_file_raises_usage_error(database_url: str, tmp_path: Path) -> None:
     users = _users_file(tmp_path / "users.jsonl", 10)
     missing = tmp_path / "missing.jsonl"
 

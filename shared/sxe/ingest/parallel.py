@@ -272,7 +272,7 @@ class _Workers:
     def _changed(self, file_index: int) -> UsageError:
         # The workers cut the file into different chunks, so they read different contents.
         return UsageError(
-            f"input file changed while it was ingested: {self._files[file_index]}; the parts read before "
+            f"input file changed while it was ingested: {self._files[file_index]}. The parts read before "
             "the change are stored. Ingest it again once it no longer changes: stored records are skipped"
         )
 
@@ -333,8 +333,10 @@ def _stored(conn: psycopg.Connection[Any], pending: list[PendingRecord], digests
     when it is stored.
     """
     decoded = [digest for item, digest in zip(pending, digests, strict=True) if isinstance(item.read, DecodedRecord)]
+    if not decoded:
+        return set()
     with transaction(conn, role="sxe_worker"):
-        if not decoded or conn.execute(sql("suppression_any")).fetchone() is not None:
+        if conn.execute(sql("suppression_any")).fetchone() is not None:
             return set()
         rows = conn.execute(sql("ingest_raw_stored"), {"content_hashes": decoded}).fetchall()
     return {row["content_hash"] for row in rows}
