@@ -5,6 +5,8 @@ from pathlib import Path
 from unittest.mock import ANY
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sxe.errors import UsageError
 from sxe.ingest import read_profiles, reader
@@ -287,3 +289,36 @@ def test_envelope_items_share_one_raw_hash(tmp_path: Path, monkeypatch: pytest.M
     assert len(records) == 3
     assert len(hashed) == 1
     assert {record.raw_sha256 for record in records} == {bytes_hash(path.read_bytes().strip())}
+
+
+@pytest.mark.parametrize("number", [2**64, -(2**63) - 1, 10**30, -(10**25)])
+def test_reader_keeps_integers_beyond_64_bits_exact(tmp_path: Path, number: int) -> None:
+    inside = {"id": number, "tag": "7300000000000000000"}
+    lines = write(tmp_path, "big.jsonl", jsonl(inside))
+    array = write(tmp_path, "big.json", json.dumps([inside, inside], indent=2).encode())
+
+    payloads = [record.payload for path in (lines, array) for record in read_records(path)]
+
+    assert payloads == [inside, inside, inside]
+    assert [type(payload["id"]) for payload in payloads] == [int, int, int]
+
+
+# Digit strings and numbers near the 64-bit limits, where orjson and the json module could differ.
+NEAR_LIMITS = st.sampled_from([2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63), -(2**63) - 1]) | st.integers()
+DIGIT_TEXT = st.text(alphabet='-0123456789 a"', max_size=30)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | NEAR_LIMITS | st.floats(allow_nan=False) | DIGIT_TEXT,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=JSON_VALUES, spaced=st.booleans())
+def test_reader_jsonl_values_read_as_the_json_module_reads_them(value: object, spaced: bool) -> None:
+    line = json.dumps({"v": value}, separators=(", ", ": ") if spaced else (",", ":"))
+
+    [record] = reader._jsonl_records("values.jsonl", iter([line.encode()]))
+
+    assert isinstance(record, SourceRecord)
+    assert repr(record.payload) == repr(json.loads(line))
