@@ -281,3 +281,18 @@ def test_missing_file_raises_usage_error(database_url: str, tmp_path: Path) -> N
                 stored.append(result)
 
     assert [result.accepted for result in stored] == [10]
+
+
+def test_worker_sends_profiles_without_their_decoded_payload(database_url: str, tmp_path: Path) -> None:
+    users = _users_file(tmp_path / "users.jsonl", 2)
+    with users.open("a") as out:
+        out.write(json.dumps({"title": "Not Found Error", "detail": "Could not find user"}) + "\n")
+
+    with connect(database_url, autocommit=True) as conn:
+        chunk = parallel._finish_chunk(conn, 0, list(read_items(users)))
+
+    *profiles, error_body = chunk.records
+    assert sorted(chunk.prepared) == [0, 1]
+    assert [record.payload for record in profiles] == [None, None]
+    assert ["[email]" in chunk.prepared[position].payload_json for position in (0, 1)] == [True, True]
+    assert error_body.payload == {"title": "Not Found Error", "detail": "Could not find user"}

@@ -7,7 +7,7 @@ import pickle
 import pytest
 
 from sxe.ingest import ParsedRecord
-from sxe.ingest.store import PreparedRecord
+from sxe.ingest.store import PreparedRecord, normalize_record
 from sxe.models import Platform, Profile, RecordLocation, Rejection, SourceProfile
 
 PROFILE = Profile(
@@ -67,3 +67,15 @@ def test_prepared_record_survives_pickle() -> None:
     prepared = PreparedRecord(PROFILE, {"handle": "mara.bakes"}, '{"bio":"[phone]"}', [{"kind": "phone"}])
 
     assert pickle.loads(pickle.dumps(prepared)) == prepared
+
+
+def test_record_without_payload_keeps_every_other_field() -> None:
+    bare = RECORD.without_payload()
+
+    assert bare.payload is None
+    assert bare == ParsedRecord(LOCATION, "x-api-v2", None, "ab" * 32, SOURCE, "cd" * 32)
+
+
+def test_record_without_payload_needs_its_prepared_work() -> None:
+    with pytest.raises(ValueError, match="x-api-v2-followers.json.* came without its payload or its prepared work"):
+        normalize_record(0, RECORD.without_payload(), SOURCE)

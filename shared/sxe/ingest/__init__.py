@@ -35,7 +35,7 @@ class ParsedRecord:
     """One item of a source file and what it parsed to.
 
     `payload` is the item as decoded, before redaction, and None for an unparseable
-    line or file. `content_hash` is the hex SHA-256 of the payload's canonical JSON,
+    line or file, or after `without_payload`. `content_hash` is the hex SHA-256 of the payload's canonical JSON,
     or of the raw bytes when there is no payload. `raw_sha256` is the hex SHA-256 of
     the bytes the item was read from (for an envelope item, the whole envelope's).
     `format` is the format name, or "unknown" when a file has no readable value to
@@ -50,6 +50,10 @@ class ParsedRecord:
     raw_sha256: str = ""
 
     __reduce__ = reduce_positionally
+
+    def without_payload(self) -> ParsedRecord:
+        """Return this record without its decoded payload, for a process that gets its prepared form instead."""
+        return ParsedRecord(self.location, self.format, None, self.content_hash, self.result, self.raw_sha256)
 
 
 class PendingRecord(NamedTuple):

@@ -73,8 +73,9 @@ class WorkerLost(SxeError):
 class _Chunk(NamedTuple):
     """A finished chunk: the records to store, the work done for them, and the duplicates left out.
 
-    `duplicates` counts the records whose raw content was stored, and `format_name`
-    is their format.
+    `prepared` holds the work done for each profile record, by position, and those
+    records come without their payload. `duplicates` counts the records whose raw
+    content was stored, and `format_name` is their format.
     """
 
     file_index: int
@@ -321,8 +322,12 @@ def _finish_chunk(conn: psycopg.Connection[Any], file_index: int, pending: list[
         for position, record in enumerate(records)
         if isinstance(record.result, SourceProfile)
     ]
+    prepared = prepare_records(items)
+    # The caller stores each prepared record's redacted payload, so the decoded one, the
+    # largest part of a record to pickle and load, stays here.
+    sent = [record.without_payload() if position in prepared else record for position, record in enumerate(records)]
     duplicates = len(pending) - len(records)
-    return _Chunk(file_index, records, prepare_records(items), duplicates, pending[0].format_name)
+    return _Chunk(file_index, sent, prepared, duplicates, pending[0].format_name)
 
 
 def _stored(conn: psycopg.Connection[Any], pending: list[PendingRecord], digests: list[str]) -> set[str]:

@@ -311,7 +311,10 @@ def normalize_record(
     position: int, record: ParsedRecord, source: SourceProfile, prepared: PreparedRecord | None = None
 ) -> NormalizedRecord:
     """Return the record with its `prepared` work, doing that work here when no other process did."""
-    prepared = prepared or prepare_record(record.format, record.payload, source)
+    if prepared is None:
+        if record.payload is None:
+            raise ValueError(f"{record.location.describe()} came without its payload or its prepared work")
+        prepared = prepare_record(record.format, record.payload, source)
     return NormalizedRecord(position, record, source, *prepared)
 
 
