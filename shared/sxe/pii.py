@@ -150,6 +150,9 @@ _PHONE_CONTEXT = re.compile(
     r"(?:call|phone|tel|text|sms|whats\s?app|wa|mobile|mob|cell|contact|\u260e|\U0001f4de|\U0001f4f1)\W{0,4}$",
     re.IGNORECASE,
 )
+# The maximum length of a `_PHONE_CONTEXT` match: "whats app" and four non-word characters.
+_PHONE_CONTEXT_REACH = len("whats app") + 4
+
 _THOUSANDS = re.compile(r"\d{1,3}(?:[ .,\u00a0]\d{3})+")
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _YEAR = re.compile(r"(?:19|20)\d{2}")
@@ -437,7 +440,9 @@ def _may_hold_kept_phone(text: str) -> bool:
     the separators phonenumbers allows, optionally followed by an extension whose
     joining text (" ext. ", " x ", ";ext=") `_EXTENSION_JOIN` matches. So the digits
     of two runs add up only when such text joins them. Timestamps, numeric URL paths
-    and image sizes end here without running phonenumbers' candidate pattern.
+    and image sizes end here without running phonenumbers' candidate pattern. So do
+    URL paths and query values whose 10 digits lie only in bare runs, which
+    `_url_digits_hold_no_phone` checks.
     """
     if _DIGIT_SPAN is None or _INTERNATIONAL_START.search(text) or _LOCAL_NUMBER.search(text):
         return True
@@ -446,11 +451,41 @@ def _may_hold_kept_phone(text: str) -> bool:
     for span in _DIGIT_SPAN.finditer(text):
         digits = sum(map(str.isdigit, span.group()))
         joined = previous_end >= 0 and _EXTENSION_JOIN.fullmatch(text, previous_end, span.start()) is not None
-        if (joined_digits if joined else 0) + digits >= MIN_NATIONAL_DIGITS:
+        if joined and joined_digits + digits >= MIN_NATIONAL_DIGITS:
+            return True
+        if digits >= MIN_NATIONAL_DIGITS and not _url_digits_hold_no_phone(text, span):
             return True
         joined_digits = digits
         previous_end = span.end()
     return False
+
+
+def _url_digits_hold_no_phone(text: str, span: re.Match[str]) -> bool:
+    """Return True for a span of bare digit runs, alone or joined by slashes, in which no pass keeps a number.
+
+    Such spans are ids and timestamps in URLs: "?x-expires=1735689600",
+    "/profile_banners/3000003661/1600003691". phonenumbers' candidate for the span is
+    the span itself, unless an opening bracket or "+" right before it starts the
+    candidate there. It holds at most 21 blocks of up to 20 digits, so with at most
+    10 runs of 20 digits it is never cut inside a run. `_slashed_runs_may_hold_phone`
+    then decides for the library passes, and the heuristic pass keeps no more: its
+    candidates end before a slash and start after none, so each is one bare run,
+    which needs a phone word before it.
+    """
+    start = span.start()
+    return (
+        _URL_DIGITS.fullmatch(span.group()) is not None
+        and not _CANDIDATE_LEAD.search(text, max(0, start - _LEAD_REACH), start)
+        and not _slashed_runs_may_hold_phone(text, span)
+    )
+
+
+# Digit runs joined only by slashes, few and short enough to make one phonenumbers candidate.
+_URL_DIGITS = re.compile(r"\d{1,20}(?:/+\d{1,20}){0,9}")
+# Opening brackets and plus signs: phonenumbers starts a candidate with up to two of
+# them, each followed by up to four separators.
+_CANDIDATE_LEAD = re.compile("[(\\[\uff08\uff3b+\uff0b]")
+_LEAD_REACH = 10
 
 
 def library_regions(text: str) -> frozenset[str | None]:
@@ -480,7 +515,7 @@ def library_regions(text: str) -> frozenset[str | None]:
             return _NATIONAL_PASSES
         # A bare run has no separator to split a shorter match off, so the whole
         # run must pass `_is_phone`: at most 15 digits, after a phone word.
-        if digits <= MAX_PHONE_DIGITS and _PHONE_CONTEXT.search(text[: candidate.start()]):
+        if digits <= MAX_PHONE_DIGITS and _ends_with_phone_word(text, candidate.start()):
             return _NATIONAL_PASSES
     return _LOCAL_NUMBER_PASSES if local_only else frozenset()
 
@@ -506,7 +541,7 @@ def _slashed_runs_may_hold_phone(text: str, candidate: re.Match[str]) -> bool:
                 break
             if digits < MIN_NATIONAL_DIGITS:
                 continue
-            if last > first or _PHONE_CONTEXT.search(text, 0, candidate.start() + run.start()):
+            if last > first or _ends_with_phone_word(text, candidate.start() + run.start()):
                 return True
     return False
 
@@ -563,8 +598,17 @@ def _is_phone(candidate: str, preceding: str) -> bool:
     if _is_year_list(candidate):
         return False
     if candidate.isdigit():
-        return _PHONE_CONTEXT.search(preceding) is not None
+        return _ends_with_phone_word(preceding, len(preceding))
     return True
+
+
+def _ends_with_phone_word(text: str, end: int) -> bool:
+    """Return whether text[:end] ends with a phone word ("call", "tel", ...) and up to four non-word characters.
+
+    The search starts where the longest such ending could, because a regex search for
+    an ending anchored with `$` would otherwise try every position of the text.
+    """
+    return _PHONE_CONTEXT.search(text, max(0, end - _PHONE_CONTEXT_REACH), end) is not None
 
 
 def _is_year_list(candidate: str) -> bool:

@@ -96,6 +96,17 @@ TRICKY_TEXTS = [
     "https://x.example/call/2125550100/123456",
     "see 212//555//0100 or 2125550100/2125550100",
     "0" * 430 + "/2125550100",
+    "https://cdn.example/a.jpeg?x-expires=1735689600&sig=2125550100",
+    "(1735689600)",
+    "see [ 2125550100/77",
+    "ring (-2125550100",
+    "phone: 2125550100/1",
+    "1/2/3/4/5/6/7/8/9/10/11/2125550100",
+    "12345678901234567890123/2125550100",
+    "123456789012345678901/21255/50100",
+    # phonenumbers ends a candidate after 21 digit blocks, here inside the long run,
+    # and finds "21255/50100" in the rest.
+    "1234567890123456/" * 20 + "9999999999999999999921255/50100",
 ]
 
 
@@ -199,7 +210,23 @@ def test_prefilter_matches_full_scan_on_generated_records(tmp_path: Path) -> Non
 
 PHONE_LIKE = st.text(alphabet="0123456789 +-().x/:", min_size=1, max_size=24)
 WORDS = st.sampled_from(
-    ["", "call ", "tel ", "ext ", "id ", "at ", "@", " dot ", "wa.me/", "T", "Z", "https://x.example/"]
+    [
+        "",
+        "call ",
+        "tel ",
+        "ext ",
+        "id ",
+        "at ",
+        "@",
+        " dot ",
+        "wa.me/",
+        "T",
+        "Z",
+        "https://x.example/",
+        "?t=",
+        "(",
+        "[ ",
+    ]
 )
 
 
@@ -254,6 +281,23 @@ def test_media_url_id_skips_library_passes() -> None:
 
     assert library_regions(url) == frozenset()
     assert redact_text(url).text == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://p16-sign.tiktokcdn.example/mara~c5_100x100.jpeg?x-expires=1735689600",
+        "https://pbs.twimg.example/profile_banners/1600003691/1735689600",
+    ],
+)
+def test_url_ids_and_timestamps_skip_every_phone_pass(url: str) -> None:
+    assert not pii._may_hold_kept_phone(url)
+    assert redact_text(url).text == url
+
+
+@pytest.mark.parametrize("text", ["call 1735689600", "(1735689600)", "1600003691/17356"])
+def test_bare_runs_that_could_be_phones_still_take_the_passes(text: str) -> None:
+    assert pii._may_hold_kept_phone(text)
 
 
 def test_plus_number_needs_international_pass() -> None:
