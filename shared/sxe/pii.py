@@ -133,6 +133,7 @@ _PHONE_CANDIDATE = re.compile(
 # A UUID's digit groups can read as a phone number ("4960-4033-9399"), so phone passes
 # see each UUID as one private-use character and the UUID is put back afterwards.
 _UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
+_UUID_HYPHENS = 4
 _UUID_MASK_FIRST = 0xE000
 _UUID_MASK_COUNT = 0x1900
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
@@ -157,6 +158,7 @@ _THOUSANDS = re.compile(r"\d{1,3}(?:[ .,\u00a0]\d{3})+")
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _YEAR = re.compile(r"(?:19|20)\d{2}")
 _LOCAL_NUMBER = re.compile(r"\d{3}[.\-]\d{4}")
+_LOCAL_NUMBER_DIGITS = 7
 
 MIN_INTERNATIONAL_DIGITS = 8
 MIN_NATIONAL_DIGITS = 10
@@ -232,6 +234,8 @@ def redact_text_uncached(text: str) -> RedactedText:
     text, secret_count = _replace_secrets(text)
     text, emails = _replace_emails(text)
     text, phone_count, phones = _replace_phones(text)
+    if not (secret_count or emails or phone_count):
+        return RedactedText(text=text, has_email=False, has_phone=False)
     contacts = [FoundContact("email", email) for email in emails] + [FoundContact("phone", phone) for phone in phones]
     return RedactedText(
         text=text,
@@ -368,7 +372,7 @@ def _mask_uuids(text: str) -> tuple[str, list[str]]:
     putting the UUIDs back cannot change it.
     """
     # NOTE: a UUID in such text is not masked, so its digit groups can still be redacted as a phone.
-    if "-" not in text or _PRIVATE_USE.search(text):
+    if text.count("-") < _UUID_HYPHENS or _PRIVATE_USE.search(text):
         return text, []
     uuids: list[str] = []
 
@@ -389,7 +393,7 @@ def _replace_unmasked_phones(text: str, phones: list[str]) -> tuple[str, int]:
     link_count = 0
     if _may_hold_whatsapp_link(text):
         text, link_count = _WHATSAPP_LINK.subn(lambda match: _remove_whatsapp_number(match, phones), text)
-    if sum(map(str.isdigit, text)) < MIN_LIBRARY_DIGITS or not _may_hold_kept_phone(text):
+    if _digit_count(text) < MIN_LIBRARY_DIGITS or not _may_hold_kept_phone(text):
         return text, link_count
     text, library_count = _replace_library_phones(text, phones)
     text, heuristic_count = _replace_heuristic_phones(text)
@@ -444,20 +448,42 @@ def _may_hold_kept_phone(text: str) -> bool:
     URL paths and query values whose 10 digits lie only in bare runs, which
     `_url_digits_hold_no_phone` checks.
     """
-    if _DIGIT_SPAN is None or _INTERNATIONAL_START.search(text) or _LOCAL_NUMBER.search(text):
+    if _DIGIT_SPAN is None or _may_start_international(text):
         return True
     joined_digits = 0
     previous_end = -1
     for span in _DIGIT_SPAN.finditer(text):
-        digits = sum(map(str.isdigit, span.group()))
-        joined = previous_end >= 0 and _EXTENSION_JOIN.fullmatch(text, previous_end, span.start()) is not None
-        if joined and joined_digits + digits >= MIN_NATIONAL_DIGITS:
+        group = span.group()
+        digits = len(group) if group.isdigit() else sum(map(str.isdigit, group))
+        # A local number's digits and separator are all span characters, so it lies in one span.
+        if digits >= _LOCAL_NUMBER_DIGITS and _LOCAL_NUMBER.search(group):
+            return True
+        if (
+            joined_digits + digits >= MIN_NATIONAL_DIGITS
+            and previous_end >= 0
+            and _EXTENSION_JOIN.fullmatch(text, previous_end, span.start()) is not None
+        ):
             return True
         if digits >= MIN_NATIONAL_DIGITS and not _url_digits_hold_no_phone(text, span):
             return True
         joined_digits = digits
         previous_end = span.end()
     return False
+
+
+def _may_start_international(text: str) -> bool:
+    """Return whether a "+" in the text has a digit other than 0 as its next digit, as a country code does."""
+    return ("+" in text or "\uff0b" in text) and _INTERNATIONAL_START.search(text) is not None
+
+
+def _digit_count(text: str) -> int:
+    """Return how many characters of the text `str.isdigit` accepts, with a byte count for ASCII text."""
+    if text.isascii():
+        return len(text) - len(text.encode("ascii").translate(None, _ASCII_DIGITS))
+    return sum(map(str.isdigit, text))
+
+
+_ASCII_DIGITS = b"0123456789"
 
 
 def _url_digits_hold_no_phone(text: str, span: re.Match[str]) -> bool:
