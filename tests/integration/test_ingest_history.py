@@ -328,3 +328,16 @@ def test_concurrent_chunks_in_opposite_orders(database_url: str, tmp_path: Path)
     # Each stored raw record has its observation. A profile may also flip back to
     # content stored before by a racing thread, which adds an observation but no raw record.
     assert 120 <= observations[0]["n"] <= 240
+
+
+def test_count_too_large_to_store_is_flagged_not_fatal(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "a.jsonl", [x_user("huge", 10**30, user_id="1"), x_user("mara", 100, user_id="2")])
+
+    result = ingest(conn, path)
+    stored = rows(conn, "SELECT handle, followers, quality_flags FROM social.profiles ORDER BY handle")
+
+    assert result.accepted == 2
+    assert stored[0]["handle"] == "huge"
+    assert stored[0]["followers"] is None
+    assert "invalid_count:followers" in stored[0]["quality_flags"]
+    assert stored[1]["followers"] == 100

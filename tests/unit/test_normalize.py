@@ -49,13 +49,17 @@ BASE = SourceProfile(
         ("100k", 100000),
         ("1.2345K", 1234),
         ("", None),
+        (2**63 - 1, 2**63 - 1),
     ],
 )
 def test_parse_count_accepts_source_forms(raw: int | str | None, expected: int | None) -> None:
     assert parse_count(raw) == expected
 
 
-@pytest.mark.parametrize("raw", [-1, "-5", "12.5", "1.2.3", "lots", "1,23", "12KK", "5 followers", "1e6", True])
+@pytest.mark.parametrize(
+    "raw",
+    [-1, "-5", "12.5", "1.2.3", "lots", "1,23", "12KK", "5 followers", "1e6", True, 2**63, 10**30, "99999999999999B"],
+)
 def test_parse_count_rejects_invalid_values(raw: int | str) -> None:
     with pytest.raises(InvalidCount):
         parse_count(raw)

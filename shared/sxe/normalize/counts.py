@@ -6,6 +6,8 @@ import re
 from decimal import Decimal, InvalidOperation
 
 SUFFIX_MULTIPLIERS = {"": 1, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000}
+# The largest value of PostgreSQL's bigint, the type of every stored count.
+MAX_COUNT = 2**63 - 1
 
 # An unsigned number with optional thousands separators, an optional decimal part
 # and an optional K, M or B suffix, such as "1,234", "12.3K" or "4.5 M".
@@ -20,7 +22,7 @@ _COUNT = re.compile(
 
 
 class InvalidCount(ValueError):
-    """A count is negative, fractional or not a number."""
+    """A count is negative, fractional, too large to store or not a number."""
 
 
 def parse_count(value: int | str | None) -> int | None:
@@ -28,15 +30,15 @@ def parse_count(value: int | str | None) -> int | None:
 
     Accepts ints and strings such as "1234", "1,234", "12.3K", "4.5M" and "1.2B"
     (suffixes in either case). A suffixed value is rounded down to a whole number.
-    An empty string reads as None. Raises InvalidCount for negative numbers,
-    booleans, fractions without a suffix ("12.5") and any other text.
+    An empty string reads as None. Raises InvalidCount for negative numbers, numbers
+    above MAX_COUNT, booleans, fractions without a suffix ("12.5") and any other text.
     """
     if value is None:
         return None
     if isinstance(value, bool):
         raise InvalidCount("a boolean is not a count")
     if isinstance(value, int):
-        return _non_negative(value)
+        return _in_range(value)
     return _parse_count_text(value)
 
 
@@ -57,10 +59,12 @@ def _parse_count_text(text: str) -> int | None:
     multiplier = SUFFIX_MULTIPLIERS[match["suffix"].lower()]
     if multiplier == 1 and number != number.to_integral_value():
         raise InvalidCount("a count without a K, M or B suffix must be a whole number")
-    return _non_negative(int(number * multiplier))
+    return _in_range(int(number * multiplier))
 
 
-def _non_negative(count: int) -> int:
+def _in_range(count: int) -> int:
     if count < 0:
         raise InvalidCount("a count cannot be negative")
+    if count > MAX_COUNT:
+        raise InvalidCount(f"a count cannot exceed {MAX_COUNT}")
     return count
