@@ -35,9 +35,10 @@ class ParsedRecord:
     """One item of a source file and what it parsed to.
 
     `payload` is the item as decoded, before redaction, and None for an unparseable
-    line or file, or after `without_payload`. `content_hash` is the hex SHA-256 of the payload's canonical JSON,
-    or of the raw bytes when there is no payload. `raw_sha256` is the hex SHA-256 of
-    the bytes the item was read from (for an envelope item, the whole envelope's).
+    line or file, or after `without_payload`. `content_hash` is the hex SHA-256 of
+    the payload's canonical JSON, or of the raw bytes when there is no payload.
+    `raw_sha256` is the hex SHA-256 of the bytes the item was read from (for an
+    envelope item, the whole envelope's).
     `format` is the format name, or "unknown" when a file has no readable value to
     detect a format from.
     """
