@@ -296,3 +296,29 @@ def test_explain_prints_no_contact_values(
             output = capsys.readouterr().out
             assert "Enrichment" in output or '"enrichment"' in output
             assert not contains_pii(output), card_id
+
+
+def test_explain_text_names_the_rule_of_each_match(
+    conn: psycopg.Connection, database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    add_profile(
+        conn, "x", "oakworks", display_name="Oak Works", bio="Handmade furniture. Orders: [email] or call [phone]",
+        bio_has_email=True, bio_has_phone=True,
+    )  # fmt: skip
+    with transaction(conn, role="sxe_worker"):
+        ensure_pool(conn, POOL)
+        build_person_cards(conn, POOL)
+        tag_pending_cards(conn, POOL, load_shipped_ruleset("personas-v1"))
+
+    assert main(["explain", "x:oakworks"]) == 0
+    text = capsys.readouterr().out
+
+    assert "persona business" in text
+    assert "    persona.business.email-and-phone  score 0.55" in text
+    assert "    persona.business.phone-in-bio  score 0.45" in text
+    assert "    persona.business.email-in-bio  score 0.3" in text
+    after_rule = text.split("    persona.business.email-and-phone  score")[1]
+    email_and_phone = after_rule.split("    persona.business.phone-in-bio  score")[0]
+    assert "bio_has_email: True" in email_and_phone
+    assert "bio_has_phone: True" in email_and_phone

@@ -135,11 +135,22 @@ def _label(row: dict[str, Any]) -> dict[str, Any]:
 
 def _tribe(label: dict[str, Any]) -> dict[str, Any]:
     """Return a stored tribe label with the rules that fired for it, each with its score and matches."""
+    return {
+        "value": label["value"],
+        "rule": label["rule"],
+        "version": label["version"],
+        "score": label["score"],
+        "rules": _fired_rules(label),
+    }
+
+
+def _fired_rules(label: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the rules that fired for a stored label, best first, each with its score and the matches it found."""
     evidence = label["evidence"]
     matches = evidence.get("matches", [])
     # Labels stored before the evidence listed every rule carry only the winning rule.
     fired = evidence.get("rules") or [{"rule_id": label["rule"], "score": label["score"]}]
-    rules = [
+    return [
         {
             "rule": rule["rule_id"],
             "score": round(float(rule["score"]), 4),
@@ -147,13 +158,6 @@ def _tribe(label: dict[str, Any]) -> dict[str, Any]:
         }
         for rule in fired
     ]
-    return {
-        "value": label["value"],
-        "rule": label["rule"],
-        "version": label["version"],
-        "score": label["score"],
-        "rules": rules,
-    }
 
 
 def render(report: dict[str, Any]) -> str:
@@ -192,7 +196,9 @@ def render(report: dict[str, Any]) -> str:
         lines.append(
             f"  {label['kind']} {label['value']}  score {label['score']}  rule {label['rule']} ({label['version']})"
         )
-        lines += _match_lines(label["evidence"].get("matches", []))
+        rules = _fired_rules(label)
+        # A label that several rules fired for names the rule of each match.
+        lines += _rule_lines(rules) if len(rules) > 1 else _match_lines(label["evidence"].get("matches", []))
     lines += _stale_labels_line(report)
 
     lines += ["", "Tribes (stored labels):"]
@@ -200,9 +206,7 @@ def render(report: dict[str, Any]) -> str:
         lines.append("  none" if report["labels"] else "  none yet: the card has not been tagged")
     for tribe in report["tribes"]:
         lines.append(f"  {tribe['value']}  score {tribe['score']}  rule {tribe['rule']} ({tribe['version']})")
-        for rule in tribe["rules"]:
-            lines.append(f"    {rule['rule']}  score {rule['score']}")
-            lines += _match_lines(rule["matches"])
+        lines += _rule_lines(tribe["rules"])
 
     if report["communities"]:
         lines += ["", "Pool communities (grouped from terms shared with other cards, not ruleset tribes):"]
@@ -221,6 +225,14 @@ def render(report: dict[str, Any]) -> str:
     ]
     lines += ["", *render_enrichment(report["enrichment"])]
     return "\n".join(lines)
+
+
+def _rule_lines(rules: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for rule in rules:
+        lines.append(f"    {rule['rule']}  score {rule['score']}")
+        lines += _match_lines(rule["matches"])
+    return lines
 
 
 def _match_lines(matches: list[dict[str, Any]]) -> list[str]:
