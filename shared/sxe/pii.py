@@ -42,7 +42,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import phonenumbers
 from phonenumbers import phonenumbermatcher
@@ -201,20 +201,28 @@ class FoundContact:
     value: str = field(repr=False)
 
 
-@dataclass(frozen=True, slots=True)
-class RedactedText:
+class RedactedText(NamedTuple):
     """Text with emails and phone numbers replaced, which of the two were found, and the contact points removed.
 
     `contacts` contains the distinct emails and phone numbers (E.164) that the redaction
     removed, emails first, in the order the passes found them (see `find_contacts`).
     It is left out of the repr, so logging a RedactedText shows no contact data.
+
+    A named tuple, because one is built for every string of every payload, and a tuple
+    builds several times faster than a frozen dataclass.
     """
 
     text: str
     has_email: bool
     has_phone: bool
     has_secret: bool = False
-    contacts: tuple[FoundContact, ...] = field(default=(), repr=False)
+    contacts: tuple[FoundContact, ...] = ()
+
+    def __repr__(self) -> str:
+        return (
+            f"RedactedText(text={self.text!r}, has_email={self.has_email}, "
+            f"has_phone={self.has_phone}, has_secret={self.has_secret})"
+        )
 
 
 @lru_cache(maxsize=REDACTION_CACHE_SIZE)
@@ -230,12 +238,12 @@ def redact_text(text: str) -> RedactedText:
 def redact_text_uncached(text: str) -> RedactedText:
     """Redact like `redact_text`, without its cache."""
     if cannot_hold_pii(text):
-        return RedactedText(text=text, has_email=False, has_phone=False)
+        return RedactedText(text, False, False)
     text, secret_count = _replace_secrets(text)
     text, emails = _replace_emails(text)
     text, phone_count, phones = _replace_phones(text)
     if not (secret_count or emails or phone_count):
-        return RedactedText(text=text, has_email=False, has_phone=False)
+        return RedactedText(text, False, False)
     contacts = [FoundContact("email", email) for email in emails] + [FoundContact("phone", phone) for phone in phones]
     return RedactedText(
         text=text,

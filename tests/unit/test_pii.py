@@ -152,3 +152,12 @@ def test_obfuscated_emails_are_redacted(text: str) -> None:
 @pytest.mark.parametrize("text", ["follow @jane . she rocks", "meet me @ the cafe. Come by", "id 2244994945"])
 def test_mentions_and_ids_are_not_contact_points(text: str) -> None:
     assert not contains_pii(text)
+
+
+def test_redacted_text_repr_shows_no_contact_values() -> None:
+    redacted = redact_text("mail jane@example.com or +44 20 7946 0958")
+
+    assert [contact.kind for contact in redacted.contacts] == ["email", "phone"]
+    assert "jane@example.com" not in repr(redacted)
+    assert "+442079460958" not in repr(redacted)
+    assert repr(redacted).startswith("RedactedText(text='mail [email] or [phone]'")
