@@ -322,3 +322,29 @@ def test_explain_text_names_the_rule_of_each_match(
     email_and_phone = after_rule.split("    persona.business.phone-in-bio  score")[0]
     assert "bio_has_email: True" in email_and_phone
     assert "bio_has_phone: True" in email_and_phone
+
+
+def test_explain_text_shows_quality_flags_and_json_signals(
+    conn: psycopg.Connection, database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    add_profile(
+        conn, "x", "hugecount", display_name="Huge Count", bio="DM for collabs. Strength coach",
+        quality_flags=["invalid_count:followers"],
+    )  # fmt: skip
+    with transaction(conn, role="sxe_worker"):
+        ensure_pool(conn, POOL)
+        build_person_cards(conn, POOL)
+        tag_pending_cards(conn, POOL, load_shipped_ruleset("personas-v1"))
+
+    report = explain_json("x:hugecount", capsys)
+    assert main(["explain", "x:hugecount"]) == 0
+    text = capsys.readouterr().out
+
+    assert report["profiles"][0]["quality_flags"] == ["invalid_count:followers"]
+    assert "x:hugecount  Huge Count  ? followers  flags: invalid_count:followers" in text
+    signal_lines = text.split("Signals:\n")[1].split("\n\n")[0].splitlines()
+    assert signal_lines
+    for line in signal_lines:
+        key, value = line.strip().split(": ", 1)
+        assert json.loads(value) == report["signals"][key]

@@ -13,6 +13,7 @@ shared terms are a different thing and come under `communities`.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from uuid import UUID
@@ -106,6 +107,7 @@ def _profile(row: dict[str, Any]) -> dict[str, Any]:
         "followers": row["followers"],
         "website_domain": row["website_domain"],
         "verified": row["verified"],
+        "quality_flags": row["quality_flags"],
     }
 
 
@@ -172,9 +174,9 @@ def render(report: dict[str, Any]) -> str:
     lines += ["", f"Profiles ({len(report['profiles'])}):"]
     for profile in report["profiles"]:
         followers = "?" if profile["followers"] is None else f"{profile['followers']:,}"
-        lines.append(
-            f"  {profile['platform']}:{profile['handle']}  {profile['display_name'] or ''}  {followers} followers"
-        )
+        flags = f"  flags: {', '.join(profile['quality_flags'])}" if profile["quality_flags"] else ""
+        name = profile["display_name"] or ""
+        lines.append(f"  {profile['platform']}:{profile['handle']}  {name}  {followers} followers{flags}")
 
     lines += ["", "Identity links:"]
     if not report["links"]:
@@ -206,7 +208,8 @@ def render(report: dict[str, Any]) -> str:
         lines.append("  none" if report["labels"] else "  none yet: the card has not been tagged")
     for tribe in report["tribes"]:
         lines.append(f"  {tribe['value']}  score {tribe['score']}  rule {tribe['rule']} ({tribe['version']})")
-        lines += _rule_lines(tribe["rules"])
+        rules = tribe["rules"]
+        lines += _rule_lines(rules) if len(rules) > 1 else _match_lines(rules[0]["matches"] if rules else [])
 
     if report["communities"]:
         lines += ["", "Pool communities (grouped from terms shared with other cards, not ruleset tribes):"]
@@ -217,7 +220,7 @@ def render(report: dict[str, Any]) -> str:
 
     if report["signals"]:
         lines += ["", "Signals:"]
-        lines += [f"  {key}: {value}" for key, value in sorted(report["signals"].items())]
+        lines += [f"  {key}: {json.dumps(value, default=str)}" for key, value in sorted(report["signals"].items())]
 
     lines += ["", "History:"]
     lines += [
