@@ -30,6 +30,13 @@ def add_profile(conn: psycopg.Connection, platform: str, handle: str, **fields: 
     conn.execute(f"INSERT INTO social.profiles ({', '.join(columns)}) VALUES ({marks})", list(columns.values()))
 
 
+def build_and_tag(conn: psycopg.Connection, ruleset: str = "personas-v1") -> None:
+    with transaction(conn, role="sxe_worker"):
+        ensure_pool(conn, POOL)
+        build_person_cards(conn, POOL)
+        tag_pending_cards(conn, POOL, load_shipped_ruleset(ruleset))
+
+
 @pytest.fixture
 def tagged_pool(conn: psycopg.Connection, database_url: str, monkeypatch: pytest.MonkeyPatch) -> psycopg.Connection:
     monkeypatch.setenv("SXE_DATABASE_URL", database_url)
@@ -38,10 +45,7 @@ def tagged_pool(conn: psycopg.Connection, database_url: str, monkeypatch: pytest
         bio="Online strength coaching for busy moms. Entrenadora personal en Miami.",
     )  # fmt: skip
     add_profile(conn, "threads", "coachrina", display_name="Rina Alvarez", bio="Strength coach for busy moms")
-    with transaction(conn, role="sxe_worker"):
-        ensure_pool(conn, POOL)
-        build_person_cards(conn, POOL)
-        tag_pending_cards(conn, POOL, load_shipped_ruleset("personas-v1"))
+    build_and_tag(conn)
     return conn
 
 
@@ -298,18 +302,19 @@ def test_explain_prints_no_contact_values(
             assert not contains_pii(output), card_id
 
 
-def test_explain_text_names_the_rule_of_each_match(
-    conn: psycopg.Connection, database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def cli_conn(conn: psycopg.Connection, database_url: str, monkeypatch: pytest.MonkeyPatch) -> psycopg.Connection:
+    """The test database's connection, with the CLI pointed at the same database."""
     monkeypatch.setenv("SXE_DATABASE_URL", database_url)
-    add_profile(
-        conn, "x", "oakworks", display_name="Oak Works", bio="Handmade furniture. Orders: [email] or call [phone]",
-        bio_has_email=True, bio_has_phone=True,
-    )  # fmt: skip
-    with transaction(conn, role="sxe_worker"):
-        ensure_pool(conn, POOL)
-        build_person_cards(conn, POOL)
-        tag_pending_cards(conn, POOL, load_shipped_ruleset("personas-v1"))
+    return conn
+
+
+def test_explain_text_names_the_rule_of_each_match(
+    cli_conn: psycopg.Connection, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bio = "Handmade furniture. Orders: [email] or call [phone]"
+    add_profile(cli_conn, "x", "oakworks", bio=bio, bio_has_email=True, bio_has_phone=True)
+    build_and_tag(cli_conn)
 
     assert main(["explain", "x:oakworks"]) == 0
     text = capsys.readouterr().out
@@ -325,17 +330,11 @@ def test_explain_text_names_the_rule_of_each_match(
 
 
 def test_explain_text_shows_quality_flags_and_json_signals(
-    conn: psycopg.Connection, database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    cli_conn: psycopg.Connection, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
-    add_profile(
-        conn, "x", "hugecount", display_name="Huge Count", bio="DM for collabs. Strength coach",
-        quality_flags=["invalid_count:followers"],
-    )  # fmt: skip
-    with transaction(conn, role="sxe_worker"):
-        ensure_pool(conn, POOL)
-        build_person_cards(conn, POOL)
-        tag_pending_cards(conn, POOL, load_shipped_ruleset("personas-v1"))
+    flags = ["invalid_count:followers"]
+    add_profile(cli_conn, "x", "hugecount", display_name="Huge Count", bio="DM for collabs", quality_flags=flags)
+    build_and_tag(cli_conn)
 
     report = explain_json("x:hugecount", capsys)
     assert main(["explain", "x:hugecount"]) == 0
