@@ -23,7 +23,7 @@ import psycopg
 from sxe.db import sql
 from sxe.errors import UsageError
 from sxe.models import Platform
-from sxe.orchestrator.explain import enrichment_report, render_enrichment
+from sxe.orchestrator.explain import enrichment_report, render_enrichment, whole_seconds
 
 _HANDLE_REFERENCE = re.compile(r"^(?P<platform>[a-z]+):@?(?P<handle>\S+)$")
 
@@ -224,7 +224,8 @@ def render(report: dict[str, Any]) -> str:
 
     lines += ["", "History:"]
     lines += [
-        f"  {step['at']}  {step['from'] or '?'} -> {step['to']}{_reason(step['reason'])}" for step in report["history"]
+        f"  {whole_seconds(step['at'])}  {step['from'] or '?'} -> {step['to']}{_reason(step['reason'])}"
+        for step in report["history"]
     ]
     lines += ["", *render_enrichment(report["enrichment"])]
     return "\n".join(lines)

@@ -14,7 +14,7 @@ from uuid import UUID
 import psycopg
 
 from sxe.db import sql
-from sxe.orchestrator.gate import SkipReason
+from sxe.orchestrator.gate import SKIP_DESCRIPTIONS, SkipReason
 from sxe.orchestrator.sweep import ENRICH_QUEUE
 
 
@@ -49,7 +49,10 @@ def render_enrichment(section: dict[str, Any]) -> list[str]:
     if not section["decisions"]:
         lines.append("  none: no sweep has decided this card")
     for decision in section["decisions"]:
-        lines.append(f"  {decision['at']}  {decision['provider']}  {decision['decision']}  {decision['reason']}")
+        reason = decision["reason"]
+        meaning = SKIP_DESCRIPTIONS.get(_reason_code(reason)) if decision["decision"] == "skip" else None
+        reason = reason if meaning is None else f"{reason} ({meaning})"
+        lines.append(f"  {whole_seconds(decision['at'])}  {decision['provider']}  {decision['decision']}  {reason}")
 
     lines += ["", "Enrichment jobs:"]
     if not section["jobs"]:
@@ -59,7 +62,7 @@ def render_enrichment(section: dict[str, Any]) -> list[str]:
         if job["last_error_class"]:
             status = "" if job["last_error_status_code"] is None else f" (HTTP {job['last_error_status_code']})"
             error = f"last error {job['last_error_class']}{status}"
-        next_run = f", next run {job['next_run_at']}" if job["next_run_at"] else ""
+        next_run = f", next run {whole_seconds(job['next_run_at'])}" if job["next_run_at"] else ""
         lines.append(
             f"  job {job['job_id']}  {job['provider']}  {job['state']}  "
             f"attempts {job['attempts']}/{job['max_attempts']}, {error}{next_run}"
@@ -71,12 +74,17 @@ def render_enrichment(section: dict[str, Any]) -> list[str]:
     else:
         lines.append("  no breaker was open for this card's lookups")
     for breaker in section["breakers"]:
-        opened = f", opened {breaker['opened_at']}" if breaker["opened_at"] else ""
+        opened = f", opened {whole_seconds(breaker['opened_at'])}" if breaker["opened_at"] else ""
         lines.append(
             f"  {breaker['provider']}: {breaker['state']} now, "
             f"{breaker['consecutive_failures']} consecutive failures{opened}"
         )
     return lines
+
+
+def whole_seconds(moment: str) -> str:
+    """Return an ISO 8601 time from the JSON report without its fraction of a second, for people."""
+    return datetime.fromisoformat(moment).replace(microsecond=0).isoformat()
 
 
 def _reason_code(reason: str) -> str:

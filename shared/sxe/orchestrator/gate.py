@@ -38,6 +38,27 @@ class SkipReason(StrEnum):
     CIRCUIT_OPEN = "circuit_open"
 
 
+# The meaning of each skip, in words, for people reading `sxe explain`. A decision row
+# keeps only the code, and the decision's audit entry keeps its detail.
+SKIP_DESCRIPTIONS: dict[str, str] = {
+    SkipReason.PROVIDER_NOT_ALLOWED: "the pool's allowed_providers leave this provider out",
+    SkipReason.PROVIDER_NOT_CONFIGURED: "the pool allows this provider, but the run does not configure it",
+    SkipReason.EXCLUDED_QUALITY_FLAG: "the card has a quality flag that the pool's exclude_quality_flags lists",
+    SkipReason.BELOW_MIN_FOLLOWERS: "the card has fewer followers than the pool's min_followers",
+    SkipReason.PERSONA_NOT_TARGETED: "none of the card's personas is in the pool's target_personas",
+    SkipReason.TRIBE_NOT_TARGETED: "none of the card's tribes is in the pool's target_tribes",
+    SkipReason.BELOW_MIN_QUALITY: "the card's best persona score is below the pool's min_quality",
+    SkipReason.ABOVE_MAX_FOLLOWERS: "the card has more followers than the pool's max_followers",
+    SkipReason.NO_PERSON_NAME: "no person's name to look up",
+    SkipReason.NO_WEBSITE_DOMAIN: "no website domain to look up",
+    SkipReason.NO_MATCH_KEY: "nothing this provider can match on, such as a LinkedIn URL or a name with an own domain",
+    SkipReason.OVER_MAX_COST: "the provider's quote is above the pool's max_cost_credits_per_lead",
+    SkipReason.COOLDOWN_MATCHED: "the same lookup matched within its cooldown, so its result is reused",
+    SkipReason.COOLDOWN_NO_MATCH: "the same lookup found nothing within its cooldown",
+    SkipReason.BUDGET_EXHAUSTED: "the provider's budget for the period is spent",
+    SkipReason.CIRCUIT_OPEN: "the provider's circuit breaker is open",
+}
+
 # Skips that may clear by themselves or with a settings or intent change: the card stays
 # qualified and a later sweep decides again. A provider that the intent allows but the run
 # does not configure (or the reverse) is a settings problem, not a fact about the card, so it
