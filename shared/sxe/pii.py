@@ -300,7 +300,10 @@ def _may_hold_secret_token(text: str) -> bool:
 
 def _may_hold_secret_label(text: str) -> bool:
     folded = text.casefold()
-    return any(word in folded for word in _SECRET_LABEL_WORDS)
+    for word in _SECRET_LABEL_WORDS:
+        if word in folded:
+            return True
+    return False
 
 
 # A literal that every match of `_SECRET_TOKENS` contains, one per alternative, so
@@ -356,11 +359,11 @@ def _email_patterns(text: str) -> list[re.Pattern[str]]:
     patterns = []
     if has_at_sign:
         patterns.append(_EMAIL)
-    if _BRACKETED_AT.search(text):
+    if ("(" in text or "[" in text or "{" in text) and _BRACKETED_AT.search(text):
         patterns.append(_EMAIL_BRACKETED)
     if has_at_sign:
         patterns.append(_EMAIL_SPACED)
-    if _SPELLED_AT.search(text) and _SPELLED_DOT.search(text):
+    if " " in text and _SPELLED_AT.search(text) and _SPELLED_DOT.search(text):
         patterns.append(_EMAIL_SPELLED)
     return patterns
 
@@ -409,6 +412,8 @@ def _replace_unmasked_phones(text: str, phones: list[str]) -> tuple[str, int]:
 
 
 def _may_hold_whatsapp_link(text: str) -> bool:
+    if "/" not in text:
+        return False
     folded = text.casefold()
     return "wa.me/" in folded or "whatsapp.com/send" in folded
 
@@ -507,11 +512,14 @@ def _url_digits_hold_no_phone(text: str, span: re.Match[str]) -> bool:
     which needs a phone word before it.
     """
     start = span.start()
-    return (
-        _URL_DIGITS.fullmatch(span.group()) is not None
-        and not _CANDIDATE_LEAD.search(text, max(0, start - _LEAD_REACH), start)
-        and not _slashed_runs_may_hold_phone(text, span)
-    )
+    if _CANDIDATE_LEAD.search(text, max(0, start - _LEAD_REACH), start):
+        return False
+    group = span.group()
+    if group.isdigit():
+        # phonenumbers cannot split a bare run, so only the whole run could be kept. A
+        # piece that it cuts off a run of over 21 blocks follows digits, not a phone word.
+        return len(group) > MAX_PHONE_DIGITS or not _ends_with_phone_word(text, start)
+    return _URL_DIGITS.fullmatch(group) is not None and not _slashed_runs_may_hold_phone(text, span)
 
 
 # Digit runs joined only by slashes, few and short enough to make one phonenumbers candidate.
