@@ -24,8 +24,14 @@ def reduce_positionally(self: Any) -> tuple[type, tuple[Any, ...]]:
     cls = type(self)
     fields_of = _FIELD_GETTERS.get(cls)
     if fields_of is None:
-        fields_of = _FIELD_GETTERS[cls] = attrgetter(*cls.__match_args__)
+        fields_of = _FIELD_GETTERS[cls] = _fields_getter(cls.__match_args__)
     return cls, fields_of(self)
+
+
+def _fields_getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    # attrgetter of one name returns the value itself, not a tuple of it.
+    getter = attrgetter(*names)
+    return getter if len(names) > 1 else lambda instance: (getter(instance),)
 
 
 _FIELD_GETTERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}

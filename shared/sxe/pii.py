@@ -505,11 +505,11 @@ def _url_digits_hold_no_phone(text: str, span: re.Match[str]) -> bool:
     Such spans are ids and timestamps in URLs: "?x-expires=1735689600",
     "/profile_banners/3000003661/1600003691". phonenumbers' candidate for the span is
     the span itself, unless an opening bracket or "+" right before it starts the
-    candidate there. It holds at most 21 blocks of up to 20 digits, so with at most
-    10 runs of 20 digits it is never cut inside a run. `_slashed_runs_may_hold_phone`
-    then decides for the library passes, and the heuristic pass keeps no more: its
-    candidates end before a slash and start after none, so each is one bare run,
-    which needs a phone word before it.
+    candidate there. A candidate contains at most 21 blocks of up to 20 digits, so
+    one of at most 10 runs of up to 20 digits is never cut inside a run.
+    `_slashed_runs_may_hold_phone` then decides for the library passes. The heuristic
+    pass keeps no more, because its candidates end before a slash and start after
+    none: each is one bare run, which needs a phone word before it.
     """
     start = span.start()
     if _CANDIDATE_LEAD.search(text, max(0, start - _LEAD_REACH), start):

@@ -309,9 +309,7 @@ def cli_conn(conn: psycopg.Connection, database_url: str, monkeypatch: pytest.Mo
     return conn
 
 
-def test_explain_text_names_the_rule_of_each_match(
-    cli_conn: psycopg.Connection, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_explain_text_names_match_rules(cli_conn: psycopg.Connection, capsys: pytest.CaptureFixture[str]) -> None:
     bio = "Handmade furniture. Orders: [email] or call [phone]"
     add_profile(cli_conn, "x", "oakworks", bio=bio, bio_has_email=True, bio_has_phone=True)
     build_and_tag(cli_conn)
@@ -329,9 +327,7 @@ def test_explain_text_names_the_rule_of_each_match(
     assert "bio_has_phone: True" in email_and_phone
 
 
-def test_explain_text_shows_quality_flags_and_json_signals(
-    cli_conn: psycopg.Connection, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_explain_text_shows_flags_and_signals(cli_conn: psycopg.Connection, capsys: pytest.CaptureFixture[str]) -> None:
     flags = ["invalid_count:followers"]
     add_profile(cli_conn, "x", "hugecount", display_name="Huge Count", bio="DM for collabs", quality_flags=flags)
     build_and_tag(cli_conn)

@@ -330,7 +330,7 @@ def test_concurrent_chunks_in_opposite_orders(database_url: str, tmp_path: Path)
     assert 120 <= observations[0]["n"] <= 240
 
 
-def test_count_too_large_to_store_is_flagged_not_fatal(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+def test_huge_count_is_flagged(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "a.jsonl", [x_user("huge", 10**30, user_id="1"), x_user("mara", 100, user_id="2")])
 
     result = ingest(conn, path)

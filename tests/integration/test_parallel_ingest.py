@@ -283,7 +283,7 @@ def test_missing_file_raises_usage_error(database_url: str, tmp_path: Path) -> N
     assert [result.accepted for result in stored] == [10]
 
 
-def test_worker_sends_profiles_without_their_decoded_payload(database_url: str, tmp_path: Path) -> None:
+def test_worker_sends_profiles_without_payload(database_url: str, tmp_path: Path) -> None:
     users = _users_file(tmp_path / "users.jsonl", 2)
     with users.open("a") as out:
         out.write(json.dumps({"title": "Not Found Error", "detail": "Could not find user"}) + "\n")

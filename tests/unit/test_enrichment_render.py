@@ -20,14 +20,14 @@ def test_every_skip_reason_has_a_description() -> None:
     assert set(SKIP_DESCRIPTIONS) == set(SkipReason)
 
 
-def test_skip_reason_is_explained_in_words() -> None:
+def test_skip_reason_explained_in_words() -> None:
     lines = render_enrichment(section(decisions=[decision("skip", "no_match_key")]))
 
     expected = f"  2026-12-05T10:40:38+00:00  apollo  skip  no_match_key ({SKIP_DESCRIPTIONS['no_match_key']})"
     assert lines[1] == expected
 
 
-def test_enqueue_reason_and_unknown_code_stay_as_recorded() -> None:
+def test_other_reasons_stay_as_recorded() -> None:
     decisions = [decision("enqueue", "allowed by intent, cooldown, budget and breaker"), decision("skip", "retired")]
 
     lines = render_enrichment(section(decisions=decisions))
@@ -36,7 +36,7 @@ def test_enqueue_reason_and_unknown_code_stay_as_recorded() -> None:
     assert lines[2].endswith("  apollo  skip  retired")
 
 
-def test_times_are_shown_to_the_second() -> None:
+def test_times_shown_to_the_second() -> None:
     job = {
         "job_id": 7, "provider": "apollo", "state": "queued", "attempts": 1, "max_attempts": 5,
         "last_error_class": None, "last_error_status_code": None, "next_run_at": "2026-12-05T11:00:00.999999+00:00",

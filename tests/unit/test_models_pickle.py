@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pickle
+from dataclasses import dataclass
 
 import pytest
 
 from sxe.ingest import ParsedRecord
 from sxe.ingest.store import PreparedRecord, normalize_record
-from sxe.models import Platform, Profile, RecordLocation, Rejection, SourceProfile
+from sxe.models import Platform, Profile, RecordLocation, Rejection, SourceProfile, reduce_positionally
 
 PROFILE = Profile(
     platform=Platform.THREADS,
@@ -69,13 +70,24 @@ def test_prepared_record_survives_pickle() -> None:
     assert pickle.loads(pickle.dumps(prepared)) == prepared
 
 
-def test_record_without_payload_keeps_every_other_field() -> None:
+def test_without_payload_keeps_other_fields() -> None:
     bare = RECORD.without_payload()
 
     assert bare.payload is None
     assert bare == ParsedRecord(LOCATION, "x-api-v2", None, "ab" * 32, SOURCE, "cd" * 32)
 
 
-def test_record_without_payload_needs_its_prepared_work() -> None:
-    with pytest.raises(ValueError, match="x-api-v2-followers.json.* came without its payload or its prepared work"):
+def test_payloadless_record_needs_prepared_work() -> None:
+    with pytest.raises(ValueError, match="x-api-v2-followers.json.* is missing both its payload and its prepared work"):
         normalize_record(0, RECORD.without_payload(), SOURCE)
+
+
+@dataclass(frozen=True, slots=True)
+class OneField:
+    value: int
+
+    __reduce__ = reduce_positionally
+
+
+def test_one_field_dataclass_survives_pickle() -> None:
+    assert pickle.loads(pickle.dumps(OneField(3))) == OneField(3)

@@ -154,7 +154,7 @@ def test_mentions_and_ids_are_not_contact_points(text: str) -> None:
     assert not contains_pii(text)
 
 
-def test_redacted_text_repr_shows_no_contact_values() -> None:
+def test_redacted_repr_hides_contacts() -> None:
     redacted = redact_text("mail jane@example.com or +44 20 7946 0958")
 
     assert [contact.kind for contact in redacted.contacts] == ["email", "phone"]

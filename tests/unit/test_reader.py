@@ -292,7 +292,7 @@ def test_envelope_items_share_one_raw_hash(tmp_path: Path, monkeypatch: pytest.M
 
 
 @pytest.mark.parametrize("number", [2**64, -(2**63) - 1, 10**30, -(10**25)])
-def test_reader_keeps_integers_beyond_64_bits_exact(tmp_path: Path, number: int) -> None:
+def test_reader_keeps_huge_integers_exact(tmp_path: Path, number: int) -> None:
     inside = {"id": number, "tag": "7300000000000000000"}
     lines = write(tmp_path, "big.jsonl", jsonl(inside))
     array = write(tmp_path, "big.json", json.dumps([inside, inside], indent=2).encode())
@@ -315,7 +315,7 @@ JSON_VALUES = st.recursive(
 
 @settings(max_examples=300, deadline=None)
 @given(value=JSON_VALUES, spaced=st.booleans())
-def test_reader_jsonl_values_read_as_the_json_module_reads_them(value: object, spaced: bool) -> None:
+def test_reader_jsonl_matches_json_module(value: object, spaced: bool) -> None:
     line = json.dumps({"v": value}, separators=(", ", ": ") if spaced else (",", ":"))
 
     [record] = reader._jsonl_records("values.jsonl", iter([line.encode()]))

@@ -198,9 +198,7 @@ def render(report: dict[str, Any]) -> str:
         lines.append(
             f"  {label['kind']} {label['value']}  score {label['score']}  rule {label['rule']} ({label['version']})"
         )
-        rules = _fired_rules(label)
-        # A label that several rules fired for names the rule of each match.
-        lines += _rule_lines(rules) if len(rules) > 1 else _match_lines(label["evidence"].get("matches", []))
+        lines += _evidence_lines(_fired_rules(label))
     lines += _stale_labels_line(report)
 
     lines += ["", "Tribes (stored labels):"]
@@ -208,8 +206,7 @@ def render(report: dict[str, Any]) -> str:
         lines.append("  none" if report["labels"] else "  none yet: the card has not been tagged")
     for tribe in report["tribes"]:
         lines.append(f"  {tribe['value']}  score {tribe['score']}  rule {tribe['rule']} ({tribe['version']})")
-        rules = tribe["rules"]
-        lines += _rule_lines(rules) if len(rules) > 1 else _match_lines(rules[0]["matches"] if rules else [])
+        lines += _evidence_lines(tribe["rules"])
 
     if report["communities"]:
         lines += ["", "Pool communities (grouped from terms shared with other cards, not ruleset tribes):"]
@@ -231,7 +228,10 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _rule_lines(rules: list[dict[str, Any]]) -> list[str]:
+def _evidence_lines(rules: list[dict[str, Any]]) -> list[str]:
+    """Return the matches of the rules that fired for a label, under a line naming each rule when there are several."""
+    if len(rules) == 1:
+        return _match_lines(rules[0]["matches"])
     lines = []
     for rule in rules:
         lines.append(f"    {rule['rule']}  score {rule['score']}")

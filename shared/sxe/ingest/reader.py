@@ -260,7 +260,7 @@ def _orjson_reads_exactly(text: bytes) -> bool:
             number = _INTEGER.match(text, start)
             assert number is not None, "the needle starts with an integer"
             if (start == 0 or text[start - 1] in _BEFORE_NUMBER) and not (
-                _SMALLEST_INT64 <= int(number.group()) <= _LARGEST_UINT64
+                _INT64_MIN <= int(number.group()) <= _UINT64_MAX
             ):
                 return False
             start = digits.find(needle, number.end())
@@ -273,8 +273,8 @@ _MINUS_NINETEEN_DIGITS = b"-" + b"0" * 19
 _INTEGER = re.compile(b"-?[0-9]+")
 # The bytes JSON allows right before a number: after a key, in an array, or white space.
 _BEFORE_NUMBER = frozenset(b" \t\r\n:[,")
-_SMALLEST_INT64 = -(2**63)
-_LARGEST_UINT64 = 2**64 - 1
+_INT64_MIN = -(2**63)
+_UINT64_MAX = 2**64 - 1
 
 
 # --- Documents -------------------------------------------------------------------------

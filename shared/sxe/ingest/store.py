@@ -313,7 +313,9 @@ def normalize_record(
     """Return the record with its `prepared` work, doing that work here when no other process did."""
     if prepared is None:
         if record.payload is None:
-            raise ValueError(f"{record.location.describe()} came without its payload or its prepared work")
+            raise ValueError(
+                f"{record.location.describe()} is missing both its payload and its prepared work: pass one of them"
+            )
         prepared = prepare_record(record.format, record.payload, source)
     return NormalizedRecord(position, record, source, *prepared)
 

@@ -55,7 +55,7 @@ SKIP_DESCRIPTIONS: dict[str, str] = {
     SkipReason.OVER_MAX_COST: "the provider's quote is above the pool's max_cost_credits_per_lead",
     SkipReason.COOLDOWN_MATCHED: "the same lookup matched within its cooldown, so its result is reused",
     SkipReason.COOLDOWN_NO_MATCH: "the same lookup found nothing within its cooldown",
-    SkipReason.BUDGET_EXHAUSTED: "the provider's budget for the period is spent",
+    SkipReason.BUDGET_EXHAUSTED: "the budget left for the period is below the provider's quote",
     SkipReason.CIRCUIT_OPEN: "the provider's circuit breaker is open",
 }
 
