@@ -239,8 +239,12 @@ def redact_text_uncached(text: str) -> RedactedText:
     """Redact like `redact_text`, without its cache."""
     if cannot_hold_pii(text):
         return RedactedText(text, False, False)
-    text, secret_count = _replace_secrets(text)
-    text, emails = _replace_emails(text)
+    secret_count, emails = 0, []
+    if _may_hold_more_than_phones(text):
+        text, secret_count = _replace_secrets(text)
+        text, emails = _replace_emails(text)
+    elif _digit_count(text) < MIN_LIBRARY_DIGITS:
+        return RedactedText(text, False, False)
     text, phone_count, phones = _replace_phones(text)
     if not (secret_count or emails or phone_count):
         return RedactedText(text, False, False)
@@ -263,6 +267,24 @@ def cannot_hold_pii(text: str) -> bool:
     return len(text) < MIN_REDACTABLE_LENGTH or (text.isascii() and text.isdigit())
 
 
+def _may_hold_more_than_phones(text: str) -> bool:
+    """Return False when only the phone passes could change the text: no credential, email or WhatsApp link fits it.
+
+    Most payload strings are names, colours, URLs and dates, and for them these few
+    substring tests replace the prechecks of the credential, email and link passes.
+    Each test looks for a part that every match of a pattern contains: a token
+    prefix, a label word, an at sign, a bracketed or spelled "at", or a
+    click-to-chat prefix. Casefolding keeps every case the patterns' IGNORECASE accepts.
+    """
+    if "@" in text or "\uff20" in text or _SECRET_TOKEN_LITERAL.search(text) is not None:
+        return True
+    folded = text.casefold()
+    for word in _NOT_ONLY_PHONES_WORDS:
+        if word in folded:
+            return True
+    return ("(" in text or "[" in text or "{" in text) and _BRACKETED_AT.search(text) is not None
+
+
 def contains_pii(text: str) -> bool:
     """Return whether the text contains an email address or a phone number."""
     redacted = redact_text(text)
@@ -279,10 +301,21 @@ def redact_value(value: Any) -> Any:
     if isinstance(value, str):
         return redact_text(value).text
     if isinstance(value, dict):
-        return {key: redact_value(item) for key, item in value.items()}
+        return {key: _redact_item(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [redact_value(item) for item in value]
+        return [_redact_item(item) for item in value]
     return value
+
+
+def _redact_item(value: Any) -> Any:
+    # Most values of a decoded payload are plain strings, numbers, booleans and None.
+    # Settling those by exact type saves a call and three isinstance checks each.
+    kind = type(value)
+    if kind is str:
+        return redact_text(value).text
+    if kind is int or kind is bool or kind is float or value is None:
+        return value
+    return redact_value(value)
 
 
 def _replace_secrets(text: str) -> tuple[str, int]:
@@ -318,6 +351,9 @@ _SECRET_TOKEN_LITERAL = re.compile("|".join(map(re.escape, _SECRET_TOKEN_PREFIXE
 # Every label of `_LABELLED_SECRET` contains one of these, compared casefolded as the
 # pattern's IGNORECASE does (the Kelvin sign matches "k", the long s matches "s").
 _SECRET_LABEL_WORDS = ("key", "secret", "token", "passw")
+# Casefolded words of which every spelled email or WhatsApp link, and every label of a
+# labelled credential, contains one.
+_NOT_ONLY_PHONES_WORDS = (*_SECRET_LABEL_WORDS, " at ", "wa.me/", "whatsapp.com/send")
 
 
 def _replace_emails(text: str) -> tuple[str, list[str]]:

@@ -180,6 +180,7 @@ def _full_scan(text: str) -> tuple[RedactedText, list[pii.FoundContact]]:
             "_may_hold_secret_label",
             "_may_hold_whatsapp_link",
             "_may_hold_kept_phone",
+            "_may_hold_more_than_phones",
         )
         for precheck in prechecks:
             patched.setattr(pii, precheck, lambda text: True)
