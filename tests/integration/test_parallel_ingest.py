@@ -22,6 +22,7 @@ from sxe.db import connect
 from sxe.errors import UsageError
 from sxe.ingest import parallel, read_items, store
 from sxe.ingest.parallel import WorkerLost, ingest_files
+from sxe.ingest.parallel import read_chunk as parallel_read_chunk
 from sxe.ingest.store import CHUNK_RECORDS, PrepareItem
 from sxe.pipeline import collect_inputs
 
@@ -109,11 +110,14 @@ def _stored(url: str) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
-@pytest.fixture(params=["small files whole", "every file in turns"])
+@pytest.fixture(params=["small files whole", "every file in turns", "every file in turns, read whole"])
 def file_turns(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run a test with the generated files each read by one worker, and again with every file read by all."""
-    if request.param == "every file in turns":
+    """Run a test with the generated files each read by one worker, and again with the workers taking turns on
+    every file: reading on from each other's handovers, or each reading every file whole."""
+    if request.param != "small files whole":
         monkeypatch.setattr(parallel, "SMALL_FILE_BYTES", 0)
+    if request.param == "every file in turns, read whole":
+        monkeypatch.setattr(parallel, "RESUMABLE_LAYOUTS", frozenset())
 
 
 @pytest.mark.usefixtures("file_turns")
@@ -262,12 +266,76 @@ def test_file_read_differently_by_workers_is_an_error(
     users = _users_file(tmp_path / "users.jsonl", 3 * CHUNK_RECORDS)
     files = [users, _users_file(tmp_path / "more.jsonl", 10)] if followed_by_another_file else [users]
     monkeypatch.setattr(parallel, "SMALL_FILE_BYTES", 0)
+    # Every worker then reads the JSON Lines file whole, as it reads large CSV files.
+    monkeypatch.setattr(parallel, "RESUMABLE_LAYOUTS", frozenset())
     monkeypatch.setattr(parallel, "read_items", _shorter_for_second_worker)
 
     with connect(database_url, autocommit=True) as conn:
         with pytest.raises(UsageError, match=f"input file changed while it was ingested: {users}"):
             list(ingest_files(conn, files, run_id=uuid.uuid4(), jobs=2))
         assert _profile_count(conn) == 3 * CHUNK_RECORDS
+
+
+def _logging_read_chunk(log: Path) -> Callable[..., Any]:
+    """Return read_chunk that appends the worker's name and the items it read to `log`."""
+
+    def read_and_log(*args: Any, **kwargs: Any) -> Any:
+        items, start = parallel_read_chunk(*args, **kwargs)
+        with log.open("a") as out:
+            out.write(f"{multiprocessing.current_process().name} {len(items)}\n")
+        return items, start
+
+    return read_and_log
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_chained_workers_decode_each_record_once(
+    database_url: str, second_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    # Files that end after a whole chunk, inside a chunk, and a JSON array.
+    exact = _users_file(tmp_path / "exact.jsonl", 2 * CHUNK_RECORDS)
+    short = _users_file(tmp_path / "short.jsonl", 2 * CHUNK_RECORDS + 50)
+    array = tmp_path / "array.json"
+    array.write_text(json.dumps([_x_user(5000 + index, followers=index) for index in range(CHUNK_RECORDS + 7)]))
+    files = [exact, short, array]
+    log = tmp_path / "reads.log"
+    monkeypatch.setattr(parallel, "SMALL_FILE_BYTES", 0)
+    monkeypatch.setattr(parallel, "read_chunk", _logging_read_chunk(log))
+
+    one_process = _ingest(database_url, files, jobs=1)
+    in_turns = _ingest(second_database_url, files, jobs=jobs)
+
+    assert in_turns == one_process
+    assert _stored(second_database_url) == _stored(database_url)
+    reads = [line.split() for line in log.read_text().splitlines()]
+    assert sum(int(items) for _, items in reads) == 5 * CHUNK_RECORDS + 57
+    assert {worker for worker, _ in reads} == {f"sxe-ingest-{worker}" for worker in range(jobs)}
+
+
+def _appending_after_first_chunk(path: Path) -> Callable[..., Any]:
+    """Return read_chunk that appends a line to `path` once the first chunk is read, as a writer might."""
+
+    def read_then_append(file: Path, size: int, start: Any = None, format_name: str | None = None) -> Any:
+        read = parallel_read_chunk(file, size, start, format_name)
+        if start is None:
+            with path.open("a") as out:
+                out.write(json.dumps(_x_user(9999, followers=1)) + "\n")
+        return read
+
+    return read_then_append
+
+
+def test_file_changed_between_handovers_is_an_error(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = _users_file(tmp_path / "users.jsonl", 3 * CHUNK_RECORDS)
+    monkeypatch.setattr(parallel, "SMALL_FILE_BYTES", 0)
+    monkeypatch.setattr(parallel, "read_chunk", _appending_after_first_chunk(users))
+
+    with connect(database_url, autocommit=True) as conn:
+        with pytest.raises(UsageError, match=f"input file changed while it was ingested: {users}"):
+            list(ingest_files(conn, [users], run_id=uuid.uuid4(), jobs=2))
+        assert _profile_count(conn) == CHUNK_RECORDS
 
 
 def test_missing_file_raises_usage_error(database_url: str, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ def test_small_file_has_one_sender_large_takes_turns(tmp_path: Path) -> None:
     large.write_bytes(b"x" * (parallel.SMALL_FILE_BYTES + 1))
     missing = tmp_path / "missing.jsonl"
 
-    turns = _Turns.plan([small, large, small, missing], workers=2)
+    turns = _Turns.plan([small, large, small, missing], workers=2, format_name=None)
 
     assert [turns.sender(0, part) for part in range(3)] == [0, 0, 0]
     assert [turns.sender(1, part) for part in range(3)] == [0, 1, 0]
@@ -24,3 +24,22 @@ def test_small_file_has_one_sender_large_takes_turns(tmp_path: Path) -> None:
     assert [turns.skips(worker, 0) for worker in (0, 1)] == [False, True]
     assert [turns.skips(worker, 1) for worker in (0, 1)] == [False, False]
     assert [turns.skips(worker, 3) for worker in (0, 1)] == [True, False]
+
+
+def test_large_json_lines_and_arrays_are_chained(tmp_path: Path) -> None:
+    filler = b" " * parallel.SMALL_FILE_BYTES
+    files = {
+        "lines.jsonl": b"{}\n" + filler,
+        "array.json": b"[" + filler + b"]",
+        "document.json": b"{" + filler + b"}",
+        "rows.csv": b"handle\n" + filler,
+        "small-array.json": b"[]",
+    }
+    paths = []
+    for name, data in files.items():
+        paths.append(tmp_path / name)
+        paths[-1].write_bytes(data)
+
+    assert _Turns.plan(paths, workers=2, format_name=None).chained == [True, True, False, False, False]
+    # A forced CSV format reads every file as CSV.
+    assert _Turns.plan(paths, workers=2, format_name="csv-followers").chained == [False] * 5

@@ -322,3 +322,13 @@ def test_reader_jsonl_matches_json_module(value: object, spaced: bool) -> None:
 
     assert isinstance(record, SourceRecord)
     assert repr(record.payload) == repr(json.loads(line))
+
+
+def test_reader_array_end_in_its_own_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first read ends right after the last element, so the separators before "]"
+    # start the next read, which is the last one.
+    path = write(tmp_path, "one.json", b'[{"a":1}\n]')
+    monkeypatch.setattr(reader, "HEAD_BYTES", len(b'[{"a":1}'))
+    monkeypatch.setattr(reader, "READ_BYTES", 8)
+
+    assert [record.payload for record in read_records(path)] == [{"a": 1}]

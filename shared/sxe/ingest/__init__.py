@@ -7,7 +7,10 @@ its header mapping and any `--map column=field` overrides.
 
 `read_items` does the same up to the parsing: it yields each item decoded and
 located, and `PendingRecord.parse` finishes one. A reader that needs only some of a
-file's records, such as an ingest worker process, parses only those.
+file's records, such as an ingest worker process, parses only those. `read_chunk`
+reads a JSON Lines or JSON array file one chunk at a time, each chunk starting where
+the one before stopped, so that several processes can share a file's chunks without
+decoding any record twice.
 """
 
 from __future__ import annotations
@@ -23,7 +26,16 @@ from sxe.ingest.detect import detect_format
 from sxe.ingest.formats import JSON_FORMATS, SourceFormat, get_format
 from sxe.ingest.formats.csv_followers import CSV_FORMAT_NAME, CsvFollowers
 from sxe.ingest.hashing import content_hash
-from sxe.ingest.reader import CSV_LAYOUT, DecodedRecord, ReadResult, UnreadableRecord, open_records
+from sxe.ingest.reader import (
+    CSV_LAYOUT,
+    DecodedRecord,
+    ReadPosition,
+    ReadResult,
+    RecordStream,
+    UnreadableRecord,
+    open_records,
+    resume_records,
+)
 from sxe.models import Platform, RecordLocation, Rejection, SourceProfile, reduce_positionally
 
 DETECTION_SAMPLE_SIZE = 20
@@ -130,6 +142,61 @@ def read_items(
     platform: Platform | None = None,
 ) -> Iterator[PendingRecord]:
     """Read like `read_profiles`, with the same arguments and errors, but yield each item before parsing."""
+    stream, source_format, sample = _open_items(source, format_name, name, column_map, platform)
+    return _pending_records(itertools.chain(sample, stream.records), source_format)
+
+
+class ChunkStart(NamedTuple):
+    """Where a chunk of a file starts: its reader's position, and the format of the file's records."""
+
+    position: ReadPosition
+    format_name: str | None
+
+
+def read_chunk(
+    path: Path, size: int, start: ChunkStart | None = None, format_name: str | None = None
+) -> tuple[list[PendingRecord], ChunkStart | None]:
+    """Read the items of a JSON Lines or JSON array file from `start`, or from its beginning, up to a chunk.
+
+    A chunk ends with the first whole record that brings it to `size` items, so an
+    envelope is never split. Returns the items and where the next chunk starts, or
+    None when the file ended. The first chunk detects the format, unless
+    `format_name` is given, with the errors of `read_items`; later chunks take it
+    from `start`. Every process that reads on from a returned start gets the items
+    that one reader of the whole file would yield there.
+    """
+    if start is None:
+        stream, source_format, sample = _open_items(path, format_name, None, None, None)
+    else:
+        stream = resume_records(path, start.position)
+        source_format = None if start.format_name is None else get_format(start.format_name)
+        sample = []
+    items: list[PendingRecord] = []
+    try:
+        for taken, record in enumerate(itertools.chain(sample, stream.records), start=1):
+            items.extend(_record_items(record, source_format))
+            if len(items) >= size and taken >= len(sample):
+                return items, ChunkStart(_resumable(stream, path), source_format.name if source_format else None)
+    finally:
+        stream.close()
+    return items, None
+
+
+def _resumable(stream: RecordStream, path: Path) -> ReadPosition:
+    position = stream.position()
+    if position is None:
+        raise ValueError(f"read_chunk reads JSON Lines and JSON arrays only, and {path} reads as {stream.layout}")
+    return position
+
+
+def _open_items(
+    source: str | Path | IO[bytes],
+    format_name: str | None,
+    name: str | None,
+    column_map: dict[str, str] | None,
+    platform: Platform | None,
+) -> tuple[RecordStream, SourceFormat | None, list[ReadResult]]:
+    """Open the records of a file, choose its format, and return them with the sample read to detect it."""
     if isinstance(source, (str, Path)) and not Path(source).exists():
         raise UsageError(f"input file not found: {source}; check the path")
     source_format = get_format(format_name) if format_name is not None else None
@@ -150,8 +217,7 @@ def read_items(
         if header is not None:
             source_format.check_header(header)
 
-    all_records = itertools.chain(sample, records)
-    return _pending_records(all_records, source_format)
+    return stream, source_format, sample
 
 
 def _take_sample(records: Iterator[ReadResult]) -> list[ReadResult]:
@@ -181,12 +247,15 @@ def _detect(sample: list[ReadResult]) -> SourceFormat | None:
 
 def _pending_records(records: Iterator[ReadResult], source_format: SourceFormat | None) -> Iterator[PendingRecord]:
     for record in records:
-        if isinstance(record, UnreadableRecord):
-            yield PendingRecord(record, source_format)
-        elif source_format is not None:
-            yield from _expand(record, source_format)
-        # A decoded value with no format cannot occur: _take_sample reads to the end
-        # of the file before a format can stay undetected.
+        yield from _record_items(record, source_format)
+
+
+def _record_items(record: ReadResult, source_format: SourceFormat | None) -> Iterator[PendingRecord]:
+    if isinstance(record, UnreadableRecord):
+        return iter((PendingRecord(record, source_format),))
+    # A decoded value with no format cannot occur: _take_sample reads to the end of
+    # the file before a format can stay undetected.
+    return _expand(record, source_format) if source_format is not None else iter(())
 
 
 def _expand(record: DecodedRecord, source_format: SourceFormat) -> Iterator[PendingRecord]:
@@ -210,4 +279,4 @@ def parse_decoded(record: DecodedRecord, source_format: SourceFormat) -> Iterato
     return map(PendingRecord.parse, _expand(record, source_format))
 
 
-__all__ = ["ParsedRecord", "PendingRecord", "parse_decoded", "read_items", "read_profiles"]
+__all__ = ["ChunkStart", "ParsedRecord", "PendingRecord", "parse_decoded", "read_chunk", "read_items", "read_profiles"]

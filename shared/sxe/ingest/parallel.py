@@ -3,9 +3,11 @@
 The workers cut each file into chunks with the reader `ingest_file` uses, and send
 each finished chunk, then the file's end, to the calling process. One worker reads
 and sends the whole of a file up to SMALL_FILE_BYTES, and such files take turns
-between the workers. Every worker reads a larger file, and they take turns on its
-chunks, so each worker decodes the JSON of the chunks it leaves to the others
-(`_Turns`).
+between the workers. The workers take turns on the chunks of a larger file
+(`_Turns`). In a JSON Lines or JSON array file, the worker that reads a chunk hands
+the position where it stopped to the worker of the next chunk before it finishes
+its own (`_Handovers`), so each record is decoded once. Every worker reads a larger
+file of another layout whole, decoding the chunks it leaves to the others.
 
 Finishing a chunk (`_finish_chunk`) means hashing its records and looking up which
 raw contents are stored already. Those are duplicates, and the worker only counts
@@ -43,9 +45,11 @@ from psycopg.conninfo import make_conninfo
 from sxe.compliance.suppression import IngestScreen
 from sxe.db import connect, sql, transaction
 from sxe.errors import SxeError, UsageError
-from sxe.ingest import ParsedRecord, PendingRecord, read_items
-from sxe.ingest.reader import DecodedRecord
+from sxe.ingest import ChunkStart, ParsedRecord, PendingRecord, read_chunk, read_items
+from sxe.ingest.formats.csv_followers import CSV_FORMAT_NAME
+from sxe.ingest.reader import CSV_LAYOUT, RESUMABLE_LAYOUTS, DecodedRecord, choose_layout
 from sxe.ingest.store import (
+    CHUNK_RECORDS,
     Attribution,
     FileResult,
     PreparedRecord,
@@ -178,16 +182,24 @@ class _Turns(NamedTuple):
 
     One worker sends every message of a file of at most SMALL_FILE_BYTES, and the
     others skip the file without reading it. Such files take turns between the
-    workers. The workers take turns on the messages of a larger file, and each of
-    them reads all of it.
+    workers. The workers take turns on the messages of a larger file. They read a
+    `chained` one, JSON Lines or a JSON array, one chunk each from where the worker
+    before stopped, and every other larger file whole.
     """
 
     workers: int
     small: list[bool]
+    chained: list[bool]
 
     @classmethod
-    def plan(cls, files: list[Path], workers: int) -> _Turns:
-        return cls(workers, [_size(path) <= SMALL_FILE_BYTES for path in files])
+    def plan(cls, files: list[Path], workers: int, format_name: str | None) -> _Turns:
+        small = [_size(path) <= SMALL_FILE_BYTES for path in files]
+        forced = CSV_LAYOUT if format_name == CSV_FORMAT_NAME else None
+        chained = [
+            not is_small and _layout(path, forced) in RESUMABLE_LAYOUTS
+            for path, is_small in zip(files, small, strict=True)
+        ]
+        return cls(workers, small, chained)
 
     def sender(self, file_index: int, message_index: int) -> int:
         turn = file_index if self.small[file_index] else message_index
@@ -203,12 +215,13 @@ class _Workers:
     def __init__(self, files: list[Path], format_name: str | None, jobs: int, conninfo: str) -> None:
         context = _process_context()
         self._files = files
-        self._turns = _Turns.plan(files, jobs)
+        self._turns = _Turns.plan(files, jobs, format_name)
         self._queues: list[Queue[_Message]] = [context.Queue(READ_AHEAD_PER_JOB) for _ in range(jobs)]
+        self._handovers = _Handovers.between(context, jobs)
         self._processes: list[BaseProcess] = [
             context.Process(  # type: ignore[attr-defined]
                 target=_work,
-                args=(worker, self._turns, files, format_name, conninfo, self._queues[worker]),
+                args=(worker, self._turns, files, format_name, conninfo, self._queues[worker], self._handovers),
                 name=f"sxe-ingest-{worker}",
                 daemon=True,
             )
@@ -234,6 +247,7 @@ class _Workers:
             process.join()
         for worker_queue in self._queues:
             worker_queue.close()
+        self._handovers.close()
 
     def messages_of(self, file_index: int) -> Iterator[_Message]:
         """Yield the messages of one file in order, ending with its _FileEnd. Raise a worker's exception in its turn."""
@@ -243,7 +257,7 @@ class _Workers:
             if isinstance(message, _Failed):
                 raise message.error
             if message.file_index != file_index:
-                raise self._changed(file_index)
+                raise _changed(self._files[file_index])
             yield message
             message_index += 1
 
@@ -262,7 +276,7 @@ class _Workers:
             except queue.Empty:
                 pass
             if process.exitcode == 0:
-                raise self._changed(file_index)
+                raise _changed(self._files[file_index])
             raise WorkerLost(
                 f"ingest worker process {process.name} (pid {process.pid}) exited with code "
                 f"{process.exitcode} before sending part {message_index} of {self._files[file_index]}. "
@@ -270,35 +284,97 @@ class _Workers:
                 "stored records are recognised and skipped"
             )
 
-    def _changed(self, file_index: int) -> UsageError:
-        # The workers cut the file into different chunks, so they read different contents.
-        return UsageError(
-            f"input file changed while it was ingested: {self._files[file_index]}. The parts read before "
-            "the change are stored. Ingest it again once it no longer changes: stored records are skipped"
-        )
+
+class _Handover(NamedTuple):
+    """Where message `message_index` of a chained file starts, or that the file ended.
+
+    `start` is None once the file ended. Then `end` is the index of its _FileEnd
+    message, and `finder` the worker that found the end, where passing on the news
+    stops. `stamp` is the file's `_stamp` when its first chunk was read.
+    """
+
+    file_index: int
+    message_index: int
+    start: ChunkStart | None
+    stamp: tuple[int, ...]
+    end: int = -1
+    finder: int = -1
+
+
+class _Handovers:
+    """The queues on which each worker hands the next chunk's start to the next worker.
+
+    The worker of message i of a chained file is i % workers, so a worker only ever
+    gets handovers from the worker before it, in file and message order.
+    """
+
+    def __init__(self, queues: list[Queue[_Handover]]) -> None:
+        self._queues = queues
+
+    @classmethod
+    def between(cls, context: BaseContext, workers: int) -> _Handovers:
+        return cls([context.Queue() for _ in range(workers)])
+
+    def send(self, worker: int, handover: _Handover) -> None:
+        """Send `handover` from `worker` to the next worker."""
+        self._queues[(worker + 1) % len(self._queues)].put(handover)
+
+    def receive(self, worker: int, file_index: int, message_index: int) -> _Handover:
+        """Wait for the handover of a message, and give up if the calling process ends meanwhile."""
+        while True:
+            try:
+                handover = self._queues[worker].get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                parent = multiprocessing.parent_process()
+                if parent is not None and not parent.is_alive():
+                    raise WorkerLost("the calling process of this ingest worker ended") from None
+                continue
+            expected = (file_index, message_index)
+            assert handover[:2] == expected, f"handover for {handover[:2]} arrived, expected {expected}"
+            return handover
+
+    def close(self) -> None:
+        for handover_queue in self._queues:
+            handover_queue.close()
+            handover_queue.join_thread()
 
 
 def _work(
-    worker: int, turns: _Turns, files: list[Path], format_name: str | None, conninfo: str, out: Queue[_Message]
+    worker: int,
+    turns: _Turns,
+    files: list[Path],
+    format_name: str | None,
+    conninfo: str,
+    out: Queue[_Message],
+    handovers: _Handovers,
 ) -> None:
     """Run one worker process: send the messages whose turn is `worker`'s, then end."""
     try:
         with connect(conninfo, autocommit=True) as conn:
-            for message in _own_messages(conn, worker, turns, files, format_name):
+            for message in _own_messages(conn, worker, turns, files, format_name, handovers):
                 out.put(message)
     except BaseException as error:
         out.put(_Failed(_picklable(error)))
     finally:
         out.close()
         out.join_thread()
+        handovers.close()
 
 
 def _own_messages(
-    conn: psycopg.Connection[Any], worker: int, turns: _Turns, files: list[Path], format_name: str | None
+    conn: psycopg.Connection[Any],
+    worker: int,
+    turns: _Turns,
+    files: list[Path],
+    format_name: str | None,
+    handovers: _Handovers,
 ) -> Iterator[_Message]:
     """Read the files this worker has a turn in, and yield the chunks and file ends whose turn is its own."""
     for file_index, path in enumerate(files):
         if turns.skips(worker, file_index):
+            continue
+        if turns.chained[file_index]:
+            yield from _chained_messages(conn, worker, turns, file_index, format_name, handovers, path)
             continue
         message_index = 0
         for chunk in chunks(read_items(path, format_name)):
@@ -307,6 +383,48 @@ def _own_messages(
             message_index += 1
         if turns.sender(file_index, message_index) == worker:
             yield _FileEnd(file_index)
+
+
+def _chained_messages(
+    conn: psycopg.Connection[Any],
+    worker: int,
+    turns: _Turns,
+    file_index: int,
+    format_name: str | None,
+    handovers: _Handovers,
+    path: Path,
+) -> Iterator[_Message]:
+    """Yield this worker's messages of a chained file: read each chunk on from the handover, pass on where it stopped.
+
+    The next chunk's start is handed over before this chunk is finished, so the next
+    worker reads while this one works. When a worker finds the end of the file, the
+    news goes round the other workers once, and the worker whose turn the _FileEnd
+    message is sends it.
+    """
+    message_index, start, stamp = worker, None, _stamp(path)
+    while True:
+        if message_index > 0:
+            handover = handovers.receive(worker, file_index, message_index)
+            if handover.start is None:
+                if message_index == handover.end:
+                    yield _FileEnd(file_index)
+                if turns.sender(file_index, message_index + 1) != handover.finder:
+                    handovers.send(worker, handover._replace(message_index=message_index + 1))
+                return
+            start, stamp = handover.start, handover.stamp
+            if _stamp(path) != stamp:
+                raise _changed(path)
+        pending, next_start = read_chunk(path, CHUNK_RECORDS, start, format_name)
+        if not pending:
+            yield _FileEnd(file_index)
+            handovers.send(worker, _Handover(file_index, message_index + 1, None, stamp, message_index, worker))
+            return
+        end = -1 if next_start is not None else message_index + 1
+        handovers.send(worker, _Handover(file_index, message_index + 1, next_start, stamp, end, worker))
+        yield _finish_chunk(conn, file_index, pending)
+        if next_start is None:
+            return
+        message_index += turns.workers
 
 
 def _finish_chunk(conn: psycopg.Connection[Any], file_index: int, pending: list[PendingRecord]) -> _Chunk:
@@ -345,6 +463,32 @@ def _stored(conn: psycopg.Connection[Any], pending: list[PendingRecord], digests
             return set()
         rows = conn.execute(sql("ingest_raw_stored"), {"content_hashes": decoded}).fetchall()
     return {row["content_hash"] for row in rows}
+
+
+def _changed(path: Path) -> UsageError:
+    # Workers that read a file whole cut it into different chunks, and a worker that
+    # reads on from a handover finds the file's stamp changed.
+    return UsageError(
+        f"input file changed while it was ingested: {path}. The parts read before "
+        "the change are stored. Ingest it again once it no longer changes: stored records are skipped"
+    )
+
+
+def _stamp(path: Path) -> tuple[int, ...]:
+    """Return what changes when the file is written or replaced: its inode, size and modification time."""
+    try:
+        status = path.stat()
+    except OSError:
+        return ()
+    return (status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+def _layout(path: Path, forced: str | None) -> str | None:
+    # A file that cannot be read has no layout: its one reader reports the error in turn.
+    try:
+        return choose_layout(path, forced)
+    except SxeError:
+        return None
 
 
 def _size(path: Path) -> int:

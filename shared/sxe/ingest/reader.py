@@ -31,7 +31,7 @@ import codecs
 import csv
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -102,15 +102,46 @@ class UnreadableRecord:
 ReadResult = DecodedRecord | UnreadableRecord
 
 
+@dataclass(frozen=True, slots=True)
+class ReadPosition:
+    """The position of a JSON Lines or JSON array reader after the last record it yielded.
+
+    `offset` is the file offset of the first byte after that record, `line` the line
+    number at that byte, and `index` the array index of the next element (0 for
+    JSON Lines). `resume_records` reads on from here, in this or another process,
+    so a record is decoded by one reader only.
+    """
+
+    layout: str
+    offset: int
+    line: int
+    index: int = 0
+
+
+# The layouts whose readers can stop after any record and resume there.
+RESUMABLE_LAYOUTS = frozenset({JSON_LINES, JSON_ARRAY})
+
+
 @dataclass(slots=True)
 class RecordStream:
-    """The records of one file, and the layout they were read in."""
+    """The records of one file, the layout they were read in, and for a resumable layout the reader's position."""
 
     layout: str
     records: Iterator[ReadResult]
+    _position: Callable[[], ReadPosition] | None = None
 
     def __iter__(self) -> Iterator[ReadResult]:
         return self.records
+
+    def position(self) -> ReadPosition | None:
+        """Return the reader's position after the last record it yielded, or None for a layout it cannot resume."""
+        return None if self._position is None else self._position()
+
+    def close(self) -> None:
+        """Stop reading early. A stream opened from a path closes its file."""
+        close = getattr(self.records, "close", None)
+        if close is not None:
+            close()
 
 
 def read_records(path: str | Path) -> Iterator[ReadResult]:
@@ -140,12 +171,39 @@ def open_records(source: str | Path | IO[bytes], *, name: str | None = None, lay
         name = name or "stream"
 
     head = handle.read(HEAD_BYTES)
-    head = head.removeprefix(UTF8_BOM)
+    start = len(UTF8_BOM) if head.startswith(UTF8_BOM) else 0
+    head = head[start:]
     chosen = layout or _choose_layout(name, head)
-    records = _records(chosen, name, head, handle)
+    stream = _records(chosen, name, head, handle, start)
     if isinstance(source, (str, Path)):
-        records = _closing(records, handle)
-    return RecordStream(layout=chosen, records=records)
+        stream.records = _closing(stream.records, handle)
+    return stream
+
+
+def choose_layout(path: Path, layout: str | None = None) -> str:
+    """Return the layout `open_records` reads the file at `path` in, from its name and first bytes."""
+    if layout is not None:
+        return layout
+    with _open(path) as handle:
+        head = handle.read(HEAD_BYTES).removeprefix(UTF8_BOM)
+    return _choose_layout(str(path), head)
+
+
+def resume_records(path: Path, position: ReadPosition, *, name: str | None = None) -> RecordStream:
+    """Read the records of the file at `path` that follow `position`, as `open_records` would yield them there.
+
+    The file must be the one `position` was taken in. Raises UsageError when it
+    cannot be opened.
+    """
+    handle = _open(path)
+    handle.seek(position.offset)
+    name = name or str(path)
+    if position.layout == JSON_LINES:
+        stream = _jsonl_stream(name, _lines(b"", handle), _LineCursor(position.offset, position.line))
+    else:
+        stream = _array_stream(name, _ArrayText(b"", handle, position))
+    stream.records = _closing(stream.records, handle)
+    return stream
 
 
 def _open(path: Path) -> IO[bytes]:
@@ -181,14 +239,15 @@ def _choose_layout(name: str, head: bytes) -> str:
     return CSV_LAYOUT
 
 
-def _records(layout: str, name: str, head: bytes, handle: IO[bytes]) -> Iterator[ReadResult]:
+def _records(layout: str, name: str, head: bytes, handle: IO[bytes], start: int) -> RecordStream:
+    """Return the records of `head` and the rest of `handle`, whose first byte is at file offset `start`."""
     if layout == JSON_LINES:
-        return _jsonl_records(name, _lines(head, handle))
-    if layout == CSV_LAYOUT:
-        return _csv_records(name, _lines(head, handle))
+        return _jsonl_stream(name, _lines(head, handle), _LineCursor(start, 1))
     if layout == JSON_ARRAY:
-        return _array_records(name, head, handle)
-    return _document_or_lines(name, head, handle)
+        return _array_stream(name, _ArrayText(head, handle, ReadPosition(JSON_ARRAY, start, 1)))
+    if layout == CSV_LAYOUT:
+        return RecordStream(layout, _csv_records(name, _lines(head, handle)))
+    return RecordStream(layout, _document_or_lines(name, head, handle))
 
 
 # --- Lines -----------------------------------------------------------------------------
@@ -215,8 +274,27 @@ def _lines(head: bytes, handle: IO[bytes]) -> Iterator[bytes]:
         buffer, start = buffer[start:] + chunk, 0
 
 
-def _jsonl_records(name: str, lines: Iterator[bytes]) -> Iterator[ReadResult]:
-    for number, raw_line in enumerate(lines, start=1):
+@dataclass(slots=True)
+class _LineCursor:
+    """The file offset and number of the next line a JSON Lines reader takes."""
+
+    offset: int
+    line: int
+
+    def position(self) -> ReadPosition:
+        return ReadPosition(JSON_LINES, self.offset, self.line)
+
+
+def _jsonl_stream(name: str, lines: Iterator[bytes], cursor: _LineCursor) -> RecordStream:
+    return RecordStream(JSON_LINES, _jsonl_records(name, lines, cursor), cursor.position)
+
+
+def _jsonl_records(name: str, lines: Iterator[bytes], cursor: _LineCursor | None = None) -> Iterator[ReadResult]:
+    """Yield a record per non-blank line, moving `cursor` past each line before its record is yielded."""
+    cursor = cursor or _LineCursor(0, 1)
+    for number, raw_line in enumerate(lines, start=cursor.line):
+        cursor.offset += len(raw_line)
+        cursor.line = number + 1
         line = raw_line.strip()
         if not line:
             continue
@@ -371,24 +449,30 @@ def _unreadable_file(name: str, data: bytes, error: json.JSONDecodeError | Unico
 # --- Arrays ----------------------------------------------------------------------------
 
 
-def _array_records(name: str, head: bytes, handle: IO[bytes]) -> Iterator[ReadResult]:
+def _array_stream(name: str, text: _ArrayText) -> RecordStream:
+    return RecordStream(JSON_ARRAY, _array_records(name, text), text.position)
+
+
+def _array_records(name: str, text: _ArrayText) -> Iterator[ReadResult]:
     """Stream the elements of a top-level JSON array with `JSONDecoder.raw_decode`.
 
     The buffer contains at most one element plus one read, so memory stays flat. An
     element whose text runs past `MAX_RECORD_BYTES` ends the array with a reason.
+    A reader resumed after an element starts at the separators that follow it.
     """
-    text = _ArrayText(head, handle)
     decoder = json.JSONDecoder()
-    index = 0
+    index = text.index
     try:
         text.fill()
-        text.skip(_ARRAY_OPENING)
+        if index == 0:
+            text.skip(_ARRAY_OPENING)
         while True:
             text.skip(_ELEMENT_SEPARATORS)
-            if text.exhausted() and not text.fill():
-                yield _unreadable(RecordLocation(file=name, index=index), "array is not closed with ]", b"")
-                return
             if text.exhausted():
+                # Separators can go on in the next read, so they are skipped again after it.
+                if not text.fill():
+                    yield _unreadable(RecordLocation(file=name, index=index), "array is not closed with ]", b"")
+                    return
                 continue
             if text.next_character() == "]":
                 return
@@ -407,6 +491,7 @@ def _array_records(name: str, head: bytes, handle: IO[bytes]) -> Iterator[ReadRe
                 continue  # a number at the end of the buffer may go on in the next read
 
             raw_text = text.take(end)
+            text.index = index + 1
             yield DecodedRecord(RecordLocation(file=name, index=index), value, raw_text)
             index += 1
     except UnicodeDecodeError as error:
@@ -423,25 +508,36 @@ class _ArrayText:
 
     `buffer[start:]` is the text not parsed yet. Parsing an element moves `start`
     instead of slicing the buffer, which would copy the rest of a read for every
-    element. `fill` drops the parsed text when it appends the next read.
+    element. `fill` drops the parsed text when it appends the next read. `at` is
+    where `head` starts in the file, with the line number and array index there.
     """
 
-    def __init__(self, head: bytes, handle: IO[bytes]) -> None:
+    def __init__(self, head: bytes, handle: IO[bytes], at: ReadPosition) -> None:
         self._pending = head
         self._handle = handle
         self._decoder = codecs.getincrementaldecoder("utf-8")()
         self.buffer = ""
         self.start = 0
-        # The line number of buffer[start].
-        self.line = 1
+        # The file offset right after the bytes decoded so far.
+        self._decoded_end = at.offset
+        # The line number of buffer[start], and the index of the next element.
+        self.line = at.line
+        self.index = at.index
 
     def fill(self) -> bool:
         """Append the next read to the unparsed text; return False at the end of the stream."""
         chunk, self._pending = (self._pending or self._handle.read(READ_BYTES)), b""
         decoded = self._decoder.decode(chunk, final=not chunk)
+        self._decoded_end += len(chunk)
         self.buffer = self.buffer[self.start :] + decoded
         self.start = 0
         return bool(chunk)
+
+    def position(self) -> ReadPosition:
+        """Return the position of buffer[start]: its file offset, line number and the next element's index."""
+        undecoded, _ = self._decoder.getstate()
+        unparsed = len(self.buffer[self.start :].encode("utf-8"))
+        return ReadPosition(JSON_ARRAY, self._decoded_end - len(undecoded) - unparsed, self.line, self.index)
 
     def exhausted(self) -> bool:
         return self.start >= len(self.buffer)
