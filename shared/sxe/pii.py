@@ -187,6 +187,11 @@ _DIGIT = re.compile(r"\d")
 _DIGIT_RUN = re.compile(r"\d+")
 # A phonenumbers candidate of digit runs joined only by slashes, as in URL paths.
 _SLASHED_RUNS = re.compile(r"\d+(?:/+\d+)+")
+# "2024-05-01T12:30:00.000Z", "2024-05-01", and "Wed Oct 10 20:19:24 +0000 2018".
+_UTC_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?(?:Z|\+00:?00)?)?"
+    r"|[A-Z][a-z]{2} [A-Z][a-z]{2} [0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} \+0000 [0-9]{4}"
+)
 # "a@b.co" is the shortest text any pattern here redacts.
 MIN_REDACTABLE_LENGTH = 6
 # Distinct strings whose redaction is kept: bios, names and repeated payload values.
@@ -239,11 +244,12 @@ def redact_text_uncached(text: str) -> RedactedText:
     """Redact like `redact_text`, without its cache."""
     if cannot_hold_pii(text):
         return RedactedText(text, False, False)
-    secret_count, emails = 0, []
+    secret_count = 0
+    emails: list[str] = []
     if _may_hold_more_than_phones(text):
         text, secret_count = _replace_secrets(text)
         text, emails = _replace_emails(text)
-    elif _digit_count(text) < MIN_LIBRARY_DIGITS:
+    elif _digit_count(text) < MIN_LIBRARY_DIGITS or _is_utc_timestamp(text):
         return RedactedText(text, False, False)
     text, phone_count, phones = _replace_phones(text)
     if not (secret_count or emails or phone_count):
@@ -283,6 +289,16 @@ def _may_hold_more_than_phones(text: str) -> bool:
         if word in folded:
             return True
     return ("(" in text or "[" in text or "{" in text) and _BRACKETED_AT.search(text) is not None
+
+
+def _is_utc_timestamp(text: str) -> bool:
+    """Return True for an ISO 8601 timestamp in UTC, or one in the format of X API v1.1's `created_at`.
+
+    Payloads carry a few of these each, and they have seven digits or more. Their digit
+    groups lie too far apart for a phone pass to keep any, since ":", "T" and "Z" end
+    a candidate and no offset starts with a digit other than 0.
+    """
+    return _UTC_TIMESTAMP.fullmatch(text) is not None
 
 
 def contains_pii(text: str) -> bool:

@@ -45,6 +45,13 @@ TRICKY_TEXTS = [
     "0044 20 7946 0958",
     "011 44 20 7946 0958",
     "2024-01-15T10:30:00.000Z",
+    "2024-05-01T12:30:00+00:00",
+    "2024-05-01T12:30:00+14:00",
+    "2024-05-01 12:30:00",
+    "2024-05-01T1230",
+    "Wed Oct 10 20:19:24 +0000 2018",
+    "Wed Oct 10 20:19:24 +1000 2018",
+    "9999-99-99T99:99:99.999999999Z",
     "2024-01-15T10:30:00+05:30",
     "2024-01-15 10:30:00",
     "Mon Jul 15 12:34:56 +0000 2019",
@@ -184,6 +191,7 @@ def _full_scan(text: str) -> tuple[RedactedText, list[pii.FoundContact]]:
         )
         for precheck in prechecks:
             patched.setattr(pii, precheck, lambda text: True)
+        patched.setattr(pii, "_is_utc_timestamp", lambda text: False)
         return pii.redact_text_uncached(text), find_contacts(text)
 
 
@@ -364,3 +372,9 @@ def test_private_use_characters_survive_redaction() -> None:
 
     assert redact_text(text).text.startswith("\ue000 b4a3ad3e-")
     assert redact_text(text).text.endswith(" \ue001")
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.from_regex(pii._UTC_TIMESTAMP, fullmatch=True))
+def test_prefilter_matches_full_scan_on_timestamps(text: str) -> None:
+    assert _fast(text) == _full_scan(text)

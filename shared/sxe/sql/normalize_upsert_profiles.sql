@@ -2,6 +2,8 @@
 -- %(profiles)s is a JSON array with at most one element per (platform, identity_key),
 -- because ON CONFLICT DO UPDATE cannot change the same row twice in one statement.
 -- Rows go in key order, so concurrent chunks lock shared profiles in the same order.
+-- The array is read as json, not jsonb: it is read once, and json skips building
+-- the binary form.
 --
 -- A stored profile is left alone, and returns no row, when its content is unchanged
 -- or when it was collected after this chunk: an older record never overwrites newer
@@ -16,7 +18,7 @@ SELECT
     incoming.bio, incoming.profile_url, incoming.followers, incoming.following, incoming.posts, incoming.likes,
     incoming.verified, incoming.website_domain, incoming.language, incoming.bio_has_email, incoming.bio_has_phone,
     incoming.quality_flags, incoming.source_format, %(source_file)s, %(collected_at)s, incoming.content_sha256
-FROM jsonb_to_recordset(%(profiles)s::jsonb) AS incoming (
+FROM json_to_recordset(%(profiles)s::json) AS incoming (
     platform text, identity_key text, platform_user_id text, handle text, display_name text, bio text,
     profile_url text, followers bigint, following bigint, posts bigint, likes bigint, verified boolean,
     website_domain text, language text, bio_has_email boolean, bio_has_phone boolean, quality_flags text[],
