@@ -134,6 +134,8 @@ _PHONE_CANDIDATE = re.compile(
 # see each UUID as one private-use character and the UUID is put back afterwards.
 _UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
 _UUID_HYPHENS = 4
+# Every UUID contains this, and a search for it skips from hyphen to hyphen.
+_UUID_MIDDLE_GROUP = re.compile("-[0-9a-fA-F]{4}-")
 _UUID_MASK_FIRST = 0xE000
 _UUID_MASK_COUNT = 0x1900
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
@@ -317,21 +319,27 @@ def redact_value(value: Any) -> Any:
     if isinstance(value, str):
         return redact_text(value).text
     if isinstance(value, dict):
-        return {key: _redact_item(item) for key, item in value.items()}
+        return _redact_dict(value)
     if isinstance(value, (list, tuple)):
-        return [_redact_item(item) for item in value]
+        return [redact_value(item) for item in value]
     return value
 
 
-def _redact_item(value: Any) -> Any:
-    # Most values of a decoded payload are plain strings, numbers, booleans and None.
-    # Settling those by exact type saves a call and three isinstance checks each.
-    kind = type(value)
-    if kind is str:
-        return redact_text(value).text
-    if kind is int or kind is bool or kind is float or value is None:
-        return value
-    return redact_value(value)
+def _redact_dict(value: dict[Any, Any]) -> dict[Any, Any]:
+    # Most values of a decoded payload are strings, numbers, booleans and None, and
+    # settling them by exact type here saves a call and several isinstance checks each.
+    redacted: dict[Any, Any] = {}
+    for key, item in value.items():
+        kind = type(item)
+        if kind is str:
+            redacted[key] = redact_text(item).text
+        elif kind is dict:
+            redacted[key] = _redact_dict(item)
+        elif kind is int or kind is bool or item is None:
+            redacted[key] = item
+        else:
+            redacted[key] = redact_value(item)
+    return redacted
 
 
 def _replace_secrets(text: str) -> tuple[str, int]:
@@ -435,7 +443,7 @@ def _mask_uuids(text: str) -> tuple[str, list[str]]:
     putting the UUIDs back cannot change it.
     """
     # NOTE: a UUID in such text is not masked, so its digit groups can still be redacted as a phone.
-    if text.count("-") < _UUID_HYPHENS or _PRIVATE_USE.search(text):
+    if text.count("-") < _UUID_HYPHENS or _UUID_MIDDLE_GROUP.search(text) is None or _PRIVATE_USE.search(text):
         return text, []
     uuids: list[str] = []
 
