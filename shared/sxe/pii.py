@@ -191,7 +191,7 @@ _DIGIT_RUN = re.compile(r"\d+")
 _SLASHED_RUNS = re.compile(r"\d+(?:/+\d+)+")
 # "2024-05-01T12:30:00.000Z", "2024-05-01", and "Wed Oct 10 20:19:24 +0000 2018".
 _UTC_TIMESTAMP = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?(?:Z|\+00:?00)?)?"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:Z|\+00:?00)?)?"
     r"|[A-Z][a-z]{2} [A-Z][a-z]{2} [0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} \+0000 [0-9]{4}"
 )
 # "a@b.co" is the shortest text any pattern here redacts.
@@ -298,7 +298,8 @@ def _is_utc_timestamp(text: str) -> bool:
 
     Payloads carry a few of these each, and they have seven digits or more. Their digit
     groups lie too far apart for a phone pass to keep any, since ":", "T" and "Z" end
-    a candidate and no offset starts with a digit other than 0.
+    a candidate, no offset starts with a digit other than 0, and the seconds with at
+    most six decimals have fewer than the ten digits a national number needs.
     """
     return _UTC_TIMESTAMP.fullmatch(text) is not None
 
