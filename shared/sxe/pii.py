@@ -284,7 +284,7 @@ def _may_hold_more_than_phones(text: str) -> bool:
     prefix, a label word, an at sign, a bracketed or spelled "at", or a
     click-to-chat prefix. Casefolding keeps every case the patterns' IGNORECASE accepts.
     """
-    if "@" in text or "\uff20" in text or _SECRET_TOKEN_LITERAL.search(text) is not None:
+    if _may_hold_at_sign_email(text) or "\uff20" in text or _SECRET_TOKEN_LITERAL.search(text) is not None:
         return True
     folded = text.casefold()
     for word in _NOT_ONLY_PHONES_WORDS:
@@ -302,6 +302,17 @@ def _is_utc_timestamp(text: str) -> bool:
     most six decimals have fewer than the ten digits a national number needs.
     """
     return _UTC_TIMESTAMP.fullmatch(text) is not None
+
+
+def _may_hold_at_sign_email(text: str) -> bool:
+    """Return False when no at sign in the text can be the one of an email, as in "tiktok.com/@jane".
+
+    The two patterns with a plain at sign need a local-part character, a space or an
+    opening bracket right before it, so one that starts the text or follows a slash
+    is none. Profile and video URLs carry such handles.
+    """
+    at_signs = text.count("@")
+    return at_signs > 0 and at_signs != text.count("/@") + text.startswith("@")
 
 
 def contains_pii(text: str) -> bool:
