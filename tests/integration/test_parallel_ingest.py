@@ -364,3 +364,43 @@ def test_worker_sends_profiles_without_payload(database_url: str, tmp_path: Path
     assert [record.payload for record in profiles] == [None, None]
     assert ["[email]" in chunk.prepared[position].payload_json for position in (0, 1)] == [True, True]
     assert error_body.payload == {"title": "Not Found Error", "detail": "Could not find user"}
+
+
+def test_worker_leaves_repeated_profile_unredacted(database_url: str, tmp_path: Path) -> None:
+    user = _x_user(1, followers=5)
+    users = tmp_path / "users.jsonl"
+    users.write_text("".join(json.dumps(record) + "\n" for record in (user, {**user, "pinned_tweet_id": "7"})))
+
+    with connect(database_url, autocommit=True) as conn:
+        chunk = parallel._finish_chunk(conn, 0, list(read_items(users)))
+
+    first, repeat = chunk.prepared[0], chunk.prepared[1]
+    assert first.payload_json is not None
+    assert "[email]" in first.payload_json
+    assert repeat.payload_json is None
+    assert repeat.unredacted_json is not None
+    assert json.loads(repeat.unredacted_json)["pinned_tweet_id"] == "7"
+
+
+def test_record_left_unredacted_is_redacted_when_stored(database_url: str, tmp_path: Path) -> None:
+    # The worker leaves the repeat unredacted, but another ingest stores the first record
+    # and changes the profile before this chunk is stored, so the repeat is stored after all.
+    user = _x_user(1, followers=5)
+    users = tmp_path / "users.jsonl"
+    users.write_text("".join(json.dumps(record) + "\n" for record in (user, {**user, "pinned_tweet_id": "7"})))
+    meanwhile = tmp_path / "meanwhile.jsonl"
+    meanwhile.write_text(json.dumps(user) + "\n" + json.dumps(_x_user(1, followers=999)) + "\n")
+
+    with connect(database_url, autocommit=True) as conn:
+        chunk = parallel._finish_chunk(conn, 0, list(read_items(users)))
+        list(ingest_files(conn, [meanwhile], run_id=uuid.uuid4(), jobs=1))
+        messages = iter([chunk, parallel._FileEnd(0)])
+        result = parallel._store_file(conn, users, uuid.uuid4(), messages, None, IngestScreen(lambda: b"k" * 32), True)
+        row = conn.execute("SELECT payload FROM social.raw_records WHERE payload->>'pinned_tweet_id' = '7'").fetchone()
+
+    assert chunk.prepared[1].payload_json is None
+    assert result.accepted == 1
+    assert row is not None
+    assert "[email]" in row["payload"]["description"]
+    assert "[phone]" in row["payload"]["description"]
+    assert "@example.com" not in json.dumps(row["payload"])

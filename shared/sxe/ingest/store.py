@@ -50,7 +50,7 @@ from sxe.compliance.suppression import IngestScreen, SuppressionHit
 from sxe.db import sql, transaction
 from sxe.errors import SxeError
 from sxe.ingest import ParsedRecord, read_profiles
-from sxe.ingest.hashing import content_hash
+from sxe.ingest.hashing import canonical_json, content_hash
 from sxe.ingest.identities import attach_ids, user_ids_for_handles
 from sxe.ingest.sightings import find_sightings, record_sightings
 from sxe.models import Platform, Profile, Rejection, SourceProfile
@@ -216,8 +216,9 @@ def open_batch(conn: psycopg.Connection[Any], attribution: Attribution, format_n
 class NormalizedRecord:
     """A parsed record with its normalized profile and the values stored for both.
 
-    `payload_json` is the redacted payload as JSON text, and `sightings` the
-    contact points of the unredacted bio, as `sxe.ingest.sightings.find_sightings` returns them.
+    `payload_json` is the redacted payload as JSON text, or None when it was left
+    for later (see `PreparedRecord`), and `sightings` the contact points of the
+    unredacted bio, as `sxe.ingest.sightings.find_sightings` returns them.
     """
 
     position: int
@@ -225,9 +226,17 @@ class NormalizedRecord:
     source: SourceProfile
     profile: Profile
     profile_row: dict[str, Any]
-    payload_json: str
+    payload_json: str | None
     sightings: list[dict[str, str]]
+    unredacted_json: bytes | None = None
     profile_id: UUID | None = None
+
+    def stored_payload(self) -> str:
+        """Return the redacted payload as JSON text, redacting it now when that was left for later."""
+        if self.payload_json is not None:
+            return self.payload_json
+        assert self.unredacted_json is not None, "a record without its redacted payload carries its canonical JSON"
+        return _json(redact_value(json.loads(self.unredacted_json)))
 
     @property
     def key(self) -> tuple[str, str]:
@@ -281,14 +290,21 @@ class PreparedRecord(NamedTuple):
     """The per-record work that needs no database: the Tier 1 profile, the row the profile
     upsert stores, the redacted payload as JSON text and the bio sightings.
 
+    A record whose profile has the same content as the record of that profile before
+    it in the chunk is almost always a duplicate, as a scraper's video items by one
+    author are, and its payload is never stored. Its redaction, the costliest part of
+    the work, is left for later: `payload_json` is None, and `unredacted_json` holds the
+    payload's canonical JSON for the rare case where the record is stored after all.
+
     A named tuple, because worker processes send one back per record and tuples pickle
     several times faster than dataclasses.
     """
 
     profile: Profile
     profile_row: dict[str, Any]
-    payload_json: str
+    payload_json: str | None
     sightings: list[dict[str, str]]
+    unredacted_json: bytes | None = None
 
 
 class PrepareItem(NamedTuple):
@@ -302,9 +318,16 @@ class PrepareItem(NamedTuple):
 
 def prepare_record(record_format: str, payload: Any, source: SourceProfile) -> PreparedRecord:
     """Normalize one parsed record, redact its payload and find its bio sightings."""
+    profile, row, sightings = _normalized_parts(record_format, source)
+    return PreparedRecord(profile, row, _json(redact_value(payload)), sightings)
+
+
+def _normalized_parts(
+    record_format: str, source: SourceProfile
+) -> tuple[Profile, dict[str, Any], list[dict[str, str]]]:
     profile = normalize(source)
     row = _profile_row(profile, record_format, _redacted_url(source.profile_url))
-    return PreparedRecord(profile, row, _json(redact_value(payload)), find_sightings(source, profile))
+    return profile, row, find_sightings(source, profile)
 
 
 def normalize_record(
@@ -357,11 +380,23 @@ def _join_known_identities(conn: psycopg.Connection[Any], normalized: list[Norma
 
 
 def prepare_records(items: list[PrepareItem]) -> dict[int, PreparedRecord]:
-    """Prepare each item with `prepare_record` and return the results by chunk position.
+    """Prepare the items of one chunk, in chunk order, and return the results by chunk position.
 
-    Needs no database, so it can run in a worker process (see `sxe.ingest.parallel`).
+    An item whose profile repeats the content of the item of that profile before it
+    keeps its payload unredacted (see `PreparedRecord`). Needs no database, so it can
+    run in a worker process (see `sxe.ingest.parallel`).
     """
-    return {item.position: prepare_record(item.format, item.payload, item.source) for item in items}
+    prepared: dict[int, PreparedRecord] = {}
+    last_content: dict[tuple[str, str], str] = {}
+    for item in items:
+        profile, row, sightings = _normalized_parts(item.format, item.source)
+        key, content = (row["platform"], row["identity_key"]), row["content_sha256"]
+        if last_content.get(key) == content:
+            prepared[item.position] = PreparedRecord(profile, row, None, sightings, canonical_json(item.payload))
+        else:
+            prepared[item.position] = PreparedRecord(profile, row, _json(redact_value(item.payload)), sightings)
+        last_content[key] = content
+    return prepared
 
 
 def _profile_or_none(record: ParsedRecord) -> SourceProfile | None:
@@ -573,7 +608,7 @@ def _store_raw_and_observe(
                     record.format,
                     profile.platform.value,
                     record.location.describe(),
-                    normalized.payload_json,
+                    normalized.stored_payload(),
                     normalized.profile_id,
                     profile.followers,
                     profile.following,
