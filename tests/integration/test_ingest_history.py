@@ -74,14 +74,29 @@ def test_redelivered_unchanged_record_skips_normalization(
     unchanged = write_jsonl(tmp_path / "b.jsonl", [x_user("mara", 100, profile_image_url="https://i/2")])
     ingest(conn, unchanged)
     prepared: list[str] = []
-    original = store.prepare_record
-    monkeypatch.setattr(store, "prepare_record", lambda *args: prepared.append(args[0]) or original(*args))
+    original = store._normalized_parts
+    monkeypatch.setattr(store, "_normalized_parts", lambda *args: prepared.append(args[0]) or original(*args))
 
     again = ingest(conn, unchanged)
 
     assert (again.accepted, again.duplicates, prepared) == (0, 1, [])
     remembered = rows(conn, "SELECT profile_id FROM social.unchanged_deliveries")
     assert remembered == rows(conn, "SELECT id AS profile_id FROM social.profiles")
+
+
+def test_repeat_in_chunk_is_not_redacted(
+    conn: psycopg.Connection[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A scraper field that normalization ignores: the second record repeats the first's profile.
+    records = [x_user("mara", 100), x_user("mara", 100, pinned_tweet_id="7")]
+    redacted: list[Any] = []
+    original = store.redact_value
+    monkeypatch.setattr(store, "redact_value", lambda value: redacted.append(value) or original(value))
+
+    result = ingest(conn, write_jsonl(tmp_path / "a.jsonl", records))
+
+    assert (result.accepted, result.duplicates) == (1, 1)
+    assert [value.get("pinned_tweet_id") for value in redacted] == [None]
 
 
 def test_unchanged_delivery_goes_with_its_profile(conn: psycopg.Connection[Any], tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from sxe.ingest import ParsedRecord
-from sxe.ingest.store import PreparedRecord, normalize_record
+from sxe.ingest import ParsedRecord, store
+from sxe.ingest.store import PreparedRecord
 from sxe.models import Platform, Profile, RecordLocation, Rejection, SourceProfile, reduce_positionally
 
 PROFILE = Profile(
@@ -79,7 +79,7 @@ def test_without_payload_keeps_other_fields() -> None:
 
 def test_payloadless_record_needs_prepared_work() -> None:
     with pytest.raises(ValueError, match="x-api-v2-followers.json.* is missing both its payload and its prepared work"):
-        normalize_record(0, RECORD.without_payload(), SOURCE)
+        store._prepare_here([(0, RECORD.without_payload(), SOURCE)], {})
 
 
 @dataclass(frozen=True, slots=True)

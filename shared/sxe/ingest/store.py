@@ -275,10 +275,8 @@ def store_chunk(
 
     _quarantine_chunk(conn, rejected, result)
     unseen = _skip_stored_raw(conn, parsed, result)
-    prepared = prepared or {}
-    normalized = [
-        normalize_record(position, record, source, prepared.get(position)) for position, record, source in unseen
-    ]
+    prepared = {**_prepare_here(unseen, prepared or {}), **(prepared or {})}
+    normalized = [normalize_record(position, record, source, prepared[position]) for position, record, source in unseen]
     normalized = _join_known_identities(conn, normalized)
     # The bios were unredacted when the sightings were found: they go to Tier 2 only.
     record_sightings(conn, [row for item in normalized for row in item.sightings])
@@ -316,12 +314,6 @@ class PrepareItem(NamedTuple):
     source: SourceProfile
 
 
-def prepare_record(record_format: str, payload: Any, source: SourceProfile) -> PreparedRecord:
-    """Normalize one parsed record, redact its payload and find its bio sightings."""
-    profile, row, sightings = _normalized_parts(record_format, source)
-    return PreparedRecord(profile, row, _json(redact_value(payload)), sightings)
-
-
 def _normalized_parts(
     record_format: str, source: SourceProfile
 ) -> tuple[Profile, dict[str, Any], list[dict[str, str]]]:
@@ -331,15 +323,9 @@ def _normalized_parts(
 
 
 def normalize_record(
-    position: int, record: ParsedRecord, source: SourceProfile, prepared: PreparedRecord | None = None
+    position: int, record: ParsedRecord, source: SourceProfile, prepared: PreparedRecord
 ) -> NormalizedRecord:
-    """Return the record with its `prepared` work, doing that work here when no other process did."""
-    if prepared is None:
-        if record.payload is None:
-            raise ValueError(
-                f"{record.location.describe()} is missing both its payload and its prepared work: pass one of them"
-            )
-        prepared = prepare_record(record.format, record.payload, source)
+    """Return the record with its `prepared` work."""
     return NormalizedRecord(position, record, source, *prepared)
 
 
@@ -377,6 +363,22 @@ def _join_known_identities(conn: psycopg.Connection[Any], normalized: list[Norma
         sightings = [{**sighting, "identity_key": profile.identity_key} for sighting in item.sightings]
         joined.append(replace(item, profile=profile, profile_row=row, sightings=sightings))
     return joined
+
+
+def _prepare_here(
+    unseen: list[tuple[int, ParsedRecord, SourceProfile]], prepared: Mapping[int, PreparedRecord]
+) -> dict[int, PreparedRecord]:
+    """Prepare the records that no other process prepared, with their payloads, which they still carry here."""
+    items = []
+    for position, record, source in unseen:
+        if position in prepared:
+            continue
+        if record.payload is None:
+            raise ValueError(
+                f"{record.location.describe()} is missing both its payload and its prepared work: pass one of them"
+            )
+        items.append(PrepareItem(position, record.format, record.payload, source))
+    return prepare_records(items)
 
 
 def prepare_records(items: list[PrepareItem]) -> dict[int, PreparedRecord]:
