@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
+import struct
 import sys
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +211,32 @@ def test_killed_worker_keeps_earlier_chunks(database_url: str, tmp_path: Path, m
     assert stored_before_rerun == 2 * CHUNK_RECORDS
     assert rerun.accepted == CHUNK_RECORDS
     assert rerun.duplicates == 2 * CHUNK_RECORDS
+
+
+class _DyingSender(parallel._Sender):
+    """Send like _Sender, except that the first worker writes half of its first message and dies."""
+
+    def put(self, message: Any) -> None:
+        if multiprocessing.current_process().name != "sxe-ingest-0":
+            super().put(message)
+            return
+        data = ForkingPickler.dumps(message)
+        os.write(self._writer.fileno(), struct.pack("!i", len(data)) + bytes(data[: len(data) // 2]))
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.mark.timeout(60)
+def test_worker_killed_mid_message_is_lost_not_awaited(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = _users_file(tmp_path / "users.jsonl", 2 * CHUNK_RECORDS)
+    monkeypatch.setattr(parallel, "SMALL_FILE_BYTES", 0)
+    monkeypatch.setattr(parallel, "_Sender", _DyingSender)
+
+    with connect(database_url, autocommit=True) as conn:
+        with pytest.raises(WorkerLost, match=f"exited with code -9 before sending part 0 of {users}"):
+            list(ingest_files(conn, [users], run_id=uuid.uuid4(), jobs=2))
+        assert _profile_count(conn) == 0
 
 
 def test_worker_error_keeps_earlier_chunks(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

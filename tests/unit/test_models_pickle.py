@@ -70,6 +70,17 @@ def test_prepared_record_survives_pickle() -> None:
     assert pickle.loads(pickle.dumps(prepared)) == prepared
 
 
+def test_prepared_record_repr_hides_contacts() -> None:
+    sightings = [{"kind": "email", "value": "mara@example.com"}]
+    prepared = PreparedRecord(PROFILE, {"handle": "mara.bakes"}, None, sightings, b'{"bio":"mara@example.com"}')
+
+    text = repr(prepared)
+
+    assert "mara@example.com" not in text
+    assert "unredacted_json=<26 bytes>" in text
+    assert pickle.loads(pickle.dumps(prepared)) == prepared
+
+
 def test_without_payload_keeps_other_fields() -> None:
     bare = RECORD.without_payload()
 

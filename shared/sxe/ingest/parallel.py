@@ -30,8 +30,10 @@ import gc
 import multiprocessing
 import pickle
 import queue
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
@@ -68,6 +70,8 @@ READ_AHEAD_PER_JOB = 2
 SMALL_FILE_BYTES = 1024 * 1024
 # How often the caller checks that a worker it waits for is still alive.
 POLL_SECONDS = 1.0
+# How long the caller waits for a worker whose pipe ended to exit, before it reports the loss.
+WORKER_EXIT_SECONDS = 5.0
 
 
 class WorkerLost(SxeError):
@@ -210,18 +214,24 @@ class _Turns(NamedTuple):
 
 
 class _Workers:
-    """The worker processes of one `ingest_files` call, each with its own queue of finished chunks."""
+    """The worker processes of one `ingest_files` call, each with its own pipe of finished chunks.
+
+    Each pipe's write end stays open in its worker only, so when a worker dies, even in
+    the middle of a message, reading its pipe ends instead of waiting forever.
+    """
 
     def __init__(self, files: list[Path], format_name: str | None, jobs: int, conninfo: str) -> None:
         context = _process_context()
         self._files = files
         self._turns = _Turns.plan(files, jobs, format_name)
-        self._queues: list[Queue[_Message]] = [context.Queue(READ_AHEAD_PER_JOB) for _ in range(jobs)]
+        pipes = [context.Pipe(duplex=False) for _ in range(jobs)]
+        self._readers = [reader for reader, _ in pipes]
+        self._writers = [writer for _, writer in pipes]
         self._handovers = _Handovers.between(context, jobs)
         self._processes: list[BaseProcess] = [
             context.Process(  # type: ignore[attr-defined]
                 target=_work,
-                args=(worker, self._turns, files, format_name, conninfo, self._queues[worker], self._handovers),
+                args=(worker, self._turns, files, format_name, conninfo, self._writers, self._handovers),
                 name=f"sxe-ingest-{worker}",
                 daemon=True,
             )
@@ -237,16 +247,18 @@ class _Workers:
                 process.start()
         finally:
             gc.unfreeze()
+            for writer in self._writers:
+                writer.close()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        # Workers still running are ahead of the caller, blocked on a full queue.
+        # Workers still running are ahead of the caller, blocked on a full pipe.
         for process in self._processes:
             if process.is_alive():
                 process.terminate()
             process.join()
-        for worker_queue in self._queues:
-            worker_queue.close()
+        for reader in self._readers:
+            reader.close()
         self._handovers.close()
 
     def messages_of(self, file_index: int) -> Iterator[_Message]:
@@ -263,26 +275,26 @@ class _Workers:
 
     def _receive(self, file_index: int, message_index: int) -> _Message:
         worker = self._turns.sender(file_index, message_index)
-        worker_queue, process = self._queues[worker], self._processes[worker]
+        reader, process = self._readers[worker], self._processes[worker]
+        # The pipe becomes readable with a message, or with its end once the worker ended.
         while True:
-            try:
-                return worker_queue.get(timeout=POLL_SECONDS)
-            except queue.Empty:
-                if process.is_alive():
-                    continue
-            # A message put just before the worker ended may still be in the pipe.
-            try:
-                return worker_queue.get(timeout=POLL_SECONDS)
-            except queue.Empty:
-                pass
-            if process.exitcode == 0:
-                raise _changed(self._files[file_index])
-            raise WorkerLost(
-                f"ingest worker process {process.name} (pid {process.pid}) exited with code "
-                f"{process.exitcode} before sending part {message_index} of {self._files[file_index]}. "
-                "The parts before it are stored. Run the same input again to store the rest: "
-                "stored records are recognised and skipped"
-            )
+            if reader.poll(POLL_SECONDS):
+                try:
+                    message: _Message = reader.recv()
+                    return message
+                except (EOFError, OSError):
+                    break  # The worker ended, perhaps in the middle of this message.
+            if not process.is_alive() and not reader.poll(0):
+                break
+        process.join(WORKER_EXIT_SECONDS)
+        if process.exitcode == 0:
+            raise _changed(self._files[file_index])
+        raise WorkerLost(
+            f"ingest worker process {process.name} (pid {process.pid}) exited with code "
+            f"{process.exitcode} before sending part {message_index} of {self._files[file_index]}. "
+            "The parts before it are stored. Run the same input again to store the rest: "
+            "stored records are recognised and skipped"
+        )
 
 
 class _Handover(NamedTuple):
@@ -345,10 +357,14 @@ def _work(
     files: list[Path],
     format_name: str | None,
     conninfo: str,
-    out: Queue[_Message],
+    writers: list[Connection],
     handovers: _Handovers,
 ) -> None:
     """Run one worker process: send the messages whose turn is `worker`'s, then end."""
+    for other, writer in enumerate(writers):
+        if other != worker:
+            writer.close()
+    out = _Sender(writers[worker])
     try:
         with connect(conninfo, autocommit=True) as conn:
             for message in _own_messages(conn, worker, turns, files, format_name, handovers):
@@ -357,8 +373,39 @@ def _work(
         out.put(_Failed(_picklable(error)))
     finally:
         out.close()
-        out.join_thread()
         handovers.close()
+
+
+class _Sender:
+    """Send a worker's messages from a thread, so that the worker prepares its next chunk while the caller reads one.
+
+    At most READ_AHEAD_PER_JOB messages wait, besides the one being sent.
+    """
+
+    _END = None
+
+    def __init__(self, writer: Connection) -> None:
+        self._writer = writer
+        self._waiting: queue.Queue[_Message | None] = queue.Queue(READ_AHEAD_PER_JOB)
+        self._thread = threading.Thread(target=self._send_all, name="sxe-ingest-sender", daemon=True)
+        self._thread.start()
+
+    def put(self, message: _Message) -> None:
+        self._waiting.put(message)
+
+    def close(self) -> None:
+        """Send the waiting messages, then close the pipe."""
+        self._waiting.put(self._END)
+        self._thread.join()
+        self._writer.close()
+
+    def _send_all(self) -> None:
+        while (message := self._waiting.get()) is not self._END:
+            try:
+                self._writer.send(message)
+            except OSError:
+                # The caller closed its end after an error, and will end this process.
+                return
 
 
 def _own_messages(

@@ -228,7 +228,7 @@ class NormalizedRecord:
     profile_row: dict[str, Any]
     payload_json: str | None
     sightings: list[dict[str, str]]
-    unredacted_json: bytes | None = None
+    unredacted_json: bytes | None = field(default=None, repr=False)
     profile_id: UUID | None = None
 
     def stored_payload(self) -> str:
@@ -275,7 +275,8 @@ def store_chunk(
 
     _quarantine_chunk(conn, rejected, result)
     unseen = _skip_stored_raw(conn, parsed, result)
-    prepared = {**_prepare_here(unseen, prepared or {}), **(prepared or {})}
+    given = prepared or {}
+    prepared = {**given, **_prepare_here(unseen, given)}
     normalized = [normalize_record(position, record, source, prepared[position]) for position, record, source in unseen]
     normalized = _join_known_identities(conn, normalized)
     # The bios were unredacted when the sightings were found: they go to Tier 2 only.
@@ -303,6 +304,14 @@ class PreparedRecord(NamedTuple):
     payload_json: str | None
     sightings: list[dict[str, str]]
     unredacted_json: bytes | None = None
+
+    def __repr__(self) -> str:
+        # The unredacted payload can hold contact data, which must not reach a log line.
+        unredacted = "None" if self.unredacted_json is None else f"<{len(self.unredacted_json)} bytes>"
+        return (
+            f"PreparedRecord(profile={self.profile!r}, profile_row={self.profile_row!r}, "
+            f"payload_json={self.payload_json!r}, sightings=<{len(self.sightings)}>, unredacted_json={unredacted})"
+        )
 
 
 class PrepareItem(NamedTuple):
