@@ -298,7 +298,7 @@ class _Workers:
 
 
 class _Handover(NamedTuple):
-    """Where message `message_index` of a chained file starts, or that the file ended.
+    """The start of message `message_index` of a chained file, or the news that the file ended.
 
     `start` is None once the file ended. Then `end` is the index of its _FileEnd
     message, and `finder` the worker that found the end, where passing on the news

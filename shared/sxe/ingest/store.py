@@ -292,7 +292,7 @@ class PreparedRecord(NamedTuple):
     A record whose profile has the same content as the record of that profile before
     it in the chunk is almost always a duplicate, as a scraper's video items by one
     author are, and its payload is never stored. Its redaction, the costliest part of
-    the work, is left for later: `payload_json` is None, and `unredacted_json` holds the
+    the work, is left for later: `payload_json` is None, and `unredacted_json` contains the
     payload's canonical JSON for the rare case where the record is stored after all.
 
     A named tuple, because worker processes send one back per record and tuples pickle
