@@ -8,6 +8,7 @@ import os
 import signal
 import struct
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -196,10 +197,21 @@ def _profile_count(conn: psycopg.Connection[Any]) -> int:
 
 def test_killed_worker_keeps_earlier_chunks(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     users = _users_file(tmp_path / "users.jsonl", 3 * CHUNK_RECORDS)
+
+    def die_once_first_chunk_stored() -> None:
+        # The caller stores a chunk only after reading all of it, so the first worker's
+        # first chunk is fully sent before this worker dies. On a loaded machine it
+        # could otherwise die while still sending it, and lose part 0 instead.
+        with connect(database_url, autocommit=True) as conn:
+            deadline = time.monotonic() + 60
+            while _profile_count(conn) < CHUNK_RECORDS and time.monotonic() < deadline:
+                time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGKILL)
+
     # The workers take turns on the file's chunks. The third belongs to the first of
     # two workers, which dies with SIGKILL.
     monkeypatch.setattr(parallel, "SMALL_FILE_BYTES", 0)
-    monkeypatch.setattr(parallel, "prepare_records", _failing_at("user_1000", lambda: os.kill(os.getpid(), 9)))
+    monkeypatch.setattr(parallel, "prepare_records", _failing_at("user_1000", die_once_first_chunk_stored))
 
     with connect(database_url, autocommit=True) as conn:
         with pytest.raises(WorkerLost, match=f"exited with code -9 before sending part 2 of {users}"):
