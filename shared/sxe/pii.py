@@ -296,10 +296,10 @@ def _may_hold_more_than_phones(text: str) -> bool:
 def _is_utc_timestamp(text: str) -> bool:
     """Return True for an ISO 8601 timestamp in UTC, or one in the format of X API v1.1's `created_at`.
 
-    Payloads carry a few of these each, and they have seven digits or more. Their digit
-    groups lie too far apart for a phone pass to keep any, since ":", "T" and "Z" end
-    a candidate, no offset starts with a digit other than 0, and the seconds with at
-    most six decimals have fewer than the ten digits a national number needs.
+    Payloads carry a few of these each, and they have seven digits or more. No phone
+    pass keeps any of their digit groups: ":", "T" and "Z" end a candidate, and no
+    offset starts with a digit other than 0. The seconds, with at most six decimals,
+    have fewer than the ten digits a national number needs.
     """
     return _UTC_TIMESTAMP.fullmatch(text) is not None
 
@@ -308,8 +308,8 @@ def _may_hold_at_sign_email(text: str) -> bool:
     """Return False when no at sign in the text can be the one of an email, as in "tiktok.com/@jane".
 
     The two patterns with a plain at sign need a local-part character, a space or an
-    opening bracket right before it, so one that starts the text or follows a slash
-    is none. Profile and video URLs carry such handles.
+    opening bracket right before it. So an at sign that starts the text or follows a
+    slash cannot start an email match. Profile and video URLs contain such handles.
     """
     at_signs = text.count("@")
     return at_signs > 0 and at_signs != text.count("/@") + text.startswith("@")

@@ -34,7 +34,7 @@ def _array(values: list[Any], indent: int | None) -> bytes:
 
 
 def _assert_resumes_everywhere(path: Path, read_bytes: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The first read still holds a byte order mark and the character that picks the layout.
+    # The first read still contains a byte order mark and the character that picks the layout.
     monkeypatch.setattr(reader, "HEAD_BYTES", len(reader.UTF8_BOM) + 1 + read_bytes)
     monkeypatch.setattr(reader, "READ_BYTES", read_bytes)
     whole = list(open_records(path).records)
@@ -119,7 +119,7 @@ def _x_page(page: int, users: int) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("size", [1, 4, 5, 7])
-def test_chunks_chained_by_their_starts_read_the_whole_file(tmp_path: Path, size: int) -> None:
+def test_chained_chunks_read_whole_file(tmp_path: Path, size: int) -> None:
     pages = tmp_path / "pages.jsonl"
     lines = [json.dumps(_x_page(page, users=1 + page % 3)) for page in range(40)]
     lines.insert(30, "not json")
@@ -134,7 +134,7 @@ def test_chunks_chained_by_their_starts_read_the_whole_file(tmp_path: Path, size
 
     read = [item.parse() for chunk in chunks for item in chunk]
     assert read == [item.parse() for item in read_items(pages)]
-    # After the first chunk, which holds the detection sample, a chunk ends with the
+    # After the first chunk, which contains the detection sample, a chunk ends with the
     # first whole record that brings it to `size` items.
     for chunk in chunks[1:-1]:
         last_record = chunk[-1].read

@@ -147,7 +147,7 @@ def read_items(
 
 
 class ChunkStart(NamedTuple):
-    """Where a chunk of a file starts: its reader's position, and the format of the file's records."""
+    """The start of a chunk of a file: its reader's position, and the format of the file's records."""
 
     position: ReadPosition
     format_name: str | None
@@ -173,9 +173,9 @@ def read_chunk(
         sample = []
     items: list[PendingRecord] = []
     try:
-        for taken, record in enumerate(itertools.chain(sample, stream.records), start=1):
+        for records_read, record in enumerate(itertools.chain(sample, stream.records), start=1):
             items.extend(_record_items(record, source_format))
-            if len(items) >= size and taken >= len(sample):
+            if len(items) >= size and records_read >= len(sample):
                 return items, ChunkStart(_resumable(stream, path), source_format.name if source_format else None)
     finally:
         stream.close()

@@ -458,6 +458,8 @@ def _array_records(name: str, text: _ArrayText) -> Iterator[ReadResult]:
 
     The buffer contains at most one element plus one read, so memory stays flat. An
     element whose text runs past `MAX_RECORD_BYTES` ends the array with a reason.
+    NOTE: an element that is not valid JSON also ends the array, so the valid elements
+    after it are neither stored nor quarantined, and the reason does not say so.
     A reader resumed after an element starts at the separators that follow it.
     """
     decoder = json.JSONDecoder()

@@ -275,8 +275,8 @@ def store_chunk(
 
     _quarantine_chunk(conn, rejected, result)
     unseen = _skip_stored_raw(conn, parsed, result)
-    given = prepared or {}
-    prepared = {**given, **_prepare_here(unseen, given)}
+    from_workers = prepared or {}
+    prepared = {**from_workers, **_prepare_here(unseen, from_workers)}
     normalized = [normalize_record(position, record, source, prepared[position]) for position, record, source in unseen]
     normalized = _join_known_identities(conn, normalized)
     # The bios were unredacted when the sightings were found: they go to Tier 2 only.
