@@ -54,11 +54,58 @@ def test_reader_array_error_names_its_line(tmp_path: Path, monkeypatch: pytest.M
 
     records = list(read_records(path))
 
-    assert [record.payload for record in records if isinstance(record, SourceRecord)] == [{"a": "é"}, {"a": 2}]
-    broken = records[-1]
+    stored = [record.payload for record in records if isinstance(record, SourceRecord)]
+    assert stored == [{"a": "é"}, {"a": 2}, {"a": 4}]
+    assert [record.location.index for record in records] == [0, 1, 2, 3]
+    broken = records[2]
     assert isinstance(broken, UnreadableRecord)
-    assert broken.location.index == 2
     assert broken.rejection.reason == "array element 2 is not valid JSON: Expecting ':' delimiter at line 5"
+    assert broken.content_hash == bytes_hash(b'{"c" 3}')
+
+
+@pytest.mark.parametrize("read_bytes", [1, 7, 64 * 1024])
+def test_reader_array_reads_on_after_invalid_elements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_bytes: int
+) -> None:
+    monkeypatch.setattr(reader, "READ_BYTES", read_bytes)
+    broken = ['{"a": [1,]}', '{"b": "quote \\" and ] inside", "c": 1,}', "nul", '{"d": {"e": 1]}}']
+    text = "[" + ", ".join([broken[0], '{"a": 1}', broken[1], broken[2], '{"a": 2}', broken[3], '{"a": 3}']) + "]"
+    path = write(tmp_path, "broken.json", text.encode())
+
+    records = list(read_records(path))
+
+    assert [record.location.index for record in records] == list(range(7))
+    assert [record.payload for record in records if isinstance(record, SourceRecord)] == [{"a": 1}, {"a": 2}, {"a": 3}]
+    rejected = [record for record in records if isinstance(record, UnreadableRecord)]
+    assert [record.content_hash for record in rejected] == [bytes_hash(element.encode()) for element in broken]
+
+
+def test_reader_array_ends_at_an_element_that_never_closes(tmp_path: Path) -> None:
+    path = write(tmp_path, "cut.json", b'[{"a": 1}, {"b": [2, 3}, {"a": 4}')
+
+    records = list(read_records(path))
+
+    assert [record.payload for record in records if isinstance(record, SourceRecord)] == [{"a": 1}]
+    cut = records[-1]
+    assert isinstance(cut, UnreadableRecord)
+    assert cut.location.index == 1
+    assert cut.rejection.reason.endswith("; the file ends before its brackets or quotes close")
+
+
+def test_reader_array_element_too_long_to_close_stops_the_array(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reader, "READ_BYTES", 16)
+    monkeypatch.setattr(reader, "MAX_RECORD_BYTES", 64)
+    path = write(tmp_path, "long.json", b'[{"a": 1}, {"b": [' + b"1, " * 100 + b'}, {"a": 2}]')
+
+    records = list(read_records(path))
+
+    assert len(records) == 2
+    assert records[-1].rejection.reason == (
+        "array element 1 is not valid JSON: Expecting value at line 1;"
+        " it runs past 64 bytes without closing, so the elements after it were not read"
+    )
 
 
 def test_reader_array_spanning_many_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -147,6 +194,25 @@ def test_reader_invalid_utf8_line_is_rejected(tmp_path: Path) -> None:
     assert isinstance(records[1], UnreadableRecord)
     assert "not valid UTF-8" in records[1].rejection.reason
     assert isinstance(records[2], SourceRecord)
+
+
+@pytest.mark.parametrize("read_bytes", [1, 5, 64 * 1024])
+def test_reader_invalid_utf8_array_element_is_rejected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_bytes: int
+) -> None:
+    monkeypatch.setattr(reader, "READ_BYTES", read_bytes)
+    data = '[{"a": "é"}, {"a": "caf'.encode() + b'\xe9"}, {"a": 3}]'
+    path = write(tmp_path, "latin1.json", data)
+
+    invalid_at = data.index(b"\xe9")
+
+    records = list(read_records(path))
+
+    assert [record.payload for record in records if isinstance(record, SourceRecord)] == [{"a": "é"}, {"a": 3}]
+    rejected = records[1]
+    assert isinstance(rejected, UnreadableRecord)
+    assert rejected.rejection.reason == f"array element 1 is not valid UTF-8: invalid byte at file offset {invalid_at}"
+    assert rejected.content_hash == bytes_hash(b'{"a": "caf\xe9"}')
 
 
 def test_reader_jsonl_content_detected_without_suffix(tmp_path: Path) -> None:

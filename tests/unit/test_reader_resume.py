@@ -29,8 +29,14 @@ def _jsonl(values: list[Any], crlf: bool, broken_line: bool) -> bytes:
     return (end.join(lines) + end + end).encode("utf-8")
 
 
-def _array(values: list[Any], indent: int | None) -> bytes:
-    return json.dumps(values, ensure_ascii=False, indent=indent).encode("utf-8")
+def _array(values: list[Any], indent: int | None, broken_element: bool) -> bytes:
+    """Return `values` as a JSON array; with `broken_element`, an invalid element and a Latin-1 one join it."""
+    if not broken_element:
+        return json.dumps(values, ensure_ascii=False, indent=indent).encode("utf-8")
+    elements = [json.dumps(value, ensure_ascii=False, indent=indent).encode("utf-8") for value in values]
+    elements.insert(len(elements) // 2, b'{"cut": [1,], "a": "]"}')
+    elements.insert(len(elements) // 3, b'{"caf\xe9": "\xe9t\xe9"}')
+    return b"[" + b",\n".join(elements) + b"]"
 
 
 def _assert_resumes_everywhere(path: Path, read_bytes: int, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,14 +80,20 @@ def test_json_lines_resume_after_every_record(
 @given(
     values=st.lists(VALUES, min_size=1, max_size=8),
     indent=st.sampled_from([None, 2]),
+    broken_element=st.booleans(),
     bom=st.booleans(),
     read_bytes=st.integers(min_value=1, max_value=40),
 )
 def test_json_arrays_resume_after_every_element(
-    tmp_path_factory: pytest.TempPathFactory, values: list[Any], indent: int | None, bom: bool, read_bytes: int
+    tmp_path_factory: pytest.TempPathFactory,
+    values: list[Any],
+    indent: int | None,
+    broken_element: bool,
+    bom: bool,
+    read_bytes: int,
 ) -> None:
     path = tmp_path_factory.mktemp("arrays") / "values.json"
-    path.write_bytes((reader.UTF8_BOM if bom else b"") + _array(values, indent))
+    path.write_bytes((reader.UTF8_BOM if bom else b"") + _array(values, indent, broken_element))
 
     with pytest.MonkeyPatch.context() as patched:
         _assert_resumes_everywhere(path, read_bytes, patched)

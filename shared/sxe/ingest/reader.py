@@ -17,12 +17,13 @@ file size. A document is read whole, up to `MAX_DOCUMENT_BYTES`.
 
 A UTF-8 byte order mark is skipped and CRLF line ends are accepted. A JSONL line
 that is not valid JSON, including a truncated last line, becomes an
-`UnreadableRecord` at that line and the other lines are still read. A document
-that does not parse is one `UnreadableRecord` for the whole file, and an array
-element that does not parse ends the array there, because nothing after a syntax
-error can be located reliably. Reasons name the line and column of the error and
-never quote the content. Every record carries its raw bytes, or their SHA-256 for an
-unreadable one.
+`UnreadableRecord` at that line and the other lines are still read. An array
+element that is not valid JSON or not UTF-8 becomes an `UnreadableRecord` at its
+index, and the elements after it are still read, unless its brackets or quotes never
+close (see `_array_records`). A document that does not parse is one
+`UnreadableRecord` for the whole file. Reasons name the line and column of the error
+and never quote the content. Every record carries its raw bytes, or their SHA-256 for
+an unreadable one.
 """
 
 from __future__ import annotations
@@ -457,52 +458,114 @@ def _array_records(name: str, text: _ArrayText) -> Iterator[ReadResult]:
     """Stream the elements of a top-level JSON array with `JSONDecoder.raw_decode`.
 
     The buffer contains at most one element plus one read, so memory stays flat. An
-    element whose text runs past `MAX_RECORD_BYTES` ends the array with a reason.
-    NOTE: an element that is not valid JSON also ends the array, so the valid elements
-    after it are neither stored nor quarantined, and the reason does not say so.
-    A reader resumed after an element starts at the separators that follow it.
+    element that is not valid JSON is quarantined, and the elements after it are
+    still read when its brackets and quotes close within `MAX_RECORD_BYTES`.
+    Otherwise its end is unknown, so it ends the array, and its reason states that
+    the later elements were not read. A reader resumed after an element starts at
+    the separators that follow it.
     """
     decoder = json.JSONDecoder()
     index = text.index
-    try:
-        text.fill()
-        if index == 0:
-            text.skip(_ARRAY_OPENING)
-        while True:
-            text.skip(_ELEMENT_SEPARATORS)
-            if text.exhausted():
-                # Separators can go on in the next read, so they are skipped again after it.
-                if not text.fill():
-                    yield _unreadable(RecordLocation(file=name, index=index), "array is not closed with ]", b"")
-                    return
-                continue
-            if text.next_character() == "]":
+    text.fill()
+    if index == 0:
+        text.skip(_ARRAY_OPENING)
+    while True:
+        text.skip(_ELEMENT_SEPARATORS)
+        if text.exhausted():
+            # Separators can go on in the next read, so they are skipped again after it.
+            if not text.fill():
+                yield _unreadable(RecordLocation(file=name, index=index), "array is not closed with ]", b"")
                 return
+            continue
+        if text.next_character() == "]":
+            return
 
-            try:
-                value, end = decoder.raw_decode(text.buffer, text.start)
-            except json.JSONDecodeError as error:
-                # Read before `fill`, which moves the text that `error.pos` points into.
-                line, raw = text.line_at(error.pos), text.head(HEAD_BYTES).encode("utf-8")
-                if text.remaining() < MAX_RECORD_BYTES and text.fill():
-                    continue
-                reason = f"array element {index} is not valid JSON: {_error_message(error)} at line {line}"
-                yield _unreadable(RecordLocation(file=name, index=index), reason, raw)
+        try:
+            value, end = decoder.raw_decode(text.buffer, text.start)
+        except json.JSONDecodeError as error:
+            element_end = _element_end(text.buffer, text.start)
+            if element_end is None and text.remaining() < MAX_RECORD_BYTES and text.fill():
+                continue  # the element may go on in the next read
+            yield _take_invalid_element(name, text, error, element_end)
+            if element_end is None:
                 return
-            if end == len(text.buffer) and isinstance(value, (int, float)) and text.fill():
-                continue  # a number at the end of the buffer may go on in the next read
-
-            raw_text = text.take(end)
-            text.index = index + 1
-            yield DecodedRecord(RecordLocation(file=name, index=index), value, raw_text)
             index += 1
-    except UnicodeDecodeError as error:
-        reason = f"array element {index} is not valid UTF-8: invalid byte at offset {error.start}"
-        yield _unreadable(RecordLocation(file=name, index=index), reason, b"")
+            continue
+        if end == len(text.buffer) and isinstance(value, (int, float)) and text.fill():
+            continue  # a number at the end of the buffer may go on in the next read
+
+        yield _take_element(name, text, value, end)
+        index += 1
+
+
+def _take_element(name: str, text: _ArrayText, value: Any, end: int) -> ReadResult:
+    """Return the element that ends at buffer[end] and move past it.
+
+    An element with a byte that is not UTF-8 comes back as a quarantine record.
+    """
+    location = RecordLocation(file=name, index=text.index)
+    invalid_at = text.invalid_byte(end)
+    text.index += 1
+    if invalid_at is None:
+        return DecodedRecord(location, value, text.take(end))
+
+    reason = f"array element {location.index} is not valid UTF-8: invalid byte at file offset {invalid_at}"
+    return _unreadable(location, reason, text.take_bytes(end))
+
+
+def _take_invalid_element(
+    name: str, text: _ArrayText, error: json.JSONDecodeError, element_end: int | None
+) -> UnreadableRecord:
+    """Return the quarantine record of the element at `text.start`, moving past it when its end is known.
+
+    Without an end, the element runs to the end of the file or past
+    `MAX_RECORD_BYTES`, and the reason states which.
+    """
+    location = RecordLocation(file=name, index=text.index)
+    reason = f"array element {text.index} is not valid JSON: {_error_message(error)} at line {text.line_at(error.pos)}"
+    if element_end is None:
+        if text.remaining() >= MAX_RECORD_BYTES:
+            reason += f"; it runs past {MAX_RECORD_BYTES} bytes without closing, so the elements after it were not read"
+        else:
+            reason += "; the file ends before its brackets or quotes close"
+        return _unreadable(location, reason, text.head(HEAD_BYTES).encode("utf-8", _INVALID_AS_SURROGATES))
+
+    raw = text.take_bytes(element_end).rstrip()
+    text.index += 1
+    return _unreadable(location, reason, raw)
 
 
 _ARRAY_OPENING = re.compile(r"\s*\[?")
 _ELEMENT_SEPARATORS = re.compile(r"[ \t\r\n,]*")
+
+
+def _element_end(text: str, start: int) -> int | None:
+    """Return the index of the comma or `]` that ends the array element at `text[start]`, or None.
+
+    That is the first comma or `]` outside strings and outside the element's own
+    brackets. It is found for any invalid element except one with an unclosed string
+    or bracket, for which None is returned. A stray `}` does not end an element.
+    """
+    depth = 0
+    position = start
+    while match := _STRUCTURE.search(text, position):
+        character, position = match.group(), match.end()
+        if character == '"':
+            closed = _STRING_REST.match(text, position)
+            if closed is None:
+                return None
+            position = closed.end()
+        elif character in "[{":
+            depth += 1
+        elif character in "]}" and depth:
+            depth -= 1
+        elif character != "}" and not depth:
+            return match.start()
+    return None
+
+
+_STRUCTURE = re.compile(r'["\[\]{},]')
+_STRING_REST = re.compile(r'(?:[^"\\]|\\.)*"', re.DOTALL)
 
 
 class _ArrayText:
@@ -518,6 +581,8 @@ class _ArrayText:
         self._pending = head
         self._handle = handle
         self._decoder = codecs.getincrementaldecoder("utf-8")()
+        # Set once a read had a byte that is not UTF-8; later elements are then checked.
+        self.has_invalid_bytes = False
         self.buffer = ""
         self.start = 0
         # The file offset right after the bytes decoded so far.
@@ -529,7 +594,14 @@ class _ArrayText:
     def fill(self) -> bool:
         """Append the next read to the unparsed text; return False at the end of the stream."""
         chunk, self._pending = (self._pending or self._handle.read(READ_BYTES)), b""
-        decoded = self._decoder.decode(chunk, final=not chunk)
+        try:
+            decoded = self._decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError:
+            # A failed decode keeps the decoder's state, so the read is decoded again
+            # with each invalid byte as a lone surrogate, which `invalid_byte` finds.
+            self._decoder.errors = _INVALID_AS_SURROGATES
+            self.has_invalid_bytes = True
+            decoded = self._decoder.decode(chunk, final=not chunk)
         self._decoded_end += len(chunk)
         self.buffer = self.buffer[self.start :] + decoded
         self.start = 0
@@ -538,8 +610,18 @@ class _ArrayText:
     def position(self) -> ReadPosition:
         """Return the position of buffer[start]: its file offset, line number and the next element's index."""
         undecoded, _ = self._decoder.getstate()
-        unparsed = len(self.buffer[self.start :].encode("utf-8"))
+        unparsed = len(self.buffer[self.start :].encode("utf-8", _INVALID_AS_SURROGATES))
         return ReadPosition(JSON_ARRAY, self._decoded_end - len(undecoded) - unparsed, self.line, self.index)
+
+    def invalid_byte(self, end: int) -> int | None:
+        """Return the file offset of the first byte in buffer[start:end] that is not UTF-8, or None."""
+        if not self.has_invalid_bytes:
+            return None
+        found = _LONE_SURROGATE.search(self.buffer, self.start, end)
+        if found is None:
+            return None
+        before = self.buffer[self.start : found.start()].encode("utf-8", _INVALID_AS_SURROGATES)
+        return self.position().offset + len(before)
 
     def exhausted(self) -> bool:
         return self.start >= len(self.buffer)
@@ -569,6 +651,15 @@ class _ArrayText:
         self.line += consumed.count("\n")
         self.start = end
         return consumed
+
+    def take_bytes(self, end: int) -> bytes:
+        """Return the file's bytes of buffer[start:end], invalid ones included, and move `start` to `end`."""
+        return self.take(end).encode("utf-8", _INVALID_AS_SURROGATES)
+
+
+# The error handler that decodes each byte that is not UTF-8 to a lone surrogate and encodes it back.
+_INVALID_AS_SURROGATES = "surrogateescape"
+_LONE_SURROGATE = re.compile("[\udc80-\udcff]")
 
 
 # --- CSV -------------------------------------------------------------------------------
