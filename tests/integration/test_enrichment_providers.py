@@ -28,7 +28,7 @@ from sxe.config import Settings, load_settings
 from sxe.db import transaction
 from sxe.errors import ConfigError
 from sxe.logs import configure, copy_to
-from sxe.orchestrator import runner
+from sxe.orchestrator import controls, runner
 from sxe.orchestrator.deadline import Deadline
 from sxe.orchestrator.providers import apollo_adapter, apollo_bulk_adapter, open_providers
 from sxe.orchestrator.quote import quote_pool
@@ -542,6 +542,27 @@ def test_bulk_failure_retries_every_job(world: World) -> None:
     assert breaker.fetchone()["consecutive_failures"] == 1
     budgets = world.conn.execute("SELECT reserved_credits, spent_credits FROM ops.budgets").fetchall()
     assert all((row["reserved_credits"], row["spent_credits"]) == (0, 0) for row in budgets)
+
+
+def test_bulk_jobs_behind_a_spent_budget_take_no_rate_token(world: World) -> None:
+    cards = [world.person("Sam Okafor", "example.org"), world.person("Noor Hallberg", "hallbergstudio.com")]
+    single, bulk = Replay(apollo_body("match_email_only.json")), BulkReplay()
+    settings = settings_for(apollo_api_key=APOLLO_KEY)
+
+    with (
+        apollo_adapter(settings, client=single.client()) as adapter,
+        apollo_bulk_adapter(settings, client=bulk.client()) as bulk_adapter,
+    ):
+        enrichment = prepare_bulk(world, settings, adapter, bulk_adapter)
+        sweep(world.conn, enrichment.sweep)
+        with transaction(world.conn, role="sxe_worker"):
+            world.conn.execute("UPDATE ops.budgets SET spent_credits = limit_credits WHERE scope = 'provider:apollo'")
+            controls.block_bucket(world.conn, "apollo", 600)
+        done = work(world.conn, enrichment.worker)
+
+    assert (len(single.requests), len(bulk.requests)) == (0, 0)
+    assert (done.outcomes["budget_exhausted"], done.outcomes["deferred"]) == (2, 0)
+    assert {world.card(card_id)["readiness"] for card_id in cards} == {"qualified"}
 
 
 def test_single_apollo_job_skips_bulk(world: World) -> None:

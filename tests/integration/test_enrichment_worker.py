@@ -352,6 +352,61 @@ def test_shared_lookup_bought_once(enrichment: Enrichment) -> None:
     assert enrichment.card(first_card)["contact_id"] == enrichment.card(second_card)["contact_id"]
 
 
+def test_spent_budget_finishes_jobs_without_rate_tokens(enrichment: Enrichment) -> None:
+    cards = enrichment.add_people([DANA, PRIYA, *OTHERS[:2]])
+    conn = enrichment.conn
+    decided = sweep(conn, enrichment.sweep_context)
+    with transaction(conn, role="sxe_worker"):
+        conn.execute("UPDATE ops.budgets SET spent_credits = limit_credits WHERE scope = %s", (f"pool:{POOL}",))
+        controls.block_bucket(conn, "apollo", 600)
+
+    done = work(conn, enrichment.worker_context)
+
+    assert decided.enqueued == 4
+    assert done.outcomes["budget_exhausted"] == 4
+    assert done.outcomes["deferred"] == 0
+    assert enrichment.simulator.calls[MATCH_PATH] == 0
+    assert {enrichment.card(card_id)["readiness"] for card_id in cards} == {"qualified"}
+    assert {enrichment.job_for(card_id)["state"] for card_id in cards} == {"succeeded"}
+
+
+def test_sweep_queues_the_best_cards_first(enrichment: Enrichment) -> None:
+    cards = enrichment.add_people([DANA, PRIYA, OTHERS[0]])
+    conn = enrichment.conn
+    for card_id, followers in zip(cards, (40, 90_000, 700), strict=True):
+        conn.execute(
+            """UPDATE social.profiles SET followers = %s
+                WHERE id IN (SELECT profile_id FROM execution.card_profiles WHERE card_id = %s)""",
+            (followers, card_id),
+        )
+
+    sweep(conn, enrichment.sweep_context)
+
+    queued = conn.execute("SELECT payload ->> 'card_id' AS card_id FROM ops.jobs ORDER BY id").fetchall()
+    assert [row["card_id"] for row in queued] == [str(cards[1]), str(cards[2]), str(cards[0])]
+
+
+def test_remembered_lookup_finishes_without_rate_token(enrichment: Enrichment) -> None:
+    [first_card] = enrichment.add_people([DANA])
+    enrichment.run()
+    [second_card] = enrichment.add_people([PRIYA])
+    conn = enrichment.conn
+    sweep(conn, enrichment.sweep_context)
+    # The lookup is remembered between the sweep and the job, as when another worker bought it.
+    contact_id = enrichment.card(first_card)["contact_id"]
+    fingerprint = enrichment.job_for(second_card)["payload"]["fingerprint"]
+    with transaction(conn, role="sxe_worker"):
+        controls.remember(conn, fingerprint, provider="apollo", outcome="matched", contact_id=contact_id, days=90)
+        controls.block_bucket(conn, "apollo", 600)
+
+    done = work(conn, enrichment.worker_context)
+
+    assert done.outcomes["reused"] == 1
+    assert done.outcomes["deferred"] == 0
+    assert enrichment.simulator.calls[MATCH_PATH] == 1
+    assert enrichment.card(second_card)["contact_id"] == contact_id
+
+
 def test_phone_webhook_request_registered(
     enrichment: Enrichment, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -218,7 +218,13 @@ def run_bulk(conn: psycopg.Connection[Any], group: list[jobs.Job], context: Work
     once against the breaker.
     """
     assert context.bulk is not None, "run_bulk needs a bulk adapter"
-    lookups = _hold_and_resolve(conn, group, context, result)
+    lookups: list[_Lookup] = []
+    for lookup in _hold_and_resolve(conn, group, context, result):
+        try:
+            if not _finished_before_token(conn, lookup, quoted_credits(lookup.adapter), context, result):
+                lookups.append(lookup)
+        except StateTransitionError:
+            _note_lease_lost(lookup.job, result)
     if not lookups:
         return len(group)
 
@@ -318,6 +324,9 @@ def run_job(conn: psycopg.Connection[Any], job: jobs.Job, context: WorkerContext
     lookup = _resolve(conn, job, context, result)
     if lookup is None:
         return
+    quote = quoted_credits(lookup.adapter)
+    if _finished_before_token(conn, lookup, quote, context, result):
+        return
 
     wait_seconds = _wait_for_call(conn, lookup.adapter.name)
     if wait_seconds > 0:
@@ -326,7 +335,6 @@ def run_job(conn: psycopg.Connection[Any], job: jobs.Job, context: WorkerContext
         result.outcomes["deferred"] += 1
         return
 
-    quote = quoted_credits(lookup.adapter)
     if not _start_call(conn, lookup, quote, context, result):
         return
 
@@ -338,6 +346,27 @@ def run_job(conn: psycopg.Connection[Any], job: jobs.Job, context: WorkerContext
         _record_permanent(conn, lookup, quote, exc, context, result)
     else:
         _record_paid_lookup(conn, lookup, quote, found, context, result)
+
+
+def _finished_before_token(
+    conn: psycopg.Connection[Any], lookup: _Lookup, quote: int, context: WorkerContext, result: WorkResult
+) -> bool:
+    """Finish a job that needs no provider call before it waits for a rate token; return True if it did.
+
+    A job needs no call when its lookup is remembered or the budget cannot take the
+    quote. Without this check, each job queued behind a spent budget would wait for
+    a token at the provider's rate and then end unbought. `_start_call` checks both
+    again after the token is taken, because either can change during the wait.
+    """
+    with transaction(conn, role="sxe_worker"):
+        memory = controls.recall(conn, lookup.fingerprint)
+        if memory is not None:
+            _finish_without_call(conn, lookup, memory, context, result)
+            return True
+        if controls.remaining_budget(conn, lookup.scopes, context.period) < quote:
+            _record_budget_short(conn, lookup, context, result)
+            return True
+    return False
 
 
 def _start_call(

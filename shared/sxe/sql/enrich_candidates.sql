@@ -2,7 +2,9 @@
 -- the gate needs: labels, the profile that carries the best lookup key (a display
 -- name plus a website domain), every URL in the card's bios and latest raw records
 -- other than image URLs (the identity bridge reads LinkedIn URLs and own domains
--- from them), and the platform identities of the card's profiles.
+-- from them), and the platform identities of the card's profiles. The best cards
+-- come first (persona score, then followers), so a budget that runs out mid-sweep
+-- buys them; the profile keys make the order the same in every run.
 SELECT card.id AS card_id,
        card.readiness,
        array(SELECT label.value FROM execution.card_labels AS label
@@ -72,4 +74,4 @@ SELECT card.id AS card_id,
  WHERE card.pool = %(pool)s
    AND CASE WHEN %(card_id)s::uuid IS NULL THEN card.readiness IN ('tagged', 'qualified')
             ELSE card.id = %(card_id)s::uuid END
- ORDER BY card.id;
+ ORDER BY quality DESC, followers DESC NULLS LAST, profile_keys, card_id;
