@@ -31,6 +31,7 @@ from sxe.handoff.records import RecordFormat
 from sxe.handoff.storage import build_store, download_url, signing_secret  # noqa: F401 - signing_secret is re-exported
 from sxe.ingest.formats import get_format
 from sxe.ingest.parallel import ingest_files
+from sxe.ingest.reader import CSV_SUFFIXES, JSONL_SUFFIXES
 from sxe.ingest.store import FileResult, QuarantinedRecord
 from sxe.intelligence import load_default_ruleset
 from sxe.intelligence.store import tag_pending_cards
@@ -44,7 +45,8 @@ from sxe.orchestrator.worker import WorkResult
 
 HANDOFF_ATTEMPTS = 3
 ACTOR = "sxe_worker:cli"
-INPUT_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson"})
+# The files a folder contributes: every suffix the reader knows.
+INPUT_SUFFIXES = frozenset({".json", *JSONL_SUFFIXES, *CSV_SUFFIXES})
 
 
 @dataclass(slots=True)
@@ -123,7 +125,7 @@ def collect_inputs(paths: Sequence[Path]) -> list[Path]:
             found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES)
             if not found:
                 raise UsageError(
-                    f"folder {path} contains no .json, .jsonl or .ndjson files; pass files or another folder"
+                    f"folder {path} contains no {', '.join(sorted(INPUT_SUFFIXES))} files; pass files or another folder"
                 )
             files.extend(found)
         elif path.is_file():

@@ -13,8 +13,19 @@ from sxe.pipeline import RunSummary, run
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser("run", help="run the whole pipeline over audience files and write a bundle")
-    parser.add_argument("paths", nargs="+", type=Path, help="files or folders of .json/.jsonl/.ndjson files")
+    parser = commands.add_parser(
+        "run",
+        help="run the whole pipeline over audience files and write a bundle",
+        description="Run the whole pipeline over audience files and write a bundle. The database is "
+        "SXE_DATABASE_URL, or an embedded PostgreSQL under SXE_STATE_DIR (default .sxe), which also "
+        "holds the local object store and the signing key.",
+    )
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        help="files, or folders of .json, .jsonl, .ndjson, .jsonlines, .csv and .tsv files",
+    )
     parser.add_argument(
         "--format",
         dest="format_name",

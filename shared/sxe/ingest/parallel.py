@@ -444,9 +444,9 @@ def _chained_messages(
     """Yield this worker's messages of a chained file: read each chunk on from the handover, pass on where it stopped.
 
     The next chunk's start is handed over before this chunk is finished, so the next
-    worker reads while this one works. When a worker finds the end of the file, the
-    news goes round the other workers once, and the worker whose turn the _FileEnd
-    message is sends it.
+    worker reads while this one works. When a worker finds the end of the file, it
+    passes that news once round the other workers. The _FileEnd message takes the
+    next message index, and the worker that owns that index sends it.
     """
     message_index, start, stamp = worker, None, _stamp(path)
     while True:
