@@ -45,7 +45,7 @@ from sxe.orchestrator.worker import WorkResult
 
 HANDOFF_ATTEMPTS = 3
 ACTOR = "sxe_worker:cli"
-# The files a folder contributes: every suffix the reader knows.
+# The suffixes of the files taken from a folder: every suffix the reader has a layout for.
 INPUT_SUFFIXES = frozenset({".json", *JSONL_SUFFIXES, *CSV_SUFFIXES})
 
 

@@ -333,12 +333,17 @@ def _logging_read_chunk(log: Path) -> Callable[..., Any]:
 def test_chained_workers_decode_each_record_once(
     database_url: str, second_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
 ) -> None:
-    # Files that end after a whole chunk, inside a chunk, and a JSON array.
+    # Files that end after a whole chunk, inside a chunk, a JSON array, and CSV with rows over two lines.
     exact = _users_file(tmp_path / "exact.jsonl", 2 * CHUNK_RECORDS)
     short = _users_file(tmp_path / "short.jsonl", 2 * CHUNK_RECORDS + 50)
     array = tmp_path / "array.json"
     array.write_text(json.dumps([_x_user(5000 + index, followers=index) for index in range(CHUNK_RECORDS + 7)]))
-    files = [exact, short, array]
+    rows = tmp_path / "followers.csv"
+    rows.write_text(
+        "Platform,Handle,Full Name,Bio,Followers\n"
+        + "".join(f'tiktok,maker_{n},Maker {n},"Prints,\nframes {n}",{n}\n' for n in range(CHUNK_RECORDS + 3))
+    )
+    files = [exact, short, array, rows]
     log = tmp_path / "reads.log"
     monkeypatch.setattr(parallel, "SMALL_FILE_BYTES", 0)
     monkeypatch.setattr(parallel, "read_chunk", _logging_read_chunk(log))
@@ -349,7 +354,7 @@ def test_chained_workers_decode_each_record_once(
     assert in_turns == one_process
     assert _stored(second_database_url) == _stored(database_url)
     reads = [line.split() for line in log.read_text().splitlines()]
-    assert sum(int(items) for _, items in reads) == 5 * CHUNK_RECORDS + 57
+    assert sum(int(items) for _, items in reads) == 6 * CHUNK_RECORDS + 60
     assert {worker for worker, _ in reads} == {f"sxe-ingest-{worker}" for worker in range(jobs)}
 
 

@@ -26,7 +26,7 @@ def test_small_file_has_one_sender_large_takes_turns(tmp_path: Path) -> None:
     assert [turns.skips(worker, 3) for worker in (0, 1)] == [True, False]
 
 
-def test_large_json_lines_and_arrays_are_chained(tmp_path: Path) -> None:
+def test_large_json_lines_arrays_and_csv_are_chained(tmp_path: Path) -> None:
     filler = b" " * parallel.SMALL_FILE_BYTES
     files = {
         "lines.jsonl": b"{}\n" + filler,
@@ -40,6 +40,6 @@ def test_large_json_lines_and_arrays_are_chained(tmp_path: Path) -> None:
         paths.append(tmp_path / name)
         paths[-1].write_bytes(data)
 
-    assert _Turns.plan(paths, workers=2, format_name=None).chained == [True, True, False, False, False]
-    # A forced CSV format reads every file as CSV.
-    assert _Turns.plan(paths, workers=2, format_name="csv-followers").chained == [False] * 5
+    assert _Turns.plan(paths, workers=2, format_name=None).chained == [True, True, False, True, False]
+    # A forced CSV format reads every file as CSV, so every large one is chained.
+    assert _Turns.plan(paths, workers=2, format_name="csv-followers").chained == [True] * 4 + [False]

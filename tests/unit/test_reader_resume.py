@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sxe.ingest import read_chunk, read_items, reader
-from sxe.ingest.reader import JSON_ARRAY, JSON_LINES, ReadPosition, open_records, resume_records
+from sxe.ingest.reader import CSV_LAYOUT, JSON_ARRAY, JSON_LINES, ReadPosition, open_records, resume_records
 
 VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(alphabet=st.characters(codec="utf-8"), max_size=12),
@@ -99,6 +99,44 @@ def test_json_arrays_resume_after_every_element(
         _assert_resumes_everywhere(path, read_bytes, patched)
 
 
+CELLS = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\r\x00"), max_size=8)
+
+
+def _csv(rows: list[list[str]], crlf: bool, broken_row: bool) -> bytes:
+    """Return a header and `rows` as CSV: cells with commas, quotes or line ends are quoted."""
+    end = "\r\n" if crlf else "\n"
+    lines = ['handle,"bio, with comma",note']
+    for row in rows:
+        lines.append(",".join('"' + cell.replace('"', '""') + '"' if set(cell) & set(',"\n') else cell for cell in row))
+        lines.append("")
+    if broken_row:
+        lines.insert(len(lines) // 2, "a,b,c,d,e")
+    return (end.join(lines) + end).encode("utf-8")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(st.lists(CELLS, min_size=1, max_size=3), min_size=1, max_size=8),
+    crlf=st.booleans(),
+    broken_row=st.booleans(),
+    bom=st.booleans(),
+    read_bytes=st.integers(min_value=1, max_value=40),
+)
+def test_csv_resumes_after_every_row(
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: list[list[str]],
+    crlf: bool,
+    broken_row: bool,
+    bom: bool,
+    read_bytes: int,
+) -> None:
+    path = tmp_path_factory.mktemp("rows") / "rows.csv"
+    path.write_bytes((reader.UTF8_BOM if bom else b"") + _csv(rows, crlf, broken_row))
+
+    with pytest.MonkeyPatch.context() as patched:
+        _assert_resumes_everywhere(path, read_bytes, patched)
+
+
 def test_positions_count_bytes_lines_and_elements(tmp_path: Path) -> None:
     lines = tmp_path / "values.jsonl"
     lines.write_bytes(reader.UTF8_BOM + '{"a": "é"}\n\n{"b": 2}\n'.encode())
@@ -115,13 +153,23 @@ def test_positions_count_bytes_lines_and_elements(tmp_path: Path) -> None:
     assert element.payload == [1, 2]
 
 
-def test_other_layouts_have_no_position(tmp_path: Path) -> None:
+def test_csv_position_keeps_the_header(tmp_path: Path) -> None:
     rows = tmp_path / "rows.csv"
-    rows.write_text("handle\nada\n")
+    rows.write_bytes(reader.UTF8_BOM + b'handle,bio\n\nada,"two\nlines"\nbob,x\n')
+
+    stream = open_records(rows)
+    next(stream.records)
+
+    assert stream.position() == ReadPosition(CSV_LAYOUT, offset=3 + 11 + 1 + 16, line=5, header=("handle", "bio"))
+    [row] = resume_records(rows, stream.position()).records  # type: ignore[arg-type]
+    assert row.payload == {"handle": "bob", "bio": "x"}
+    assert row.location.line == 5
+
+
+def test_document_has_no_position(tmp_path: Path) -> None:
     document = tmp_path / "one.json"
     document.write_text('{"a": 1}')
 
-    assert open_records(rows).position() is None
     assert open_records(document).position() is None
 
 
@@ -167,9 +215,25 @@ def test_first_chunk_holds_the_whole_detection_sample(tmp_path: Path) -> None:
     assert start.position.line == 21
 
 
-def test_read_chunk_refuses_csv(tmp_path: Path) -> None:
+@pytest.mark.parametrize("size", [1, 7])
+def test_chained_csv_chunks_read_whole_file(tmp_path: Path, size: int) -> None:
     rows = tmp_path / "rows.csv"
-    rows.write_text("platform,handle\n" + "".join(f"x,user_{n}\n" for n in range(30)))
+    body = "".join(f'x,user_{n},"bio of\nuser {n}"\n' for n in range(45))
+    rows.write_text("platform,handle,bio\n" + body + "x,a,b,c,d\n" + body.replace("user_", "other_"))
 
-    with pytest.raises(ValueError, match=f"reads JSON Lines and JSON arrays only, and {rows} reads as csv"):
-        read_chunk(rows, 5)
+    read, start = [], None
+    while True:
+        items, start = read_chunk(rows, size, start, "csv-followers")
+        read.extend(item.parse() for item in items)
+        if start is None:
+            break
+
+    assert read == [item.parse() for item in read_items(rows, "csv-followers")]
+
+
+def test_read_chunk_refuses_a_document(tmp_path: Path) -> None:
+    document = tmp_path / "page.json"
+    document.write_text(json.dumps(_x_page(1, users=30)))
+
+    with pytest.raises(ValueError, match=f"reads JSON Lines, JSON arrays and CSV only, and {document} reads as json"):
+        read_chunk(document, 5)

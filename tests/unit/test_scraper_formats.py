@@ -9,7 +9,7 @@ import pytest
 
 from sxe.errors import UsageError
 from sxe.ingest import ParsedRecord, read_profiles
-from sxe.ingest.formats.csv_followers import parse_column_map
+from sxe.ingest.formats.csv_followers import CsvFollowers, parse_column_map
 from sxe.models import Platform, Rejection, SourceProfile
 from sxe.normalize import normalize
 
@@ -211,6 +211,20 @@ def test_csv_map_option_overrides_known_columns() -> None:
     [profile] = profiles_of(parse(io.BytesIO(data), name="f.csv", column_map={"nickname": "display_name"}))
 
     assert profile.display_name == "Nick"
+
+
+def test_csv_format_maps_each_header_anew() -> None:
+    csv_format = CsvFollowers()
+    twarc = {"id": "7", "username": "ana", "public_metrics.followers_count": "12"}
+    export = {"Platform": "tiktok", "Handle": "bo", "Followers": "3"}
+
+    first = csv_format.parse_object(twarc, None)
+    second = csv_format.parse_object(export, None)
+
+    assert isinstance(first, SourceProfile)
+    assert (first.platform, first.handle, first.followers) == (Platform.X, "ana", "12")
+    assert isinstance(second, SourceProfile)
+    assert (second.platform, second.handle, second.followers) == (Platform.TIKTOK, "bo", "3")
 
 
 def test_csv_map_unknown_column_rejected() -> None:

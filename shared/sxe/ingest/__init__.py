@@ -156,7 +156,7 @@ class ChunkStart(NamedTuple):
 def read_chunk(
     path: Path, size: int, start: ChunkStart | None = None, format_name: str | None = None
 ) -> tuple[list[PendingRecord], ChunkStart | None]:
-    """Read the items of a JSON Lines or JSON array file from `start`, or from its beginning, up to a chunk.
+    """Read the items of a JSON Lines, JSON array or CSV file from `start`, or from its beginning, up to a chunk.
 
     A chunk ends with the first whole record that brings it to `size` items, so an
     envelope is never split. Returns the items and where the next chunk starts, or
@@ -185,7 +185,7 @@ def read_chunk(
 def _resumable(stream: RecordStream, path: Path) -> ReadPosition:
     position = stream.position()
     if position is None:
-        raise ValueError(f"read_chunk reads JSON Lines and JSON arrays only, and {path} reads as {stream.layout}")
+        raise ValueError(f"read_chunk reads JSON Lines, JSON arrays and CSV only, and {path} reads as {stream.layout}")
     return position
 
 

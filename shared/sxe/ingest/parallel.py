@@ -187,8 +187,8 @@ class _Turns(NamedTuple):
     One worker sends every message of a file of at most SMALL_FILE_BYTES, and the
     others skip the file without reading it. Such files take turns between the
     workers. The workers take turns on the messages of a larger file. They read a
-    `chained` one, JSON Lines or a JSON array, one chunk each from where the worker
-    before stopped, and every other larger file whole.
+    `chained` one, JSON Lines, a JSON array or CSV, one chunk each from where the
+    worker before stopped, and a larger JSON document whole.
     """
 
     workers: int

@@ -105,22 +105,24 @@ ReadResult = DecodedRecord | UnreadableRecord
 
 @dataclass(frozen=True, slots=True)
 class ReadPosition:
-    """The position of a JSON Lines or JSON array reader after the last record it yielded.
+    """The position of a JSON Lines, JSON array or CSV reader after the last record it yielded.
 
     `offset` is the file offset of the first byte after that record, `line` the line
-    number at that byte, and `index` the array index of the next element (0 for
-    JSON Lines). `resume_records` reads on from here, in this or another process,
-    so a record is decoded by one reader only.
+    number at that byte, `index` the array index of the next element (0 for the
+    other layouts), and `header` a CSV file's header once it was read.
+    `resume_records` reads on from here, in this or another process, so a record is
+    decoded by one reader only.
     """
 
     layout: str
     offset: int
     line: int
     index: int = 0
+    header: tuple[str, ...] | None = None
 
 
 # The layouts whose readers can stop after any record and resume there.
-RESUMABLE_LAYOUTS = frozenset({JSON_LINES, JSON_ARRAY})
+RESUMABLE_LAYOUTS = frozenset({JSON_LINES, JSON_ARRAY, CSV_LAYOUT})
 
 
 @dataclass(slots=True)
@@ -201,6 +203,8 @@ def resume_records(path: Path, position: ReadPosition, *, name: str | None = Non
     name = name or str(path)
     if position.layout == JSON_LINES:
         stream = _jsonl_stream(name, _lines(b"", handle), _LineCursor(position.offset, position.line))
+    elif position.layout == CSV_LAYOUT:
+        stream = _csv_stream(name, _lines(b"", handle), _RawLines(position.offset, position.line, position.header))
     else:
         stream = _array_stream(name, _ArrayText(b"", handle, position))
     stream.records = _closing(stream.records, handle)
@@ -247,7 +251,7 @@ def _records(layout: str, name: str, head: bytes, handle: IO[bytes], start: int)
     if layout == JSON_ARRAY:
         return _array_stream(name, _ArrayText(head, handle, ReadPosition(JSON_ARRAY, start, 1)))
     if layout == CSV_LAYOUT:
-        return RecordStream(layout, _csv_records(name, _lines(head, handle)))
+        return _csv_stream(name, _lines(head, handle), _RawLines(start, 1))
     return RecordStream(layout, _document_or_lines(name, head, handle))
 
 
@@ -581,7 +585,7 @@ class _ArrayText:
         self._pending = head
         self._handle = handle
         self._decoder = codecs.getincrementaldecoder("utf-8")()
-        # Set once a read had a byte that is not UTF-8; later elements are then checked.
+        # True once a read contained a byte that is not UTF-8. Later elements are then checked for one.
         self.has_invalid_bytes = False
         self.buffer = ""
         self.start = 0
@@ -666,12 +670,18 @@ _LONE_SURROGATE = re.compile("[\udc80-\udcff]")
 
 
 class _RawLines:
-    """Feed decoded lines to `csv.reader` and remember the raw bytes of the current row."""
+    """Feed decoded lines to `csv.reader`, remembering the raw bytes of the current row and where it ends.
 
-    def __init__(self, lines: Iterator[bytes]) -> None:
-        self._lines = lines
-        self.number = 0
-        self.row_start = 1
+    `offset` is the file offset after the last line taken, `number` that line's
+    number, and `header` the file's header once it was read.
+    """
+
+    def __init__(self, offset: int, line: int, header: tuple[str, ...] | None = None) -> None:
+        self._lines: Iterator[bytes] = iter(())
+        self.offset = offset
+        self.number = line - 1
+        self.header = header
+        self.row_start = line
         self.row_bytes = bytearray()
 
     def __iter__(self) -> _RawLines:
@@ -680,20 +690,34 @@ class _RawLines:
     def __next__(self) -> str:
         raw = next(self._lines)
         self.number += 1
+        self.offset += len(raw)
         self.row_bytes += raw
         return raw.decode("utf-8")
+
+    def read(self, lines: Iterator[bytes]) -> _RawLines:
+        self._lines = lines
+        return self
 
     def start_row(self) -> None:
         self.row_start = self.number + 1
         self.row_bytes = bytearray()
 
+    def position(self) -> ReadPosition:
+        return ReadPosition(CSV_LAYOUT, self.offset, self.number + 1, header=self.header)
 
-def _csv_records(name: str, lines: Iterator[bytes]) -> Iterator[ReadResult]:
-    """Yield each data row as a dict keyed by the header, with `None` for missing cells."""
-    raw_lines = _RawLines(lines)
+
+def _csv_stream(name: str, lines: Iterator[bytes], raw_lines: _RawLines) -> RecordStream:
+    return RecordStream(CSV_LAYOUT, _csv_records(name, raw_lines.read(lines)), raw_lines.position)
+
+
+def _csv_records(name: str, raw_lines: _RawLines) -> Iterator[ReadResult]:
+    """Yield each data row as a dict keyed by the header, with `None` for missing cells.
+
+    `csv.reader` takes a line only when the row it reads needs it, so when a row is
+    yielded, `raw_lines` has taken exactly the lines up to its end.
+    """
     dialect = "excel-tab" if Path(name).suffix.lower() == ".tsv" else "excel"
     reader = csv.reader(raw_lines, dialect=dialect)
-    header: list[str] | None = None
 
     while True:
         raw_lines.start_row()
@@ -706,19 +730,19 @@ def _csv_records(name: str, lines: Iterator[bytes]) -> Iterator[ReadResult]:
             yield _unreadable(RecordLocation(file=name, line=raw_lines.number), reason, bytes(raw_lines.row_bytes))
             continue
         except csv.Error as error:
-            reason = f"line {raw_lines.number} is not valid CSV: {error}"
+            reason = f"line {raw_lines.number} is not valid CSV: {error}; the rows after it were not read"
             yield _unreadable(RecordLocation(file=name, line=raw_lines.number), reason, bytes(raw_lines.row_bytes))
             return
 
         if not any(cell.strip() for cell in row):
             continue
-        if header is None:
-            header = [cell.strip() for cell in row]
+        if raw_lines.header is None:
+            raw_lines.header = tuple(cell.strip() for cell in row)
             continue
-        yield _csv_row(name, header, row, raw_lines)
+        yield _csv_row(name, raw_lines.header, row, raw_lines)
 
 
-def _csv_row(name: str, header: list[str], row: list[str], raw_lines: _RawLines) -> ReadResult:
+def _csv_row(name: str, header: tuple[str, ...], row: list[str], raw_lines: _RawLines) -> ReadResult:
     location = RecordLocation(file=name, line=raw_lines.row_start)
     raw = bytes(raw_lines.row_bytes).strip()
     if len(row) > len(header):

@@ -114,6 +114,7 @@ class CsvFollowers(SourceFormat):
         self.column_map = dict(column_map or {})
         self.default_platform = platform
         self._columns: dict[str, str] | None = None
+        self._mapped_header: list[str] = []
         self._header_platform: Platform | None = None
 
     def sniff(self, value: Any) -> bool:
@@ -161,9 +162,15 @@ class CsvFollowers(SourceFormat):
         )
 
     def _map_columns(self, header: list[str]) -> dict[str, str]:
-        """Map each header column to a field once per file: overrides first, then the alias table."""
-        if self._columns is not None:
+        """Map each header column to a field once per header: overrides first, then the alias table.
+
+        The mapping is kept for the next row with the same header, so one instance can
+        parse rows of several files, such as the registered one in a long-lived worker.
+        """
+        if self._columns is not None and self._mapped_header == header:
             return self._columns
+        self._mapped_header = header
+        self._header_platform = None
         columns: dict[str, str] = {}
         taken: set[str] = set(self.column_map.values())
         for column in header:
