@@ -38,7 +38,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sxe", description="Social XPress Engine: audience files in, lead cards out.")
+    parser = argparse.ArgumentParser(
+        prog="sxe",
+        description="Social XPress Engine: audience files in, lead cards out.",
+        epilog="Settings come from SXE_* environment variables, such as SXE_DATABASE_URL, SXE_STATE_DIR and "
+        "SXE_POOL_BUDGET_CREDITS; the README lists them. Exit status: 0 on success (also when records were "
+        f"quarantined), {EXIT_FAILURE} when a command failed, {EXIT_USAGE} for an unusable argument, "
+        f"{EXIT_DATABASE} when the database cannot be reached.",
+    )
     parser.add_argument("--version", action="version", version=f"sxe {__version__}")
     parser.add_argument(
         "--log-level",

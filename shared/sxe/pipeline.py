@@ -37,6 +37,7 @@ from sxe.intelligence import load_default_ruleset
 from sxe.intelligence.store import tag_pending_cards
 from sxe.intelligence.tribes import refresh_tribes
 from sxe.logs import Event, log
+from sxe.models import Platform
 from sxe.orchestrator import runner
 from sxe.orchestrator.deadline import Deadline
 from sxe.orchestrator.providers import Providers, open_providers
@@ -64,6 +65,8 @@ class RunSummary:
 
     run_id: str
     files: list[FileResult] = field(default_factory=list)
+    # Files in the input folders whose suffix the reader has no layout for.
+    skipped_files: list[str] = field(default_factory=list)
     profiles: int = 0
     new_profiles: int = 0
     new_lead_cards: int = 0
@@ -94,6 +97,7 @@ class RunSummary:
                 for file, record in self.quarantined
             ],
             "files": [{"file": r.file, "format": r.format, "records": r.records} for r in self.files],
+            "skipped_files": self.skipped_files,
             "profiles": self.profiles,
             "new_profiles": self.new_profiles,
             "lead_cards": sum(self.readiness.values()),
@@ -118,33 +122,57 @@ class RunSummary:
 
 
 def collect_inputs(paths: Sequence[Path]) -> list[Path]:
-    """Expand folders into their .json/.jsonl/.ndjson files (sorted); raise UsageError for a missing path."""
+    """Expand folders into their input files, as `find_inputs` does, and return the files to read."""
+    files, _ = find_inputs(paths)
+    return files
+
+
+def find_inputs(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """Return the files to read and the folder files skipped for their suffix; raise UsageError for a missing path.
+
+    A folder gives its files, at any depth and sorted, whose suffix is in INPUT_SUFFIXES.
+    A file named directly is read whatever its suffix.
+    """
     files: list[Path] = []
+    skipped: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES)
-            if not found:
+            found = sorted(p for p in path.rglob("*") if p.is_file())
+            inputs = [p for p in found if p.suffix.lower() in INPUT_SUFFIXES]
+            if not inputs:
                 raise UsageError(
                     f"folder {path} contains no {', '.join(sorted(INPUT_SUFFIXES))} files; pass files or another folder"
                 )
-            files.extend(found)
+            files.extend(inputs)
+            skipped.extend(p for p in found if p.suffix.lower() not in INPUT_SUFFIXES)
         elif path.is_file():
             files.append(path)
         else:
             raise UsageError(f"input {path} does not exist; pass an existing file or folder")
-    return files
+    return files, skipped
 
 
-def run(paths: Sequence[Path], settings: Settings, *, format_name: str | None = None) -> RunSummary:
-    """Run the whole pipeline over `paths`; raise UsageError before any work when an argument is unusable."""
-    files = collect_inputs(paths)
+def run(
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    format_name: str | None = None,
+    column_map: dict[str, str] | None = None,
+    platform: Platform | None = None,
+) -> RunSummary:
+    """Run the whole pipeline over `paths`; raise UsageError before any work when an argument is unusable.
+
+    `column_map` and `platform` apply to CSV files, as in `ingest_file`.
+    """
+    files, skipped = find_inputs(paths)
     if format_name is not None:
         get_format(format_name)
 
-    summary = RunSummary(run_id=str(uuid.uuid4()))
+    summary = RunSummary(run_id=str(uuid.uuid4()), skipped_files=[str(path) for path in skipped])
     with connect(database_url(settings), autocommit=True) as conn, ExitStack() as stack:
         migrate(conn)
-        log(logging.INFO, Event.RUN_STARTED, f"run started over {len(files)} files", stage="run")
+        skipped_note = f", {len(skipped)} skipped for their suffix" if skipped else ""
+        log(logging.INFO, Event.RUN_STARTED, f"run started over {len(files)} files{skipped_note}", stage="run")
         ingest_stage(
             conn,
             files,
@@ -152,6 +180,8 @@ def run(paths: Sequence[Path], settings: Settings, *, format_name: str | None = 
             summary,
             screen=IngestScreen(lambda: suppression_key(settings)),
             jobs=settings.ingest_jobs,
+            column_map=column_map,
+            platform=platform,
         )
         card_stage(conn, settings, summary)
         providers = stack.enter_context(provider_adapters(settings, summary))
@@ -169,15 +199,28 @@ def ingest_stage(
     *,
     screen: IngestScreen | None = None,
     jobs: int = 1,
+    column_map: dict[str, str] | None = None,
+    platform: Platform | None = None,
 ) -> None:
     """Ingest and normalize each file in turn, adding its counts to `summary`.
 
     `screen` checks records against the suppression list; None keys it from the environment.
     `jobs` processes share the per-record work, and the results do not depend on it.
+    `column_map` and `platform` apply to CSV files.
     """
     run_id = uuid.UUID(summary.run_id)
     touched: set[uuid.UUID] = set()
-    for result in ingest_files(conn, files, run_id=run_id, jobs=jobs, format_name=format_name, screen=screen):
+    results = ingest_files(
+        conn,
+        files,
+        run_id=run_id,
+        jobs=jobs,
+        format_name=format_name,
+        column_map=column_map,
+        platform=platform,
+        screen=screen,
+    )
+    for result in results:
         path = Path(result.file)
         summary.files.append(result)
         touched |= result.profile_ids

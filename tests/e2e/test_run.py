@@ -252,3 +252,55 @@ def test_cli_reports_an_unreachable_database(tmp_path: Path) -> None:
     assert result.returncode == 3
     assert "127.0.0.1:1/sxe" in result.stderr
     assert "hunter2" not in result.stderr
+
+
+def test_csv_options_and_skipped_files(database_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "fans.csv").write_text("Account Handle,Fan Total,Bio\nana_makes,12.3K,Prints\nbo_bakes,800,Bread\n")
+    (folder / "notes.txt").write_text("not an export")
+    (folder / "old.csv.gz").write_bytes(b"\x1f\x8b")
+    env = cli_env(SXE_DATABASE_URL=database_url, SXE_STATE_DIR=str(tmp_path / "state"))
+
+    options = ["--map", "Account Handle=handle", "--map", "Fan Total=followers", "--platform", "tiktok", "--json"]
+
+    result = run_cli("run", str(folder), *options, env=env)
+
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["ingested"] == 2
+    assert data["quarantine"] == []
+    assert data["skipped_files"] == [str(folder / "notes.txt"), str(folder / "old.csv.gz")]
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute("SELECT platform, handle, followers FROM social.profiles ORDER BY handle").fetchall()
+    assert rows == [("tiktok", "ana_makes", 12_300), ("tiktok", "bo_bakes", 800)]
+
+
+def test_summary_names_skipped_files(database_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "users.jsonl").write_text((EXAMPLES / "x-api-v1.1-users.jsonl").read_text())
+    for number in range(7):
+        (folder / f"notes-{number}.txt").write_text("not an export")
+    env = cli_env(SXE_DATABASE_URL=database_url, SXE_STATE_DIR=str(tmp_path / "state"))
+
+    result = run_cli("run", str(folder), env=env)
+
+    assert result.returncode == 0, result.stderr
+    shown = ", ".join(f"notes-{number}.txt" for number in range(5))
+    assert f"skipped 7 files with another suffix: {shown} and 2 more" in result.stdout
+
+
+def test_cli_rejects_map_for_a_json_format(tmp_path: Path) -> None:
+    result = run_cli(
+        "run",
+        str(EXAMPLES),
+        "--format",
+        "x-api-v2",
+        "--map",
+        "Fans=followers",
+        env=cli_env(SXE_STATE_DIR=str(tmp_path)),
+    )
+
+    assert result.returncode == 2
+    assert "--map applies to CSV files only; drop it or use --format csv-followers" in result.stderr

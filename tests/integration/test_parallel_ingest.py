@@ -28,6 +28,7 @@ from sxe.ingest import parallel, read_items, store
 from sxe.ingest.parallel import WorkerLost, ingest_files
 from sxe.ingest.parallel import read_chunk as parallel_read_chunk
 from sxe.ingest.store import CHUNK_RECORDS, PrepareItem
+from sxe.models import Platform
 from sxe.pipeline import collect_inputs
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
@@ -91,9 +92,9 @@ def second_database_url(server_url: str, template_url: str) -> Iterator[str]:
         yield url
 
 
-def _ingest(url: str, files: list[Path], jobs: int) -> list[tuple[Any, ...]]:
+def _ingest(url: str, files: list[Path], jobs: int, **options: Any) -> list[tuple[Any, ...]]:
     with connect(url, autocommit=True) as conn:
-        results = list(ingest_files(conn, files, run_id=uuid.uuid4(), jobs=jobs))
+        results = list(ingest_files(conn, files, run_id=uuid.uuid4(), jobs=jobs, **options))
     return [
         (result.file, result.format, result.records, result.accepted, result.duplicates, result.quarantined_total)
         for result in results
@@ -292,9 +293,9 @@ def test_stored_record_of_suppressed_person_counts_suppressed(database_url: str,
     assert again.duplicates == 19
 
 
-def _shorter_for_second_worker(path: Path, format_name: str | None) -> Iterator[Any]:
+def _shorter_for_second_worker(path: Path, *args: Any, **options: Any) -> Iterator[Any]:
     """Read like read_items, but let the second worker see the file one chunk shorter, as if it changed."""
-    items = list(read_items(path, format_name))
+    items = list(read_items(path, *args, **options))
     if multiprocessing.current_process().name == "sxe-ingest-1":
         return iter(items[:-CHUNK_RECORDS])
     return iter(items)
@@ -358,11 +359,29 @@ def test_chained_workers_decode_each_record_once(
     assert {worker for worker, _ in reads} == {f"sxe-ingest-{worker}" for worker in range(jobs)}
 
 
+def test_csv_options_reach_every_chunk(
+    database_url: str, second_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = tmp_path / "fans.csv"
+    rows.write_text("Account Handle,Fan Total\n" + "".join(f"fan_{n},{n}\n" for n in range(3 * CHUNK_RECORDS)))
+    options = {"column_map": {"Account Handle": "handle", "Fan Total": "followers"}, "platform": Platform.TIKTOK}
+    monkeypatch.setattr(parallel, "SMALL_FILE_BYTES", 0)
+
+    one_process = _ingest(database_url, [rows], jobs=1, **options)
+    in_turns = _ingest(second_database_url, [rows], jobs=2, **options)
+
+    assert in_turns == one_process
+    assert one_process[0][3] == 3 * CHUNK_RECORDS
+    stored = _stored(second_database_url)
+    assert stored == _stored(database_url)
+    assert {platform for platform, *_ in stored["profiles"]} == {"tiktok"}
+
+
 def _appending_after_first_chunk(path: Path) -> Callable[..., Any]:
     """Return read_chunk that appends a line to `path` once the first chunk is read, as a writer might."""
 
-    def read_then_append(file: Path, size: int, start: Any = None, format_name: str | None = None) -> Any:
-        read = parallel_read_chunk(file, size, start, format_name)
+    def read_then_append(file: Path, size: int, start: Any = None, *options: Any) -> Any:
+        read = parallel_read_chunk(file, size, start, *options)
         if start is None:
             with path.open("a") as out:
                 out.write(json.dumps(_x_user(9999, followers=1)) + "\n")

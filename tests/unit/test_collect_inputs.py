@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from sxe.errors import UsageError
-from sxe.pipeline import collect_inputs
+from sxe.pipeline import collect_inputs, find_inputs
 
 
 def test_folder_gives_every_readable_suffix(tmp_path: Path) -> None:
@@ -38,3 +38,13 @@ def test_file_of_any_suffix_is_taken(tmp_path: Path) -> None:
     path.write_text("{}\n")
 
     assert collect_inputs([path]) == [path]
+
+
+def test_folder_files_of_other_suffixes_are_listed(tmp_path: Path) -> None:
+    for name in ("a.json", "notes.txt", "b.csv.gz"):
+        (tmp_path / name).write_text("{}\n")
+
+    files, skipped = find_inputs([tmp_path])
+
+    assert files == [tmp_path / "a.json"]
+    assert skipped == [tmp_path / "b.csv.gz", tmp_path / "notes.txt"]

@@ -89,7 +89,9 @@ def test_reader_array_ends_at_an_element_that_never_closes(tmp_path: Path) -> No
     cut = records[-1]
     assert isinstance(cut, UnreadableRecord)
     assert cut.location.index == 1
-    assert cut.rejection.reason.endswith("; the file ends before its brackets or quotes close")
+    assert cut.rejection.reason == (
+        "array element 1 at line 1 is not valid JSON: its brackets or quotes do not close before the file ends"
+    )
 
 
 def test_reader_array_element_too_long_to_close_stops_the_array(
@@ -103,8 +105,8 @@ def test_reader_array_element_too_long_to_close_stops_the_array(
 
     assert len(records) == 2
     assert records[-1].rejection.reason == (
-        "array element 1 is not valid JSON: Expecting value at line 1;"
-        " it runs past 64 bytes without closing, so the elements after it were not read"
+        "array element 1 at line 1 is not valid JSON: its brackets or quotes do not close within 64 bytes,"
+        " so the elements after it were not read"
     )
 
 

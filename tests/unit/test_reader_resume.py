@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sxe.ingest import read_chunk, read_items, reader
+from sxe.ingest import ReadOptions, read_chunk, read_items, reader
 from sxe.ingest.reader import CSV_LAYOUT, JSON_ARRAY, JSON_LINES, ReadPosition, open_records, resume_records
 
 VALUES = st.recursive(
@@ -223,7 +223,7 @@ def test_chained_csv_chunks_read_whole_file(tmp_path: Path, size: int) -> None:
 
     read, start = [], None
     while True:
-        items, start = read_chunk(rows, size, start, "csv-followers")
+        items, start = read_chunk(rows, size, start, ReadOptions("csv-followers"))
         read.extend(item.parse() for item in items)
         if start is None:
             break

@@ -16,7 +16,7 @@ from sxe.db.migrate import migrate
 from sxe.errors import UsageError
 from sxe.ingest.bulk import import_object
 from sxe.ingest.formats import format_names, get_format
-from sxe.ingest.formats.csv_followers import parse_column_map
+from sxe.ingest.formats.csv_followers import CSV_FORMAT_NAME, parse_column_map
 from sxe.ingest.objects import ImportSource
 from sxe.ingest.store import FileResult
 from sxe.logs import Event, log
@@ -39,19 +39,7 @@ def register(commands: Any) -> None:
         metavar="NAME",
         help=f"source format instead of detecting it: {', '.join(format_names())}",
     )
-    parser.add_argument(
-        "--map",
-        dest="column_map",
-        action="append",
-        default=[],
-        metavar="COLUMN=FIELD",
-        help="CSV only: read COLUMN as FIELD (repeatable), such as --map 'Fans=followers'",
-    )
-    parser.add_argument(
-        "--platform",
-        choices=[platform.value for platform in Platform],
-        help="CSV only: platform of rows with no platform column or profile URL",
-    )
+    add_csv_options(parser)
     parser.add_argument("--source-name", default="import", help="source name kept on every observation")
     parser.add_argument("--source-url", help="where the file was fetched, kept on every observation")
     parser.add_argument(
@@ -64,13 +52,35 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=_import)
 
 
-def _import(args: argparse.Namespace) -> int:
+def add_csv_options(parser: argparse.ArgumentParser, *, note: str = "") -> None:
+    """Add `--map` and `--platform`, which `csv_options` reads back; `note` ends the `--map` help."""
+    parser.add_argument(
+        "--map",
+        dest="column_map",
+        action="append",
+        default=[],
+        metavar="COLUMN=FIELD",
+        help=f"CSV only: read COLUMN as FIELD (repeatable), such as --map 'Fans=followers'{note}",
+    )
+    parser.add_argument(
+        "--platform",
+        choices=[platform.value for platform in Platform],
+        help="CSV only: platform of rows with no platform column or profile URL",
+    )
+
+
+def csv_options(args: argparse.Namespace) -> tuple[dict[str, str], Platform | None]:
+    """Return the column map and platform of `add_csv_options`; raise UsageError for `--map` with a JSON format."""
     if args.format_name is not None:
         get_format(args.format_name)
     column_map = parse_column_map(args.column_map)
-    if column_map and args.format_name not in (None, "csv-followers"):
-        raise UsageError("--map applies to CSV files only; drop it or use --format csv-followers")
-    platform = Platform(args.platform) if args.platform else None
+    if column_map and args.format_name not in (None, CSV_FORMAT_NAME):
+        raise UsageError(f"--map applies to CSV files only; drop it or use --format {CSV_FORMAT_NAME}")
+    return column_map, Platform(args.platform) if args.platform else None
+
+
+def _import(args: argparse.Namespace) -> int:
+    column_map, platform = csv_options(args)
 
     settings = load_settings()
     disable = None if args.progress is None else not args.progress

@@ -7,9 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sxe.commands.import_file import add_csv_options, csv_options
 from sxe.config import MAX_INGEST_JOBS, load_settings
 from sxe.ingest.formats import format_names
 from sxe.pipeline import RunSummary, run
+
+SHOWN_SKIPPED_FILES = 5
 
 
 def register(commands: Any) -> None:
@@ -32,6 +35,7 @@ def register(commands: Any) -> None:
         metavar="NAME",
         help=f"source format of every file, instead of detecting it: {', '.join(format_names())}",
     )
+    add_csv_options(parser, note=". Every CSV file of the run must have COLUMN")
     parser.add_argument("--pool", help="audience pool the cards belong to (default SXE_POOL or 'default')")
     parser.add_argument(
         "--jobs",
@@ -55,10 +59,17 @@ def _jobs(text: str) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    column_map, platform = csv_options(args)
     overrides: dict[str, Any] = {"pool": args.pool} if args.pool else {}
     if args.jobs is not None:
         overrides["ingest_jobs"] = args.jobs
-    summary = run(args.paths, load_settings(**overrides), format_name=args.format_name)
+    summary = run(
+        args.paths,
+        load_settings(**overrides),
+        format_name=args.format_name,
+        column_map=column_map,
+        platform=platform,
+    )
     if args.json:
         print(json.dumps(summary.to_json(), indent=2, default=str))
     else:
@@ -74,6 +85,7 @@ def render_summary(summary: RunSummary) -> str:
         "",
         f"  ingest      {_count(data['ingested'], 'record')} stored, {_count(data['duplicates'], 'duplicate')}, "
         f"{data['quarantined']} quarantined ({_count(len(data['files']), 'file')})",
+        *_skipped_files(data["skipped_files"]),
         f"  normalize   {_count(data['profiles'], 'profile')} touched, {data['new_profiles']} new",
         f"  lead cards  {data['lead_cards']} in pool, {data['new_lead_cards']} new, {data['tagged']} tagged",
         f"  identity    {_count(data['merged_cards'], 'card')} merged, {data['split_cards']} split",
@@ -100,6 +112,15 @@ def render_summary(summary: RunSummary) -> str:
             f"  manifest URL  {bundle['manifest_url']}",
         ]
     return "\n".join(lines)
+
+
+def _skipped_files(skipped: list[str]) -> list[str]:
+    """Return the summary line naming the folder files left unread, or none."""
+    if not skipped:
+        return []
+    names = ", ".join(Path(name).name for name in skipped[:SHOWN_SKIPPED_FILES])
+    more = f" and {len(skipped) - SHOWN_SKIPPED_FILES} more" if len(skipped) > SHOWN_SKIPPED_FILES else ""
+    return [f"              skipped {_count(len(skipped), 'file')} with another suffix: {names}{more}"]
 
 
 def _count(number: int, noun: str) -> str:

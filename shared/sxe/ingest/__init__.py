@@ -146,6 +146,17 @@ def read_items(
     return _pending_records(itertools.chain(sample, stream.records), source_format)
 
 
+class ReadOptions(NamedTuple):
+    """Options for reading files: a format instead of detection, and CSV column overrides and default platform.
+
+    `column_map` and `platform` have the meaning they have for `read_profiles`.
+    """
+
+    format_name: str | None = None
+    column_map: dict[str, str] | None = None
+    platform: Platform | None = None
+
+
 class ChunkStart(NamedTuple):
     """The start of a chunk of a file: its reader's position, and the format of the file's records."""
 
@@ -154,22 +165,24 @@ class ChunkStart(NamedTuple):
 
 
 def read_chunk(
-    path: Path, size: int, start: ChunkStart | None = None, format_name: str | None = None
+    path: Path, size: int, start: ChunkStart | None = None, options: ReadOptions = ReadOptions()
 ) -> tuple[list[PendingRecord], ChunkStart | None]:
     """Read the items of a JSON Lines, JSON array or CSV file from `start`, or from its beginning, up to a chunk.
 
     A chunk ends with the first whole record that brings it to `size` items, so an
     envelope is never split. Returns the items and where the next chunk starts, or
     None when the file ended. The first chunk detects the format, unless
-    `format_name` is given, with the errors of `read_items`; later chunks take it
-    from `start`. Every process that reads on from a returned start gets the items
+    `options` names one, with the errors of `read_items`; later chunks take it from
+    `start`. Every process that reads on from a returned start gets the items
     that one reader of the whole file would yield there.
     """
     if start is None:
-        stream, source_format, sample = _open_items(path, format_name, None, None, None)
+        stream, source_format, sample = _open_items(
+            path, options.format_name, None, options.column_map, options.platform
+        )
     else:
         stream = resume_records(path, start.position)
-        source_format = None if start.format_name is None else get_format(start.format_name)
+        source_format = _resumed_format(start.format_name, options)
         sample = []
     items: list[PendingRecord] = []
     try:
@@ -180,6 +193,13 @@ def read_chunk(
     finally:
         stream.close()
     return items, None
+
+
+def _resumed_format(format_name: str | None, options: ReadOptions) -> SourceFormat | None:
+    """Return the format the first chunk chose; a CSV one with the options' overrides, as `_open_items` makes it."""
+    if format_name == CSV_FORMAT_NAME:
+        return CsvFollowers(options.column_map or {}, platform=options.platform)
+    return None if format_name is None else get_format(format_name)
 
 
 def _resumable(stream: RecordStream, path: Path) -> ReadPosition:
@@ -279,4 +299,13 @@ def parse_decoded(record: DecodedRecord, source_format: SourceFormat) -> Iterato
     return map(PendingRecord.parse, _expand(record, source_format))
 
 
-__all__ = ["ChunkStart", "ParsedRecord", "PendingRecord", "parse_decoded", "read_chunk", "read_items", "read_profiles"]
+__all__ = [
+    "ChunkStart",
+    "ParsedRecord",
+    "PendingRecord",
+    "ReadOptions",
+    "parse_decoded",
+    "read_chunk",
+    "read_items",
+    "read_profiles",
+]

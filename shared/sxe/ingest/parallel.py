@@ -47,7 +47,7 @@ from psycopg.conninfo import make_conninfo
 from sxe.compliance.suppression import IngestScreen
 from sxe.db import connect, sql, transaction
 from sxe.errors import SxeError, UsageError
-from sxe.ingest import ChunkStart, ParsedRecord, PendingRecord, read_chunk, read_items
+from sxe.ingest import ChunkStart, ParsedRecord, PendingRecord, ReadOptions, read_chunk, read_items
 from sxe.ingest.formats.csv_followers import CSV_FORMAT_NAME
 from sxe.ingest.reader import CSV_LAYOUT, RESUMABLE_LAYOUTS, DecodedRecord, choose_layout
 from sxe.ingest.store import (
@@ -63,7 +63,7 @@ from sxe.ingest.store import (
     prepare_records,
     store_chunk,
 )
-from sxe.models import SourceProfile
+from sxe.models import Platform, SourceProfile
 
 READ_AHEAD_PER_JOB = 2
 # A file up to this size is read by one worker only (see _Turns).
@@ -113,11 +113,14 @@ def ingest_files(
     run_id: UUID,
     jobs: int,
     format_name: str | None = None,
+    column_map: dict[str, str] | None = None,
+    platform: Platform | None = None,
     screen: IngestScreen | None = None,
     track_profiles: bool = True,
 ) -> Iterator[FileResult]:
     """Ingest and normalize each file like `ingest_file`; yield each file's result in file order.
 
+    `column_map` and `platform` apply to CSV files, as in `ingest_file`.
     With `jobs` of 1 the files are ingested one after the other in this process.
     Raises UsageError for a file whose format cannot be detected, after the files
     before it are stored, and WorkerLost when a worker process dies.
@@ -126,11 +129,19 @@ def ingest_files(
     if jobs <= 1:
         for path in files:
             yield ingest_file(
-                conn, path, run_id=run_id, format_name=format_name, screen=screen, track_profiles=track_profiles
+                conn,
+                path,
+                run_id=run_id,
+                format_name=format_name,
+                column_map=column_map,
+                platform=platform,
+                screen=screen,
+                track_profiles=track_profiles,
             )
         return
 
-    with _Workers(files, format_name, jobs, _conninfo(conn)) as workers:
+    options = ReadOptions(format_name, column_map, platform)
+    with _Workers(files, options, jobs, _conninfo(conn)) as workers:
         for file_index, path in enumerate(files):
             messages = workers.messages_of(file_index)
             yield _store_file(conn, path, run_id, messages, format_name, screen, track_profiles)
@@ -220,10 +231,10 @@ class _Workers:
     the middle of a message, reading its pipe ends instead of waiting forever.
     """
 
-    def __init__(self, files: list[Path], format_name: str | None, jobs: int, conninfo: str) -> None:
+    def __init__(self, files: list[Path], options: ReadOptions, jobs: int, conninfo: str) -> None:
         context = _process_context()
         self._files = files
-        self._turns = _Turns.plan(files, jobs, format_name)
+        self._turns = _Turns.plan(files, jobs, options.format_name)
         pipes = [context.Pipe(duplex=False) for _ in range(jobs)]
         self._readers = [reader for reader, _ in pipes]
         self._writers = [writer for _, writer in pipes]
@@ -231,7 +242,7 @@ class _Workers:
         self._processes: list[BaseProcess] = [
             context.Process(  # type: ignore[attr-defined]
                 target=_work,
-                args=(worker, self._turns, files, format_name, conninfo, self._writers, self._handovers),
+                args=(worker, self._turns, files, options, conninfo, self._writers, self._handovers),
                 name=f"sxe-ingest-{worker}",
                 daemon=True,
             )
@@ -355,7 +366,7 @@ def _work(
     worker: int,
     turns: _Turns,
     files: list[Path],
-    format_name: str | None,
+    options: ReadOptions,
     conninfo: str,
     writers: list[Connection],
     handovers: _Handovers,
@@ -367,7 +378,7 @@ def _work(
     out = _Sender(writers[worker])
     try:
         with connect(conninfo, autocommit=True) as conn:
-            for message in _own_messages(conn, worker, turns, files, format_name, handovers):
+            for message in _own_messages(conn, worker, turns, files, options, handovers):
                 out.put(message)
     except BaseException as error:
         out.put(_Failed(_picklable(error)))
@@ -413,7 +424,7 @@ def _own_messages(
     worker: int,
     turns: _Turns,
     files: list[Path],
-    format_name: str | None,
+    options: ReadOptions,
     handovers: _Handovers,
 ) -> Iterator[_Message]:
     """Read the files this worker has a turn in, and yield the chunks and file ends whose turn is its own."""
@@ -421,10 +432,12 @@ def _own_messages(
         if turns.skips(worker, file_index):
             continue
         if turns.chained[file_index]:
-            yield from _chained_messages(conn, worker, turns, file_index, format_name, handovers, path)
+            yield from _chained_messages(conn, worker, turns, file_index, options, handovers, path)
             continue
         message_index = 0
-        for chunk in chunks(read_items(path, format_name)):
+        for chunk in chunks(
+            read_items(path, options.format_name, column_map=options.column_map, platform=options.platform)
+        ):
             if turns.sender(file_index, message_index) == worker:
                 yield _finish_chunk(conn, file_index, chunk)
             message_index += 1
@@ -437,7 +450,7 @@ def _chained_messages(
     worker: int,
     turns: _Turns,
     file_index: int,
-    format_name: str | None,
+    options: ReadOptions,
     handovers: _Handovers,
     path: Path,
 ) -> Iterator[_Message]:
@@ -461,7 +474,7 @@ def _chained_messages(
             start, stamp = handover.start, handover.stamp
             if _stamp(path) != stamp:
                 raise _changed(path)
-        pending, next_start = read_chunk(path, CHUNK_RECORDS, start, format_name)
+        pending, next_start = read_chunk(path, CHUNK_RECORDS, start, options)
         if not pending:
             yield _FileEnd(file_index)
             handovers.send(worker, _Handover(file_index, message_index + 1, None, stamp, message_index, worker))

@@ -526,14 +526,16 @@ def _take_invalid_element(
     `MAX_RECORD_BYTES`, and the reason states which.
     """
     location = RecordLocation(file=name, index=text.index)
-    reason = f"array element {text.index} is not valid JSON: {_error_message(error)} at line {text.line_at(error.pos)}"
     if element_end is None:
+        # The decoder's message describes where it stopped, which says little about an unclosed element.
+        reason = f"array element {text.index} at line {text.line} is not valid JSON: its brackets or quotes "
         if text.remaining() >= MAX_RECORD_BYTES:
-            reason += f"; it runs past {MAX_RECORD_BYTES} bytes without closing, so the elements after it were not read"
+            reason += f"do not close within {MAX_RECORD_BYTES} bytes, so the elements after it were not read"
         else:
-            reason += "; the file ends before its brackets or quotes close"
+            reason += "do not close before the file ends"
         return _unreadable(location, reason, text.head(HEAD_BYTES).encode("utf-8", _INVALID_AS_SURROGATES))
 
+    reason = f"array element {text.index} is not valid JSON: {_error_message(error)} at line {text.line_at(error.pos)}"
     raw = text.take_bytes(element_end).rstrip()
     text.index += 1
     return _unreadable(location, reason, raw)
