@@ -22,7 +22,9 @@ EXIT_DATABASE = 3
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args, unknown = build_parser().parse_known_args(argv)
+    if unknown:
+        _reject_unknown(args.command_parser, unknown)
     configure(args.log_level)
     try:
         return int(args.handler(args))
@@ -53,8 +55,19 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="JSON log lines on stderr at this level and above (default WARNING)",
     )
-    register_all(parser.add_subparsers(dest="command", required=True))
+    commands = parser.add_subparsers(dest="command", required=True)
+    register_all(commands)
+    for command_parser in commands.choices.values():
+        command_parser.set_defaults(command_parser=command_parser)
     return parser
+
+
+def _reject_unknown(command_parser: argparse.ArgumentParser, unknown: list[str]) -> None:
+    """Exit with the command's own usage line, so the message shows the options the command takes."""
+    message = f"unrecognized arguments: {' '.join(unknown)}"
+    if "--log-level" in unknown or "--version" in unknown:
+        message += "; --log-level and --version go before the command, as in: sxe --log-level INFO run PATH"
+    command_parser.error(message)
 
 
 if __name__ == "__main__":

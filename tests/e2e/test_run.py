@@ -304,3 +304,13 @@ def test_cli_rejects_map_for_a_json_format(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "--map applies to CSV files only; drop it or use --format csv-followers" in result.stderr
+
+
+def test_cli_unknown_option_shows_the_command_usage(tmp_path: Path) -> None:
+    result = run_cli("run", str(EXAMPLES), "--log-level", "INFO", env=cli_env(SXE_STATE_DIR=str(tmp_path)))
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: sxe run ")
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("sxe run: error: unrecognized arguments: --log-level INFO;")
+    assert "sxe --log-level INFO run PATH" in last_line
