@@ -23,3 +23,26 @@ def test_printed_summary_shows_merges_and_splits() -> None:
     lines = render_summary(summary).splitlines()
 
     assert "  identity    2 cards merged, 1 split" in lines
+
+
+def test_printed_enrichment_uses_the_json_words() -> None:
+    summary = RunSummary(run_id=str(uuid.uuid4()), simulated_provider=False)
+    summary.sweep.enqueued = 9
+    summary.sweep.skipped["cooldown_matched"] = 2
+    summary.work.lookups = 8
+    summary.work.matched = 5
+    summary.work.credits_spent = 1
+
+    lines = render_summary(summary).splitlines()
+
+    assert "  enrichment  9 lookups enqueued, 8 made, 7 cards enriched, 1 credit spent" in lines
+
+
+def test_printed_summary_lists_skipped_files() -> None:
+    skipped = [f"/in/notes-{number}.txt" for number in range(6)]
+    summary = RunSummary(run_id=str(uuid.uuid4()), skipped_files=skipped)
+
+    lines = render_summary(summary).splitlines()
+
+    names = ", ".join(f"notes-{number}.txt" for number in range(5))
+    assert f"              skipped 6 files with another suffix: {names} and 1 more" in lines

@@ -89,8 +89,9 @@ def render_summary(summary: RunSummary) -> str:
         f"  normalize   {_count(data['profiles'], 'profile')} touched, {data['new_profiles']} new",
         f"  lead cards  {data['lead_cards']} in pool, {data['new_lead_cards']} new, {data['tagged']} tagged",
         f"  identity    {_count(data['merged_cards'], 'card')} merged, {data['split_cards']} split",
-        f"  enrichment  {_count(data['enrichment_enqueued'], 'lookup')} allowed, {data['lookups']} made, "
-        f"{data['enriched']} matched, {_count(data['credits_spent'], 'credit')}"
+        # The same words as the --json keys: enrichment_enqueued, lookups, enriched, credits_spent.
+        f"  enrichment  {_count(data['enrichment_enqueued'], 'lookup')} enqueued, {data['lookups']} made, "
+        f"{_count(data['enriched'], 'card')} enriched, {_count(data['credits_spent'], 'credit')} spent"
         + (" (provider simulator)" if data["simulated_provider"] else ""),
     ]
     if data["enrichment_skipped"]:
