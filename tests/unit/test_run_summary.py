@@ -46,3 +46,9 @@ def test_printed_summary_lists_skipped_files() -> None:
 
     names = ", ".join(f"notes-{number}.txt" for number in range(5))
     assert f"              skipped 6 files with another suffix: {names} and 1 more" in lines
+
+
+def test_printed_summary_without_cards_says_so() -> None:
+    lines = render_summary(RunSummary(run_id=str(uuid.uuid4()))).splitlines()
+
+    assert "  readiness   no cards" in lines

@@ -227,6 +227,31 @@ def test_csv_format_maps_each_header_anew() -> None:
     assert (second.platform, second.handle, second.followers) == (Platform.TIKTOK, "bo", "3")
 
 
+def test_csv_reason_names_every_missing_column() -> None:
+    csv_format = CsvFollowers()
+
+    rejection = csv_format.parse_object({"Account Handle": "ana", "Fan Total": "12"}, None)
+
+    assert isinstance(rejection, Rejection)
+    assert rejection.kind == "invalid_shape"
+    assert rejection.reason == (
+        "CSV follower list row names no platform and header has no user id or handle column "
+        "(columns: Account Handle, Fan Total); add a platform column, a profile URL column, or pass "
+        "--platform NAME, and map one with --map 'COLUMN=handle' or --map 'COLUMN=id'"
+    )
+
+
+def test_csv_reason_redacts_a_header_row_of_data() -> None:
+    csv_format = CsvFollowers(platform=Platform.TIKTOK)
+
+    rejection = csv_format.parse_object({"ana@example.com": "bo@example.com", "Ana": "Bo"}, None)
+
+    assert isinstance(rejection, Rejection)
+    assert "(columns: [email], Ana)" in rejection.reason
+    assert "example.com" not in rejection.reason
+    assert "no platform" not in rejection.reason
+
+
 def test_csv_map_unknown_column_rejected() -> None:
     with pytest.raises(UsageError) as error:
         parse(io.BytesIO(b"id,username\n1,ana\n"), name="f.csv", column_map={"Fans": "followers"})

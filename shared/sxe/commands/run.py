@@ -97,7 +97,8 @@ def render_summary(summary: RunSummary) -> str:
     if data["enrichment_skipped"]:
         skipped = ", ".join(f"{reason} {count}" for reason, count in sorted(data["enrichment_skipped"].items()))
         lines.append(f"              skipped: {skipped}")
-    lines.append("  readiness   " + ", ".join(f"{state} {count}" for state, count in sorted(data["readiness"].items())))
+    states = ", ".join(f"{state} {count}" for state, count in sorted(data["readiness"].items()))
+    lines.append(f"  readiness   {states or 'no cards'}")
 
     if data["quarantine"]:
         lines += ["", "Quarantined records:"]

@@ -9,8 +9,9 @@ overrides a known one. The fields are those of `FIELD_ALIASES`.
 The platform of a row comes from its `platform` column, else from the host of its
 profile URL, else from the header (twarc-csv's `public_metrics.*` columns mean X),
 else from the `platform` given to the format. A row whose platform is still
-unknown is an `invalid_shape` rejection naming the fix. Empty cells read as
-missing values, and counts stay strings for normalization ("12.3K", "1,234").
+unknown, or whose header maps no column to an id or handle, is an `invalid_shape`
+rejection naming every fix it needs. Empty cells read as missing values, and
+counts stay strings for normalization ("12.3K", "1,234").
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from sxe.errors import UsageError
 from sxe.ingest.formats.base import Envelope, SourceFormat, url_platform
 from sxe.models import Platform, Rejection, SourceProfile
+from sxe.pii import redact_text
 
 CSV_FORMAT_NAME = "csv-followers"
 
@@ -67,6 +69,8 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "language": ("language", "lang"),
 }
 FIELDS = tuple(FIELD_ALIASES)
+# Header columns a rejection reason lists, so a wide export keeps its reason short.
+SHOWN_COLUMNS = 12
 
 PLATFORM_NAMES = {
     "x": Platform.X,
@@ -133,11 +137,9 @@ class CsvFollowers(SourceFormat):
         values = {field: _cell(item.get(column)) for column, field in columns.items()}
 
         platform = self._platform(values)
-        if platform is None:
-            reason = (
-                f"{self.label} row names no platform; add a platform column, a profile URL column, "
-                "or pass --platform NAME"
-            )
+        identity_column = not {"id", "handle"}.isdisjoint(columns.values())
+        if platform is None or not identity_column:
+            reason = self._shape_reason(list(item), no_platform=platform is None, no_identity=not identity_column)
             return Rejection(kind="invalid_shape", reason=reason)
         if not values.get("id") and not values.get("handle"):
             return self.missing_identity("user id or handle (columns such as id and username)")
@@ -160,6 +162,23 @@ class CsvFollowers(SourceFormat):
             created_at=values.get("created_at"),
             profile_url=values.get("profile_url"),
         )
+
+    def _shape_reason(self, header: list[str], *, no_platform: bool, no_identity: bool) -> str:
+        """Return the reason of a row whose platform is unknown or whose header maps no id or handle column.
+
+        Every fix the row needs is named at once. The header is shown redacted, because a
+        file without a header row reads its first row as one.
+        """
+        problems: list[str] = []
+        fixes: list[str] = []
+        if no_platform:
+            problems.append("row names no platform")
+            fixes.append("add a platform column, a profile URL column, or pass --platform NAME")
+        if no_identity:
+            columns = ", ".join(redact_text(column).text for column in header[:SHOWN_COLUMNS])
+            problems.append(f"header has no user id or handle column (columns: {columns})")
+            fixes.append("map one with --map 'COLUMN=handle' or --map 'COLUMN=id'")
+        return f"{self.label} {' and '.join(problems)}; {', and '.join(fixes)}"
 
     def _map_columns(self, header: list[str]) -> dict[str, str]:
         """Map each header column to a field once per header: overrides first, then the alias table.
