@@ -29,6 +29,7 @@ from sxe.errors import UsageError
 from sxe.handoff.export import HandoffMismatch, HandoffRequest, hand_off
 from sxe.handoff.records import RecordFormat
 from sxe.handoff.storage import build_store, download_url, signing_secret  # noqa: F401 - signing_secret is re-exported
+from sxe.ingest.compressed import content_suffix
 from sxe.ingest.formats import get_format
 from sxe.ingest.parallel import ingest_files
 from sxe.ingest.reader import CSV_SUFFIXES, JSONL_SUFFIXES
@@ -130,21 +131,22 @@ def collect_inputs(paths: Sequence[Path]) -> list[Path]:
 def find_inputs(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
     """Return the files to read and the folder files skipped for their suffix; raise UsageError for a missing path.
 
-    A folder gives its files, at any depth and sorted, whose suffix is in INPUT_SUFFIXES.
-    A file named directly is read whatever its suffix.
+    A folder gives its files, at any depth and sorted, whose suffix is in INPUT_SUFFIXES,
+    also before a `.gz` suffix. A file named directly is read whatever its suffix.
     """
     files: list[Path] = []
     skipped: list[Path] = []
     for path in paths:
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.is_file())
-            inputs = [p for p in found if p.suffix.lower() in INPUT_SUFFIXES]
+            inputs = [p for p in found if content_suffix(p.name) in INPUT_SUFFIXES]
             if not inputs:
                 raise UsageError(
-                    f"folder {path} contains no {', '.join(sorted(INPUT_SUFFIXES))} files; pass files or another folder"
+                    f"folder {path} contains no {', '.join(sorted(INPUT_SUFFIXES))} files, gzipped or not; "
+                    "pass files or another folder"
                 )
             files.extend(inputs)
-            skipped.extend(p for p in found if p.suffix.lower() not in INPUT_SUFFIXES)
+            skipped.extend(p for p in found if content_suffix(p.name) not in INPUT_SUFFIXES)
         elif path.is_file():
             files.append(path)
         else:

@@ -259,7 +259,7 @@ def test_csv_options_and_skipped_files(database_url: str, tmp_path: Path) -> Non
     folder.mkdir()
     (folder / "fans.csv").write_text("Account Handle,Fan Total,Bio\nana_makes,12.3K,Prints\nbo_bakes,800,Bread\n")
     (folder / "notes.txt").write_text("not an export")
-    (folder / "old.csv.gz").write_bytes(b"\x1f\x8b")
+    (folder / "old.csv.bak").write_text("handle\nana\n")
     env = cli_env(SXE_DATABASE_URL=database_url, SXE_STATE_DIR=str(tmp_path / "state"))
 
     options = ["--map", "Account Handle=handle", "--map", "Fan Total=followers", "--platform", "tiktok", "--json"]
@@ -270,7 +270,7 @@ def test_csv_options_and_skipped_files(database_url: str, tmp_path: Path) -> Non
     data = json.loads(result.stdout)
     assert data["ingested"] == 2
     assert data["quarantine"] == []
-    assert data["skipped_files"] == [str(folder / "notes.txt"), str(folder / "old.csv.gz")]
+    assert data["skipped_files"] == [str(folder / "notes.txt"), str(folder / "old.csv.bak")]
     with psycopg.connect(database_url) as conn:
         rows = conn.execute("SELECT platform, handle, followers FROM social.profiles ORDER BY handle").fetchall()
     assert rows == [("tiktok", "ana_makes", 12_300), ("tiktok", "bo_bakes", 800)]
@@ -314,3 +314,22 @@ def test_cli_unknown_option_shows_the_command_usage(tmp_path: Path) -> None:
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line.startswith("sxe run: error: unrecognized arguments: --log-level INFO;")
     assert "sxe --log-level INFO run PATH" in last_line
+
+
+def test_gzipped_exports_are_read_and_a_cut_one_is_quarantined(settings: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    users = (EXAMPLES / "x-api-v1.1-users.jsonl").read_bytes()
+    (folder / "users.jsonl.gz").write_bytes(gzip.compress(users))
+    threads = gzip.compress((EXAMPLES / "threads-profiles.jsonl").read_bytes())
+    (folder / "threads.jsonl.gz").write_bytes(threads[: len(threads) - 12])
+
+    data = run([folder], settings).to_json()
+
+    assert [entry["file"] for entry in data["files"]] == [
+        str(folder / "threads.jsonl.gz"),
+        str(folder / "users.jsonl.gz"),
+    ]
+    assert data["ingested"] > 0
+    damaged = [entry for entry in data["quarantine"] if entry["reason"].startswith("file is a damaged gzip file")]
+    assert [entry["location"] for entry in damaged] == [str(folder / "threads.jsonl.gz")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,18 @@ def test_import_key_from_local_store(environment: Path, capsys: pytest.CaptureFi
 
     assert status == 0
     assert summary["source"] == "imports/2026-12/followers.csv"
+    assert summary["stored"] == 3
+
+
+def test_import_gzipped_key_from_local_store(environment: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = environment / "objects" / "imports" / "2026-12" / "followers.csv.gz"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(gzip.compress((FIXTURES / "csv-followers" / "mixed-export.csv").read_bytes()))
+
+    status, summary, _ = run_import(capsys, "imports/2026-12/followers.csv.gz", "--platform", "threads")
+
+    assert status == 0
+    assert summary["format"] == "csv-followers"
     assert summary["stored"] == 3
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import multiprocessing
 import os
@@ -375,6 +376,22 @@ def test_csv_options_reach_every_chunk(
     stored = _stored(second_database_url)
     assert stored == _stored(database_url)
     assert {platform for platform, *_ in stored["profiles"]} == {"tiktok"}
+
+
+def test_gzip_file_in_turns_matches_one_process(
+    database_url: str, second_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = _users_file(tmp_path / "users.jsonl", 2 * CHUNK_RECORDS + 9)
+    compressed = tmp_path / "users.jsonl.gz"
+    compressed.write_bytes(gzip.compress(plain.read_bytes()))
+    monkeypatch.setattr(parallel, "SMALL_FILE_BYTES", 0)
+
+    one_process = _ingest(database_url, [compressed], jobs=1)
+    in_turns = _ingest(second_database_url, [compressed], jobs=2)
+
+    assert in_turns == one_process
+    assert one_process[0][3] == 2 * CHUNK_RECORDS + 9
+    assert _stored(second_database_url) == _stored(database_url)
 
 
 def _appending_after_first_chunk(path: Path) -> Callable[..., Any]:

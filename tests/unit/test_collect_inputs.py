@@ -9,7 +9,7 @@ from sxe.pipeline import collect_inputs, find_inputs
 
 
 def test_folder_gives_every_readable_suffix(tmp_path: Path) -> None:
-    names = ["a.json", "b.jsonl", "c.ndjson", "d.jsonlines", "e.csv", "nested/f.TSV", "notes.txt", "g.json.gz"]
+    names = ["a.json", "b.jsonl", "c.ndjson", "d.jsonlines", "e.csv", "g.json.gz", "nested/f.TSV", "notes.txt", "h.gz"]
     for name in names:
         path = tmp_path / name
         path.parent.mkdir(exist_ok=True)
@@ -17,7 +17,7 @@ def test_folder_gives_every_readable_suffix(tmp_path: Path) -> None:
 
     found = collect_inputs([tmp_path])
 
-    assert [path.relative_to(tmp_path).as_posix() for path in found] == names[:6]
+    assert [path.relative_to(tmp_path).as_posix() for path in found] == names[:7]
 
 
 def test_folder_without_inputs_names_the_suffixes(tmp_path: Path) -> None:
@@ -41,10 +41,10 @@ def test_file_of_any_suffix_is_taken(tmp_path: Path) -> None:
 
 
 def test_folder_files_of_other_suffixes_are_listed(tmp_path: Path) -> None:
-    for name in ("a.json", "notes.txt", "b.csv.gz"):
+    for name in ("a.json", "notes.txt", "b.csv.gz", "c.txt.gz"):
         (tmp_path / name).write_text("{}\n")
 
     files, skipped = find_inputs([tmp_path])
 
-    assert files == [tmp_path / "a.json"]
-    assert skipped == [tmp_path / "b.csv.gz", tmp_path / "notes.txt"]
+    assert files == [tmp_path / "a.json", tmp_path / "b.csv.gz"]
+    assert skipped == [tmp_path / "c.txt.gz", tmp_path / "notes.txt"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 from sxe.ingest import parallel
@@ -41,5 +42,9 @@ def test_large_json_lines_arrays_and_csv_are_chained(tmp_path: Path) -> None:
         paths[-1].write_bytes(data)
 
     assert _Turns.plan(paths, workers=2, format_name=None).chained == [True, True, False, True, False]
+    # A gzip file is read whole by every worker, because resuming it means decompressing from the start.
+    compressed = tmp_path / "lines.jsonl.gz"
+    compressed.write_bytes(gzip.compress(files["lines.jsonl"]))
+    assert _Turns.plan([compressed], workers=2, format_name=None).chained == [False]
     # A forced CSV format reads every file as CSV, so every large one is chained.
     assert _Turns.plan(paths, workers=2, format_name="csv-followers").chained == [True] * 4 + [False]

@@ -48,6 +48,7 @@ from sxe.compliance.suppression import IngestScreen
 from sxe.db import connect, sql, transaction
 from sxe.errors import SxeError, UsageError
 from sxe.ingest import ChunkStart, ParsedRecord, PendingRecord, ReadOptions, read_chunk, read_items
+from sxe.ingest.compressed import is_gzip
 from sxe.ingest.formats.csv_followers import CSV_FORMAT_NAME
 from sxe.ingest.reader import CSV_LAYOUT, RESUMABLE_LAYOUTS, DecodedRecord, choose_layout
 from sxe.ingest.store import (
@@ -199,7 +200,7 @@ class _Turns(NamedTuple):
     others skip the file without reading it. Such files take turns between the
     workers. The workers take turns on the messages of a larger file. They read a
     `chained` one, JSON Lines, a JSON array or CSV, one chunk each from where the
-    worker before stopped, and a larger JSON document whole.
+    worker before stopped, and a larger JSON document or gzip file whole.
     """
 
     workers: int
@@ -210,8 +211,9 @@ class _Turns(NamedTuple):
     def plan(cls, files: list[Path], workers: int, format_name: str | None) -> _Turns:
         small = [_size(path) <= SMALL_FILE_BYTES for path in files]
         forced = CSV_LAYOUT if format_name == CSV_FORMAT_NAME else None
+        # A worker could resume a gzip file only by decompressing it from the start.
         chained = [
-            not is_small and _layout(path, forced) in RESUMABLE_LAYOUTS
+            not is_small and not is_gzip(path) and _layout(path, forced) in RESUMABLE_LAYOUTS
             for path, is_small in zip(files, small, strict=True)
         ]
         return cls(workers, small, chained)

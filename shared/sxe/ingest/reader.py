@@ -30,16 +30,18 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import orjson
 
 from sxe.errors import UsageError
+from sxe.ingest.compressed import GZIP_MAGIC, GzipContent, Prefixed, content_suffix
 from sxe.ingest.hashing import bytes_hash
 from sxe.models import RecordLocation, Rejection
 
@@ -174,10 +176,15 @@ def open_records(source: str | Path | IO[bytes], *, name: str | None = None, lay
         name = name or "stream"
 
     head = handle.read(HEAD_BYTES)
+    if head.startswith(GZIP_MAGIC):
+        handle = cast(IO[bytes], GzipContent(Prefixed(head, handle)))
+        head = handle.read(HEAD_BYTES)
     start = len(UTF8_BOM) if head.startswith(UTF8_BOM) else 0
     head = head[start:]
     chosen = layout or _choose_layout(name, head)
     stream = _records(chosen, name, head, handle, start)
+    if isinstance(handle, GzipContent):
+        stream.records = _reporting_damage(stream.records, handle, name)
     if isinstance(source, (str, Path)):
         stream.records = _closing(stream.records, handle)
     return stream
@@ -207,11 +214,21 @@ def resume_records(path: Path, position: ReadPosition, *, name: str | None = Non
         stream = _csv_stream(name, _lines(b"", handle), _RawLines(position.offset, position.line, position.header))
     else:
         stream = _array_stream(name, _ArrayText(b"", handle, position))
+    if isinstance(handle, GzipContent):
+        stream.records = _reporting_damage(stream.records, handle, name)
     stream.records = _closing(stream.records, handle)
     return stream
 
 
 def _open(path: Path) -> IO[bytes]:
+    """Open the file at `path` for reading its content: a gzip file is decompressed as it is read."""
+    handle = _open_file(path)
+    if handle.peek(len(GZIP_MAGIC))[: len(GZIP_MAGIC)] == GZIP_MAGIC:
+        return cast(IO[bytes], GzipContent(handle))
+    return handle
+
+
+def _open_file(path: Path) -> io.BufferedReader:
     try:
         return path.open("rb")
     except FileNotFoundError:
@@ -222,6 +239,17 @@ def _open(path: Path) -> IO[bytes]:
         raise UsageError(f"cannot read input file {path}: {error.strerror}") from None
 
 
+def _reporting_damage(records: Iterator[ReadResult], content: GzipContent, name: str) -> Iterator[ReadResult]:
+    """Yield `records`, then an unreadable record for the damage when the gzip stream turned out damaged."""
+    yield from records
+    if content.damage is not None:
+        reason = (
+            f"file is a damaged gzip file: {content.damage}; the content after byte {content.offset} was not read, "
+            "so compress or download the file again"
+        )
+        yield _unreadable(RecordLocation(file=name), reason, b"")
+
+
 def _closing(records: Iterator[ReadResult], handle: IO[bytes]) -> Iterator[ReadResult]:
     try:
         yield from records
@@ -230,7 +258,7 @@ def _closing(records: Iterator[ReadResult], handle: IO[bytes]) -> Iterator[ReadR
 
 
 def _choose_layout(name: str, head: bytes) -> str:
-    suffix = Path(name).suffix.lower()
+    suffix = content_suffix(name)
     if suffix in JSONL_SUFFIXES:
         return JSON_LINES
     if suffix in CSV_SUFFIXES:
@@ -718,7 +746,7 @@ def _csv_records(name: str, raw_lines: _RawLines) -> Iterator[ReadResult]:
     `csv.reader` takes a line only when the row it reads needs it, so when a row is
     yielded, `raw_lines` has taken exactly the lines up to its end.
     """
-    dialect = "excel-tab" if Path(name).suffix.lower() == ".tsv" else "excel"
+    dialect = "excel-tab" if content_suffix(name) == ".tsv" else "excel"
     reader = csv.reader(raw_lines, dialect=dialect)
 
     while True:

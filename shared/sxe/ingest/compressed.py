@@ -1,0 +1,119 @@
+"""Gzip-compressed input read as its content, with a damaged end reported instead of raised.
+
+Exports often arrive gzipped (`followers.csv.gz`, a dataset's `items.jsonl.gz`). The
+reader recognises a gzip file by its first two bytes, whatever its name, and reads the
+decompressed bytes as it reads any file. A file cut short by an interrupted download,
+or damaged in between, reads as if it ended there, and `damage` names the error, so
+the records before it are still stored and the damage is quarantined.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from pathlib import Path
+from typing import IO, Protocol
+
+GZIP_MAGIC = b"\x1f\x8b"
+GZIP_SUFFIX = ".gz"
+
+
+class Readable(Protocol):
+    """A byte stream that can be read and closed: a file, an object store body, a `Prefixed`."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+def is_gzip(path: Path) -> bool:
+    """Return True when the file at `path` starts like a gzip stream; False also when it cannot be read."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(GZIP_MAGIC)) == GZIP_MAGIC
+    except OSError:
+        return False
+
+
+def content_suffix(name: str) -> str:
+    """Return the lowercase suffix of the content's name: `.jsonl` for `users.jsonl.gz`."""
+    path = Path(name)
+    if path.suffix.lower() == GZIP_SUFFIX:
+        path = path.with_suffix("")
+    return path.suffix.lower()
+
+
+class GzipContent:
+    """The decompressed bytes of a gzip stream, read in order.
+
+    `read` returns b"" once the stream ends or turns out damaged. `damage` is then the
+    error message, and `offset` the number of content bytes read before it.
+    """
+
+    def __init__(self, compressed: Readable) -> None:
+        self._compressed = compressed
+        # typeshed requires a seekable fileobj, but GzipFile seeks it only to move backwards.
+        self._gzip = gzip.GzipFile(fileobj=compressed, mode="rb")  # type: ignore[call-overload]
+        self.damage: str | None = None
+        self.offset = 0
+
+    def read(self, size: int = -1) -> bytes:
+        """Return up to `size` content bytes (all of them for -1), fewer only at the end or the damage."""
+        parts: list[bytes] = []
+        wanted = size
+        while wanted != 0 and self.damage is None:
+            part = self._read_once(wanted)
+            if not part:
+                break
+            parts.append(part)
+            if wanted > 0:
+                wanted -= len(part)
+        return b"".join(parts)
+
+    def seek(self, offset: int) -> None:
+        """Move to content offset `offset` by decompressing up to it."""
+        self._gzip.seek(offset)
+        self.offset = offset
+
+    def close(self) -> None:
+        """Close the gzip stream and the compressed stream under it."""
+        self._gzip.close()
+        self._compressed.close()
+
+    def __enter__(self) -> GzipContent:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _read_once(self, size: int) -> bytes:
+        # read1 makes one read of the decompressing reader, which returns the content it has
+        # before it raises, so the content before a damaged block comes back first.
+        try:
+            part: bytes = self._gzip.read1(size)
+        except (OSError, EOFError, zlib.error) as error:
+            self.damage = str(error) or type(error).__name__
+            return b""
+        self.offset += len(part)
+        return part
+
+
+class Prefixed:
+    """A byte stream that returns `head` before the rest of `rest`, for bytes already read from it."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head = head
+        self._rest = rest
+
+    def read(self, size: int = -1) -> bytes:
+        """Return up to `size` bytes, from `head` while it lasts."""
+        if not self._head:
+            return self._rest.read(size)
+        if size < 0:
+            data, self._head = self._head + self._rest.read(), b""
+            return data
+        data, self._head = self._head[:size], self._head[size:]
+        return data
+
+    def close(self) -> None:
+        self._rest.close()
