@@ -66,7 +66,8 @@ def _reject_unknown(command_parser: argparse.ArgumentParser, unknown: list[str])
     """Exit with the command's own usage line, so the message shows the options the command takes."""
     message = f"unrecognized arguments: {' '.join(unknown)}"
     if "--log-level" in unknown or "--version" in unknown:
-        message += "; --log-level and --version go before the command, as in: sxe --log-level INFO run PATH"
+        command = command_parser.prog.removeprefix("sxe ")
+        message += f"; --log-level and --version go before the command, as in: sxe --log-level INFO {command} ..."
     command_parser.error(message)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sxe.commands.run import render_summary
+from sxe.ingest.store import FileResult
 from sxe.pipeline import RunSummary
 
 
@@ -52,3 +53,15 @@ def test_printed_summary_without_cards_says_so() -> None:
     lines = render_summary(RunSummary(run_id=str(uuid.uuid4()))).splitlines()
 
     assert "  readiness   no cards" in lines
+
+
+def test_printed_summary_names_files_without_records() -> None:
+    summary = RunSummary(run_id=str(uuid.uuid4()))
+    summary.files = [
+        FileResult(batch_id=uuid.uuid4(), file="/in/notes.txt"),
+        FileResult(batch_id=uuid.uuid4(), file="/in/a.jsonl", records=3),
+    ]
+
+    lines = render_summary(summary).splitlines()
+
+    assert "              no records in 1 file: notes.txt" in lines

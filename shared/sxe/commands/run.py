@@ -12,7 +12,8 @@ from sxe.config import MAX_INGEST_JOBS, load_settings
 from sxe.ingest.formats import format_names
 from sxe.pipeline import RunSummary, run
 
-SHOWN_SKIPPED_FILES = 5
+# File names a summary line lists before it says how many more there are.
+SHOWN_FILES = 5
 
 
 def register(commands: Any) -> None:
@@ -86,6 +87,7 @@ def render_summary(summary: RunSummary) -> str:
         f"  ingest      {_count(data['ingested'], 'record')} stored, {_count(data['duplicates'], 'duplicate')}, "
         f"{data['quarantined']} quarantined ({_count(len(data['files']), 'file')})",
         *_skipped_files(data["skipped_files"]),
+        *_empty_files(data["files"]),
         f"  normalize   {_count(data['profiles'], 'profile')} touched, {data['new_profiles']} new",
         f"  lead cards  {data['lead_cards']} in pool, {data['new_lead_cards']} new, {data['tagged']} tagged",
         f"  identity    {_count(data['merged_cards'], 'card')} merged, {data['split_cards']} split",
@@ -118,11 +120,23 @@ def render_summary(summary: RunSummary) -> str:
 
 def _skipped_files(skipped: list[str]) -> list[str]:
     """Return the summary line naming the folder files left unread, or none."""
-    if not skipped:
+    names = [Path(name).name for name in skipped]
+    return _files_line(f"skipped {_count(len(names), 'file')} with another suffix", names)
+
+
+def _empty_files(files: list[dict[str, Any]]) -> list[str]:
+    """Return the summary line naming the files that held no record, or none."""
+    names = [Path(item["file"]).name for item in files if not item["records"]]
+    return _files_line(f"no records in {_count(len(names), 'file')}", names)
+
+
+def _files_line(what: str, names: list[str]) -> list[str]:
+    """Return a summary line of `what` and up to SHOWN_FILES names, or none when there are no names."""
+    if not names:
         return []
-    names = ", ".join(Path(name).name for name in skipped[:SHOWN_SKIPPED_FILES])
-    more = f" and {len(skipped) - SHOWN_SKIPPED_FILES} more" if len(skipped) > SHOWN_SKIPPED_FILES else ""
-    return [f"              skipped {_count(len(skipped), 'file')} with another suffix: {names}{more}"]
+    listed = ", ".join(names[:SHOWN_FILES])
+    more = f" and {len(names) - SHOWN_FILES} more" if len(names) > SHOWN_FILES else ""
+    return [f"              {what}: {listed}{more}"]
 
 
 def _count(number: int, noun: str) -> str:
