@@ -28,7 +28,7 @@ def register(commands: Any) -> None:
         "paths",
         nargs="+",
         type=Path,
-        help="files, or folders of .json, .jsonl, .ndjson, .jsonlines, .csv and .tsv files",
+        help="files, or folders of .json, .jsonl, .ndjson, .jsonlines, .csv and .tsv files, gzipped or not",
     )
     parser.add_argument(
         "--format",
