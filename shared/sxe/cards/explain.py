@@ -22,6 +22,7 @@ import psycopg
 
 from sxe.db import sql
 from sxe.errors import UsageError
+from sxe.handoff.records import CONTRACT_PLATFORMS
 from sxe.models import Platform
 from sxe.orchestrator.explain import enrichment_report, render_enrichment, whole_seconds
 
@@ -72,6 +73,7 @@ def explain(conn: psycopg.Connection[Any], reference: str) -> dict[str, Any]:
         "pool": card["pool"],
         "readiness": card["readiness"],
         "readiness_reason": card["readiness_reason"],
+        "handoff_held": _handoff_held(profiles),
         "merged_into": None if card["merged_into"] is None else str(card["merged_into"]),
         "person_id": None if card["person_id"] is None else str(card["person_id"]),
         "ruleset_version": card["ruleset_version"],
@@ -96,6 +98,17 @@ def explain(conn: psycopg.Connection[Any], reference: str) -> dict[str, Any]:
         ],
         "enrichment": enrichment_report(conn, card_id),
     }
+
+
+def _handoff_held(profiles: list[dict[str, Any]]) -> str | None:
+    """Return why no lead-card version can carry the card, or None when one can."""
+    platforms = {row["platform"] for row in profiles}
+    if not platforms or platforms & CONTRACT_PLATFORMS:
+        return None
+    return (
+        f"no profile on a platform the lead-card contract lists ({', '.join(sorted(CONTRACT_PLATFORMS))}), "
+        f"so the card waits for a lead-card version that lists {', '.join(sorted(platforms))}"
+    )
 
 
 def _profile(row: dict[str, Any]) -> dict[str, Any]:
@@ -166,6 +179,8 @@ def render(report: dict[str, Any]) -> str:
     """Format an `explain` report for people."""
     lines = [f"Lead card {report['card_id']} (pool {report['pool']})", ""]
     lines.append(f"Readiness: {report['readiness']}" + _reason(report["readiness_reason"]))
+    if report["handoff_held"]:
+        lines.append(f"  not handed off: {report['handoff_held']}")
     if report["merged_into"]:
         lines.append(f"  merged into card {report['merged_into']}: run `sxe explain {report['merged_into']}`")
     if report["language"]:
