@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -102,3 +103,23 @@ def test_layout_of_a_gzip_file_comes_from_its_content(tmp_path: Path) -> None:
 
     assert choose_layout(array) == reader.JSON_ARRAY
     assert choose_layout(rows) == reader.CSV_LAYOUT
+
+
+def test_damage_inside_a_gzip_keeps_the_records_before_it(tmp_path: Path) -> None:
+    users = [{"id": n, "name": hashlib.sha256(str(n).encode()).hexdigest()} for n in range(2000)]
+    compressed = bytearray(gzip.compress("".join(json.dumps(user) + "\n" for user in users).encode()))
+    # Inverted bytes damage the deflate stream from there on. The gzip module reads the
+    # stream in blocks of 8 KiB (Python 3.11) or 128 KiB (3.12), so the damage is in its first block.
+    damaged_at = 6000
+    compressed[damaged_at : damaged_at + 40] = bytes(byte ^ 0xFF for byte in compressed[damaged_at : damaged_at + 40])
+    path = tmp_path / "damaged.jsonl.gz"
+    path.write_bytes(bytes(compressed))
+
+    records = list(read_records(path))
+
+    decoded = [record.payload for record in records if isinstance(record, DecodedRecord)]
+    assert len(decoded) > 50
+    assert decoded == users[: len(decoded)]
+    damage = records[-1]
+    assert isinstance(damage, UnreadableRecord)
+    assert damage.rejection.reason.startswith("file is a damaged gzip file: ")

@@ -4,7 +4,8 @@ Exports often arrive gzipped (`followers.csv.gz`, a dataset's `items.jsonl.gz`).
 reader recognises a gzip file by its first two bytes, whatever its name, and reads the
 decompressed bytes as it reads any file. A file cut short by an interrupted download,
 or damaged in between, reads as if it ended there, and `damage` names the error, so
-the records before it are still stored and the damage is quarantined.
+the records before it are still stored and the damage is quarantined. Up to
+`DAMAGE_STEP_BYTES` of content right before a damaged block are lost with it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import IO, Protocol
 
 GZIP_MAGIC = b"\x1f\x8b"
 GZIP_SUFFIX = ".gz"
+# The most content one decompressing step returns, and so the most a damaged block can take with it.
+DAMAGE_STEP_BYTES = 4096
 
 
 class Readable(Protocol):
@@ -87,10 +90,11 @@ class GzipContent:
         self.close()
 
     def _read_once(self, size: int) -> bytes:
-        # read1 makes one read of the decompressing reader, which returns the content it has
-        # before it raises, so the content before a damaged block comes back first.
+        # zlib raises without the content it decompressed in the same call, so small steps
+        # keep all but the last DAMAGE_STEP_BYTES before a damaged block.
+        step = DAMAGE_STEP_BYTES if size < 0 else min(size, DAMAGE_STEP_BYTES)
         try:
-            part: bytes = self._gzip.read1(size)
+            part: bytes = self._gzip.read1(step)
         except (OSError, EOFError, zlib.error) as error:
             self.damage = str(error) or type(error).__name__
             return b""

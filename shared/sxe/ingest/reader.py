@@ -244,8 +244,8 @@ def _reporting_damage(records: Iterator[ReadResult], content: GzipContent, name:
     yield from records
     if content.damage is not None:
         reason = (
-            f"file is a damaged gzip file: {content.damage}; the content after byte {content.offset} was not read, "
-            "so compress or download the file again"
+            f"file is a damaged gzip file: {content.damage}; the content after decompressed byte {content.offset} "
+            "was not read, so compress or download the file again"
         )
         yield _unreadable(RecordLocation(file=name), reason, b"")
 
