@@ -11,14 +11,16 @@ the records before it are still stored and the damage is quarantined. Up to
 from __future__ import annotations
 
 import gzip
+import io
 import zlib
 from pathlib import Path
 from typing import IO, Protocol
 
 GZIP_MAGIC = b"\x1f\x8b"
 GZIP_SUFFIX = ".gz"
-# The most content one decompressing step returns, and so the most a damaged block can take with it.
-DAMAGE_STEP_BYTES = 4096
+# The most content one decompressing step returns, and so the most a damaged block can take
+# with it. GzipFile's buffer is filled this much at a time, so a smaller step would not help.
+DAMAGE_STEP_BYTES = io.DEFAULT_BUFFER_SIZE
 
 
 class Readable(Protocol):
@@ -91,7 +93,7 @@ class GzipContent:
 
     def _read_once(self, size: int) -> bytes:
         # zlib raises without the content it decompressed in the same call, so small steps
-        # keep all but the last DAMAGE_STEP_BYTES before a damaged block.
+        # keep all but the last DAMAGE_STEP_BYTES (8 KiB) before a damaged block.
         step = DAMAGE_STEP_BYTES if size < 0 else min(size, DAMAGE_STEP_BYTES)
         try:
             part: bytes = self._gzip.read1(step)
