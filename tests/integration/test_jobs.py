@@ -221,3 +221,15 @@ def test_defer_spends_no_attempt(conn: psycopg.Connection[Any]) -> None:
     assert row["state"] == "queued"
     assert row["attempts"] == 0
     assert row["lease_token"] is None
+
+
+def test_claim_returns_jobs_in_queue_order(conn: psycopg.Connection[Any]) -> None:
+    ids = [enqueue_as_worker(conn, {"n": number}, priority=number % 3) for number in range(40)]
+    # Rewriting every other row moves it behind the others in the table, so the
+    # rows the UPDATE returns are not in queue order unless they are sorted.
+    conn.execute("UPDATE ops.jobs SET payload = payload || '{}' WHERE id = ANY(%s)", (ids[::2],))
+    rows = conn.execute("SELECT id FROM ops.jobs ORDER BY priority DESC, run_after, id").fetchall()
+
+    claimed = claim_as_worker(conn, limit=40)
+
+    assert [job.id for job in claimed] == [row["id"] for row in rows]

@@ -164,3 +164,23 @@ def test_name_key_drops_titles_accents_emoji() -> None:
 
 def test_default_handles_are_no_evidence() -> None:
     assert not same_person(facts(X, "user8812345"), facts(TIKTOK, "user8812345"))
+
+
+@pytest.mark.parametrize("reverse_ids", [False, True])
+def test_equal_links_pick_the_same_profile_in_every_run(reverse_ids: bool) -> None:
+    ids = sorted(uuid.uuid4() for _ in range(3))
+    if reverse_ids:
+        ids.reverse()
+    threads = profile_facts(
+        ids[0], THREADS, "anika_grant3813", "Anika Grant", None, None, identity_key="handle:anika_grant3813"
+    )
+    # The same person exported twice from X, once through each API: equally strong links that conflict.
+    older = profile_facts(ids[1], X, "anika_grant3813", "Anika Grant", None, None, identity_key="id:3000009338")
+    newer = profile_facts(
+        ids[2], X, "anika_grant3813", "Anika Grant", None, None, identity_key="id:1400000000000340033"
+    )
+
+    people = resolve([threads, older, newer]).people
+
+    assert frozenset({threads.profile_id, newer.profile_id}) in people
+    assert frozenset({older.profile_id}) in people

@@ -120,6 +120,9 @@ class IdentityFacts:
     domains: frozenset[str] = field(default_factory=frozenset)
     link_targets: frozenset[str] = field(default_factory=frozenset)
     cross_links: frozenset[tuple[Platform, str]] = field(default_factory=frozenset)
+    # The profile's `platform:identity_key`, which orders equally strong links the same
+    # way in every run, where profile ids are random. Empty when unknown.
+    stable_key: str = ""
 
     @property
     def handle_is_distinctive(self) -> bool:
@@ -138,11 +141,14 @@ def profile_facts(
     bio: str | None,
     website_domain: str | None,
     website_url: str | None = None,
+    *,
+    identity_key: str | None = None,
 ) -> IdentityFacts:
     """Extract the identity facts of one profile.
 
     `website_url` is the full website link when known; it adds the link-in-bio
     target (such as `linktr.ee/mara`) that the Tier 1 website domain leaves out.
+    `identity_key` is the profile's stored identity key, for the stable order of links.
     """
     domains: set[str] = set()
     targets: set[str] = set()
@@ -167,6 +173,7 @@ def profile_facts(
         domains=frozenset(domains),
         link_targets=frozenset(targets),
         cross_links=frozenset(crosses),
+        stable_key=f"{platform.value}:{identity_key}" if identity_key else "",
     )
 
 

@@ -91,9 +91,11 @@ def resolve(facts: Sequence[IdentityFacts]) -> Resolution:
     by_id = {fact.profile_id: fact for fact in facts}
     signals = _collect_signals(facts)
     candidates = [_decide(pair, found) for pair, found in signals.items()]
+    # Equally strong links are taken in the order of their profiles' stable keys, so two
+    # runs over the same profiles join the same pair when two links conflict.
     linked = sorted(
         (link for link in candidates if link is not None),
-        key=lambda link: (-link.confidence, str(link.first), str(link.second)),
+        key=lambda link: (-link.confidence, *sorted((_order_key(by_id[link.first]), _order_key(by_id[link.second])))),
     )
 
     clusters = _Clusters(by_id)
@@ -106,6 +108,10 @@ def resolve(facts: Sequence[IdentityFacts]) -> Resolution:
         else:
             links.append(Link(link.first, link.second, link.signals, link.confidence, "rejected", conflict))
     return Resolution(people=clusters.groups(), links=links)
+
+
+def _order_key(fact: IdentityFacts) -> str:
+    return fact.stable_key or str(fact.profile_id)
 
 
 def combined_confidence(confidences: Iterable[float]) -> float:

@@ -84,6 +84,7 @@ def load_facts(conn: psycopg.Connection[Any]) -> list[IdentityFacts]:
             row["bio"],
             row["website_domain"],
             hub_links.get(row["id"]),
+            identity_key=row["identity_key"],
         )
         for row in conn.execute(sql("identity_profiles"))
     ]

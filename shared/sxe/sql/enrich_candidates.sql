@@ -4,7 +4,8 @@
 -- other than image URLs (the identity bridge reads LinkedIn URLs and own domains
 -- from them), and the platform identities of the card's profiles. The best cards
 -- come first (persona score, then followers), so a budget that runs out mid-sweep
--- buys them; the profile keys make the order the same in every run.
+-- buys them. The profile keys make the order the same in every run, because card
+-- and profile ids are random.
 SELECT card.id AS card_id,
        card.readiness,
        array(SELECT label.value FROM execution.card_labels AS label
@@ -68,7 +69,8 @@ SELECT card.id AS card_id,
           FROM execution.card_profiles AS link
           JOIN social.profiles AS profile ON profile.id = link.profile_id
          WHERE link.card_id = card.id
-         ORDER BY (profile.website_domain IS NOT NULL) DESC, profile.followers DESC NULLS LAST, profile.id
+         ORDER BY (profile.website_domain IS NOT NULL) DESC, profile.followers DESC NULLS LAST,
+                  profile.platform, profile.identity_key
          LIMIT 1
   ) AS best
  WHERE card.pool = %(pool)s
