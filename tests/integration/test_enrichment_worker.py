@@ -445,3 +445,27 @@ def test_phone_webhook_request_registered(
         (card_id,),
     ).fetchall()
     assert [(row["value"], row["simulated"]) for row in phones] == [("+12125550177", True)]
+
+
+def test_lookup_name_comes_from_a_stable_profile(enrichment: Enrichment) -> None:
+    conn = enrichment.conn
+    people = [("Dana Whitfield", "danawhitfield.com"), ("Priya Raman", "ramanstudio.com"), *OTHERS[:4]]
+    for name, domain in people:
+        # Two profiles of one person with the same website and followers: the lookup takes
+        # its name from the one that comes first by platform, whatever their random ids.
+        for platform, shown in (("x", f"{name} Official"), ("threads", name)):
+            handle = name.lower().replace(" ", "_")
+            conn.execute(
+                """INSERT INTO social.profiles (platform, identity_key, handle, display_name, website_domain,
+                       followers, source_format, source_file, collected_at)
+                   VALUES (%s, %s, %s, %s, %s, 500, 'test', 'test.json', '2026-01-01T00:00:00Z')""",
+                (platform, f"handle:{handle}", handle, shown, domain),
+            )
+    with transaction(conn, role="sxe_worker"):
+        build_cards(conn, POOL)
+        tag_pending_cards(conn, POOL, load_default_ruleset())
+
+    sweep(conn, enrichment.sweep_context)
+
+    requested = conn.execute("SELECT payload -> 'request' ->> 'name' AS name FROM ops.jobs ORDER BY id").fetchall()
+    assert sorted(row["name"] for row in requested) == sorted(name.lower() for name, _ in people)
