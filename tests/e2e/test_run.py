@@ -287,8 +287,8 @@ def test_summary_names_skipped_files(database_url: str, tmp_path: Path) -> None:
     result = run_cli("run", str(folder), env=env)
 
     assert result.returncode == 0, result.stderr
-    shown = ", ".join(f"notes-{number}.txt" for number in range(5))
-    assert f"skipped 7 files with another suffix: {shown} and 2 more" in result.stdout
+    listed = ", ".join(f"notes-{number}.txt" for number in range(5))
+    assert f"skipped 7 files with another suffix: {listed} and 2 more" in result.stdout
 
 
 def test_cli_rejects_map_for_a_json_format(tmp_path: Path) -> None:
@@ -316,7 +316,7 @@ def test_cli_unknown_option_shows_the_command_usage(tmp_path: Path) -> None:
     assert "sxe --log-level INFO run ..." in last_line
 
 
-def test_gzipped_exports_are_read_and_a_cut_one_is_quarantined(settings: Settings, tmp_path: Path) -> None:
+def test_run_reads_gzip_and_quarantines_cut(settings: Settings, tmp_path: Path) -> None:
     folder = tmp_path / "exports"
     folder.mkdir()
     users = (EXAMPLES / "x-api-v1.1-users.jsonl").read_bytes()

@@ -544,7 +544,7 @@ def test_bulk_failure_retries_every_job(world: World) -> None:
     assert all((row["reserved_credits"], row["spent_credits"]) == (0, 0) for row in budgets)
 
 
-def test_bulk_jobs_behind_a_spent_budget_take_no_rate_token(world: World) -> None:
+def test_bulk_spent_budget_takes_no_token(world: World) -> None:
     cards = [world.person("Sam Okafor", "example.org"), world.person("Noor Hallberg", "hallbergstudio.com")]
     single, bulk = Replay(apollo_body("match_email_only.json")), BulkReplay()
     settings = settings_for(apollo_api_key=APOLLO_KEY)

@@ -453,13 +453,13 @@ def test_lookup_name_comes_from_a_stable_profile(enrichment: Enrichment) -> None
     for name, domain in people:
         # Two profiles of one person with the same website and followers: the lookup takes
         # its name from the one that comes first by platform, whatever their random ids.
-        for platform, shown in (("x", f"{name} Official"), ("threads", name)):
+        for platform, display_name in (("x", f"{name} Official"), ("threads", name)):
             handle = name.lower().replace(" ", "_")
             conn.execute(
                 """INSERT INTO social.profiles (platform, identity_key, handle, display_name, website_domain,
                        followers, source_format, source_file, collected_at)
                    VALUES (%s, %s, %s, %s, %s, 500, 'test', 'test.json', '2026-01-01T00:00:00Z')""",
-                (platform, f"handle:{handle}", handle, shown, domain),
+                (platform, f"handle:{handle}", handle, display_name, domain),
             )
     with transaction(conn, role="sxe_worker"):
         build_cards(conn, POOL)

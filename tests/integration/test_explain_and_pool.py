@@ -345,21 +345,19 @@ def test_explain_text_shows_flags_and_signals(cli_conn: psycopg.Connection, caps
         assert json.loads(value) == report["signals"][key]
 
 
-def test_explain_says_why_an_instagram_card_is_held(
-    cli_conn: psycopg.Connection, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_explain_instagram_card_held(cli_conn: psycopg.Connection, capsys: pytest.CaptureFixture[str]) -> None:
     add_profile(cli_conn, "instagram", "atelier.rue", display_name="Atelier Rue", followers=8800)
     add_profile(cli_conn, "x", "coachrina", display_name="Rina Alvarez", followers=3150)
     build_and_tag(cli_conn)
 
-    held = explain_json("instagram:atelier.rue", capsys)
+    instagram_only = explain_json("instagram:atelier.rue", capsys)
     carried = explain_json("x:coachrina", capsys)
     assert main(["explain", "instagram:atelier.rue"]) == 0
     text = capsys.readouterr().out
 
-    assert held["handoff_held"] == (
+    assert instagram_only["handoff_held"] == (
         "no profile on a platform the lead-card contract lists (threads, tiktok, x), "
         "so the card waits for a lead-card version that lists instagram"
     )
     assert carried["handoff_held"] is None
-    assert f"  not handed off: {held['handoff_held']}" in text.splitlines()
+    assert f"  not handed off: {instagram_only['handoff_held']}" in text.splitlines()

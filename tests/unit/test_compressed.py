@@ -39,7 +39,7 @@ def test_gzip_file_reads_like_its_content(tmp_path: Path, name: str, data: bytes
     assert _payloads(compressed) == _payloads(plain) == USERS
 
 
-def test_gzip_csv_keeps_its_dialect_from_the_inner_suffix(tmp_path: Path) -> None:
+def test_gzip_tsv_dialect_from_inner_suffix(tmp_path: Path) -> None:
     path = tmp_path / "fans.tsv.gz"
     path.write_bytes(gzip.compress(b"platform\thandle\ntiktok\tana\n"))
 
@@ -95,7 +95,7 @@ def test_content_suffix_looks_past_gz(name: str, suffix: str) -> None:
     assert content_suffix(name) == suffix
 
 
-def test_layout_of_a_gzip_file_comes_from_its_content(tmp_path: Path) -> None:
+def test_gzip_layout_from_content(tmp_path: Path) -> None:
     array = tmp_path / "export.gz"
     array.write_bytes(gzip.compress(json.dumps(USERS).encode()))
     rows = tmp_path / "fans.csv.gz"
@@ -105,7 +105,7 @@ def test_layout_of_a_gzip_file_comes_from_its_content(tmp_path: Path) -> None:
     assert choose_layout(rows) == reader.CSV_LAYOUT
 
 
-def test_damage_inside_a_gzip_keeps_the_records_before_it(tmp_path: Path) -> None:
+def test_gzip_damage_keeps_earlier_records(tmp_path: Path) -> None:
     users = [{"id": n, "name": hashlib.sha256(str(n).encode()).hexdigest()} for n in range(2000)]
     compressed = bytearray(gzip.compress("".join(json.dumps(user) + "\n" for user in users).encode()))
     # Inverted bytes damage the deflate stream from there on. The gzip module reads the

@@ -167,7 +167,7 @@ def test_default_handles_are_no_evidence() -> None:
 
 
 @pytest.mark.parametrize("reverse_ids", [False, True])
-def test_equal_links_pick_the_same_profile_in_every_run(reverse_ids: bool) -> None:
+def test_equal_links_break_ties_stably(reverse_ids: bool) -> None:
     ids = sorted(uuid.uuid4() for _ in range(3))
     if reverse_ids:
         ids.reverse()

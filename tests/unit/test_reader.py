@@ -80,7 +80,7 @@ def test_reader_array_reads_on_after_invalid_elements(
     assert [record.content_hash for record in rejected] == [bytes_hash(element.encode()) for element in broken]
 
 
-def test_reader_array_ends_at_an_element_that_never_closes(tmp_path: Path) -> None:
+def test_reader_array_unclosed_element_ends(tmp_path: Path) -> None:
     path = write(tmp_path, "cut.json", b'[{"a": 1}, {"b": [2, 3}, {"a": 4}')
 
     records = list(read_records(path))
@@ -94,9 +94,7 @@ def test_reader_array_ends_at_an_element_that_never_closes(tmp_path: Path) -> No
     )
 
 
-def test_reader_array_element_too_long_to_close_stops_the_array(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_reader_array_overlong_element_ends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reader, "READ_BYTES", 16)
     monkeypatch.setattr(reader, "MAX_RECORD_BYTES", 64)
     path = write(tmp_path, "long.json", b'[{"a": 1}, {"b": [' + b"1, " * 100 + b'}, {"a": 2}]')

@@ -12,7 +12,7 @@ from sxe.config import MAX_INGEST_JOBS, load_settings
 from sxe.ingest.formats import format_names
 from sxe.pipeline import RunSummary, run
 
-# File names a summary line lists before it says how many more there are.
+# File names a summary line lists before it gives the count of the others.
 SHOWN_FILES = 5
 
 

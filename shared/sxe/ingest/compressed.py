@@ -18,8 +18,8 @@ from typing import IO, Protocol
 
 GZIP_MAGIC = b"\x1f\x8b"
 GZIP_SUFFIX = ".gz"
-# The most content one decompressing step returns, and so the most a damaged block can take
-# with it. GzipFile's buffer is filled this much at a time, so a smaller step would not help.
+# The maximum content one decompressing step returns, and so the maximum a damaged block can
+# take with it. GzipFile fills its buffer this much at a time, so a smaller step would not help.
 DAMAGE_STEP_BYTES = io.DEFAULT_BUFFER_SIZE
 
 
@@ -65,14 +65,14 @@ class GzipContent:
     def read(self, size: int = -1) -> bytes:
         """Return up to `size` content bytes (all of them for -1), fewer only at the end or the damage."""
         parts: list[bytes] = []
-        wanted = size
-        while wanted != 0 and self.damage is None:
-            part = self._read_once(wanted)
+        remaining = size
+        while remaining != 0 and self.damage is None:
+            part = self._read_once(remaining)
             if not part:
                 break
             parts.append(part)
-            if wanted > 0:
-                wanted -= len(part)
+            if remaining > 0:
+                remaining -= len(part)
         return b"".join(parts)
 
     def seek(self, offset: int) -> None:

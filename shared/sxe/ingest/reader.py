@@ -555,7 +555,7 @@ def _take_invalid_element(
     """
     location = RecordLocation(file=name, index=text.index)
     if element_end is None:
-        # The decoder's message describes where it stopped, which says little about an unclosed element.
+        # The decoder's message names where it stopped, which does not describe an unclosed element.
         reason = f"array element {text.index} at line {text.line} is not valid JSON: its brackets or quotes "
         if text.remaining() >= MAX_RECORD_BYTES:
             reason += f"do not close within {MAX_RECORD_BYTES} bytes, so the elements after it were not read"
