@@ -187,7 +187,7 @@ def test_registry_default_sizes() -> None:
 
     assert arguments["ingest_vs_copy"] == ["--records", "200000"]
     assert arguments["token_bucket"] == ["--seconds", "20", "--processes", "8", "--rate", "50"]
-    assert arguments["peak_memory"] == ["--large", "1000000", "--small", "10000", "--import-large", "100000"]
+    assert arguments["peak_memory"] == ["--large", "1000000", "--small", "10000"]
     assert arguments["main_job"] == ["--records", "5000"]
 
 
