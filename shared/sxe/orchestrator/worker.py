@@ -554,19 +554,12 @@ def _record_lookup(
         controls.finish_idempotent_call(conn, lookup.fingerprint, succeeded=True)
         controls.record_breaker_success(conn, provider)
 
-        screen = context.screen or ContactScreen.from_environment()
-        found, dropped = screen.drop_suppressed(conn, found, actor=context.actor, subject=f"lead_card:{card_id}")
-        if dropped:
-            result.outcomes["contact_points_suppressed"] += dropped
-        current = conn.execute(sql("enrich_card_contact"), {"card_id": card_id}).fetchone()
-        held_contact: UUID | None = current["contact_id"] if current else None
-        contact_id = _store_contact(conn, found, held_contact) if found.contact_points else None
-        outcome = "matched" if contact_id else "no_match"
-        days = context.cooldown_hit_days if contact_id else context.cooldown_miss_days
+        found, kept = _keep_contact(conn, lookup, found, context, result)
+        outcome = "matched" if kept.contact_id else "no_match"
+        days = context.cooldown_hit_days if kept.contact_id else context.cooldown_miss_days
         controls.remember(
-            conn, lookup.fingerprint, provider=provider, outcome=outcome, contact_id=contact_id, days=days
+            conn, lookup.fingerprint, provider=provider, outcome=outcome, contact_id=kept.contact_id, days=days
         )
-
         if found.async_request_id is not None:
             register_phone_request(
                 conn,
@@ -576,19 +569,7 @@ def _record_lookup(
                 adapter_version=found.adapter_version,
                 simulated=found.simulated,
             )
-        if contact_id is not None and contact_id != held_contact:
-            conn.execute(sql("cards_attach_contact"), {"card_id": card_id, "contact_id": contact_id})
-        have = set(current["kinds"] if current else ()) | {point.kind for point in found.contact_points}
-        if found.async_request_id is not None:
-            # NOTE: phones that follow by webhook count as found, so no second provider is paid
-            # for them. If the delivery brings no phone, the waterfall does not resume.
-            have.add("phone")
-        missing = wanted_fields(context.intent) - have
-        if not (missing and _continue_waterfall(conn, lookup, context)):
-            if contact_id is not None or held_contact is not None:
-                _move_card(conn, card_id, Readiness.ENRICHED, "matched")
-            else:
-                _move_card(conn, card_id, Readiness.NO_MATCH, "no_match")
+        _advance_card(conn, lookup, found, kept, context)
 
         _audit_lookup(
             conn,
@@ -603,7 +584,7 @@ def _record_lookup(
         jobs.complete(conn, job)
 
     result.lookups += 1
-    result.matched += int(contact_id is not None)
+    result.matched += int(kept.contact_id is not None)
     result.credits_spent += found.credits_used
     result.outcomes[outcome] += 1
     log(
@@ -615,6 +596,60 @@ def _record_lookup(
         provider=provider,
         attempt=job.attempts,
     )
+
+
+@dataclass(frozen=True)
+class _KeptContact:
+    """The card's contact after a lookup: the new or updated one, the one it held before, and the kinds it holds."""
+
+    contact_id: UUID | None
+    held_contact: UUID | None
+    kinds: frozenset[str]
+
+
+def _keep_contact(
+    conn: psycopg.Connection[Any],
+    lookup: _Lookup,
+    found: LookupResult,
+    context: WorkerContext,
+    result: WorkResult,
+) -> tuple[LookupResult, _KeptContact]:
+    """Drop the suppressed contact points the provider returned, then store the rest on the card's contact."""
+    screen = context.screen or ContactScreen.from_environment()
+    subject = f"lead_card:{lookup.card_id}"
+    found, dropped = screen.drop_suppressed(conn, found, actor=context.actor, subject=subject)
+    if dropped:
+        result.outcomes["contact_points_suppressed"] += dropped
+
+    current = conn.execute(sql("enrich_card_contact"), {"card_id": lookup.card_id}).fetchone()
+    held_contact: UUID | None = current["contact_id"] if current else None
+    contact_id = _store_contact(conn, found, held_contact) if found.contact_points else None
+    if contact_id is not None and contact_id != held_contact:
+        conn.execute(sql("cards_attach_contact"), {"card_id": lookup.card_id, "contact_id": contact_id})
+    kinds = frozenset(current["kinds"] if current else ()) | {point.kind for point in found.contact_points}
+    return found, _KeptContact(contact_id, held_contact, kinds)
+
+
+def _advance_card(
+    conn: psycopg.Connection[Any],
+    lookup: _Lookup,
+    found: LookupResult,
+    kept: _KeptContact,
+    context: WorkerContext,
+) -> None:
+    """Queue the next provider for the fields still missing, or move the card to enriched or no_match."""
+    have = set(kept.kinds)
+    if found.async_request_id is not None:
+        # NOTE: phones that follow by webhook count as found, so no second provider is paid
+        # for them. If the delivery brings no phone, the waterfall does not resume.
+        have.add("phone")
+    missing = wanted_fields(context.intent) - have
+    if missing and _continue_waterfall(conn, lookup, context):
+        return
+    if kept.contact_id is not None or kept.held_contact is not None:
+        _move_card(conn, lookup.card_id, Readiness.ENRICHED, "matched")
+    else:
+        _move_card(conn, lookup.card_id, Readiness.NO_MATCH, "no_match")
 
 
 def _record_retryable(
