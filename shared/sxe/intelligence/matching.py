@@ -5,19 +5,30 @@ match must not be letters, digits or '_'. Matching ignores case, and spaces insi
 a phrase match any run of whitespace. Emoji match as substrings after the emoji
 variation selector (U+FE0F) is removed from both sides, so "💪🏽" matches "💪".
 The result records which ruleset terms matched, never the profile's own text.
+
+A whole-word match contains the term's first run of word characters as a word of
+the text. So each rule's terms, and each ruleset's rules, are indexed once by those
+words, and a profile is checked only against the terms and rules that its own words
+select (`rules_to_match`). That gives the same matches as checking every term.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
-from sxe.intelligence.ruleset import Rule, RuleRequirements
+from sxe.intelligence.ruleset import Rule, RuleRequirements, Ruleset
 from sxe.models import Profile
 
 _VARIATION_SELECTOR = "\ufe0f"
+_WORD = re.compile(r"\w+")
+# Rules and rulesets prepared so far, by id, with the object itself so that a reused id is noticed.
+_PREPARED: dict[int, tuple[Rule | Ruleset, Any]] = {}
+_PREPARED_LIMIT = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,21 +61,91 @@ class ProfileMatch:
 
 @dataclass(frozen=True, slots=True)
 class _SearchText:
-    """A profile text field normalized for matching, with a lowercase copy for a fast substring pre-check."""
+    """A profile text field normalized for matching, with a lowercase copy and its words for fast pre-checks.
+
+    `words` is None when lowercasing changed the text's length, because its words
+    would then not line up with the text's.
+    """
 
     text: str
     lowered: str
+    words: frozenset[str] | None
 
     @classmethod
     def of(cls, raw: str | None) -> _SearchText:
         text = _normalize_text(raw or "")
-        return cls(text, text.lower())
+        lowered = text.lower()
+        words = frozenset(_WORD.findall(lowered)) if len(lowered) == len(text) else None
+        return cls(text, lowered, words)
 
     def has_word(self, term: str) -> bool:
         """Return whether `term` occurs in the text as a whole word or phrase, ignoring case."""
         if _first_word(term) not in self.lowered:
             return False
         return _word_pattern(term).search(self.text) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class _WordTerms:
+    """One field's whole-word terms of a rule, indexed by the first word that a text must contain for each.
+
+    A whole-word match of a term contains the term's first run of word characters as a
+    word of its own, so only the terms whose run is among the text's words can match.
+    """
+
+    terms: tuple[str, ...]
+    by_anchor: dict[str, tuple[tuple[int, str], ...]]
+    anchors: frozenset[str]
+    unanchored: tuple[tuple[int, str], ...]
+
+    @classmethod
+    def of(cls, terms: Sequence[str]) -> _WordTerms:
+        by_anchor: dict[str, list[tuple[int, str]]] = {}
+        unanchored: list[tuple[int, str]] = []
+        for position, term in enumerate(terms):
+            anchor = _WORD.search(_normalize_text(term).lower())
+            if anchor is None:
+                unanchored.append((position, term))
+            else:
+                by_anchor.setdefault(anchor.group(), []).append((position, term))
+        indexed = {anchor: tuple(entries) for anchor, entries in by_anchor.items()}
+        return cls(tuple(terms), indexed, frozenset(indexed), tuple(unanchored))
+
+    def found_in(self, text: _SearchText) -> list[str]:
+        """Return the terms that occur in `text` as whole words, in rule order."""
+        if text.words is None:
+            return [term for term in self.terms if text.has_word(term)]
+        candidates = [entry for anchor in self.anchors & text.words for entry in self.by_anchor[anchor]]
+        if not candidates and not self.unanchored:
+            return []
+        candidates += self.unanchored
+        candidates.sort()
+        return [term for _, term in candidates if text.has_word(term)]
+
+
+@dataclass(frozen=True, slots=True)
+class _RuleTerms:
+    """A rule's terms prepared for matching once, however many profiles it is matched against."""
+
+    bio_words: _WordTerms
+    bio_emoji: tuple[tuple[str, str], ...]
+    ascii_emoji: bool
+    display_name_words: _WordTerms
+    website_domains: tuple[str, ...]
+    required_terms: int
+
+    @classmethod
+    def of(cls, rule: Rule) -> _RuleTerms:
+        terms = rule.terms
+        emoji = tuple((term, _normalize_text(term)) for term in terms.bio_emoji)
+        return cls(
+            bio_words=_WordTerms.of((*terms.bio_keywords, *terms.bio_hashtags)),
+            bio_emoji=emoji,
+            ascii_emoji=any(normalized.isascii() for _, normalized in emoji),
+            display_name_words=_WordTerms.of(terms.display_name_keywords),
+            website_domains=terms.website_domains,
+            required_terms=rule.required_terms,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,24 +178,106 @@ def match_rule(rule: Rule, prepared: PreparedProfile) -> ProfileMatch | None:
     if requirements is None:
         return None
 
-    fields = _match_terms(rule, prepared)
+    terms = _rule_terms(rule)
+    fields = _match_terms(terms, prepared)
+    if len(fields) == 0 and terms.required_terms > 0:
+        return None
     match = ProfileMatch(fields=fields, requirements=requirements)
-    if len(match.distinct_terms()) < rule.required_terms:
+    if len(match.distinct_terms()) < terms.required_terms:
         return None
     return match
 
 
-def _match_terms(rule: Rule, prepared: PreparedProfile) -> tuple[FieldMatch, ...]:
-    terms = rule.terms
-    bio = prepared.bio
-    domain = prepared.domain
+def _rule_terms(rule: Rule) -> _RuleTerms:
+    """Return the prepared terms of `rule`, prepared at its first match."""
+    terms: _RuleTerms = _prepared(rule, _RuleTerms.of)
+    return terms
 
-    bio_terms = [
-        *(term for term in terms.bio_keywords if bio.has_word(term)),
-        *(term for term in terms.bio_hashtags if bio.has_word(term)),
-        *(term for term in terms.bio_emoji if _normalize_text(term) in bio.text),
-    ]
-    name_terms = [term for term in terms.display_name_keywords if prepared.display_name.has_word(term)]
+
+def rules_to_match(ruleset: Ruleset, profiles: Sequence[PreparedProfile]) -> list[int]:
+    """Return the positions, in ruleset order, of the rules that could fire on at least one of `profiles`.
+
+    The other rules need a word, a website domain or an emoji that none of the profiles has.
+    """
+    index: _RuleIndex = _prepared(ruleset, _RuleIndex.of)
+    return index.candidates(profiles)
+
+
+def _prepared(source: Rule | Ruleset, prepare: Any) -> Any:
+    entry = _PREPARED.get(id(source))
+    if entry is None or entry[0] is not source:
+        if len(_PREPARED) >= _PREPARED_LIMIT:
+            _PREPARED.clear()
+        entry = _PREPARED[id(source)] = (source, prepare(source))
+    return entry[1]
+
+
+@dataclass(frozen=True, slots=True)
+class _RuleIndex:
+    """The rules of a ruleset by what a profile must have for each to fire.
+
+    `by_word` maps the first word of each bio and display name term to the rules that
+    list it. Rules that fire without terms, or that have a term without a word
+    character, are always matched. The others are matched when a profile has one of
+    their words, or a website domain or an emoji where they list those.
+    """
+
+    count: int
+    by_word: dict[str, tuple[int, ...]]
+    words: frozenset[str]
+    always: frozenset[int]
+    with_domain: frozenset[int]
+    with_emoji: frozenset[int]
+
+    @classmethod
+    def of(cls, ruleset: Ruleset) -> _RuleIndex:
+        by_word: dict[str, list[int]] = {}
+        always, with_domain, with_emoji = set(), set(), set()
+        for position, rule in enumerate(ruleset.rules):
+            terms = _rule_terms(rule)
+            if terms.required_terms == 0 or terms.ascii_emoji:
+                always.add(position)
+            for words in (terms.bio_words, terms.display_name_words):
+                if words.unanchored:
+                    always.add(position)
+                for word in words.anchors:
+                    by_word.setdefault(word, []).append(position)
+            if terms.website_domains:
+                with_domain.add(position)
+            if terms.bio_emoji:
+                with_emoji.add(position)
+        indexed = {word: tuple(positions) for word, positions in by_word.items()}
+        return cls(
+            len(ruleset.rules),
+            indexed,
+            frozenset(indexed),
+            frozenset(always),
+            frozenset(with_domain),
+            frozenset(with_emoji),
+        )
+
+    def candidates(self, profiles: Sequence[PreparedProfile]) -> list[int]:
+        positions = set(self.always)
+        for prepared in profiles:
+            bio_words, name_words = prepared.bio.words, prepared.display_name.words
+            if bio_words is None or name_words is None:
+                return list(range(self.count))
+            for word in (bio_words | name_words) & self.words:
+                positions.update(self.by_word[word])
+            if prepared.domain:
+                positions |= self.with_domain
+            if not prepared.bio.text.isascii():
+                positions |= self.with_emoji
+        return sorted(positions)
+
+
+def _match_terms(terms: _RuleTerms, prepared: PreparedProfile) -> tuple[FieldMatch, ...]:
+    bio, domain = prepared.bio, prepared.domain
+    bio_terms = terms.bio_words.found_in(bio)
+    # An emoji term that is not ASCII once normalized cannot occur in ASCII text.
+    if terms.bio_emoji and (terms.ascii_emoji or not bio.text.isascii()):
+        bio_terms += [term for term, normalized in terms.bio_emoji if normalized in bio.text]
+    name_terms = terms.display_name_words.found_in(prepared.display_name)
     domain_terms = [term for term in terms.website_domains if domain and _domain_matches(domain, term)]
 
     candidates = (("bio", bio_terms), ("display_name", name_terms), ("website_domain", domain_terms))
@@ -165,8 +328,9 @@ def _domain_matches(domain: str, pattern: str) -> bool:
 def _first_word(term: str) -> str:
     """Return the lowercase first word of `term`, which the lowercased text must contain for a match.
 
-    NOTE: this pre-check is stricter than re.IGNORECASE for the few characters whose
-    lower() differs from their case folding, such as the long s ('ſ').
+    NOTE: this pre-check, and the word index of `_WordTerms`, are stricter than
+    re.IGNORECASE for the few characters whose lower() differs from their case
+    folding, such as the long s ('ſ').
     """
     return _normalize_text(term).split()[0].lower()
 

@@ -107,7 +107,7 @@ def _write_labels(
             "card_ids": [card_id for card_id, _ in labels],
             "kinds": [label.kind for _, label in labels],
             "values": [label.value for _, label in labels],
-            "scores": [label.score for _, label in labels],
+            "scores": [float(label.score) for _, label in labels],
             "rule_ids": [label.rule_id for _, label in labels],
             "ruleset_versions": [label.ruleset_version for _, label in labels],
             "evidence": [Jsonb(label.evidence) for _, label in labels],

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sxe.intelligence.matching import PreparedProfile, ProfileMatch, match_rule
+from sxe.intelligence.matching import PreparedProfile, ProfileMatch, match_rule, rules_to_match
 from sxe.intelligence.ruleset import Rule, Ruleset, load_default_ruleset
 from sxe.models import Label, Profile
 
@@ -57,7 +57,8 @@ def tag(profiles: Sequence[Profile], ruleset: Ruleset | None = None) -> list[Lab
 
     prepared = [PreparedProfile.of(profile) for profile in profiles]
     hits_by_label: dict[tuple[str, str], list[_RuleHit]] = {}
-    for position, rule in enumerate(ruleset.rules):
+    for position in rules_to_match(ruleset, prepared):
+        rule = ruleset.rules[position]
         hit = _match_card(rule, position, prepared)
         if hit is not None:
             hits_by_label.setdefault((rule.kind, rule.value), []).append(hit)

@@ -2,6 +2,6 @@
 INSERT INTO execution.card_labels (card_id, kind, value, score, rule_id, ruleset_version, evidence)
 SELECT card_id, kind, value, score, rule_id, ruleset_version, evidence
   FROM unnest(
-        %(card_ids)s::uuid[], %(kinds)s::text[], %(values)s::text[], %(scores)s::real[],
-        %(rule_ids)s::text[], %(ruleset_versions)s::text[], %(evidence)s::jsonb[]
+        %(card_ids)b::uuid[], %(kinds)b::text[], %(values)b::text[], %(scores)b::real[],
+        %(rule_ids)b::text[], %(ruleset_versions)b::text[], %(evidence)b::jsonb[]
        ) AS label (card_id, kind, value, score, rule_id, ruleset_version, evidence);

@@ -1,1 +1,1 @@
-DELETE FROM execution.card_labels WHERE card_id = ANY(%(card_ids)s::uuid[]);
+DELETE FROM execution.card_labels WHERE card_id = ANY(%(card_ids)b::uuid[]);

@@ -4,7 +4,7 @@
 WITH before AS (
     SELECT id, readiness AS previous
       FROM execution.lead_cards
-     WHERE id = ANY(%(card_ids)s::uuid[])
+     WHERE id = ANY(%(card_ids)b::uuid[])
      ORDER BY id
        FOR UPDATE
 ), moved AS (
