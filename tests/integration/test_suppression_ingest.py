@@ -73,3 +73,20 @@ def test_bio_identifiers_skip_years_and_counts() -> None:
         ("email", "shop@example.com"),
         ("phone", "+12125550142"),
     ]
+
+
+def test_every_record_sharing_suppressed_email_withheld(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
+    suppress(conn, email_identifier("dana.w@example.org"))
+    bios = [
+        "Orders: dana.w@example.org",
+        "Potter in Leeds",
+        "dana.w@example.org for commissions",
+        "Mail dana.w@example.org",
+    ]
+    path = write_users(tmp_path, bios)
+
+    result = ingest_file(conn, path, run_id=uuid.uuid4(), screen=IngestScreen(lambda: KEY))
+
+    handles = [row["handle"] for row in conn.execute("SELECT handle FROM social.profiles ORDER BY handle")]
+    assert result.suppressed == 3
+    assert handles == ["user_1"]

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -185,17 +186,18 @@ class IngestScreen:
             return {}
         key = self._key = self._key or self._load_key()
 
-        hashed: dict[str, tuple[int, IdentifierKind]] = {}
+        # Several records of a chunk can share an identifier, such as the video items of one author.
+        holders: dict[str, list[tuple[int, IdentifierKind]]] = defaultdict(list)
         for position, profile in enumerate(profiles):
             if profile is None:
                 continue
             for identifier in _source_identifiers(profile):
-                hashed[identifier.keyed_hash(key)] = (position, identifier.kind)
+                holders[identifier.keyed_hash(key)].append((position, identifier.kind))
 
         hits: dict[int, SuppressionHit] = {}
-        for keyed_hash in sorted(matching(conn, list(hashed))):
-            position, kind = hashed[keyed_hash]
-            hits.setdefault(position, SuppressionHit(kind, keyed_hash))
+        for keyed_hash in sorted(matching(conn, list(holders))):
+            for position, kind in holders[keyed_hash]:
+                hits.setdefault(position, SuppressionHit(kind, keyed_hash))
         return hits
 
 
