@@ -118,3 +118,16 @@ def test_cli_access_needs_one_identifier(capsys: pytest.CaptureFixture[str]) -> 
 
     assert status == 2
     assert "exactly one person" in capsys.readouterr().err
+
+
+def test_report_by_bio_email_lists_sighting(settings: Settings, conn: psycopg.Connection[Any]) -> None:
+    run([EXAMPLES], settings)
+
+    report = access_report(conn, email_identifier("kenji@example.com"), key=suppression_key(settings))
+
+    assert report.holds_data
+    assert [profile["handle"] for profile in report.profiles] == ["kenji_ceramics"]
+    assert [(row["kind"], row["value"], row["platform"]) for row in report.bio_sightings] == [
+        ("email", "kenji@example.com", "x")
+    ]
+    assert "kenji@example.com  on x:" in render(report)

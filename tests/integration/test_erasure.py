@@ -487,3 +487,50 @@ def test_erase_removes_quarantined_records(settings: Settings, first_run: RunSum
     assert anywhere not in left
     assert {neighbour, elsewhere} <= left
     assert receipt.removed["quarantined_records"] == 2
+
+
+def test_erase_clears_card_signals(settings: Settings, first_run: RunSummary, conn: psycopg.Connection) -> None:
+    target = person(conn)
+    signals = "SELECT signals, language FROM execution.lead_cards WHERE id = %s"
+    assert conn.execute(signals, (target["card_id"],)).fetchone()["signals"] != {}
+
+    receipt = erase_handle(conn, settings, target)
+
+    card = conn.execute(signals, (target["card_id"],)).fetchone()
+    assert card["signals"] == {}
+    assert card["language"] is None
+    assert receipt.removed["card_signals"] == 1
+
+
+def test_erase_suppresses_bio_email(settings: Settings, first_run: RunSummary, conn: psycopg.Connection) -> None:
+    # Kenji's X bio shows his wholesale email, which ingest keeps in contact.bio_sightings.
+    sightings = "SELECT count(*) AS n FROM contact.bio_sightings WHERE value = 'kenji@example.com'"
+    assert count(conn, sightings) == 1
+
+    receipt = erase(
+        conn,
+        LocalObjectStore(settings.objects_dir),
+        parse_subject("x:kenji_ceramics"),
+        key=suppression_key(settings),
+        actor=ACTOR,
+    )
+
+    assert count(conn, sightings) == 0
+    assert receipt.removed["bio_sightings"] == 1
+    assert email_identifier("kenji@example.com").keyed_hash(suppression_key(settings)) in receipt.suppressed_hmacs
+
+
+def test_erase_by_bio_email_finds_profile(settings: Settings, first_run: RunSummary, conn: psycopg.Connection) -> None:
+    receipt = erase(
+        conn,
+        LocalObjectStore(settings.objects_dir),
+        email_identifier("Kenji@Example.com"),
+        key=suppression_key(settings),
+        actor=ACTOR,
+    )
+
+    handles = "SELECT count(*) AS n FROM social.profiles WHERE handle = 'kenji_ceramics'"
+    assert count(conn, handles) == 0
+    assert receipt.removed["profiles"] == 1
+    assert receipt.removed["bio_sightings"] == 1
+    assert len(receipt.cards_suppressed) == 1

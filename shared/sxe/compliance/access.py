@@ -4,7 +4,7 @@ The person is found as an erasure finds them (see `erasure.find_person`): by a
 handle, a profile URL, an email address or a phone number, widened to the cards
 that share a contact. The report lists their Tier 1 profiles with observations
 and sources, their lead cards with labels, their Tier 2 contact points with the
-provider each came from, the bundles that included their cards, the ids of the
+provider each came from, the emails and phone numbers seen in their bios, the bundles that included their cards, the ids of the
 audit rows about those cards and bundles, and whether the identifier asked about
 is on the suppression list.
 
@@ -39,12 +39,13 @@ class AccessReport:
     profiles: list[dict[str, Any]] = field(default_factory=list)
     cards: list[dict[str, Any]] = field(default_factory=list)
     contact_points: list[dict[str, Any]] = field(default_factory=list)
+    bio_sightings: list[dict[str, Any]] = field(default_factory=list)
     bundles: list[dict[str, Any]] = field(default_factory=list)
     audit_rows: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def holds_data(self) -> bool:
-        return bool(self.profiles or self.cards or self.contact_points)
+        return bool(self.profiles or self.cards or self.contact_points or self.bio_sightings)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -54,6 +55,7 @@ class AccessReport:
             "profiles": self.profiles,
             "cards": self.cards,
             "contact_points": self.contact_points,
+            "bio_sightings": self.bio_sightings,
             "bundles": self.bundles,
             "audit_rows": self.audit_rows,
         }
@@ -80,6 +82,7 @@ def access_report(conn: psycopg.Connection[Any], identifier: Identifier, *, key:
         report.contact_points = [
             row["point"] for row in conn.execute(sql("access_contact_points"), {"contact_ids": person.contact_ids})
         ]
+        report.bio_sightings = [_plain(_without_id(row)) for row in person.sightings]
         report.bundles = [
             _plain(dict(row)) for row in conn.execute(sql("access_bundles"), {"card_ids": person.card_ids})
         ]
@@ -91,6 +94,10 @@ def access_report(conn: psycopg.Connection[Any], identifier: Identifier, *, key:
             _plain(dict(row)) for row in conn.execute(sql("access_audit_rows"), {"subjects": subjects})
         ]
     return report
+
+
+def _without_id(row: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in row.items() if name != "id"}
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
@@ -133,6 +140,13 @@ def render(report: AccessReport) -> str:
         lines.append(
             f"  {point['kind']} {point['value']}  source {point.get('source') or '-'}  "
             f"status {point.get('status') or '-'}  last seen {point.get('last_seen_at') or '-'}"
+        )
+
+    lines.append(f"\nEmails and phone numbers seen in bios and display names ({len(report.bio_sightings)}):")
+    for sighting in report.bio_sightings:
+        lines.append(
+            f"  {sighting['kind']} {sighting['value']}  on {sighting['platform']}:{sighting['identity_key']}  "
+            f"last seen {sighting['seen_at']}"
         )
 
     lines.append(f"\nBundles that included them ({len(report.bundles)}):")

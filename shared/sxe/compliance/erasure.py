@@ -6,8 +6,9 @@ contacts holding that email or phone, widened once to the cards that share one o
 those contacts. Then, in one transaction as sxe_worker:
 
 - Tier 1 profiles, their raw records and observations, the quarantined records
-  that name their handle or user id, the cards' labels and profile links, and the
-  Tier 2 contacts with their contact points are deleted;
+  that name their handle or user id, the cards' labels, signals and profile links,
+  the Tier 2 contacts with their contact points, and the emails and phone numbers
+  seen in their bios are deleted;
 - the cached provider results (lookup memory, idempotency keys) are deleted, jobs
   are cancelled and keep only the card id, and gate decisions lose their fingerprint;
 - the cards move to `suppressed`, and a `tombstone` event per card tells downstream
@@ -48,6 +49,7 @@ from sxe.logs import Event, log
 
 # Hosts of profile URLs and the platform each belongs to. The handle is the first path
 # segment, with an "@" on Threads and TikTok.
+CONTACT_KINDS = frozenset({IdentifierKind.EMAIL, IdentifierKind.PHONE})
 PROFILE_HOSTS = {
     "x.com": "x",
     "twitter.com": "x",
@@ -126,6 +128,14 @@ class Person:
     card_ids: list[UUID] = field(default_factory=list)
     contact_ids: list[UUID] = field(default_factory=list)
     identifiers: list[Identifier] = field(default_factory=list)
+    # The emails and phone numbers seen in their bios, or the contact values asked about seen in any bio.
+    sightings: list[dict[str, Any]] = field(default_factory=list)
+
+    def contact_hashes(self) -> list[str]:
+        """Return the SHA-256 of each email and phone number the person is known by, as Tier 2 keys them."""
+        return sorted(
+            {identifier.content_hash() for identifier in self.identifiers if identifier.kind in CONTACT_KINDS}
+        )
 
 
 def erase(
@@ -176,16 +186,19 @@ def erase(
 
 
 def find_person(conn: psycopg.Connection[Any], identifier: Identifier) -> Person:
-    """Return the profiles, cards, contacts and identifiers of the person `identifier` names; locks their cards."""
+    """Return the profiles, cards, contacts and identifiers of the person `identifier` names; locks their cards.
+
+    An email address or phone number finds the contacts that hold it and the profiles
+    whose bio or display name showed it.
+    """
     person = Person(identifiers=[identifier])
-    if identifier.kind in (IdentifierKind.HANDLE, IdentifierKind.PLATFORM_USER_ID):
+    if identifier.kind in CONTACT_KINDS:
+        value = {"kind": identifier.kind.value, "value_sha256": identifier.content_hash()}
+        person.contact_ids = [row["contact_id"] for row in conn.execute(sql("erase_find_contacts"), value)]
+        person.profile_ids = [row["id"] for row in conn.execute(sql("erase_find_sighted_profiles"), value)]
+    else:
         rows = conn.execute(sql("erase_find_profiles"), {"kind": identifier.kind.value, "value": identifier.value})
         person.profile_ids = [row["id"] for row in rows]
-    else:
-        rows = conn.execute(
-            sql("erase_find_contacts"), {"kind": identifier.kind.value, "value_sha256": identifier.content_hash()}
-        )
-        person.contact_ids = [row["contact_id"] for row in rows]
 
     # Two rounds: the cards found, then every card sharing a contact with them (one
     # cached lookup result can serve several cards of the same person).
@@ -201,6 +214,10 @@ def find_person(conn: psycopg.Connection[Any], identifier: Identifier) -> Person
     for row in profiles:
         person.identifiers += suppression.profile_identifiers(row["platform"], row["handle"], row["platform_user_id"])
     for row in conn.execute(sql("erase_contact_points"), {"contact_ids": person.contact_ids}):
+        person.identifiers.append(suppression.contact_point_identifier(row["kind"], row["value"]))
+    sightings = {"value_hashes": person.contact_hashes(), "profile_ids": person.profile_ids}
+    person.sightings = [dict(row) for row in conn.execute(sql("erase_bio_sightings"), sightings)]
+    for row in person.sightings:
         person.identifiers.append(suppression.contact_point_identifier(row["kind"], row["value"]))
     return person
 
@@ -226,11 +243,13 @@ def _erase_rows(
     contacts = _one(conn, "erase_delete_contacts", {"contact_ids": person.contact_ids})
     removed["contact_points"], removed["contacts"] = int(contacts["contact_points"]), int(contacts["contacts"])
     removed["labels"] = _count(conn, "erase_delete_labels", {"card_ids": person.card_ids})
+    removed["card_signals"] = _count(conn, "erase_clear_card_signals", {"card_ids": person.card_ids})
     raw_ids = [
         row["raw_record_id"]
         for row in conn.execute(sql("erase_raw_records_of_profiles"), {"profile_ids": person.profile_ids})
     ]
-    removed["bio_sightings"] = _count(conn, "erase_delete_bio_sightings", {"profile_ids": person.profile_ids})
+    sighting_ids = [row["id"] for row in person.sightings]
+    removed["bio_sightings"] = _count(conn, "erase_delete_bio_sightings", {"sighting_ids": sighting_ids})
     removed["profiles"] = _count(conn, "erase_delete_profiles", {"profile_ids": person.profile_ids})
     removed["raw_records"] = _count(conn, "erase_delete_raw_records", {"raw_ids": raw_ids})
     removed["quarantined_records"] = _count(conn, "erase_delete_quarantine", _quarantine_params(person))
