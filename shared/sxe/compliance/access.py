@@ -4,9 +4,9 @@ The person is found as an erasure finds them (see `erasure.find_person`): by a
 handle, a profile URL, an email address or a phone number, widened to the cards
 that share a contact. The report lists their Tier 1 profiles with observations
 and sources, their lead cards with labels, their Tier 2 contact points with the
-provider each came from, the emails and phone numbers seen in their bios, the bundles that included their cards, the ids of the
-audit rows about those cards and bundles, and whether the identifier asked about
-is on the suppression list.
+provider each came from, the emails and phone numbers seen in their bios, the
+bundles that included their cards, the ids of the audit rows about those cards
+and bundles, and whether the identifier asked about is on the suppression list.
 
 The report holds the person's own data, so it goes to the operator who answers
 the request and nowhere else: it is printed, never logged or audited. Contact
