@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_personas import make_profile
 
 from sxe.intelligence import Rule, Ruleset, load_shipped_ruleset, matching
 from sxe.intelligence.matching import FieldMatch, PreparedProfile, match_rule, rules_to_match
-from sxe.models import Platform, Profile
 
 RULESETS: list[Ruleset] = [load_shipped_ruleset(version) for version in ("personas-v1", "personas-v2")]
 RULES: list[Rule] = [rule for ruleset in RULESETS for rule in ruleset.rules]
@@ -40,23 +40,7 @@ def profile(
     bio: str, display_name: str, website_domain: str | None = None, followers: int | None = None
 ) -> PreparedProfile:
     return PreparedProfile.of(
-        Profile(
-            platform=Platform.X,
-            platform_user_id=None,
-            handle="someone",
-            display_name=display_name,
-            bio=bio,
-            followers=followers,
-            following=None,
-            posts=None,
-            likes=None,
-            verified=False,
-            website_domain=website_domain,
-            language=None,
-            bio_has_email=False,
-            bio_has_phone=False,
-            quality_flags=(),
-        )
+        make_profile(bio, display_name=display_name, website_domain=website_domain, followers=followers)
     )
 
 
