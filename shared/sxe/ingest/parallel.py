@@ -495,7 +495,14 @@ def _finish_chunk(conn: psycopg.Connection[Any], file_index: int, pending: list[
     A stored record is a duplicate whatever it parses to, so it is only counted.
     """
     digests = [item.digest() for item in pending]
-    stored = _stored(conn, pending, digests)
+    return prepare_chunk(file_index, pending, digests, _stored(conn, pending, digests))
+
+
+def prepare_chunk(file_index: int, pending: list[PendingRecord], digests: list[str], stored: set[str]) -> _Chunk:
+    """Do a worker's work on a chunk whose stored contents are known, which needs no database.
+
+    `digests` are the content hashes of `pending`, and `stored` those of them found stored.
+    """
     records = [item.parse(digest) for item, digest in zip(pending, digests, strict=True) if digest not in stored]
     items = [
         PrepareItem(position, record.format, record.payload, record.result)
