@@ -468,11 +468,18 @@ def test_normalize_job_builds_profiles_and_cards(environment: str) -> None:
     assert receipt["accepted"] == 2
 
 
-def test_normalize_job_rerun_stores_nothing_twice(environment: str) -> None:
+def test_normalize_job_rerun_stores_nothing_twice(environment: str, monkeypatch: pytest.MonkeyPatch) -> None:
     call(delivery())
+
+    def crash(*args: Any) -> None:
+        raise RuntimeError("the process died after the records were stored")
+
+    # The first job stores the records, then dies before it completes; its lease still holds it.
+    monkeypatch.setattr(webhook_normalize, "build_cards", crash)
     with connect(environment, autocommit=True) as conn:
-        webhook_normalize.normalize_webhook_batches(conn)
-        # A second job for the same batch, as after a crash between storing and completing.
+        with pytest.raises(RuntimeError):
+            webhook_normalize.normalize_webhook_batches(conn)
+        monkeypatch.undo()
         conn.execute(
             "INSERT INTO ops.jobs (queue, payload) SELECT 'normalize', payload FROM ops.jobs WHERE queue = 'normalize'"
         )
@@ -483,3 +490,62 @@ def test_normalize_job_rerun_stores_nothing_twice(environment: str) -> None:
     assert again.duplicates == 1
     assert count(environment, "social.profiles") == 1
     assert count(environment, "social.profile_observations") == 1
+
+
+def test_normalized_batch_keeps_no_records(environment: str) -> None:
+    call(delivery())
+
+    with connect(environment, autocommit=True) as conn:
+        webhook_normalize.normalize_webhook_batches(conn)
+        batch = conn.execute("SELECT records, record_count, accepted FROM social.webhook_batches").fetchone()
+
+    assert batch["records"] == []
+    assert batch["record_count"] == 2
+    assert batch["accepted"] == 2
+
+
+def test_x_response_is_split_when_normalized(environment: str) -> None:
+    response = json.loads((PROJECT_ROOT / "examples/x-api-v2-followers.json").read_text(encoding="utf-8"))
+    users = len(response["data"])
+    body = {"source": "x-export", "format": "x-api-v2", "pool": "default", "records": [response]}
+
+    status, receipt, _ = call(delivery(body))
+    with connect(environment, autocommit=True) as conn:
+        result = webhook_normalize.normalize_webhook_batches(conn)
+
+    assert status == 202
+    assert receipt["accepted"] == 1
+    assert receipt["quarantined"] == 0
+    assert result.accepted == users
+    assert count(environment, "social.profiles", "platform = 'x'") == users
+
+
+def test_x_error_body_is_quarantined_as_api_error(environment: str) -> None:
+    error_body = {"errors": [{"code": 50, "message": "User not found."}]}
+    body = {"source": "x-export", "format": "x-api-v1.1", "pool": "default", "records": [error_body]}
+
+    status, receipt, _ = call(delivery(body))
+    with connect(environment, autocommit=True) as conn:
+        webhook_normalize.normalize_webhook_batches(conn)
+        rows = conn.execute("SELECT kind, reason FROM ops.quarantine").fetchall()
+
+    assert status == 202
+    assert receipt["quarantined"] == 0
+    assert [row["kind"] for row in rows] == ["api_error"]
+    assert "code 50" in rows[0]["reason"]
+
+
+def test_quarantine_locations_keep_delivery_positions(environment: str) -> None:
+    body = copy.deepcopy(EXAMPLE)
+    # Record 0 is invalid on receipt, so the example's error item moves to index 2.
+    body["records"].insert(0, {"username": "bad_counts", "followersCount": "lots"})
+
+    call(delivery(body))
+    with connect(environment, autocommit=True) as conn:
+        webhook_normalize.normalize_webhook_batches(conn)
+        rows = conn.execute("SELECT location, kind FROM ops.quarantine ORDER BY location").fetchall()
+
+    assert [(row["location"], row["kind"]) for row in rows] == [
+        ("webhook:partner-scraper/msg_2b9Qx7[0]", "invalid_shape"),
+        ("webhook:partner-scraper/msg_2b9Qx7[2]", "api_error"),
+    ]

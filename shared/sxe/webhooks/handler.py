@@ -48,6 +48,7 @@ from sxe.contracts import iter_errors
 from sxe.db import sql, transaction
 from sxe.errors import ConfigError, DatabaseUnavailable
 from sxe.ingest.formats import get_format
+from sxe.ingest.formats.base import SourceFormat
 from sxe.ingest.hashing import content_hash
 from sxe.logs import Event, log
 from sxe.pii import redact_text, redact_value
@@ -163,11 +164,11 @@ def parse_batch(body: bytes, delivery: VerifiedDelivery) -> Batch:
     for batch_violation in iter_errors(document, WEBHOOK_BATCH_V1):
         raise Problem(400, "invalid-batch", "Invalid batch", str(batch_violation))
 
-    schema_id = get_format(document["format"]).schema_id
+    source_format = get_format(document["format"])
     valid: list[tuple[int, Any]] = []
     invalid: list[tuple[int, Any, str]] = []
     for index, record in enumerate(document["records"]):
-        violation = next(iter(iter_errors(record, schema_id)), None)
+        violation = _shape_violation(record, source_format)
         if violation is None:
             valid.append((index, record))
         else:
@@ -183,6 +184,18 @@ def parse_batch(body: bytes, delivery: VerifiedDelivery) -> Batch:
         valid=valid,
         invalid=invalid,
     )
+
+
+def _shape_violation(record: Any, source_format: SourceFormat) -> str | None:
+    """Return the first way `record` breaks its format's item schema, or None for an item or a container of items.
+
+    A container, such as an API response with several users or an API error body, is
+    split into its items when the batch is normalized, and each item is parsed then.
+    """
+    violation = next(iter(iter_errors(record, source_format.schema_id)), None)
+    if violation is None or any(envelope is not None for _, envelope in source_format.expand(record)):
+        return None
+    return str(violation)
 
 
 def _load_webhook_settings() -> WebhookSettings:
@@ -253,7 +266,7 @@ def store_delivery(
                 "format": batch.format,
                 "pool": batch.pool,
                 "body_sha256": body_sha256,
-                "records": Jsonb([redact_value(record) for _, record in batch.valid]),
+                "records": Jsonb(_stored_records(batch)),
                 "record_count": len(batch.valid) + len(batch.invalid),
                 "accepted": len(batch.valid),
                 "quarantined": len(batch.invalid),
@@ -327,6 +340,18 @@ def _duplicate(
         "accepted": row["accepted"],
         "quarantined": row["quarantined"],
     }
+
+
+def _stored_records(batch: Batch) -> list[Any]:
+    """Return the valid records, redacted, at their positions in the delivery, with null where a record was invalid.
+
+    The nulls keep each record's index in the delivery, which quarantine locations name.
+    A valid record is never null, because null matches no item schema and contains no items.
+    """
+    records: list[Any] = [None] * (len(batch.valid) + len(batch.invalid))
+    for index, record in batch.valid:
+        records[index] = redact_value(record)
+    return records
 
 
 def _quarantine_invalid(conn: psycopg.Connection[Any], batch: Batch, batch_id: uuid.UUID, source_file: str) -> None:

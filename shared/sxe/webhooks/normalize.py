@@ -3,7 +3,9 @@
 Each job names one `social.webhook_batches` row. Its records were stored with
 their contact points redacted; normalization reads the placeholders to set the
 contact flags. Records are stored through `sxe.ingest.store.ingest_records`, so a
-job that dies part-way and runs again recognises what it already stored.
+job that dies part-way and runs again recognises what it already stored. Once
+the records are stored as raw records, the batch row lets go of them, so an
+erasure or retention that deletes raw records leaves no copy behind.
 """
 
 from __future__ import annotations
@@ -81,9 +83,11 @@ def _work(conn: psycopg.Connection[Any], job: jobs.Job, total: NormalizeResult) 
         collected_at=row["collected_at"],
         source_url=job.payload.get("source_url"),
     )
+    # Records quarantined on receipt are null here, so each index is the record's place in the delivery.
     decoded = (
         DecodedRecord(RecordLocation(file=source_file, index=index), record, b"")
         for index, record in enumerate(row["records"])
+        if record is not None
     )
     parsed = (item for record in decoded for item in parse_decoded(record, source_format))
     result = ingest_records(conn, parsed, attribution, format_name=row["format"], batch_id=batch_id)
