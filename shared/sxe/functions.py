@@ -24,6 +24,8 @@ from sxe.config import Settings
 from sxe.connectors.poll import handle as poll_pulls
 from sxe.db import sql, transaction
 from sxe.errors import UsageError
+from sxe.ingest.formats.csv_followers import parse_column_map
+from sxe.models import Platform
 from sxe.orchestrator.deadline import Deadline
 from sxe.orchestrator.sweep import sweep
 from sxe.orchestrator.worker import work
@@ -139,16 +141,20 @@ def _beat(conn: psycopg.Connection[Any], invocation: Invocation, statement: str,
 
 def _import(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary) -> None:
     format_name = event.get("format")
+    column_map, platform = _csv_options(event)
     if "key" in event:
         from sxe.ingest.bulk import import_object
 
-        summary.files.append(import_object(conn, settings, str(event["key"]), format_name=format_name))
+        result = import_object(
+            conn, settings, str(event["key"]), format_name=format_name, column_map=column_map, platform=platform
+        )
+        summary.files.append(result)
         return
     if "path" in event:
         path = Path(str(event["path"]))
         if not path.is_file():
             raise UsageError(f"import path {path} is not a file; send an existing file or inline 'content'")
-        ingest_stage(conn, [path], format_name, summary)
+        ingest_stage(conn, [path], format_name, summary, column_map=column_map, platform=platform)
         return
     if "content" not in event:
         raise UsageError("the import event needs a 'key', 'path' or 'content' key; send one of them")
@@ -157,7 +163,23 @@ def _import(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, 
     with tempfile.TemporaryDirectory(prefix="sxe-import-") as folder:
         path = Path(folder) / name
         path.write_text(str(event["content"]), encoding="utf-8")
-        ingest_stage(conn, [path], format_name, summary)
+        ingest_stage(conn, [path], format_name, summary, column_map=column_map, platform=platform)
+
+
+def _csv_options(event: dict[str, Any]) -> tuple[dict[str, str], Platform | None]:
+    """Read the import event's `map` ({"COLUMN": "FIELD"}) and `platform`, like `sxe import --map --platform`."""
+    mapping = event.get("map") or {}
+    if not isinstance(mapping, dict):
+        raise UsageError(f"the import event's 'map' must be an object of COLUMN: FIELD, got {type(mapping).__name__}")
+    column_map = parse_column_map([f"{column}={field}" for column, field in mapping.items()])
+    platform = event.get("platform")
+    if platform is None:
+        return column_map, None
+    try:
+        return column_map, Platform(str(platform))
+    except ValueError:
+        known = ", ".join(item.value for item in Platform)
+        raise UsageError(f"the import event's 'platform' {platform!r} is invalid; use one of {known}") from None
 
 
 def _normalize(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary) -> None:

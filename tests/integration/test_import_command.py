@@ -135,3 +135,35 @@ def test_import_function_reads_object_key(
 
     assert result["statusCode"] == 200
     assert result["body"]["ingested"] == 2
+
+
+def test_import_function_takes_map_and_platform(environment: Path) -> None:
+    from sxe.functions import import_file
+
+    target = environment / "objects" / "imports" / "fans.csv"
+    target.parent.mkdir(parents=True)
+    target.write_text("creator,Fans\nmara_bakes,1200\ntessa_runs,880\n", encoding="utf-8")
+
+    result = import_file(
+        {"key": "imports/fans.csv", "map": {"creator": "handle", "Fans": "followers"}, "platform": "tiktok"}
+    )
+
+    assert result["statusCode"] == 200
+    assert result["body"]["ingested"] == 2
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"map": ["creator=handle"]}, "'map' must be an object of COLUMN: FIELD"),
+        ({"platform": "myspace"}, "'platform' 'myspace' is invalid"),
+        ({"map": {"creator": "nickname"}}, "nickname"),
+    ],
+)
+def test_import_function_rejects_bad_csv_options(environment: Path, event: dict[str, Any], message: str) -> None:
+    from sxe.functions import import_file
+
+    result = import_file({"key": "imports/fans.csv", **event})
+
+    assert result["statusCode"] == 400
+    assert message in result["body"]["detail"]
