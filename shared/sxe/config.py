@@ -17,6 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sxe.errors import ConfigError
 
 MAX_SIGNED_URL_SECONDS = 604_800
+# Keys that sign URLs or hash the suppression list: 32 bytes or more, the length of their HMAC-SHA256 output.
+MIN_KEY_BYTES = 32
 # Ingest processes by default: one per core, at most this many, because more only
 # add contention with PostgreSQL on the same machine.
 MAX_DEFAULT_INGEST_JOBS = 4
@@ -124,6 +126,10 @@ class Settings(BaseSettings):
     spaces_secret: SecretStr | None = Field(default=None, description="Spaces secret access key.")
 
     @field_validator(
+        "database_url",
+        "signing_key",
+        "suppression_key",
+        "erase_token",
         "spaces_endpoint",
         "spaces_bucket",
         "spaces_key",
@@ -139,6 +145,16 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         # The deploy environment passes unset variables as empty strings.
         return None if value == "" else value
+
+    @field_validator("signing_key", "suppression_key")
+    @classmethod
+    def _check_key_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < MIN_KEY_BYTES:
+            raise ValueError(
+                f"shorter than {MIN_KEY_BYTES} bytes (value not shown); "
+                "set a random value such as the output of `openssl rand -hex 32`"
+            )
+        return value
 
     @model_validator(mode="after")
     def _check_spaces(self) -> Settings:

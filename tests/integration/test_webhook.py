@@ -311,6 +311,17 @@ def test_missing_secrets_is_503(rejecting: str, monkeypatch: pytest.MonkeyPatch)
     assert "no signing secret" in body["detail"]
 
 
+def test_malformed_secret_is_503_naming_variable(rejecting: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SXE_WEBHOOK_SECRETS", "my-shared-secret")
+
+    status, body, _ = call(delivery())
+
+    assert status == 503
+    assert "SXE_WEBHOOK_SECRETS: entry 1 is not 'whsec_' followed by base64" in body["detail"]
+    assert "my-shared-secret" not in body["detail"]
+    assert stored_nothing(rejecting)
+
+
 def test_event_without_http_is_405(rejecting: str) -> None:
     status, _, _ = call({})
 

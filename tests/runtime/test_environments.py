@@ -31,7 +31,7 @@ def test_unknown_environment_is_rejected(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_production_needs_its_own_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("SXE_DATABASE_URL", "SXE_SIGNING_KEY", "SXE_ENVIRONMENT"):
+    for name in ("SXE_DATABASE_URL", "SXE_SIGNING_KEY", "SXE_SUPPRESSION_KEY", "SXE_ENVIRONMENT"):
         monkeypatch.delenv(name, raising=False)
 
     with pytest.raises(ConfigError) as raised:
@@ -40,15 +40,41 @@ def test_production_needs_its_own_settings(monkeypatch: pytest.MonkeyPatch) -> N
     message = str(raised.value)
     assert "SXE_DATABASE_URL" in message
     assert "SXE_SIGNING_KEY" in message
+    assert "SXE_SUPPRESSION_KEY" in message
     assert "must equal SXE_ENV 'production'" in message
 
 
 def test_staging_with_own_settings_passes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SXE_DATABASE_URL", "postgresql://sxe@staging-db:25061/sxe?sslmode=require")
     monkeypatch.setenv("SXE_SIGNING_KEY", "k" * 32)
+    monkeypatch.setenv("SXE_SUPPRESSION_KEY", "s" * 32)
     monkeypatch.setenv("SXE_ENVIRONMENT", "staging")
 
     check_environment(load_settings(), "staging")
+
+
+def test_empty_deploy_keys_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The deploy passes a variable missing from its environment as an empty string.
+    monkeypatch.setenv("SXE_DATABASE_URL", "postgresql://sxe@production-db:25061/sxe?sslmode=require")
+    monkeypatch.setenv("SXE_SIGNING_KEY", "")
+    monkeypatch.setenv("SXE_SUPPRESSION_KEY", "")
+    monkeypatch.setenv("SXE_ENVIRONMENT", "production")
+
+    with pytest.raises(ConfigError) as raised:
+        check_environment(load_settings(), "production")
+
+    assert "SXE_SIGNING_KEY, SXE_SUPPRESSION_KEY" in str(raised.value)
+
+
+@pytest.mark.parametrize("variable", ["SXE_SIGNING_KEY", "SXE_SUPPRESSION_KEY"])
+def test_short_key_is_rejected(monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    monkeypatch.setenv(variable, "too-short-a-key")
+
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+
+    assert f"invalid {variable}: shorter than 32 bytes" in str(raised.value)
+    assert "too-short-a-key" not in str(raised.value)
 
 
 def test_function_refuses_mixed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,6 +91,7 @@ def production_settings(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_
     monkeypatch.setenv("SXE_DATABASE_URL", database_url)
     monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("SXE_SIGNING_KEY", "k" * 32)
+    monkeypatch.setenv("SXE_SUPPRESSION_KEY", "s" * 32)
     monkeypatch.setenv("SXE_ENVIRONMENT", "production")
     monkeypatch.setenv("SXE_ENV", "production")
 

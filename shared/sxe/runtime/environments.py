@@ -1,8 +1,8 @@
 """Deployment environments (SXE_ENV: dev, staging, production), kept apart by configuration and by the database.
 
 Each environment is its own DigitalOcean Functions namespace with its own deploy
-environment: its own SXE_DATABASE_URL, SXE_SIGNING_KEY, SXE_APOLLO_API_KEY and
-SXE_AUDIT_BUCKET, and its own object prefix (exports/<SXE_ENVIRONMENT>/...). The
+environment: its own SXE_DATABASE_URL, SXE_SIGNING_KEY, SXE_SUPPRESSION_KEY,
+SXE_APOLLO_API_KEY and SXE_AUDIT_BUCKET, and its own object prefix (exports/<SXE_ENVIRONMENT>/...). The
 check here makes a shared environment fail fast when it would fall back to a
 local default that could mix environments: the embedded database or a generated key.
 
@@ -47,6 +47,9 @@ def check_environment(settings: Settings, name: str | None = None) -> None:
         missing.append("SXE_DATABASE_URL")
     if settings.signing_key is None:
         missing.append("SXE_SIGNING_KEY")
+    if settings.suppression_key is None:
+        # A key generated per function container would hash the list differently in each one.
+        missing.append("SXE_SUPPRESSION_KEY")
     if settings.environment != name:
         missing.append(f"SXE_ENVIRONMENT (is {settings.environment!r}, must equal SXE_ENV {name!r})")
     if missing:

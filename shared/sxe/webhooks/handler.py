@@ -16,7 +16,8 @@ Responses:
   hashed or parsed.
 - 400 for a correctly signed body that is not JSON or not a `webhook-batch.v1`.
 - 405 for a method other than POST.
-- 503 when no secret is configured, the database is unreachable, or the database
+- 503 when no secret is configured or SXE_WEBHOOK_SECRETS is malformed, the
+  database is unreachable, or the database
   records an environment other than SXE_ENV. The delivery is written in one
   transaction, so a failure leaves nothing behind.
 
@@ -115,9 +116,7 @@ def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     try:
         settings = _load_webhook_settings()
         request = read_request(event, settings.max_bytes)
-        signers = parse_secrets(settings.secrets.get_secret_value() if settings.secrets else None)
-        if not signers:
-            raise Problem(503, "not-configured", "Webhook not configured", "no signing secret is configured")
+        signers = _signers(settings)
         delivery = _verify(request, signers)
         body_sha256 = hashlib.sha256(request.body).hexdigest()
         batch = parse_batch(request.body, delivery)
@@ -205,6 +204,17 @@ def _load_webhook_settings() -> WebhookSettings:
         raise Problem(
             503, "not-configured", "Webhook not configured", "SXE_WEBHOOK_MAX_BYTES must be an integer number of bytes"
         ) from None
+
+
+def _signers(settings: WebhookSettings) -> list[Any]:
+    try:
+        signers = parse_secrets(settings.secrets.get_secret_value() if settings.secrets else None)
+    except ConfigError as error:
+        raise Problem(503, "not-configured", "Webhook not configured", str(error)) from None
+    if not signers:
+        detail = "no signing secret is configured: set SXE_WEBHOOK_SECRETS to comma-separated whsec_<base64> values"
+        raise Problem(503, "not-configured", "Webhook not configured", detail)
+    return signers
 
 
 def _check_declared_length(headers: dict[str, str], max_bytes: int) -> None:
