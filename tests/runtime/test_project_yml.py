@@ -113,3 +113,15 @@ def test_load_reports_every_problem(tmp_path: Path, document: dict[str, Any]) ->
 
     assert "environment.SXE_PORT" in str(raised.value)
     assert "web: is 'yes'" in str(raised.value)
+
+
+def test_deploy_page_lists_every_variable_and_function() -> None:
+    page = (PROJECT_ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    project = load_project(PROJECT_ROOT)
+    document = yaml.safe_load((PROJECT_ROOT / "project.yml").read_text(encoding="utf-8"))
+    functions = [
+        f"{package['name']}/{item['name']}" for package in document["packages"] for item in package["functions"]
+    ]
+
+    assert [name for name in project.environment if f"`{name}`" not in page] == []
+    assert [name for name in functions if f"`{name}`" not in page] == []
