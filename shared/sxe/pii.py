@@ -34,7 +34,8 @@ the profile is scanned once.
 
 Credentials people paste into bios (API keys, access tokens, private keys) become
 `[secret]`. They are recognised by the fixed prefixes their issuers use, and by a
-`key=`/`token:` label followed by a long value; an unlabelled random string is kept.
+`key=`/`token:`/`signature=` label or `Bearer` followed by a long value; an unlabelled
+random string is kept.
 """
 
 from __future__ import annotations
@@ -67,10 +68,19 @@ _SECRET_TOKENS = re.compile(
     re.VERBOSE,
 )
 
-# "api_key=…", "token: …", "password = …": the label stays, the value goes.
+# "api_key=…", "access_token: …", "password = …", "Bearer …": the label stays, the value up to a
+# space, quote, comma, semicolon or "&" goes.
+# A label may end a longer name ("access_token", "client_secret"), but not a word ("mytoken").
 _LABELLED_SECRET = re.compile(
-    r"(?P<label>\b(?:api[_-]?key|secret|token|password|passwd|access[_-]?key)\s*[:=]\s*)[\"']?[^\s\"',;]{8,}",
-    re.IGNORECASE,
+    r"""
+    (?P<label>
+        (?<![^\W_])
+        (?: (?:api[_-]?key|secret|token|password|passwd|access[_-]?key|signature) \s*[:=]\s*
+          | bearer\s+ )
+    )
+    [\"']?[^\s\"',;&]{8,}
+    """,
+    re.IGNORECASE | re.VERBOSE,
 )
 
 _EMAIL = re.compile(
@@ -386,7 +396,7 @@ _SECRET_TOKEN_PREFIXES = (
 _SECRET_TOKEN_LITERAL = re.compile("|".join(map(re.escape, _SECRET_TOKEN_PREFIXES)))
 # Every label of `_LABELLED_SECRET` contains one of these, compared casefolded as the
 # pattern's IGNORECASE does (the Kelvin sign matches "k", the long s matches "s").
-_SECRET_LABEL_WORDS = ("key", "secret", "token", "passw")
+_SECRET_LABEL_WORDS = ("key", "secret", "token", "passw", "signature", "bearer")
 # Casefolded words of which every spelled email or WhatsApp link, and every label of a
 # labelled credential, contains one.
 _NOT_ONLY_PHONES_WORDS = (*_SECRET_LABEL_WORDS, " at ", "wa.me/", "whatsapp.com/send")

@@ -35,3 +35,21 @@ def test_secret_digits_are_not_phones() -> None:
 
     assert find_contacts(text) == [FoundContact("phone", "+447911123456")]
     assert "[secret]" in redact_text(text).text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("access_token=EAAB123secret&x=1", "access_token=[secret]&x=1"),
+        ("client_secret: 9f8e7d6c5b4a", "client_secret: [secret]"),
+        ("Authorization: Bearer abcdef123456", "Authorization: Bearer [secret]"),
+        (
+            "https://cdn.example/a.jpg?X-Amz-Signature=deadbeef0123",
+            "https://cdn.example/a.jpg?X-Amz-Signature=[secret]",
+        ),
+        ("mytoken=abcdefghij stays", "mytoken=abcdefghij stays"),
+        ("standard bearer of the cause", "standard bearer of the cause"),
+    ],
+)
+def test_labelled_credentials_become_secret(text: str, expected: str) -> None:
+    assert redact_text(text).text == expected

@@ -85,6 +85,8 @@ TRICKY_TEXTS = [
     "PASSWD = hunter2hunter2",
     "access-key: 0123456789abcdef",
     "AKIAABCDEFGHIJKLMNOP and ASIAABCDEFGHIJKLMNOP",
+    "access_token=EAAB123secret&signature=deadbeef0123 Bearer abcdef123456",
+    "BEARER ABCDEF123456 and ſignature=abcdefgh12",
     "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
     "github_pat_abcdefghijklmnopqrstuvwxyz",
     "sk_live_abcdefghijklmnop rk_test_abcdefghijklmnop",
