@@ -108,6 +108,51 @@ def test_import_key_from_bucket(
     assert summary["stored"] == 2
 
 
+def test_import_from_missing_bucket_names_variable(
+    environment: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SXE_IMPORTS_BUCKET", "no-such-bucket")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        status = main(["import", "imports/tiktok.json", "--no-progress"])
+
+    error = capsys.readouterr().err
+    assert status == 2
+    assert "bucket 'no-such-bucket' (SXE_IMPORTS_BUCKET) does not exist" in error
+    assert "Traceback" not in error
+
+
+def test_import_without_credentials_names_variables(
+    environment: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SXE_IMPORTS_BUCKET", "sxe-imports")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(environment / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(environment / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+    status = main(["import", "imports/tiktok.json", "--no-progress"])
+
+    assert status == 2
+    assert "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" in capsys.readouterr().err
+
+
+def test_import_with_invalid_endpoint_names_variable(
+    environment: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SXE_IMPORTS_BUCKET", "sxe-imports")
+    monkeypatch.setenv("SXE_S3_ENDPOINT_URL", "127.0.0.1:5055")
+
+    status = main(["import", "imports/tiktok.json", "--no-progress"])
+
+    assert status == 2
+    assert "invalid SXE_S3_ENDPOINT_URL '127.0.0.1:5055'" in capsys.readouterr().err
+
+
 def test_import_missing_key_is_usage_error(environment: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status = main(["import", "imports/nothing-here.json"])
 

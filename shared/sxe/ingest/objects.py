@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sxe.config import Settings
-from sxe.errors import UsageError
+from sxe.errors import ConfigError, UsageError
 from sxe.handoff.store import ObjectNotFound, validate_key
 
 IMPORTS_PREFIX = "imports/"
@@ -79,9 +79,19 @@ def _open_object(client: Any, bucket: str, key: str) -> Iterator[ImportSource]:
     try:
         response = client.get_object(Bucket=bucket, Key=key)
     except ClientError as error:
-        if str(error.response.get("Error", {}).get("Code", "")) in _NOT_FOUND_CODES:
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        if code in _NOT_FOUND_CODES:
             raise ObjectNotFound(f"import object {key!r} not found in bucket {bucket!r}; check the key") from error
-        raise
+        raise _store_error(bucket, code) from error
+    except NoCredentialsError as error:
+        raise ConfigError(
+            f"no S3 credentials to read bucket {bucket!r} (SXE_IMPORTS_BUCKET): set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY; the SXE_SPACES_* keys serve exports only"
+        ) from error
+    except EndpointConnectionError as error:
+        raise ConfigError(
+            f"cannot reach the S3 endpoint {_endpoint()!r} (SXE_S3_ENDPOINT_URL); check the URL and the network"
+        ) from error
     body = response["Body"]
     try:
         yield ImportSource(name=key, stream=body, size=response.get("ContentLength"))
@@ -89,7 +99,29 @@ def _open_object(client: Any, bucket: str, key: str) -> Iterator[ImportSource]:
         body.close()
 
 
+def _store_error(bucket: str, code: str) -> ConfigError:
+    if code == "NoSuchBucket":
+        return ConfigError(
+            f"bucket {bucket!r} (SXE_IMPORTS_BUCKET) does not exist at {_endpoint()!r} (SXE_S3_ENDPOINT_URL); "
+            "fix the bucket name or the endpoint"
+        )
+    return ConfigError(
+        f"the object store refused to read bucket {bucket!r} (SXE_IMPORTS_BUCKET) with error {code or 'unknown'}; "
+        "check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and the bucket's permissions"
+    )
+
+
+def _endpoint() -> str:
+    return ImportSettings().s3_endpoint_url or "the default AWS endpoint"
+
+
 def _s3_client() -> Any:
     import boto3
 
-    return boto3.client("s3", endpoint_url=ImportSettings().s3_endpoint_url)
+    endpoint = ImportSettings().s3_endpoint_url
+    try:
+        return boto3.client("s3", endpoint_url=endpoint)
+    except ValueError as error:
+        raise ConfigError(
+            f"invalid SXE_S3_ENDPOINT_URL {endpoint!r}: expected a URL such as https://nyc3.digitaloceanspaces.com"
+        ) from error
