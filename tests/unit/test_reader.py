@@ -211,7 +211,9 @@ def test_reader_invalid_utf8_array_element_is_rejected(
     assert [record.payload for record in records if isinstance(record, SourceRecord)] == [{"a": "é"}, {"a": 3}]
     rejected = records[1]
     assert isinstance(rejected, UnreadableRecord)
-    assert rejected.rejection.reason == f"array element 1 is not valid UTF-8: invalid byte at file offset {invalid_at}"
+    assert rejected.rejection.reason.startswith(
+        f"array element 1 is not valid UTF-8: invalid byte at file offset {invalid_at}; save the file as UTF-8"
+    )
     assert rejected.content_hash == bytes_hash(b'{"a": "caf\xe9"}')
 
 
@@ -398,3 +400,42 @@ def test_reader_array_end_in_its_own_read(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(reader, "READ_BYTES", 8)
 
     assert [record.payload for record in read_records(path)] == [{"a": 1}]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        ("followers.xlsx", b"PK\x03\x04\x14\x00\x06\x00", "is a ZIP archive, such as an Excel workbook"),
+        ("followers.csv", b"PK\x03\x04\x14\x00\x06\x00", "export the sheet as CSV UTF-8"),
+        ("followers.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "is an Excel 97-2003 workbook"),
+        ("followers.txt", "handle\tfollowers\n".encode("utf-16"), "is UTF-16 text"),
+        ("report.pdf", b"%PDF-1.7\n", "is a PDF document"),
+    ],
+)
+def test_reader_names_files_that_hold_no_text(tmp_path: Path, name: str, data: bytes, expected: str) -> None:
+    path = write(tmp_path, name, data)
+
+    with pytest.raises(UsageError) as raised:
+        list(read_records(path))
+
+    assert expected in str(raised.value)
+    assert str(path) in str(raised.value)
+
+
+def test_reader_windows_encoded_line_names_fix(tmp_path: Path) -> None:
+    path = write(tmp_path, "fans.csv", "handle,name\njose,Jos\u00e9\n".encode("cp1252"))
+
+    [record] = list(read_records(path))
+
+    assert isinstance(record, UnreadableRecord)
+    assert "line 2 is not valid UTF-8" in record.rejection.reason
+    assert "save the file as UTF-8" in record.rejection.reason
+
+
+def test_semicolon_header_names_separator(tmp_path: Path) -> None:
+    path = write(tmp_path, "fans.csv", b"platform;username;followers\ntiktok;jose;12\n")
+
+    [record] = list(read_profiles(path))
+
+    assert isinstance(record.result, Rejection)
+    assert "separated by ';', not by commas" in record.result.reason

@@ -50,6 +50,15 @@ JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson", ".jsonlines"})
 CSV_SUFFIXES = frozenset({".csv", ".tsv"})
 
 HEAD_BYTES = 64 * 1024
+SAVE_AS_UTF8 = "save the file as UTF-8, such as with `iconv -f WINDOWS-1252 -t UTF-8` for a Windows export"
+# The first bytes of files that hold no text records, with what each file is and how to get text from it.
+FOREIGN_FILES = (
+    (b"PK\x03\x04", "a ZIP archive, such as an Excel workbook (.xlsx)", "export the sheet as CSV UTF-8, or unzip it"),
+    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls)", "export the sheet as CSV UTF-8"),
+    (b"%PDF", "a PDF document", "export the data as CSV or JSON instead"),
+    (b"\xff\xfe", "UTF-16 text", "save it as CSV UTF-8, or convert it with `iconv -f UTF-16 -t UTF-8`"),
+    (b"\xfe\xff", "UTF-16 text", "save it as CSV UTF-8, or convert it with `iconv -f UTF-16 -t UTF-8`"),
+)
 READ_BYTES = 256 * 1024
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 MAX_RECORD_BYTES = 16 * 1024 * 1024
@@ -179,6 +188,7 @@ def open_records(source: str | Path | IO[bytes], *, name: str | None = None, lay
     if head.startswith(GZIP_MAGIC):
         handle = cast(IO[bytes], GzipContent(Prefixed(head, handle)))
         head = handle.read(HEAD_BYTES)
+    _reject_foreign(name, head)
     start = len(UTF8_BOM) if head.startswith(UTF8_BOM) else 0
     head = head[start:]
     chosen = layout or _choose_layout(name, head)
@@ -255,6 +265,13 @@ def _closing(records: Iterator[ReadResult], handle: IO[bytes]) -> Iterator[ReadR
         yield from records
     finally:
         handle.close()
+
+
+def _reject_foreign(name: str, head: bytes) -> None:
+    """Raise UsageError for a file that holds no text records, naming what it is and how to export them."""
+    for magic, kind, fix in FOREIGN_FILES:
+        if head.startswith(magic):
+            raise UsageError(f"{name} is {kind}, not JSON or CSV text; {fix}, then import that file")
 
 
 def _choose_layout(name: str, head: bytes) -> str:
@@ -346,7 +363,7 @@ def _decode_line(name: str, number: int, line: bytes) -> ReadResult:
     try:
         value = json.loads(line.decode("utf-8"))
     except UnicodeDecodeError as error:
-        reason = f"line {number} is not valid UTF-8: invalid byte at offset {error.start}"
+        reason = f"line {number} is not valid UTF-8: invalid byte at offset {error.start}; {SAVE_AS_UTF8}"
         return _unreadable(location, reason, line)
     except json.JSONDecodeError as error:
         reason = f"line {number} is not valid JSON: {_error_message(error)} at column {error.colno}"
@@ -473,7 +490,7 @@ def _parses_alone(line: bytes) -> bool:
 
 def _unreadable_file(name: str, data: bytes, error: json.JSONDecodeError | UnicodeDecodeError) -> UnreadableRecord:
     if isinstance(error, UnicodeDecodeError):
-        reason = f"file is not valid UTF-8: invalid byte at offset {error.start}"
+        reason = f"file is not valid UTF-8: invalid byte at offset {error.start}; {SAVE_AS_UTF8}"
     else:
         reason = f"file is not valid JSON: {_error_message(error)} at line {error.lineno}, column {error.colno}"
     return _unreadable(RecordLocation(file=name), reason, data)
@@ -541,7 +558,9 @@ def _take_element(name: str, text: _ArrayText, value: Any, end: int) -> ReadResu
     if invalid_at is None:
         return DecodedRecord(location, value, text.take(end))
 
-    reason = f"array element {location.index} is not valid UTF-8: invalid byte at file offset {invalid_at}"
+    reason = (
+        f"array element {location.index} is not valid UTF-8: invalid byte at file offset {invalid_at}; {SAVE_AS_UTF8}"
+    )
     return _unreadable(location, reason, text.take_bytes(end))
 
 
@@ -756,7 +775,7 @@ def _csv_records(name: str, raw_lines: _RawLines) -> Iterator[ReadResult]:
         except StopIteration:
             return
         except UnicodeDecodeError as error:
-            reason = f"line {raw_lines.number} is not valid UTF-8: invalid byte at offset {error.start}"
+            reason = f"line {raw_lines.number} is not valid UTF-8: invalid byte at offset {error.start}; {SAVE_AS_UTF8}"
             yield _unreadable(RecordLocation(file=name, line=raw_lines.number), reason, bytes(raw_lines.row_bytes))
             continue
         except csv.Error as error:

@@ -169,6 +169,12 @@ class CsvFollowers(SourceFormat):
         Every fix the row needs is named at once. The header is shown redacted, because a
         file without a header row reads its first row as one.
         """
+        separator = _other_separator(header)
+        if separator is not None:
+            return (
+                f"{self.label} header is one column holding {separator!r}, so the file is separated by "
+                f"{separator!r}, not by commas; save it as CSV with commas, or as a .tsv file with tabs"
+            )
         problems: list[str] = []
         fixes: list[str] = []
         if no_platform:
@@ -228,4 +234,14 @@ def _flag(field: str, value: str | None) -> bool | None:
         return True
     if word in FALSE_WORDS:
         return False
+    return None
+
+
+def _other_separator(header: list[str]) -> str | None:
+    """Return the separator a one-column header holds, such as the ';' of a spreadsheet saved in many locales."""
+    if len(header) != 1:
+        return None
+    for separator in (";", "\t", "|"):
+        if separator in header[0]:
+            return separator
     return None
