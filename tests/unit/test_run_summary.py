@@ -65,3 +65,19 @@ def test_printed_summary_names_files_without_records() -> None:
     lines = render_summary(summary).splitlines()
 
     assert "              no records in 1 file: notes.txt" in lines
+
+
+def test_printed_summary_counts_suppressed_records() -> None:
+    summary = RunSummary(run_id=str(uuid.uuid4()))
+    summary.files = [FileResult(batch_id=uuid.uuid4(), file="/in/a.jsonl", records=29, duplicates=27, suppressed=2)]
+
+    lines = render_summary(summary).splitlines()
+
+    assert "  ingest      0 records stored, 27 duplicates, 0 quarantined, 2 withheld as suppressed (1 file)" in lines
+
+
+def test_printed_summary_leaves_out_zero_suppressed() -> None:
+    summary = RunSummary(run_id=str(uuid.uuid4()))
+    summary.files = [FileResult(batch_id=uuid.uuid4(), file="/in/a.jsonl", records=3, accepted=3)]
+
+    assert "suppressed" not in render_summary(summary)

@@ -121,6 +121,7 @@ def import_summary(result: FileResult) -> dict[str, Any]:
         "new_profiles": result.new_profiles,
         "duplicates": result.duplicates,
         "quarantined": result.quarantined_total,
+        "suppressed": result.suppressed,
         "quarantine": [
             {"location": record.location, "kind": record.kind, "reason": record.reason}
             for record in result.quarantined[:SHOWN_QUARANTINE]
@@ -132,7 +133,8 @@ def render(summary: dict[str, Any]) -> str:
     lines = [
         f"Imported {summary['source']} as {summary['format'] or 'nothing'} (batch {summary['batch_id']})",
         f"  {summary['records']} records: {summary['stored']} stored ({summary['new_profiles']} new profiles), "
-        f"{summary['duplicates']} duplicates, {summary['quarantined']} quarantined",
+        f"{summary['duplicates']} duplicates, {summary['quarantined']} quarantined"
+        + (f", {summary['suppressed']} withheld as suppressed" if summary["suppressed"] else ""),
     ]
     if summary["quarantine"]:
         lines.append("Quarantined records:")

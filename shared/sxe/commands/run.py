@@ -78,6 +78,11 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _suppressed(count: int) -> str:
+    """Return ", N withheld as suppressed" when records of erased people were withheld, else nothing."""
+    return f", {count} withheld as suppressed" if count else ""
+
+
 def render_summary(summary: RunSummary) -> str:
     """Format a run summary for people: counts per stage, quarantine reasons, the bundle."""
     data = summary.to_json()
@@ -85,7 +90,7 @@ def render_summary(summary: RunSummary) -> str:
         f"SXE run {data['run_id']}",
         "",
         f"  ingest      {_count(data['ingested'], 'record')} stored, {_count(data['duplicates'], 'duplicate')}, "
-        f"{data['quarantined']} quarantined ({_count(len(data['files']), 'file')})",
+        f"{data['quarantined']} quarantined{_suppressed(data['suppressed'])} ({_count(len(data['files']), 'file')})",
         *_skipped_files(data["skipped_files"]),
         *_empty_files(data["files"]),
         f"  normalize   {_count(data['profiles'], 'profile')} touched, {data['new_profiles']} new",
