@@ -237,8 +237,17 @@ def _provenance(row: dict[str, Any], profiles: list[dict[str, Any]]) -> dict[str
 
 
 def _enrichment(decision: dict[str, Any], readiness_reason: str | None) -> dict[str, Any]:
+    """Return one provenance step: the decision, and what its lookup came to when it finished.
+
+    Decisions recorded before lookups kept their outcome fall back to the card's readiness reason.
+    """
+    finished = decision.get("outcome")
     if decision["decision"] == "skip":
         outcome, reason = "skipped", decision["reason"]
+    elif finished in ("matched", "no_match"):
+        outcome, reason = finished, None
+    elif finished is not None:
+        outcome, reason = "skipped", finished
     elif readiness_reason in _MATCHED_REASONS:
         outcome, reason = "matched", None
     elif readiness_reason in _NO_MATCH_REASONS:

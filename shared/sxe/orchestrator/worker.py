@@ -515,7 +515,10 @@ def _finish_without_call(
         _move_card(conn, card_id, Readiness.ENRICHED, "cooldown_matched")
     elif not continued:
         _move_card(conn, card_id, Readiness.NO_MATCH, "cooldown_no_match" if memory else "already_paid")
-    _audit_lookup(conn, lookup, context, outcome="reused", credits=0, waterfall_continued=continued)
+    step_outcome = "already_paid" if memory is None else "matched" if memory.contact_id else "no_match"
+    _audit_lookup(
+        conn, lookup, context, outcome="reused", credits=0, step_outcome=step_outcome, waterfall_continued=continued
+    )
     jobs.complete(conn, lookup.job)
     result.outcomes["reused"] += 1
 
@@ -814,8 +817,15 @@ def _audit_lookup(
     outcome: str,
     credits: int,
     payload_sha256: str | None = None,
+    step_outcome: str | None = None,
     **detail: Any,
 ) -> None:
+    """Audit how a lookup ended, and keep the outcome on its decision for the lead-card record.
+
+    `step_outcome` replaces `outcome` on the decision where the audit's word is too broad,
+    as "reused" is for a remembered match or miss.
+    """
+    conn.execute(sql("enrich_decision_outcome"), {"job_id": lookup.job.id, "outcome": step_outcome or outcome})
     audit.append(
         conn,
         actor=context.actor,
