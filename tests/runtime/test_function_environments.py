@@ -71,6 +71,7 @@ EVENTS: dict[str, dict[str, Any]] = {
     "enrich/callback": web_event("POST", {"request_id": 1, "people": []}, query=f"token={TOKEN}"),
     "handoff/bundle": {},
     "handoff/cards": web_event("GET", headers=BEARER),
+    "handoff/erasures": web_event("GET", headers=BEARER),
     "handoff/queue": web_event("POST", {"max_messages": 1}, BEARER, path="/pull"),
     "handoff/download": web_event("GET", headers=BEARER, query="bundle_id=x"),
     # DigitalOcean passes a web function's parsed JSON body as top-level event keys.

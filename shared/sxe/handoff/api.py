@@ -6,6 +6,7 @@ Each public function is one DigitalOcean web function. It authenticates the
 because they include Tier 2 contact points; everything else runs as sxe_api.
 
     GET  handoff/cards?limit=&cursor=&pool=&schema_version=   cards-page.v1
+    GET  handoff/erasures?limit=&cursor=&pool=                erasures-page.v1
     POST handoff/queue/pull {max_messages, lease_seconds}      {"messages": [queue-message.v1]}
     POST handoff/queue/ack  {message_ids}                      Idempotency-Key accepted
     POST handoff/bundle     {pool, schema_version, state, persona, tribe}   Idempotency-Key accepted
@@ -26,7 +27,7 @@ import psycopg
 
 from sxe import audit, functions
 from sxe.config import Settings, load_settings
-from sxe.contracts import CARDS_PAGE_V1, QUEUE_MESSAGE_V1, load_contracts
+from sxe.contracts import CARDS_PAGE_V1, ERASURES_PAGE_V1, QUEUE_MESSAGE_V1, load_contracts
 from sxe.db import connect, database_url, sql, transaction
 from sxe.errors import ConfigError, DatabaseUnavailable, UsageError
 from sxe.handoff import queue as pull_queue
@@ -74,6 +75,11 @@ Handler = Callable[[Call], Response]
 def cards(event: dict[str, Any], context: Any = None) -> Response:
     """GET one page of lead cards of the caller's pools."""
     return _serve(event, _cards, ("GET",))
+
+
+def erasures(event: dict[str, Any], context: Any = None) -> Response:
+    """GET one page of the erased cards of the caller's pools, which consumers must delete."""
+    return _serve(event, _erasures, ("GET",))
 
 
 def queue(event: dict[str, Any], context: Any = None) -> Response:
@@ -171,11 +177,58 @@ def _cards(call: Call) -> Response:
     return json_response(200, page)
 
 
-def _decode_cursor(cursor: str, pools: tuple[str, ...], secret: bytes) -> Position:
+def _decode_cursor(cursor: str, pools: tuple[str, ...], secret: bytes, feed: str = "cards") -> Position:
     try:
-        return decode_cursor(cursor, pools, secret)
+        return decode_cursor(cursor, pools, secret, feed=feed)
     except UsageError as exc:
         raise invalid_parameter("cursor", str(exc)) from exc
+
+
+# --- handoff/erasures -----------------------------------------------------------------
+
+
+def _erasures(call: Call) -> Response:
+    query = call.request.query
+    limit = _int_parameter(query, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    pools = _pools(call.consumer, query.get("pool"))
+    secret = signing_secret(call.settings)
+    cursor = query.get("cursor")
+    after = _decode_cursor(cursor, pools, secret, "erasures") if cursor else None
+
+    with transaction(call.conn, role="sxe_worker"):
+        rows = call.conn.execute(
+            sql("api_erasures_page"),
+            {
+                "pools": list(pools),
+                "after_erased_at": after.updated_at if after else None,
+                "after_card_id": after.card_id if after else None,
+                "limit": limit + 1,
+            },
+        ).fetchall()
+
+    page_rows = rows[:limit]
+    next_cursor = cursor or None
+    if page_rows:
+        last = page_rows[-1]
+        next_cursor = encode_cursor(Position(last["erased_at"], last["card_id"]), pools, secret, feed="erasures")
+    page = {
+        "schema_version": "erasures-page.v1",
+        "pools": list(pools),
+        "limit": limit,
+        "items": [
+            {
+                "card_id": str(row["card_id"]),
+                "pool": row["pool"],
+                "erased_at": row["erased_at"].isoformat(),
+                "event": "card.erased",
+            }
+            for row in page_rows
+        ],
+        "has_more": len(rows) > limit,
+        "next_cursor": next_cursor,
+    }
+    load_contracts().validate(page, ERASURES_PAGE_V1)
+    return json_response(200, page)
 
 
 def _pools(consumer: Consumer, requested: str | None) -> tuple[str, ...]:

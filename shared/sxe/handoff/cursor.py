@@ -1,9 +1,11 @@
-"""Opaque keyset cursors of the pull API: the last (updated_at, card_id) of a page, signed.
+"""Opaque keyset cursors of the pull API: the last (time, card_id) of a page, signed.
 
 A cursor is `<base64url JSON>.<base64url HMAC-SHA256>`. The JSON contains the
 position and the pools it was made for, and the HMAC (keyed with the service's
-signing key) stops a caller from forging a position or reusing a cursor with
-other pools. Callers must treat cursors as opaque strings.
+signing key and the feed it belongs to) stops a caller from forging a position,
+reusing a cursor with other pools or passing one feed's cursor to another.
+Callers must treat cursors as opaque strings. The cards feed's time is
+`updated_at`, the erasures feed's `erased_at`.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from datetime import datetime
 
 from sxe.errors import UsageError
 
-# Separates this use of the signing key from download links signed with the same key.
-_MESSAGE_PREFIX = b"sxe-cards-cursor-v1\n"
+# Separates each feed's cursors from each other and from download links signed with the same key.
+_MESSAGE_PREFIXES = {"cards": b"sxe-cards-cursor-v1\n", "erasures": b"sxe-erasures-cursor-v1\n"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,17 +31,17 @@ class Position:
     card_id: uuid.UUID
 
 
-def encode_cursor(position: Position, pools: tuple[str, ...], secret: bytes) -> str:
-    """Return the signed cursor for `position` within `pools`."""
+def encode_cursor(position: Position, pools: tuple[str, ...], secret: bytes, *, feed: str = "cards") -> str:
+    """Return the signed cursor for `position` of `feed` within `pools`."""
     payload = json.dumps(
         {"u": position.updated_at.isoformat(), "i": str(position.card_id), "p": sorted(pools)},
         separators=(",", ":"),
     ).encode("utf-8")
-    return f"{_b64(payload)}.{_b64(_mac(payload, secret))}"
+    return f"{_b64(payload)}.{_b64(_mac(payload, secret, feed))}"
 
 
-def decode_cursor(cursor: str, pools: tuple[str, ...], secret: bytes) -> Position:
-    """Return the position of a cursor made by `encode_cursor` for the same pools.
+def decode_cursor(cursor: str, pools: tuple[str, ...], secret: bytes, *, feed: str = "cards") -> Position:
+    """Return the position of a cursor made by `encode_cursor` for the same feed and pools.
 
     Raises UsageError for a malformed or altered cursor, or one made for other pools.
     The message never repeats the cursor.
@@ -50,7 +52,7 @@ def decode_cursor(cursor: str, pools: tuple[str, ...], secret: bytes) -> Positio
         mac = _unb64(mac_text)
     except (binascii.Error, ValueError) as exc:
         raise UsageError("cursor is malformed; pass next_cursor from a previous page unchanged") from exc
-    if not hmac.compare_digest(mac, _mac(payload, secret)):
+    if not hmac.compare_digest(mac, _mac(payload, secret, feed)):
         raise UsageError("cursor is invalid or was altered; pass next_cursor from a previous page unchanged")
 
     document = json.loads(payload)
@@ -59,8 +61,8 @@ def decode_cursor(cursor: str, pools: tuple[str, ...], secret: bytes) -> Positio
     return Position(datetime.fromisoformat(document["u"]), uuid.UUID(document["i"]))
 
 
-def _mac(payload: bytes, secret: bytes) -> bytes:
-    return hmac.new(secret, _MESSAGE_PREFIX + payload, hashlib.sha256).digest()
+def _mac(payload: bytes, secret: bytes, feed: str) -> bytes:
+    return hmac.new(secret, _MESSAGE_PREFIXES[feed] + payload, hashlib.sha256).digest()
 
 
 def _b64(data: bytes) -> str:
