@@ -144,16 +144,37 @@ def _cards(call: Call) -> Response:
     limit = _int_parameter(query, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     pools = _pools(call.consumer, query.get("pool"))
     record_format = _record_format(call.consumer, query.get("schema_version"), parameter=True)
-    secret = signing_secret(call.settings)
-    cursor = query.get("cursor")
-    after = _decode_cursor(cursor, pools, secret) if cursor else None
+    rows, has_more, next_cursor = _keyset_page(call, "api_cards_page", "cards", pools, limit, "updated_at")
+    page = {
+        "schema_version": "cards-page.v1",
+        "record_schema": record_format.schema_id,
+        "pools": list(pools),
+        "limit": limit,
+        "items": [render_card(row, record_format) for row in rows],
+        "has_more": has_more,
+        "next_cursor": next_cursor,
+    }
+    load_contracts().validate(page, CARDS_PAGE_V1)
+    return json_response(200, page)
 
+
+def _keyset_page(
+    call: Call, statement: str, feed: str, pools: tuple[str, ...], limit: int, time_column: str
+) -> tuple[list[dict[str, Any]], bool, str | None]:
+    """Return one page of `statement`'s rows after the request's cursor, whether more follow, and the next cursor.
+
+    The statement pages by (`time_column`, card_id). Without rows, the next cursor is
+    the one given, so a caller polling an empty feed keeps its place.
+    """
+    secret = signing_secret(call.settings)
+    cursor = call.request.query.get("cursor")
+    after = _decode_cursor(cursor, pools, secret, feed) if cursor else None
     with transaction(call.conn, role="sxe_worker"):
         rows = call.conn.execute(
-            sql("api_cards_page"),
+            sql(statement),
             {
                 "pools": list(pools),
-                "after_updated_at": after.updated_at if after else None,
+                "after_time": after.updated_at if after else None,
                 "after_card_id": after.card_id if after else None,
                 "limit": limit + 1,
             },
@@ -163,18 +184,8 @@ def _cards(call: Call) -> Response:
     next_cursor = cursor or None
     if page_rows:
         last = page_rows[-1]
-        next_cursor = encode_cursor(Position(last["updated_at"], last["card_id"]), pools, secret)
-    page = {
-        "schema_version": "cards-page.v1",
-        "record_schema": record_format.schema_id,
-        "pools": list(pools),
-        "limit": limit,
-        "items": [render_card(row, record_format) for row in page_rows],
-        "has_more": len(rows) > limit,
-        "next_cursor": next_cursor,
-    }
-    load_contracts().validate(page, CARDS_PAGE_V1)
-    return json_response(200, page)
+        next_cursor = encode_cursor(Position(last[time_column], last["card_id"]), pools, secret, feed=feed)
+    return page_rows, len(rows) > limit, next_cursor
 
 
 def _decode_cursor(cursor: str, pools: tuple[str, ...], secret: bytes, feed: str = "cards") -> Position:
@@ -191,26 +202,7 @@ def _erasures(call: Call) -> Response:
     query = call.request.query
     limit = _int_parameter(query, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     pools = _pools(call.consumer, query.get("pool"))
-    secret = signing_secret(call.settings)
-    cursor = query.get("cursor")
-    after = _decode_cursor(cursor, pools, secret, "erasures") if cursor else None
-
-    with transaction(call.conn, role="sxe_worker"):
-        rows = call.conn.execute(
-            sql("api_erasures_page"),
-            {
-                "pools": list(pools),
-                "after_erased_at": after.updated_at if after else None,
-                "after_card_id": after.card_id if after else None,
-                "limit": limit + 1,
-            },
-        ).fetchall()
-
-    page_rows = rows[:limit]
-    next_cursor = cursor or None
-    if page_rows:
-        last = page_rows[-1]
-        next_cursor = encode_cursor(Position(last["erased_at"], last["card_id"]), pools, secret, feed="erasures")
+    rows, has_more, next_cursor = _keyset_page(call, "api_erasures_page", "erasures", pools, limit, "erased_at")
     page = {
         "schema_version": "erasures-page.v1",
         "pools": list(pools),
@@ -222,9 +214,9 @@ def _erasures(call: Call) -> Response:
                 "erased_at": row["erased_at"].isoformat(),
                 "event": "card.erased",
             }
-            for row in page_rows
+            for row in rows
         ],
-        "has_more": len(rows) > limit,
+        "has_more": has_more,
         "next_cursor": next_cursor,
     }
     load_contracts().validate(page, ERASURES_PAGE_V1)

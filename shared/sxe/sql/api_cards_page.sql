@@ -4,7 +4,7 @@ SELECT card.*
   FROM contact.handoff_cards AS card
  WHERE card.pool = ANY (%(pools)s::text[])
    AND card.readiness IN ('ready', 'handed_off')
-   AND (%(after_updated_at)s::timestamptz IS NULL
-        OR (card.updated_at, card.card_id) > (%(after_updated_at)s::timestamptz, %(after_card_id)s::uuid))
+   AND (%(after_time)s::timestamptz IS NULL
+        OR (card.updated_at, card.card_id) > (%(after_time)s::timestamptz, %(after_card_id)s::uuid))
  ORDER BY card.updated_at, card.card_id
  LIMIT %(limit)s;

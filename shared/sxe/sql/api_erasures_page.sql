@@ -5,7 +5,7 @@ SELECT card.id AS card_id, card.pool, event.created_at AS erased_at
   JOIN execution.lead_cards AS card ON card.id::text = event.subject_id
  WHERE event.type = 'card.erased'
    AND card.pool = ANY (%(pools)s::text[])
-   AND (%(after_erased_at)s::timestamptz IS NULL
-        OR (event.created_at, card.id) > (%(after_erased_at)s::timestamptz, %(after_card_id)s::uuid))
+   AND (%(after_time)s::timestamptz IS NULL
+        OR (event.created_at, card.id) > (%(after_time)s::timestamptz, %(after_card_id)s::uuid))
  ORDER BY event.created_at, card.id
  LIMIT %(limit)s;
