@@ -106,7 +106,7 @@ def _store_error(bucket: str, code: str) -> ConfigError:
             "fix the bucket name or the endpoint"
         )
     return ConfigError(
-        f"the object store refused to read bucket {bucket!r} (SXE_IMPORTS_BUCKET) with error {code or 'unknown'}; "
+        f"reading bucket {bucket!r} (SXE_IMPORTS_BUCKET) failed with error {code or 'unknown'}; "
         "check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and the bucket's permissions"
     )
 

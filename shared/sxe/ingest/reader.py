@@ -51,7 +51,7 @@ CSV_SUFFIXES = frozenset({".csv", ".tsv"})
 
 HEAD_BYTES = 64 * 1024
 SAVE_AS_UTF8 = "save the file as UTF-8, such as with `iconv -f WINDOWS-1252 -t UTF-8` for a Windows export"
-# The first bytes of files that hold no text records, with what each file is and how to get text from it.
+# The first bytes of files without text records, with what each file is and how to get text from it.
 FOREIGN_FILES = (
     (b"PK\x03\x04", "a ZIP archive, such as an Excel workbook (.xlsx)", "export the sheet as CSV UTF-8, or unzip it"),
     (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls)", "export the sheet as CSV UTF-8"),
@@ -268,7 +268,7 @@ def _closing(records: Iterator[ReadResult], handle: IO[bytes]) -> Iterator[ReadR
 
 
 def _reject_foreign(name: str, head: bytes) -> None:
-    """Raise UsageError for a file that holds no text records, naming what it is and how to export them."""
+    """Raise UsageError for a file without text records, naming what it is and how to export them."""
     for magic, kind, fix in FOREIGN_FILES:
         if head.startswith(magic):
             raise UsageError(f"{name} is {kind}, not JSON or CSV text; {fix}, then import that file")

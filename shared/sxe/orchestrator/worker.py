@@ -515,7 +515,10 @@ def _finish_without_call(
         _move_card(conn, card_id, Readiness.ENRICHED, "cooldown_matched")
     elif not continued:
         _move_card(conn, card_id, Readiness.NO_MATCH, "cooldown_no_match" if memory else "already_paid")
-    step_outcome = "already_paid" if memory is None else "matched" if memory.contact_id else "no_match"
+    if memory is None:
+        step_outcome = "already_paid"
+    else:
+        step_outcome = "matched" if memory.contact_id else "no_match"
     _audit_lookup(
         conn, lookup, context, outcome="reused", credits=0, step_outcome=step_outcome, waterfall_continued=continued
     )
