@@ -8,6 +8,7 @@ failure. Errors print one line to stderr; secrets and contact data never appear.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -26,6 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         _reject_unknown(args.command_parser, unknown)
     configure(args.log_level)
+    _exit_on_sigterm()
     try:
         return int(args.handler(args))
     except UsageError as exc:
@@ -37,6 +39,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SxeError as exc:
         print(f"sxe: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def _exit_on_sigterm() -> None:
+    """Make SIGTERM end the command as Ctrl-C does, through SystemExit.
+
+    Python's default SIGTERM skips atexit handlers, and the embedded PostgreSQL server
+    stops in one, so `kill` on `sxe serve` or `sxe run` left the server running.
+    A handler set by the caller is kept.
+    """
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,12 +13,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from sxe.config import load_settings
@@ -203,3 +208,31 @@ def wait_for_bundle(database_url: str, timeout_seconds: float) -> str:
                 return str(row["id"])
             time.sleep(0.1)
     raise AssertionError(f"no bundle with records within {timeout_seconds} s")
+
+
+def test_sigterm_stops_serve_and_its_database(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    command = [sys.executable, "-m", "sxe.cli", "serve", "--port", "0"]
+    environment = {**os.environ, "SXE_STATE_DIR": str(state)}
+    environment.pop("SXE_DATABASE_URL", None)
+    process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("serving on ")
+        postmaster = int((state / "pgdata" / "postmaster.pid").read_text().split()[0])
+
+        process.send_signal(signal.SIGTERM)
+
+        assert process.wait(timeout=60) == 128 + signal.SIGTERM
+        assert wait_until_gone(postmaster, timeout_seconds=30)
+    finally:
+        process.kill()
+
+
+def wait_until_gone(pid: int, timeout_seconds: float) -> bool:
+    deadline = time.monotonic() + timeout_seconds
+    while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True

@@ -30,6 +30,7 @@ import gc
 import multiprocessing
 import pickle
 import queue
+import signal
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -374,6 +375,8 @@ def _work(
     handovers: _Handovers,
 ) -> None:
     """Run one worker process: send the messages whose turn is `worker`'s, then end."""
+    # The caller ends a worker with SIGTERM, which must end it at once, whatever the CLI set.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for other, writer in enumerate(writers):
         if other != worker:
             writer.close()
