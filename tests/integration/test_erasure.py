@@ -268,6 +268,8 @@ def test_second_erasure_removes_nothing_more(
 
     assert sum(again.removed.values()) == 0
     assert again.cards_suppressed == []
+    assert again.bundles_revoked == []
+    assert again.objects_deleted == 0
 
 
 def test_concurrent_erasures_delete_once(
@@ -536,3 +538,25 @@ def test_erase_by_bio_email_finds_profile(settings: Settings, first_run: RunSumm
     assert receipt.removed["profiles"] == 1
     assert receipt.removed["bio_sightings"] == 1
     assert len(receipt.cards_suppressed) == 1
+
+
+def test_receipt_names_only_bundles_it_revoked(
+    settings: Settings, first_run: RunSummary, conn: psycopg.Connection
+) -> None:
+    first = person(conn)
+    neighbour = conn.execute(
+        "SELECT profile.platform, profile.handle FROM execution.card_profiles AS link "
+        "JOIN social.profiles AS profile ON profile.id = link.profile_id "
+        "JOIN ops.bundle_cards AS held ON held.card_id = link.card_id "
+        "WHERE link.card_id <> %s AND profile.handle IS NOT NULL ORDER BY profile.id LIMIT 1",
+        (first["card_id"],),
+    ).fetchone()
+    revoked = erase_handle(conn, settings, first)
+
+    # The neighbour's only bundle is the one the first erasure revoked and emptied.
+    second = erase_handle(conn, settings, dict(neighbour))
+
+    assert revoked.bundles_revoked
+    assert revoked.objects_deleted == 2 * len(revoked.bundles_revoked)
+    assert second.bundles_revoked == []
+    assert second.objects_deleted == 0

@@ -165,7 +165,7 @@ def erase(
         _write_receipt(conn, receipt, actor)
 
     receipt.objects_deleted = _delete_objects(store, bundles)
-    if bundles:
+    if receipt.bundles_revoked:
         with transaction(conn, role="sxe_worker"):
             audit.append(
                 conn,
@@ -299,7 +299,9 @@ def _revoke_bundles(
     bundles = conn.execute(
         sql("erase_revoke_bundles"), {"card_ids": card_ids, "reason": f"erasure {receipt.request_id}"}
     ).fetchall()
-    receipt.bundles_revoked = [str(row["id"]) for row in bundles]
+    # Bundles revoked earlier come back too, so that their objects are deleted again if an
+    # earlier attempt left them, but the receipt names only what this erasure revoked.
+    receipt.bundles_revoked = [str(row["id"]) for row in bundles if row["newly_revoked"]]
 
     # Other people's cards in a revoked bundle are sent again: back to tagged, so the next
     # sweep reuses their remembered lookups and the next handoff bundles them.
@@ -327,9 +329,10 @@ def _write_receipt(conn: psycopg.Connection[Any], receipt: ErasureReceipt, actor
 
 
 def _delete_objects(store: ObjectStore, bundles: list[dict[str, Any]]) -> int:
+    """Delete the objects of every bundle, and return how many belonged to bundles this erasure revoked."""
     deleted = 0
     for bundle in bundles:
         for object_key in (bundle["data_key"], bundle["manifest_key"]):
             store.delete(object_key)
-            deleted += 1
+            deleted += int(bundle["newly_revoked"])
     return deleted
