@@ -100,4 +100,5 @@ def test_cards_cursor_is_rejected_by_erasures(environment: Path, conn: psycopg.C
     response = api.erasures(web_event("GET", key=key, query=f"cursor={cards_page['next_cursor']}"))
 
     assert response["statusCode"] == 400
-    assert "cursor" in body_of(response)["errors"][0]["parameter"]
+    assert body_of(response)["errors"][0]["parameter"] == "cursor"
+    assert "belongs to the cards feed" in body_of(response)["errors"][0]["detail"]

@@ -53,6 +53,9 @@ def decode_cursor(cursor: str, pools: tuple[str, ...], secret: bytes, *, feed: s
     except (binascii.Error, ValueError) as exc:
         raise UsageError("cursor is malformed; pass next_cursor from a previous page unchanged") from exc
     if not hmac.compare_digest(mac, _mac(payload, secret, feed)):
+        for other in _MESSAGE_PREFIXES:
+            if other != feed and hmac.compare_digest(mac, _mac(payload, secret, other)):
+                raise UsageError(f"cursor belongs to the {other} feed; pass next_cursor from a page of the {feed} feed")
         raise UsageError("cursor is invalid or was altered; pass next_cursor from a previous page unchanged")
 
     document = json.loads(payload)
