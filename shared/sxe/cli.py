@@ -45,8 +45,8 @@ def _exit_on_sigterm() -> None:
     """Make SIGTERM end the command as Ctrl-C does, through SystemExit.
 
     Python's default SIGTERM skips atexit handlers, and the embedded PostgreSQL server
-    stops in one, so `kill` on `sxe serve` or `sxe run` left the server running.
-    A handler set by the caller is kept.
+    stops in one, so without this `kill` on `sxe serve` or `sxe run` would leave the
+    server running. A handler set by the caller is kept.
     """
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _terminate)

@@ -1,4 +1,4 @@
-"""GET handoff/erasures tells consumers which handed-off cards to delete, after a real erasure."""
+"""GET handoff/erasures lists the handed-off cards that consumers must delete after an erasure."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -203,7 +203,8 @@ def rules_to_match(ruleset: Ruleset, profiles: Sequence[PreparedProfile]) -> lis
     return index.candidates(profiles)
 
 
-def _prepared(source: Rule | Ruleset, prepare: Any) -> Any:
+def _prepared(source: Rule | Ruleset, prepare: Callable[[Any], Any]) -> Any:
+    """Return `prepare(source)`, computed at the first call for this object and kept for later ones."""
     entry = _PREPARED.get(id(source))
     if entry is None or entry[0] is not source:
         if len(_PREPARED) >= _PREPARED_LIMIT:

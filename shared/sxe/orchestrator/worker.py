@@ -560,11 +560,11 @@ def _record_lookup(
         controls.finish_idempotent_call(conn, lookup.fingerprint, succeeded=True)
         controls.record_breaker_success(conn, provider)
 
-        found, kept = _keep_contact(conn, lookup, found, context, result)
-        outcome = "matched" if kept.contact_id else "no_match"
-        days = context.cooldown_hit_days if kept.contact_id else context.cooldown_miss_days
+        found, card_contact = _keep_contact(conn, lookup, found, context, result)
+        outcome = "matched" if card_contact.contact_id else "no_match"
+        days = context.cooldown_hit_days if card_contact.contact_id else context.cooldown_miss_days
         controls.remember(
-            conn, lookup.fingerprint, provider=provider, outcome=outcome, contact_id=kept.contact_id, days=days
+            conn, lookup.fingerprint, provider=provider, outcome=outcome, contact_id=card_contact.contact_id, days=days
         )
         if found.async_request_id is not None:
             register_phone_request(
@@ -575,7 +575,7 @@ def _record_lookup(
                 adapter_version=found.adapter_version,
                 simulated=found.simulated,
             )
-        _advance_card(conn, lookup, found, kept, context)
+        _advance_card(conn, lookup, found, card_contact, context)
 
         _audit_lookup(
             conn,
@@ -590,7 +590,7 @@ def _record_lookup(
         jobs.complete(conn, job)
 
     result.lookups += 1
-    result.matched += int(kept.contact_id is not None)
+    result.matched += int(card_contact.contact_id is not None)
     result.credits_spent += found.credits_used
     result.outcomes[outcome] += 1
     log(
@@ -605,8 +605,8 @@ def _record_lookup(
 
 
 @dataclass(frozen=True)
-class _KeptContact:
-    """The card's contact after a lookup: the new or updated one, the one it held before, and the kinds it holds."""
+class _CardContact:
+    """The contact of a card after a lookup: the one stored now, the one it had before, and its contact kinds."""
 
     contact_id: UUID | None
     held_contact: UUID | None
@@ -619,7 +619,7 @@ def _keep_contact(
     found: LookupResult,
     context: WorkerContext,
     result: WorkResult,
-) -> tuple[LookupResult, _KeptContact]:
+) -> tuple[LookupResult, _CardContact]:
     """Drop the suppressed contact points the provider returned, then store the rest on the card's contact."""
     screen = context.screen or ContactScreen.from_environment()
     subject = f"lead_card:{lookup.card_id}"
@@ -633,18 +633,18 @@ def _keep_contact(
     if contact_id is not None and contact_id != held_contact:
         conn.execute(sql("cards_attach_contact"), {"card_id": lookup.card_id, "contact_id": contact_id})
     kinds = frozenset(current["kinds"] if current else ()) | {point.kind for point in found.contact_points}
-    return found, _KeptContact(contact_id, held_contact, kinds)
+    return found, _CardContact(contact_id, held_contact, kinds)
 
 
 def _advance_card(
     conn: psycopg.Connection[Any],
     lookup: _Lookup,
     found: LookupResult,
-    kept: _KeptContact,
+    card_contact: _CardContact,
     context: WorkerContext,
 ) -> None:
     """Queue the next provider for the fields still missing, or move the card to enriched or no_match."""
-    have = set(kept.kinds)
+    have = set(card_contact.kinds)
     if found.async_request_id is not None:
         # NOTE: phones that follow by webhook count as found, so no second provider is paid
         # for them. If the delivery brings no phone, the waterfall does not resume.
@@ -652,7 +652,7 @@ def _advance_card(
     missing = wanted_fields(context.intent) - have
     if missing and _continue_waterfall(conn, lookup, context):
         return
-    if kept.contact_id is not None or kept.held_contact is not None:
+    if card_contact.contact_id is not None or card_contact.held_contact is not None:
         _move_card(conn, lookup.card_id, Readiness.ENRICHED, "matched")
     else:
         _move_card(conn, lookup.card_id, Readiness.NO_MATCH, "no_match")

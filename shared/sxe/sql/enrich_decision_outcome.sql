@@ -1,2 +1,2 @@
--- What the lookup a decision enqueued came to. A later attempt of the same job overwrites it.
+-- The outcome of the lookup a decision enqueued. A later attempt of the same job overwrites it.
 UPDATE ops.enrichment_decisions SET outcome = %(outcome)s WHERE job_id = %(job_id)s;

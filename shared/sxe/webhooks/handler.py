@@ -359,8 +359,8 @@ def _stored_records(batch: Batch) -> list[Any]:
     A valid record is never null, because null matches no item schema and contains no items.
 
     NOTE: normalization reads these redacted records, so the emails and phone numbers of
-    webhook bios never reach contact.bio_sightings, and the ingest screen matches only the
-    handles and user ids of webhook records, not an erased email or phone in their bios.
+    webhook bios never reach contact.bio_sightings. The ingest screen therefore matches a
+    webhook record by handle and user id only, not by an erased email or phone in its bio.
     """
     records: list[Any] = [None] * (len(batch.valid) + len(batch.invalid))
     for index, record in batch.valid:
