@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +27,7 @@ TABLES = {
     "contact_points": "contact.contact_points",
     "contacts": "contact.contacts",
     "bio_sightings": "contact.bio_sightings",
+    "webhook_intake": "intake.webhook_records",
     "lookup_memory": "ops.lookup_memory",
     "unchanged_deliveries": "social.unchanged_deliveries",
     "profiles": "social.profiles",
@@ -166,6 +168,41 @@ def test_bio_sightings_default_to_tier2(settings: Settings, conn: psycopg.Connec
 
     assert settings.bio_sightings_days == settings.retention_tier2_days
     assert _sighting_keys(conn) == ["fresh"]
+
+
+def _add_intake(conn: psycopg.Connection, ages_days: dict[str, int]) -> None:
+    """Keep one webhook delivery's records as received per webhook id, `ages_days[id]` days ago."""
+    for webhook_id, age in ages_days.items():
+        batch_id = uuid.uuid4()
+        conn.execute(
+            "INSERT INTO social.ingest_batches (id, run_id, source_name, source_file, format, collected_at)"
+            " VALUES (%s, %s, 'partner', 'webhook', 'x-api-v2', now())",
+            (batch_id, batch_id),
+        )
+        conn.execute(
+            "INSERT INTO social.webhook_batches (id, source, webhook_id, format, pool, body_sha256,"
+            " record_count, accepted, quarantined, sent_at) VALUES"
+            " (%s, 'partner', %s, 'x-api-v2', 'default', repeat('b', 64), 1, 1, 0, now())",
+            (batch_id, webhook_id),
+        )
+        conn.execute(
+            "INSERT INTO intake.webhook_records (batch_id, records, received_at)"
+            ' VALUES (%s, \'[{"bio": "mail me"}]\', now() - make_interval(days => %s))',
+            (batch_id, age),
+        )
+
+
+def test_failed_webhook_intake_expires_after_tier2(settings: Settings, conn: psycopg.Connection) -> None:
+    _add_intake(conn, {"msg_fresh": 300, "msg_stale": 370})
+
+    report = run_retention(conn, settings, actor=ACTOR)
+
+    left = conn.execute(
+        "SELECT delivery.webhook_id FROM intake.webhook_records"
+        " JOIN social.webhook_batches AS delivery ON delivery.id = batch_id"
+    ).fetchall()
+    assert report.deleted["webhook_intake"] == 1
+    assert [row["webhook_id"] for row in left] == ["msg_fresh"]
 
 
 def test_bio_sightings_period_within_tier1(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from sxe.db.migrate import load_migrations
 
 RUNTIME_ROLES = ["sxe_api", "sxe_worker", "sxe_analyst"]
 SXE_ROLES = ["sxe_migrator", *RUNTIME_ROLES]
-DATA_SCHEMAS = ["social", "contact", "execution", "ops", "sxe_meta"]
+DATA_SCHEMAS = ["social", "contact", "execution", "ops", "intake", "sxe_meta"]
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +75,20 @@ def test_only_worker_reads_contact(conn: psycopg.Connection, role: str, table: s
 @pytest.mark.parametrize("role", ["sxe_api", "sxe_analyst"])
 def test_only_worker_writes_contact(conn: psycopg.Connection, role: str) -> None:
     assert_denied(conn, role, "INSERT INTO contact.contacts DEFAULT VALUES")
+
+
+@pytest.mark.parametrize(
+    ("role", "statement"),
+    [
+        ("sxe_api", "SELECT count(*) FROM intake.webhook_records"),
+        ("sxe_api", "DELETE FROM intake.webhook_records"),
+        ("sxe_analyst", "SELECT count(*) FROM intake.webhook_records"),
+        ("sxe_worker", "INSERT INTO intake.webhook_records (batch_id, records) VALUES (gen_random_uuid(), '[]')"),
+        ("sxe_worker", "UPDATE intake.webhook_records SET records = '[]'"),
+    ],
+)
+def test_api_writes_intake_only(conn: psycopg.Connection, role: str, statement: str) -> None:
+    assert_denied(conn, role, statement)
 
 
 def test_worker_reads_and_writes_contact(conn: psycopg.Connection) -> None:

@@ -8,6 +8,7 @@ import importlib.util
 import json
 import threading
 import time
+import uuid
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -17,7 +18,9 @@ import pytest
 from conftest import TEMPLATE_DATABASE, scratch_database
 
 from sxe import audit
-from sxe.db import connect
+from sxe.compliance import suppression
+from sxe.config import load_settings
+from sxe.db import connect, transaction
 from sxe.webhooks import normalize as webhook_normalize
 from sxe.webhooks import sign
 from sxe.webhooks.signature import TOLERANCE_SECONDS
@@ -168,7 +171,7 @@ def test_one_matching_entry_among_several_verifies(environment: str) -> None:
     assert status == 202
 
 
-def test_stored_records_are_redacted(environment: str) -> None:
+def test_records_wait_whole_outside_tier1(environment: str) -> None:
     body = copy.deepcopy(EXAMPLE)
     body["records"][0]["biography"] = "Orders: orders@verde.example or +351 912 345 678"
 
@@ -176,10 +179,12 @@ def test_stored_records_are_redacted(environment: str) -> None:
 
     assert status == 202
     with connect(environment, autocommit=True) as conn:
-        stored = conn.execute("SELECT records::text AS r FROM social.webhook_batches").fetchone()["r"]
-    assert "orders@verde.example" not in stored
-    assert "912 345 678" not in stored
-    assert "[email]" in stored
+        batch = conn.execute("SELECT records FROM social.webhook_batches").fetchone()
+        kept = conn.execute("SELECT records::text AS r FROM intake.webhook_records").fetchone()["r"]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), transaction(conn, role="sxe_api"):
+            conn.execute("SELECT count(*) FROM intake.webhook_records")
+    assert batch["records"] is None
+    assert "orders@verde.example" in kept
 
 
 # Rejected signatures
@@ -510,9 +515,63 @@ def test_normalized_batch_keeps_no_records(environment: str) -> None:
         webhook_normalize.normalize_webhook_batches(conn)
         batch = conn.execute("SELECT records, record_count, accepted FROM social.webhook_batches").fetchone()
 
-    assert batch["records"] == []
-    assert batch["record_count"] == 2
-    assert batch["accepted"] == 2
+    assert batch == {"records": None, "record_count": 2, "accepted": 2}
+    assert count(environment, "intake.webhook_records") == 0
+
+
+def test_bio_contacts_kept_as_sightings(environment: str) -> None:
+    body = copy.deepcopy(EXAMPLE)
+    body["records"][0]["biography"] = "Orders: Orders@Verde.example, WhatsApp +351 912 345 678"
+    call(delivery(body))
+
+    with connect(environment, autocommit=True) as conn:
+        webhook_normalize.normalize_webhook_batches(conn)
+        sightings = conn.execute("SELECT identity_key, kind, value FROM contact.bio_sightings ORDER BY kind").fetchall()
+        stored = conn.execute("SELECT payload::text AS p FROM social.raw_records").fetchone()["p"]
+
+    assert sightings == [
+        {"identity_key": "id:5500000001", "kind": "email", "value": "orders@verde.example"},
+        {"identity_key": "id:5500000001", "kind": "phone", "value": "+351912345678"},
+    ]
+    assert "verde.example" not in stored.lower()
+    assert "[email]" in stored
+
+
+def test_erased_bio_email_withholds_webhook_record(environment: str) -> None:
+    with connect(environment, autocommit=True) as conn, transaction(conn, role="sxe_worker"):
+        key = suppression.suppression_key(load_settings())
+        suppression.add(conn, [suppression.email_identifier("orders@verde.example")], key, uuid.uuid4())
+    body = copy.deepcopy(EXAMPLE)
+    body["records"][0]["username"] = "verde.renamed"
+    body["records"][0]["id"] = "5500000077"
+    body["records"][0]["biography"] = "Write to ORDERS@verde.example"
+    call(delivery(body))
+
+    with connect(environment, autocommit=True) as conn:
+        result = webhook_normalize.normalize_webhook_batches(conn)
+        audited = conn.execute("SELECT detail FROM ops.audit_log WHERE action = 'ingest.suppressed'").fetchall()
+
+    assert result.suppressed == 1
+    assert result.accepted == 0
+    assert [row["detail"]["matched"] for row in audited] == ["email"]
+    assert count(environment, "social.profiles") == 0
+    assert count(environment, "contact.bio_sightings") == 0
+    assert count(environment, "intake.webhook_records") == 0
+
+
+def test_legacy_redacted_batch_normalizes(environment: str) -> None:
+    _, receipt, _ = call(delivery())
+    # A batch received before the intake table existed kept its records on the batch row.
+    with connect(environment, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE social.webhook_batches SET records = received.records"
+            " FROM intake.webhook_records AS received WHERE received.batch_id = webhook_batches.id"
+        )
+        conn.execute("DELETE FROM intake.webhook_records")
+        result = webhook_normalize.normalize_webhook_batches(conn)
+
+    assert result.accepted == 1
+    assert count(environment, "social.profiles", "handle = 'verde.ceramics'") == 1
 
 
 def test_x_response_is_split_when_normalized(environment: str) -> None:

@@ -3,9 +3,10 @@
 Periods come from settings: Tier 1 (`SXE_RETENTION_TIER1_DAYS`, the longest),
 Tier 2 (`SXE_RETENTION_TIER2_DAYS`), emails and phones seen in public bios
 (`SXE_RETENTION_BIO_SIGHTINGS_DAYS`, by default Tier 2's) and Tier 3 with the ops
-tables (`SXE_RETENTION_TIER3_DAYS`). Each batch of at most `SXE_RETENTION_BATCH_ROWS`
-rows is its own short transaction, and rows locked by live work are skipped
-(SKIP LOCKED) and left for the next run. The audit log itself is never deleted.
+tables (`SXE_RETENTION_TIER3_DAYS`). Webhook records that a failed normalization left
+in `intake` hold contact data, so they go after the Tier 2 period. Each batch of at
+most `SXE_RETENTION_BATCH_ROWS` rows is its own short transaction, and rows locked
+by live work are skipped (SKIP LOCKED) and left for the next run. The audit log itself is never deleted.
 
 Bundles past their `expires_at` go too: their data and manifest objects are
 deleted from the store they were written to (the local store, or S3 when
@@ -45,6 +46,7 @@ STEPS = (
     Step("contact_points", "tier2"),
     Step("contacts", "tier2"),
     Step("bio_sightings", "bio_sightings"),
+    Step("webhook_intake", "tier2"),
     Step("lookup_memory", None),
     Step("unchanged_deliveries", "tier1"),
     Step("profiles", "tier1"),

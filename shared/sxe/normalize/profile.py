@@ -33,7 +33,7 @@ def normalize(source: SourceProfile) -> Profile:
       Unicode NFC with control characters removed, then emails and phone numbers
       replaced by `[email]` and `[phone]`. `bio_has_email` and `bio_has_phone`
       record what the bio contained, including placeholders an earlier redaction
-      left (records stored redacted by the webhook are normalized later).
+      left (a source can send bios it already redacted).
     - Counts: see `parse_count`. An invalid count becomes None.
     - Website: see `website_domain`.
     - Language: lowercased BCP 47-style tag with "_" turned into "-", else None.

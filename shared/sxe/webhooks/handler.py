@@ -22,6 +22,7 @@ Responses:
   transaction, so a failure leaves nothing behind.
 
 Every error body is `application/problem+json` (RFC 9457). Only the batch row,
+its records as received (in `intake.webhook_records`, which this role cannot read),
 its quarantined records, one normalize job and one audit row are written here;
 normalization runs later in the `normalize` queue.
 """
@@ -276,7 +277,6 @@ def store_delivery(
                 "format": batch.format,
                 "pool": batch.pool,
                 "body_sha256": body_sha256,
-                "records": Jsonb(_stored_records(batch)),
                 "record_count": len(batch.valid) + len(batch.invalid),
                 "accepted": len(batch.valid),
                 "quarantined": len(batch.invalid),
@@ -287,6 +287,7 @@ def store_delivery(
             return _duplicate(conn, batch, delivery, body_sha256)
 
         source_file = f"webhook:{batch.source}/{delivery.webhook_id}"
+        conn.execute(sql("webhook_keep_records"), {"id": batch_id, "records": Jsonb(_kept_records(batch))})
         conn.execute(
             sql("webhook_open_batch"),
             {
@@ -352,19 +353,17 @@ def _duplicate(
     }
 
 
-def _stored_records(batch: Batch) -> list[Any]:
-    """Return the valid records, redacted, at their positions in the delivery, with null where a record was invalid.
+def _kept_records(batch: Batch) -> list[Any]:
+    """Return the valid records as received, at their positions in the delivery, with null where a record was invalid.
 
     The nulls keep each record's index in the delivery, which quarantine locations name.
     A valid record is never null, because null matches no item schema and contains no items.
-
-    NOTE: normalization reads these redacted records, so the emails and phone numbers of
-    webhook bios never reach contact.bio_sightings. The ingest screen therefore matches a
-    webhook record by handle and user id only, not by an erased email or phone in its bio.
+    The records keep their bios whole: normalization redacts them, keeps their emails and
+    phone numbers as bio sightings, and checks those against the suppression list.
     """
     records: list[Any] = [None] * (len(batch.valid) + len(batch.invalid))
     for index, record in batch.valid:
-        records[index] = redact_value(record)
+        records[index] = record
     return records
 
 

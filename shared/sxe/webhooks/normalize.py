@@ -1,11 +1,13 @@
 """Work the `normalize` queue: turn stored webhook batches into Tier 1 profiles and lead cards.
 
-Each job names one `social.webhook_batches` row. Its records were stored with
-their contact points redacted; normalization reads the placeholders to set the
-contact flags. Records are stored through `sxe.ingest.store.ingest_records`, so a
-job that dies part-way and runs again recognises what it already stored. Once
-the records are stored as raw records, the batch row lets go of them, so an
-erasure or retention that deletes raw records leaves no copy behind.
+Each job names one `social.webhook_batches` row, whose records wait as received in
+`intake.webhook_records`. They are stored through `sxe.ingest.store.ingest_records`,
+as an imported file's are: a record of a person on the suppression list is withheld,
+by handle, user id or an email or phone number in the bio, the emails and phones of
+bios are kept as bio sightings, and the rest of each record is redacted before Tier 1
+stores it. A job that dies part-way and runs again recognises what it already stored.
+The transaction that marks the batch normalized deletes its intake row, so an erasure
+or retention that deletes raw records leaves no copy behind.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class NormalizeResult:
     accepted: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    suppressed: int = 0
     failed: int = 0
 
 
@@ -102,6 +105,7 @@ def _work(conn: psycopg.Connection[Any], job: jobs.Job, total: NormalizeResult) 
     total.accepted += result.accepted
     total.duplicates += result.duplicates
     total.quarantined += result.quarantined_total
+    total.suppressed += result.suppressed
     log(
         logging.INFO,
         Event.WEBHOOK_NORMALIZED,
