@@ -390,6 +390,28 @@ def test_redelivery_is_acknowledged_once(environment: str) -> None:
     assert count(environment, "ops.audit_log", "action = 'webhook.duplicate'") == 1
 
 
+def test_reused_webhook_id_with_other_body_conflicts(environment: str) -> None:
+    changed = copy.deepcopy(EXAMPLE)
+    changed["records"][0]["followersCount"] = 99
+
+    call(delivery())
+    status, problem, headers = call(delivery(changed))
+
+    assert status == 409
+    assert headers["content-type"] == "application/problem+json"
+    assert "msg_2b9Qx7" in problem["detail"]
+    assert "its own webhook-id" in problem["detail"]
+    assert count(environment, "social.webhook_batches") == 1
+    assert count(environment, "ops.audit_log", "action = 'webhook.duplicate'") == 0
+
+
+def test_byte_order_mark_before_json_accepted(environment: str) -> None:
+    status, receipt, _ = call(delivery(b"\xef\xbb\xbf" + json.dumps(EXAMPLE).encode()))
+
+    assert status == 202
+    assert receipt["accepted"] == 2
+
+
 def test_same_webhook_id_from_another_source_is_new(environment: str) -> None:
     other = {**EXAMPLE, "source": "other-scraper"}
 

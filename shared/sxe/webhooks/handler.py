@@ -11,10 +11,14 @@ Responses:
   accepted, because senders retry every non-2xx response.
 - 200 with the stored batch's id and counts for a redelivery of a webhook id the
   source already delivered, including a delivery that raced the first one.
+- 409 for a webhook id the source already delivered with another body. A retry
+  resends the same body, so the sender reused an id for a new batch, which would
+  otherwise be lost; nothing is written.
 - 401 for a missing, malformed, stale, future or non-matching signature.
 - 413 for a body over `SXE_WEBHOOK_MAX_BYTES`, decided before the body is decoded,
   hashed or parsed.
 - 400 for a correctly signed body that is not JSON or not a `webhook-batch.v1`.
+  A UTF-8 byte order mark before the JSON is ignored.
 - 405 for a method other than POST.
 - 503 when no secret is configured or SXE_WEBHOOK_SECRETS is malformed, the
   database is unreachable, or the database
@@ -156,7 +160,7 @@ def read_request(event: dict[str, Any], max_bytes: int) -> Request:
 def parse_batch(body: bytes, delivery: VerifiedDelivery) -> Batch:
     """Parse and validate a signed body; raise Problem 400 naming the first violation of the batch contract."""
     try:
-        document = json.loads(body.decode("utf-8"))
+        document = json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         detail = f"the body is not UTF-8 JSON ({type(error).__name__})"
         raise Problem(400, "invalid-body", "Invalid body", detail) from None
@@ -265,6 +269,7 @@ def store_delivery(
     """Store a verified batch in one transaction and return the receipt sent to the sender.
 
     The receipt is `{"batch_id", "duplicate", "records", "accepted", "quarantined"}`.
+    Raises Problem 409, and writes nothing, when the webhook id came before with another body.
     """
     batch_id = uuid.uuid4()
     with transaction(conn, role="sxe_api"):
@@ -333,9 +338,20 @@ def _duplicate(
     if row is None:
         # The claim met a committed row with this key, and delivery rows are never deleted.
         raise psycopg.OperationalError("the delivery that blocked the claim is gone; retry the delivery")
-    detail = {"source": batch.source, "same_body": row["body_sha256"] == body_sha256}
+    if row["body_sha256"] != body_sha256:
+        detail = (
+            f"webhook-id {delivery.webhook_id!r} of source {batch.source!r} was delivered before with another body"
+            f" (batch {row['id']}); give each new batch its own webhook-id, and reuse one only to retry a delivery"
+        )
+        raise Problem(409, "webhook-id-reused", "Webhook id reused", detail)
+
     audit.append(
-        conn, actor=ACTOR, action="webhook.duplicate", subject=str(row["id"]), detail=detail, payload_sha256=body_sha256
+        conn,
+        actor=ACTOR,
+        action="webhook.duplicate",
+        subject=str(row["id"]),
+        detail={"source": batch.source},
+        payload_sha256=body_sha256,
     )
     log(
         logging.INFO,
