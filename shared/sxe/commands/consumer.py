@@ -1,4 +1,4 @@
-"""`sxe consumer add|list|revoke`: manage the API consumers of the handoff."""
+"""`sxe consumer add|list|update|backfill|revoke`: manage the API consumers of the handoff."""
 
 from __future__ import annotations
 
@@ -11,16 +11,18 @@ from sxe.db.migrate import migrate
 from sxe.handoff.consumers import (
     DEFAULT_BURST,
     DEFAULT_RATE_PER_SECOND,
+    backfill_consumer,
     create_consumer,
     list_consumers,
     revoke_consumer,
+    update_consumer,
 )
 
 ACTOR = "sxe_worker:cli"
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser("consumer", help="add, list or revoke handoff API consumers")
+    parser = commands.add_parser("consumer", help="add, list, update, backfill or revoke handoff API consumers")
     actions = parser.add_subparsers(dest="action", required=True)
 
     add = actions.add_parser("add", help="create a consumer and print its API key once")
@@ -36,6 +38,22 @@ def register(commands: Any) -> None:
 
     listing = actions.add_parser("list", help="list consumers without their keys")
     listing.set_defaults(handler=_list)
+
+    update = actions.add_parser("update", help="change a consumer's pools, fields, version or rate; its key stays")
+    update.add_argument("name")
+    update.add_argument("--pool", action="append", help="pool it may read, replacing the list; repeat for several")
+    update.add_argument("--fields", help="comma-separated contact fields, replacing the list; '' for none")
+    update.add_argument("--schema-version", choices=["v1", "v2"], help="default lead-card version")
+    update.add_argument("--rate", type=float, help="sustained calls per second")
+    update.add_argument("--burst", type=int, help="calls allowed at once")
+    update.set_defaults(handler=_update)
+
+    backfill = actions.add_parser(
+        "backfill", help="queue for a consumer the cards handed off before it could read them"
+    )
+    backfill.add_argument("name")
+    backfill.add_argument("--pool", action="append", help="only this pool of the consumer's; repeat for several")
+    backfill.set_defaults(handler=_backfill)
 
     revoke = actions.add_parser("revoke", help="revoke a consumer's key at once")
     revoke.add_argument("name")
@@ -58,6 +76,38 @@ def _add(args: argparse.Namespace) -> int:
     fields = ", ".join(sorted(consumer.record_format.contact_fields)) or "none"
     print(f"consumer {consumer.name} created: pools {', '.join(consumer.pools)}; contact fields {fields}")
     print(f"API key (shown once, store it now): {key}")
+    print(f"its queue gets the cards handed off from now on; `sxe consumer backfill {consumer.name}` adds earlier ones")
+    return 0
+
+
+def _update(args: argparse.Namespace) -> int:
+    with connect(database_url(load_settings()), autocommit=True) as conn:
+        migrate(conn)
+        change = update_consumer(
+            conn,
+            args.name,
+            pools=args.pool,
+            contact_fields=None if args.fields is None else args.fields.split(","),
+            schema_version=args.schema_version,
+            rate_per_second=args.rate,
+            burst=args.burst,
+            actor=ACTOR,
+        )
+    before, after = change["before"], change["after"]
+    changed = [key for key in after if after[key] != before[key]]
+    print(f"consumer {args.name} updated" + ("" if changed else ": nothing changed"))
+    for key in changed:
+        print(f"  {key}: {_setting(before[key])} -> {_setting(after[key])}")
+    if set(after["pools"]) - set(before["pools"]):
+        print(f"cards handed off before to the new pools are not queued; `sxe consumer backfill {args.name}` adds them")
+    return 0
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    with connect(database_url(load_settings()), autocommit=True) as conn:
+        migrate(conn)
+        queued = backfill_consumer(conn, args.name, pools=args.pool, actor=ACTOR)
+    print(f"consumer {args.name}: {queued} handed-off cards queued")
     return 0
 
 
@@ -78,3 +128,9 @@ def _revoke(args: argparse.Namespace) -> int:
         revoke_consumer(conn, args.name, actor=ACTOR)
     print(f"consumer {args.name} revoked")
     return 0
+
+
+def _setting(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(value) or "none"
+    return str(value)

@@ -70,8 +70,8 @@ def create_consumer(
     pool_list = _check_pools(pools)
     record_format = RecordFormat(check_schema_version(schema_version), check_contact_fields(contact_fields))
     _check_name(name)
-    if not rate_per_second > 0 or burst < 1:
-        raise UsageError(f"rate {rate_per_second}/s with burst {burst} is invalid; use a rate above 0 and burst of 1+")
+    _check_rate(rate_per_second)
+    _check_burst(burst)
 
     key = KEY_PREFIX + secrets.token_urlsafe(KEY_BYTES)
     with transaction(conn, role="sxe_worker"):
@@ -109,6 +109,70 @@ def revoke_consumer(conn: psycopg.Connection[Any], name: str, *, actor: str) -> 
         if conn.execute(sql("consumers_revoke"), {"name": name}).fetchone() is None:
             raise UsageError(f"no active consumer named {name!r}; `sxe consumer list` shows them")
         audit.append(conn, actor=actor, action="handoff.consumer_revoked", subject=f"consumer:{name}")
+
+
+def update_consumer(
+    conn: psycopg.Connection[Any],
+    name: str,
+    *,
+    pools: Iterable[str] | None = None,
+    contact_fields: Iterable[str] | None = None,
+    schema_version: str | None = None,
+    rate_per_second: float | None = None,
+    burst: int | None = None,
+    actor: str,
+) -> dict[str, Any]:
+    """Change the given settings of an active consumer and return them before and after.
+
+    The key and the queued messages stay. Messages render their card when pulled, so
+    new fields or a new version apply to messages already queued. Raises UsageError for
+    a bad value, no change requested, or no active consumer of that name.
+    """
+    params = {
+        "name": name,
+        "pools": None if pools is None else _check_pools(pools),
+        "contact_fields": None if contact_fields is None else sorted(check_contact_fields(contact_fields)),
+        "schema_version": None if schema_version is None else check_schema_version(schema_version),
+        "rate_per_second": None if rate_per_second is None else _check_rate(rate_per_second),
+        "rate_capacity": None if burst is None else float(_check_burst(burst)),
+    }
+    if all(value is None for key, value in params.items() if key != "name"):
+        raise UsageError("nothing to change: pass --pool, --fields, --schema-version, --rate or --burst")
+
+    with transaction(conn, role="sxe_worker"):
+        row = conn.execute(sql("consumers_update"), params).fetchone()
+        if row is None:
+            raise UsageError(f"no active consumer named {name!r}; `sxe consumer list` shows them")
+        change = {"before": row["before"], "after": row["after"]}
+        audit.append(conn, actor=actor, action="handoff.consumer_updated", subject=f"consumer:{name}", detail=change)
+    return change
+
+
+def backfill_consumer(
+    conn: psycopg.Connection[Any], name: str, *, pools: Iterable[str] | None = None, actor: str
+) -> int:
+    """Queue for a consumer the handed-off cards of its pools it never had a message for; return how many.
+
+    A consumer's queue starts with the cards handed off after it was created, so this
+    gives a new consumer, or one given a new pool, the cards handed off before. `pools`
+    narrows the backfill to some of the consumer's pools. Raises UsageError for a pool
+    the consumer cannot read or no active consumer of that name.
+    """
+    with transaction(conn, role="sxe_worker"):
+        consumer = conn.execute(sql("consumers_by_name"), {"name": name}).fetchone()
+        if consumer is None:
+            raise UsageError(f"no active consumer named {name!r}; `sxe consumer list` shows them")
+        chosen = _pools_of(consumer["pools"], pools, name)
+        row = conn.execute(sql("consumers_backfill"), {"consumer_id": consumer["id"], "pools": chosen}).fetchone()
+        queued = int(row["queued"]) if row else 0
+        audit.append(
+            conn,
+            actor=actor,
+            action="handoff.consumer_backfilled",
+            subject=f"consumer:{name}",
+            detail={"pools": chosen, "queued": queued},
+        )
+    return queued
 
 
 def list_consumers(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
@@ -169,3 +233,28 @@ def _check_pools(pools: Iterable[str]) -> list[str]:
         if not _NAME_RE.fullmatch(pool):
             raise UsageError(f"pool name {pool!r} is invalid; use lowercase letters, digits, '_' or '-'")
     return pool_list
+
+
+def _pools_of(readable: list[str], requested: Iterable[str] | None, name: str) -> list[str]:
+    if requested is None:
+        return sorted(readable)
+    chosen = _check_pools(requested)
+    unreadable = [pool for pool in chosen if pool not in readable]
+    if unreadable:
+        raise UsageError(
+            f"consumer {name!r} cannot read pool {unreadable[0]!r}; its pools are {', '.join(sorted(readable))}."
+            f" Add the pool first with `sxe consumer update {name} --pool ...`"
+        )
+    return chosen
+
+
+def _check_rate(rate_per_second: float) -> float:
+    if not (rate_per_second > 0 and math.isfinite(rate_per_second)):
+        raise UsageError(f"rate {rate_per_second}/s is invalid; use a number of calls per second above 0")
+    return rate_per_second
+
+
+def _check_burst(burst: int) -> int:
+    if burst < 1:
+        raise UsageError(f"burst {burst} is invalid; use a whole number of calls of 1 or more")
+    return burst
