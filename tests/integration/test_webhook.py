@@ -19,8 +19,11 @@ from conftest import TEMPLATE_DATABASE, scratch_database
 
 from sxe import audit
 from sxe.compliance import suppression
+from sxe.compliance.access import access_report
+from sxe.compliance.erasure import erase
 from sxe.config import load_settings
 from sxe.db import connect, transaction
+from sxe.handoff.store import LocalObjectStore
 from sxe.webhooks import normalize as webhook_normalize
 from sxe.webhooks import sign
 from sxe.webhooks.signature import TOLERANCE_SECONDS
@@ -579,6 +582,49 @@ def test_erased_bio_email_withholds_webhook_record(environment: str) -> None:
     assert count(environment, "social.profiles") == 0
     assert count(environment, "contact.bio_sightings") == 0
     assert count(environment, "intake.webhook_records") == 0
+
+
+def waiting_delivery(environment: str) -> None:
+    """Deliver the example with a second profile beside Verde's, and leave it waiting for normalization."""
+    body = copy.deepcopy(EXAMPLE)
+    body["records"][0]["biography"] = "Orders: orders@verde.example"
+    other = {**body["records"][0], "id": "5500000002", "username": "other.studio", "biography": "Porto"}
+    body["records"].append(other)
+    status, _, _ = call(delivery(body))
+    assert status == 202
+
+
+def test_erasure_drops_waiting_record(environment: str, tmp_path: Path) -> None:
+    waiting_delivery(environment)
+
+    with connect(environment, autocommit=True) as conn:
+        settings = load_settings()
+        store = LocalObjectStore(tmp_path / "objects")
+        identifier = suppression.email_identifier("orders@verde.example")
+        receipt = erase(conn, store, identifier, key=suppression.suppression_key(settings), actor="test")
+        kept = conn.execute("SELECT records FROM intake.webhook_records").fetchone()["records"]
+        result = webhook_normalize.normalize_webhook_batches(conn)
+        handles = [row["handle"] for row in conn.execute("SELECT handle FROM social.profiles")]
+
+    assert receipt.removed["waiting_webhook_records"] == 1
+    assert kept[0] is None
+    assert kept[2]["username"] == "other.studio"
+    assert result.accepted == 1
+    assert handles == ["other.studio"]
+
+
+def test_access_lists_waiting_record(environment: str) -> None:
+    waiting_delivery(environment)
+
+    with connect(environment, autocommit=True) as conn:
+        identifier = suppression.handle_identifier("instagram", "verde.ceramics")
+        report = access_report(conn, identifier, key=suppression.suppression_key(load_settings()))
+
+    (waiting,) = report.waiting_webhook_records
+    assert waiting["index"] == 0
+    assert waiting["source"] == "partner-scraper"
+    assert waiting["record"]["biography"] == "Orders: orders@verde.example"
+    assert report.holds_data
 
 
 def test_legacy_redacted_batch_normalizes(environment: str) -> None:

@@ -5,8 +5,9 @@ handle, a profile URL, an email address or a phone number, widened to the cards
 that share a contact. The report lists their Tier 1 profiles with observations
 and sources, their lead cards with labels, their Tier 2 contact points with the
 provider each came from, the emails and phone numbers seen in their bios, the
-bundles that included their cards, the ids of the audit rows about those cards
-and bundles, and whether the identifier asked about is on the suppression list.
+bundles that included their cards, the webhook records about them that wait for
+normalization, the ids of the audit rows about those cards and bundles, and
+whether the identifier asked about is on the suppression list.
 
 The report holds the person's own data, so it goes to the operator who answers
 the request and nowhere else: it is printed, never logged or audited. Contact
@@ -27,6 +28,7 @@ from sxe.compliance import suppression
 from sxe.compliance.erasure import find_person
 from sxe.compliance.suppression import Identifier
 from sxe.db import sql, transaction
+from sxe.webhooks import intake
 
 
 @dataclass(slots=True)
@@ -41,11 +43,14 @@ class AccessReport:
     contact_points: list[dict[str, Any]] = field(default_factory=list)
     bio_sightings: list[dict[str, Any]] = field(default_factory=list)
     bundles: list[dict[str, Any]] = field(default_factory=list)
+    waiting_webhook_records: list[dict[str, Any]] = field(default_factory=list)
     audit_rows: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def holds_data(self) -> bool:
-        return bool(self.profiles or self.cards or self.contact_points or self.bio_sightings)
+        return bool(
+            self.profiles or self.cards or self.contact_points or self.bio_sightings or self.waiting_webhook_records
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +62,7 @@ class AccessReport:
             "contact_points": self.contact_points,
             "bio_sightings": self.bio_sightings,
             "bundles": self.bundles,
+            "waiting_webhook_records": self.waiting_webhook_records,
             "audit_rows": self.audit_rows,
         }
 
@@ -85,6 +91,9 @@ def access_report(conn: psycopg.Connection[Any], identifier: Identifier, *, key:
         report.bio_sightings = [_plain(_without_id(row)) for row in person.sightings]
         report.bundles = [
             _plain(dict(row)) for row in conn.execute(sql("access_bundles"), {"card_ids": person.card_ids})
+        ]
+        report.waiting_webhook_records = [
+            record.to_json() for record in intake.waiting_records(conn, person.identifiers)
         ]
 
     subjects = [f"lead_card:{card_id}" for card_id in person.card_ids]
@@ -153,6 +162,13 @@ def render(report: AccessReport) -> str:
     for bundle in report.bundles:
         revoked = f"revoked {bundle['revoked_at']}" if bundle["revoked_at"] else "not revoked"
         lines.append(f"  {bundle['id']}  pool {bundle['pool']}  created {bundle['created_at']}  {revoked}")
+
+    lines.append(f"\nWebhook records waiting for normalization ({len(report.waiting_webhook_records)}):")
+    for waiting in report.waiting_webhook_records:
+        lines.append(
+            f"  batch {waiting['batch_id']} record {waiting['index']}  from {waiting['source']}  "
+            f"received {waiting['received_at']}"
+        )
 
     ids = ", ".join(str(row["id"]) for row in report.audit_rows) or "none"
     lines.append(f"\nAudit rows about their cards and bundles ({len(report.audit_rows)}): {ids}")

@@ -9,6 +9,8 @@ those contacts. Then, in one transaction as sxe_worker:
   that name their handle or user id, the cards' labels, signals and profile links,
   the Tier 2 contacts with their contact points, and the emails and phone numbers
   seen in their bios are deleted;
+- webhook records that wait for normalization and show one of their identifiers
+  are replaced by null in their delivery (`sxe.webhooks.intake`);
 - the cached provider results (lookup memory, idempotency keys) are deleted, jobs
   are cancelled and keep only the card id, and gate decisions lose their fingerprint;
 - the cards move to `suppressed`, and a `tombstone` event per card tells downstream
@@ -46,6 +48,7 @@ from sxe.errors import UsageError
 from sxe.events import EventType, emit
 from sxe.handoff.store import ObjectStore
 from sxe.logs import Event, log
+from sxe.webhooks import intake
 
 # Hosts of profile URLs and the platform each belongs to. The handle is the first path
 # segment, with an "@" on Threads and TikTok.
@@ -253,6 +256,7 @@ def _erase_rows(
     removed["profiles"] = _count(conn, "erase_delete_profiles", {"profile_ids": person.profile_ids})
     removed["raw_records"] = _count(conn, "erase_delete_raw_records", {"raw_ids": raw_ids})
     removed["quarantined_records"] = _count(conn, "erase_delete_quarantine", _quarantine_params(person))
+    removed["waiting_webhook_records"] = intake.drop_records(conn, intake.waiting_records(conn, person.identifiers))
 
     receipt.cards_suppressed = _suppress_cards(conn, person.card_ids, receipt.request_id)
     bundles = _revoke_bundles(conn, person.card_ids, receipt)

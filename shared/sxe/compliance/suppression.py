@@ -191,7 +191,7 @@ class IngestScreen:
         for position, profile in enumerate(profiles):
             if profile is None:
                 continue
-            for identifier in _source_identifiers(profile):
+            for identifier in source_identifiers(profile):
                 holders[identifier.keyed_hash(key)].append((position, identifier.kind))
 
         hits: dict[int, SuppressionHit] = {}
@@ -201,7 +201,8 @@ class IngestScreen:
         return hits
 
 
-def _source_identifiers(profile: SourceProfile) -> list[Identifier]:
+def source_identifiers(profile: SourceProfile) -> list[Identifier]:
+    """Return the identifiers the screen matches in a record: handle, platform user id and bio contacts."""
     found = bio_identifiers(profile.bio) if profile.bio else []
     try:
         return found + profile_identifiers(profile.platform.value, profile.handle, profile.platform_user_id)

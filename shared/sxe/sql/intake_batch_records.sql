@@ -1,0 +1,1 @@
+SELECT records FROM intake.webhook_records WHERE batch_id = %(batch_id)s;
