@@ -12,13 +12,11 @@ import pytest
 from handoff_support import seed_card, suppress
 
 from sxe.contracts import find_contracts_dir
-from sxe.db import transaction
 from sxe.errors import UsageError
 from sxe.handoff.bundle import read_bundle
 from sxe.handoff.consumers import create_consumer
 from sxe.handoff.export import HandoffRequest, hand_off
 from sxe.handoff.records import RecordFormat
-from sxe.handoff.revoke import revoke_bundles_containing
 from sxe.handoff.store import LocalObjectStore
 
 POOL = "makers"
@@ -186,23 +184,3 @@ def test_bundle_row_records_format_and_store(conn: psycopg.Connection[Any], tmp_
     assert row["store"] == "local"
     assert audit["detail"]["contact_fields"] == ["emails"]
     assert "@" not in str(audit["detail"])
-
-
-def test_revoking_a_card_revokes_its_bundles(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
-    seeded = seed_card(conn, POOL, 0)
-    other = seed_card(conn, "elsewhere", 1)
-    store = LocalObjectStore(tmp_path / "objects")
-    first = hand_off(conn, store, request())
-    again = hand_off(conn, store, request(state="handed_off"))
-    unrelated = hand_off(conn, store, request(pool="elsewhere"))
-
-    with transaction(conn, role="sxe_worker"):
-        revoked = revoke_bundles_containing(conn, seeded.card_id, reason="erasure", actor="test")
-    with transaction(conn, role="sxe_worker"):
-        second_time = revoke_bundles_containing(conn, seeded.card_id, reason="erasure", actor="test")
-    live = conn.execute("SELECT id FROM ops.bundles WHERE revoked_at IS NULL").fetchall()
-
-    assert sorted(str(i) for i in revoked) == sorted([first.bundle_id, again.bundle_id])
-    assert second_time == []
-    assert [str(row["id"]) for row in live] == [unrelated.bundle_id]
-    assert other.card_id not in revoked

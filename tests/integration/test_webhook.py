@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import importlib.util
 import json
 import threading
@@ -122,8 +123,8 @@ def count(database_url: str, table: str, where: str = "true") -> int:
 
 def stored_nothing(database_url: str) -> bool:
     tables = ("social.webhook_batches", "social.ingest_batches", "ops.jobs", "ops.quarantine")
-    # Migrations audit themselves, so only rows written by a delivery count.
-    deliveries_audited = count(database_url, "ops.audit_log", "action <> 'migration.applied'")
+    # Migrations audit themselves, and rejected signatures are audited, so only other rows count.
+    deliveries_audited = count(database_url, "ops.audit_log", "action NOT IN ('migration.applied', 'webhook.rejected')")
     return all(count(database_url, table) == 0 for table in tables) and deliveries_audited == 0
 
 
@@ -259,6 +260,51 @@ def test_future_timestamp_is_401(rejecting: str) -> None:
 
     assert status == 401
     assert "in the future" in body["detail"]
+
+
+def rejections(database_url: str) -> list[dict[str, Any]]:
+    with connect(database_url, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT detail, payload_sha256 FROM ops.audit_log WHERE action = 'webhook.rejected' ORDER BY id"
+        ).fetchall()
+
+
+def test_rejected_signature_is_audited_without_body(environment: str) -> None:
+    event = delivery()
+    event["http"]["body"] = event["http"]["body"].replace("24810", "99999")
+
+    call(event)
+
+    (row,) = rejections(environment)
+    assert row["detail"] == {"reason": "no_matching_secret", "webhook_id": "msg_2b9Qx7"}
+    assert row["payload_sha256"] == hashlib.sha256(event["http"]["body"].encode()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("headers", "timestamp", "reason"),
+    [
+        ({}, int(time.time()) - OUTSIDE_TOLERANCE, "stale_timestamp"),
+        ({}, int(time.time()) + OUTSIDE_TOLERANCE, "future_timestamp"),
+        ({"webhook-signature": None}, None, "missing_header"),
+        ({"webhook-id": "has space"}, None, "malformed_header"),
+    ],
+)
+def test_rejection_reason_is_audited(
+    environment: str, headers: dict[str, str], timestamp: int | None, reason: str
+) -> None:
+    call(delivery(headers=headers, timestamp=timestamp))
+
+    (row,) = rejections(environment)
+    assert row["detail"]["reason"] == reason
+
+
+def test_rejection_without_database_is_still_401(rejecting: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SXE_DATABASE_URL", "postgresql://sxe@127.0.0.1:9/nowhere?connect_timeout=2")
+
+    status, body, _ = call(delivery(secret=UNKNOWN_SECRET))
+
+    assert status == 401
+    assert "matches no active secret" in body["detail"]
 
 
 def test_timestamp_inside_window_is_accepted(environment: str) -> None:

@@ -14,7 +14,10 @@ Responses:
 - 409 for a webhook id the source already delivered with another body. A retry
   resends the same body, so the sender reused an id for a new batch, which would
   otherwise be lost; nothing is written.
-- 401 for a missing, malformed, stale, future or non-matching signature.
+- 401 for a missing, malformed, stale, future or non-matching signature. The
+  rejection is audited (`webhook.rejected`) with its reason, the claimed webhook
+  id and the body's SHA-256, never the body. When the database cannot take the
+  audit row, the response is still 401.
 - 413 for a body over `SXE_WEBHOOK_MAX_BYTES`, decided before the body is decoded,
   hashed or parsed.
 - 400 for a correctly signed body that is not JSON or not a `webhook-batch.v1`.
@@ -59,7 +62,13 @@ from sxe.ingest.hashing import content_hash
 from sxe.logs import Event, log
 from sxe.pii import redact_text, redact_value
 from sxe.runtime.environments import checked_connection
-from sxe.webhooks.signature import SignatureRejected, VerifiedDelivery, parse_secrets, verify
+from sxe.webhooks.signature import (
+    SignatureRejected,
+    VerifiedDelivery,
+    claimed_webhook_id,
+    parse_secrets,
+    verify,
+)
 
 WEBHOOK_BATCH_V1 = "https://schemas.sxe.dev/ingest/webhook-batch.v1.json"
 NORMALIZE_QUEUE = "normalize"
@@ -245,7 +254,31 @@ def _verify(request: Request, signers: list[Any]) -> VerifiedDelivery:
     try:
         return verify(request.body, request.headers, signers)
     except SignatureRejected as rejected:
+        _audit_rejection(request, rejected)
         raise Problem(401, "invalid-signature", "Invalid signature", str(rejected)) from None
+
+
+def _audit_rejection(request: Request, rejected: SignatureRejected) -> None:
+    """Append a `webhook.rejected` audit row: the reason, the claimed webhook id and the body's SHA-256."""
+    detail = {"reason": rejected.reason, "webhook_id": claimed_webhook_id(request.headers)}
+    try:
+        with checked_connection(load_settings(), role="sxe_api") as conn, transaction(conn, role="sxe_api"):
+            audit.append(
+                conn,
+                actor=ACTOR,
+                action="webhook.rejected",
+                subject="webhook",
+                detail=detail,
+                payload_sha256=hashlib.sha256(request.body).hexdigest(),
+            )
+    except (ConfigError, DatabaseUnavailable, psycopg.Error) as error:
+        log(
+            logging.WARNING,
+            Event.WEBHOOK_REJECTED,
+            f"the rejected delivery was not audited: {type(error).__name__}",
+            stage="webhook",
+            status=401,
+        )
 
 
 def _store(batch: Batch, delivery: VerifiedDelivery, body_sha256: str) -> dict[str, Any]:

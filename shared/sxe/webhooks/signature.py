@@ -42,8 +42,14 @@ class SignatureRejected(Exception):
     """A delivery's signature headers are missing, malformed, outside the time window or do not match.
 
     The message is safe to return to the sender: it names the header and the
-    problem, never a secret or an expected signature.
+    problem, never a secret or an expected signature. `reason` is one of
+    `missing_header`, `malformed_header`, `stale_timestamp`, `future_timestamp` and
+    `no_matching_secret`, for the audit log.
     """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,22 +93,36 @@ def verify(
     signature_header = _header(headers, "webhook-signature")
 
     if not _WEBHOOK_ID.fullmatch(webhook_id):
-        raise SignatureRejected(f"header webhook-id must be 1 to {MAX_ID_LENGTH} printable ASCII characters")
+        raise SignatureRejected(
+            "malformed_header", f"header webhook-id must be 1 to {MAX_ID_LENGTH} printable ASCII characters"
+        )
     if not _TIMESTAMP.fullmatch(timestamp_text):
-        raise SignatureRejected("header webhook-timestamp must be an integer number of Unix seconds")
+        raise SignatureRejected(
+            "malformed_header", "header webhook-timestamp must be an integer number of Unix seconds"
+        )
     received = _signature_entries(signature_header)
 
     timestamp = int(timestamp_text)
     skew = timestamp - (time.time() if now is None else now)
     if skew < -TOLERANCE_SECONDS:
-        raise SignatureRejected(f"header webhook-timestamp is more than {TOLERANCE_SECONDS} seconds old")
+        raise SignatureRejected(
+            "stale_timestamp", f"header webhook-timestamp is more than {TOLERANCE_SECONDS} seconds old"
+        )
     if skew > TOLERANCE_SECONDS:
-        raise SignatureRejected(f"header webhook-timestamp is more than {TOLERANCE_SECONDS} seconds in the future")
+        raise SignatureRejected(
+            "future_timestamp", f"header webhook-timestamp is more than {TOLERANCE_SECONDS} seconds in the future"
+        )
 
     sent_at = datetime.fromtimestamp(timestamp, tz=UTC)
     if not _matches(body, webhook_id, sent_at, received, signers):
-        raise SignatureRejected("header webhook-signature matches no active secret")
+        raise SignatureRejected("no_matching_secret", "header webhook-signature matches no active secret")
     return VerifiedDelivery(webhook_id=webhook_id, sent_at=sent_at)
+
+
+def claimed_webhook_id(headers: Mapping[str, str]) -> str | None:
+    """Return the delivery's `webhook-id` header when it is well formed, before its signature is checked."""
+    webhook_id = headers.get("webhook-id", "").strip()
+    return webhook_id if _WEBHOOK_ID.fullmatch(webhook_id) else None
 
 
 def sign(body: bytes, webhook_id: str, timestamp: int, secret: str) -> str:
@@ -113,7 +133,7 @@ def sign(body: bytes, webhook_id: str, timestamp: int, secret: str) -> str:
 def _header(headers: Mapping[str, str], name: str) -> str:
     value = headers.get(name)
     if value is None or not value.strip():
-        raise SignatureRejected(f"header {name} is missing")
+        raise SignatureRejected("missing_header", f"header {name} is missing")
     return value.strip()
 
 
@@ -121,20 +141,24 @@ def _signature_entries(header: str) -> list[bytes]:
     """Return the well-formed `v1,<base64>` entries; entries of other versions are ignored."""
     entries = header.split()
     if len(entries) > MAX_SIGNATURE_ENTRIES:
-        raise SignatureRejected(f"header webhook-signature has more than {MAX_SIGNATURE_ENTRIES} entries")
+        raise SignatureRejected(
+            "malformed_header", f"header webhook-signature has more than {MAX_SIGNATURE_ENTRIES} entries"
+        )
 
     v1_entries: list[bytes] = []
     for entry in entries:
         version, separator, encoded = entry.partition(",")
         if not separator or not version:
-            raise SignatureRejected("header webhook-signature entries must look like v1,<base64>")
+            raise SignatureRejected("malformed_header", "header webhook-signature entries must look like v1,<base64>")
         if version != "v1":
             continue
         if not _BASE64.fullmatch(encoded) or not _decodes(encoded):
-            raise SignatureRejected("header webhook-signature has a v1 entry that is not valid base64")
+            raise SignatureRejected(
+                "malformed_header", "header webhook-signature has a v1 entry that is not valid base64"
+            )
         v1_entries.append(entry.encode("ascii"))
     if not v1_entries:
-        raise SignatureRejected("header webhook-signature has no v1 entry")
+        raise SignatureRejected("malformed_header", "header webhook-signature has no v1 entry")
     return v1_entries
 
 
