@@ -96,6 +96,7 @@ class Event(StrEnum):
     WEBHOOK_ACCEPTED = "webhook.accepted"
     WEBHOOK_DUPLICATE = "webhook.duplicate"
     WEBHOOK_REJECTED = "webhook.rejected"
+    WEBHOOK_BATCH_INVALID = "webhook.batch_invalid"
     WEBHOOK_NORMALIZED = "webhook.normalized"
     IMPORT_FINISHED = "import.finished"
     PULL_PAGE_FETCHED = "pull.page_fetched"

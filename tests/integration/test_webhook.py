@@ -385,20 +385,56 @@ def test_event_without_http_is_405(rejecting: str) -> None:
 # Bodies
 
 
-def test_signed_body_that_is_not_json_is_400(rejecting: str) -> None:
-    status, body, _ = call(delivery(b"not json at all"))
+def test_signed_body_that_is_not_json_is_quarantined(environment: str) -> None:
+    status, receipt, _ = call(delivery(b"not json at all"))
 
-    assert status == 400
-    assert stored_nothing(rejecting)
+    with connect(environment, autocommit=True) as conn:
+        held = conn.execute("SELECT kind, location, payload, reason FROM ops.quarantine").fetchone()
+    assert status == 202
+    assert receipt["accepted"] == 0
+    assert receipt["quarantined"] == 1
+    assert "not UTF-8 JSON" in receipt["invalid"]
+    assert held["kind"] == "invalid_batch"
+    assert held["location"] == "webhook:(invalid)/msg_2b9Qx7"
+    assert held["payload"] is None
+    assert count(environment, "ops.jobs") == 0
 
 
-def test_signed_body_breaking_contract_is_400(rejecting: str) -> None:
+def test_signed_body_breaking_contract_is_quarantined(environment: str) -> None:
     body = {key: value for key, value in EXAMPLE.items() if key != "pool"}
+    body["records"] = [{**EXAMPLE["records"][0], "biography": "mail orders@verde.example"}]
 
-    status, problem, _ = call(delivery(body))
+    status, receipt, _ = call(delivery(body))
 
-    assert status == 400
-    assert "pool" in problem["detail"]
+    with connect(environment, autocommit=True) as conn:
+        held = conn.execute("SELECT location, payload::text AS payload, reason FROM ops.quarantine").fetchone()
+        audited = conn.execute("SELECT detail FROM ops.audit_log WHERE action = 'webhook.batch_invalid'").fetchone()
+    assert status == 202
+    assert "missing required properties: 'pool'" in receipt["invalid"]
+    assert held["location"] == "webhook:partner-scraper/msg_2b9Qx7"
+    assert "orders@verde.example" not in held["payload"]
+    assert "[email]" in held["payload"]
+    assert audited["detail"]["source"] == "partner-scraper"
+    assert "pool" in audited["detail"]["reason"]
+    assert count(environment, "intake.webhook_records") == 0
+
+
+def test_invalid_batch_redelivery_is_duplicate(environment: str) -> None:
+    call(delivery(b"[]"))
+    status, receipt, _ = call(delivery(b"[]"))
+
+    assert status == 200
+    assert receipt["duplicate"] is True
+    assert count(environment, "ops.quarantine") == 1
+
+
+def test_invalid_batch_reason_hides_contact_values(environment: str) -> None:
+    body = {**EXAMPLE, "source": "orders@verde.example"}
+
+    _, receipt, _ = call(delivery(body))
+
+    assert "orders@verde.example" not in json.dumps(receipt)
+    assert count(environment, "social.webhook_batches", "source = '(invalid)'") == 1
 
 
 def test_invalid_records_are_quarantined_with_2xx(environment: str) -> None:

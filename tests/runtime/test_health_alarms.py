@@ -165,6 +165,20 @@ def test_heartbeat_alarm_uses_threshold(conn: psycopg.Connection[Any], environme
     assert "heartbeat_age:enrich/run" in result["body"]["firing"]
 
 
+def test_invalid_webhook_batch_raises_alarm(conn: psycopg.Connection[Any], environment: str) -> None:
+    conn.execute(
+        "INSERT INTO ops.quarantine (source_file, location, kind, reason, content_hash, created_at) VALUES"
+        " ('webhook:a/1', 'webhook:a/1', 'invalid_batch', 'not JSON', repeat('a', 64), now() - interval '2 days'),"
+        " ('webhook:a/2', 'webhook:a/2', 'invalid_batch', 'not JSON', repeat('b', 64), now())"
+    )
+
+    report = health.report(conn, "test")
+    result = functions.check_alarms({"trigger": "every-5m"})
+
+    assert report.invalid_webhook_batches == 1
+    assert "invalid_webhook_batches" in result["body"]["firing"]
+
+
 def test_bad_threshold_names_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SXE_ALARM_ADAPTER_ERROR_RATE", "2")
 

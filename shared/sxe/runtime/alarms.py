@@ -38,6 +38,9 @@ class AlarmThresholds(BaseSettings):
     adapter_min_calls: int = Field(default=10, ge=1, description="Calls in the window before the rate counts.")
     budget_used_ratio: float = Field(default=0.9, ge=0, le=1, description="Reserved plus spent credits per limit.")
     heartbeat_age_seconds: float = Field(default=1800, ge=0, description="Seconds since a function last beat.")
+    invalid_webhook_batches: int = Field(
+        default=0, ge=0, description="Signed webhook bodies quarantined as invalid batches in the last day."
+    )
 
 
 def load_thresholds(**overrides: Any) -> AlarmThresholds:
@@ -77,6 +80,7 @@ def measure(health: HealthReport, thresholds: AlarmThresholds) -> list[Measureme
         Measurement("queue_depth", health.queued_jobs, thresholds.queue_depth),
         Measurement("oldest_queued_age", health.oldest_queued_seconds, thresholds.oldest_queued_seconds),
         Measurement("dead_jobs", health.dead_jobs, thresholds.dead_jobs),
+        Measurement("invalid_webhook_batches", health.invalid_webhook_batches, thresholds.invalid_webhook_batches),
     ]
     for provider in health.providers:
         # A handful of calls says little about a provider; the rate counts from adapter_min_calls on.

@@ -5,6 +5,8 @@
 - The report adds each function's heartbeat age, queue depth by state, the oldest
   due job's age, dead jobs, budget consumption, and each provider's breaker state
   and error rate over a recent window.
+- Alarms also read the signed webhook bodies quarantined as invalid batches over
+  the last day, which the health.v1 body has no field for.
 
 Every read runs as `sxe_api`, which may read these ops tables but no tier data.
 """
@@ -21,6 +23,7 @@ from sxe.db.migrate import load_migrations
 from sxe.orchestrator.controls import budget_period
 
 ERROR_RATE_WINDOW_SECONDS = 900
+INVALID_BATCH_WINDOW_SECONDS = 86_400
 
 
 @dataclass(slots=True)
@@ -58,6 +61,8 @@ class HealthReport:
     providers: list[ProviderHealth] = field(default_factory=list)
     budgets: dict[str, float] = field(default_factory=dict)
     window_seconds: int = ERROR_RATE_WINDOW_SECONDS
+    # Not in `to_json`: health.v1 is published without it.
+    invalid_webhook_batches: int = 0
 
     @property
     def dead_jobs(self) -> int:
@@ -130,6 +135,10 @@ def report(
         for row in conn.execute(sql("health_budgets"), {"period": budget_period()}):
             limit = row["limit_credits"]
             result.budgets[row["scope"]] = row["used_credits"] / limit if limit else 1.0
+        invalid = conn.execute(
+            sql("health_invalid_webhook_batches"), {"window_seconds": INVALID_BATCH_WINDOW_SECONDS}
+        ).fetchone()
+        result.invalid_webhook_batches = invalid["batches"] if invalid else 0
     return result
 
 

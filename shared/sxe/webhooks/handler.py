@@ -20,8 +20,12 @@ Responses:
   audit row, the response is still 401.
 - 413 for a body over `SXE_WEBHOOK_MAX_BYTES`, decided before the body is decoded,
   hashed or parsed.
-- 400 for a correctly signed body that is not JSON or not a `webhook-batch.v1`.
-  A UTF-8 byte order mark before the JSON is ignored.
+- 202 also for a correctly signed body that is not UTF-8 JSON or not a
+  `webhook-batch.v1`, because senders retry every non-2xx response and a retry
+  cannot fix the body. The body is quarantined whole as `invalid_batch`, audited as
+  `webhook.batch_invalid`, and the receipt's `invalid` names the violation. A UTF-8
+  byte order mark before the JSON is ignored.
+- 400 when the event's `isBase64Encoded` is set and its body is not base64.
 - 405 for a method other than POST.
 - 503 when no secret is configured or SXE_WEBHOOK_SECRETS is malformed, the
   database is unreachable, or the database
@@ -41,6 +45,7 @@ import binascii
 import hashlib
 import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -75,6 +80,10 @@ NORMALIZE_QUEUE = "normalize"
 ACTOR = "sxe_api:webhook"
 PROBLEM_BASE = "https://schemas.sxe.dev/problems/"
 DEFAULT_MAX_BYTES = 1_048_576
+# The source of an invalid batch without a valid source name; no valid name has parentheses.
+INVALID_SOURCE = "(invalid)"
+MAX_REASON_CHARS = 1000
+_SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 
 
 class WebhookSettings(BaseSettings):
@@ -110,6 +119,19 @@ class Request:
     method: str
     headers: dict[str, str]
     body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidBatch:
+    """A signed body that is not a usable `webhook-batch.v1`, quarantined whole.
+
+    `source` is the body's source when it is a valid source name, else INVALID_SOURCE,
+    and `document` is the decoded body, or None when it is not UTF-8 JSON.
+    """
+
+    source: str
+    reason: str
+    document: Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,16 +188,17 @@ def read_request(event: dict[str, Any], max_bytes: int) -> Request:
     return Request(method=method, headers=headers, body=data)
 
 
-def parse_batch(body: bytes, delivery: VerifiedDelivery) -> Batch:
-    """Parse and validate a signed body; raise Problem 400 naming the first violation of the batch contract."""
+def parse_batch(body: bytes, delivery: VerifiedDelivery) -> Batch | InvalidBatch:
+    """Parse and validate a signed body; return an InvalidBatch naming the first violation of the batch contract."""
     try:
         document = json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        detail = f"the body is not UTF-8 JSON ({type(error).__name__})"
-        raise Problem(400, "invalid-body", "Invalid body", detail) from None
+        reason = f"the body is not UTF-8 JSON ({type(error).__name__}); send a webhook-batch.v1 document"
+        return InvalidBatch(INVALID_SOURCE, reason, None)
 
     for batch_violation in iter_errors(document, WEBHOOK_BATCH_V1):
-        raise Problem(400, "invalid-batch", "Invalid batch", str(batch_violation))
+        reason = f"the body is not a webhook-batch.v1: {batch_violation}"
+        return InvalidBatch(_source_name(document), reason, document)
 
     source_format = get_format(document["format"])
     valid: list[tuple[int, Any]] = []
@@ -197,6 +220,11 @@ def parse_batch(body: bytes, delivery: VerifiedDelivery) -> Batch:
         valid=valid,
         invalid=invalid,
     )
+
+
+def _source_name(document: Any) -> str:
+    source = document.get("source") if isinstance(document, dict) else None
+    return source if isinstance(source, str) and _SOURCE_NAME.fullmatch(source) else INVALID_SOURCE
 
 
 def _shape_violation(record: Any, source_format: SourceFormat) -> str | None:
@@ -281,10 +309,13 @@ def _audit_rejection(request: Request, rejected: SignatureRejected) -> None:
         )
 
 
-def _store(batch: Batch, delivery: VerifiedDelivery, body_sha256: str) -> dict[str, Any]:
+def _store(batch: Batch | InvalidBatch, delivery: VerifiedDelivery, body_sha256: str) -> dict[str, Any]:
     try:
         with checked_connection(load_settings(), role="sxe_api") as conn:
-            receipt = store_delivery(conn, batch, delivery, body_sha256)
+            if isinstance(batch, InvalidBatch):
+                receipt = store_invalid(conn, batch, delivery, body_sha256)
+            else:
+                receipt = store_delivery(conn, batch, delivery, body_sha256)
     except ConfigError as error:
         raise Problem(503, "not-configured", "Webhook not configured", str(error)) from None
     except (DatabaseUnavailable, psycopg.OperationalError, psycopg.InterfaceError):
@@ -322,7 +353,7 @@ def store_delivery(
             },
         ).fetchone()
         if claimed is None:
-            return _duplicate(conn, batch, delivery, body_sha256)
+            return _duplicate(conn, batch.source, delivery, body_sha256)
 
         source_file = f"webhook:{batch.source}/{delivery.webhook_id}"
         conn.execute(sql("webhook_keep_records"), {"id": batch_id, "records": Jsonb(_kept_records(batch))})
@@ -362,18 +393,90 @@ def store_delivery(
     }
 
 
-def _duplicate(
-    conn: psycopg.Connection[Any], batch: Batch, delivery: VerifiedDelivery, body_sha256: str
+def store_invalid(
+    conn: psycopg.Connection[Any], batch: InvalidBatch, delivery: VerifiedDelivery, body_sha256: str
 ) -> dict[str, Any]:
-    row = conn.execute(
-        sql("webhook_find_delivery"), {"source": batch.source, "webhook_id": delivery.webhook_id}
-    ).fetchone()
+    """Quarantine a signed body that is not a usable batch, in one transaction, and return the receipt.
+
+    The receipt is that of `store_delivery` with `invalid`, the violation. A redelivery
+    of the same body is a duplicate, as for a valid batch.
+    """
+    batch_id = uuid.uuid4()
+    reason = redact_text(batch.reason[:MAX_REASON_CHARS]).text
+    with transaction(conn, role="sxe_api"):
+        claimed = conn.execute(
+            sql("webhook_claim_delivery"),
+            {
+                "id": batch_id,
+                "source": batch.source,
+                "webhook_id": delivery.webhook_id,
+                "format": INVALID_SOURCE,
+                "pool": INVALID_SOURCE,
+                "body_sha256": body_sha256,
+                "record_count": 0,
+                "accepted": 0,
+                "quarantined": 1,
+                "sent_at": delivery.sent_at,
+            },
+        ).fetchone()
+        if claimed is None:
+            return _duplicate(conn, batch.source, delivery, body_sha256)
+
+        source_file = f"webhook:{batch.source}/{delivery.webhook_id}"
+        conn.execute(
+            sql("webhook_open_batch"),
+            {
+                "id": batch_id,
+                "source_name": batch.source,
+                "source_file": source_file,
+                "format": INVALID_SOURCE,
+                "collected_at": delivery.sent_at,
+            },
+        )
+        conn.execute(
+            sql("ingest_quarantine"),
+            {
+                "batch_id": batch_id,
+                "source_file": source_file,
+                "location": source_file,
+                "format": None,
+                "kind": "invalid_batch",
+                "reason": reason,
+                "content_hash": body_sha256,
+                "raw_sha256": body_sha256,
+                "payload": None if batch.document is None else Jsonb(redact_value(batch.document)),
+            },
+        )
+        audit.append(
+            conn,
+            actor=ACTOR,
+            action="webhook.batch_invalid",
+            subject=str(batch_id),
+            detail={"source": batch.source, "reason": reason},
+            payload_sha256=body_sha256,
+        )
+
+    log(logging.WARNING, Event.WEBHOOK_BATCH_INVALID, reason, stage="webhook", batch_id=str(batch_id))
+    return {
+        "batch_id": str(batch_id),
+        "duplicate": False,
+        "records": 0,
+        "accepted": 0,
+        "quarantined": 1,
+        "invalid": reason,
+    }
+
+
+def _duplicate(
+    conn: psycopg.Connection[Any], source: str, delivery: VerifiedDelivery, body_sha256: str
+) -> dict[str, Any]:
+    row = conn.execute(sql("webhook_find_delivery"), {"source": source, "webhook_id": delivery.webhook_id}).fetchone()
     if row is None:
         # The claim met a committed row with this key, and delivery rows are never deleted.
         raise psycopg.OperationalError("the delivery that blocked the claim is gone; retry the delivery")
     if row["body_sha256"] != body_sha256:
         detail = (
-            f"webhook-id {delivery.webhook_id!r} of source {batch.source!r} was delivered before with another body"
+            f"webhook-id {delivery.webhook_id!r} of source {source!r} was delivered before with another body"
             f" (batch {row['id']}); give each new batch its own webhook-id, and reuse one only to retry a delivery"
         )
         raise Problem(409, "webhook-id-reused", "Webhook id reused", detail)
@@ -383,7 +486,7 @@ def _duplicate(
         actor=ACTOR,
         action="webhook.duplicate",
         subject=str(row["id"]),
-        detail={"source": batch.source},
+        detail={"source": source},
         payload_sha256=body_sha256,
     )
     log(
