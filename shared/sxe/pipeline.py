@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 
 from sxe import audit
-from sxe.cards import Readiness, build_person_cards, ensure_pool, readiness_counts, transition_pool
+from sxe.cards import Readiness, build_person_cards, create_pool, pool_names, readiness_counts, transition_pool
 from sxe.compliance.suppression import IngestScreen, suppression_key
 from sxe.config import Settings
 from sxe.db import connect, database_url, transaction
@@ -66,6 +66,10 @@ class RunSummary:
 
     run_id: str
     files: list[FileResult] = field(default_factory=list)
+    # The audience pool of the run, whether the run created it, and the pools other than it.
+    pool: str = ""
+    pool_created: bool = False
+    other_pools: list[str] = field(default_factory=list)
     # Files in the input folders whose suffix the reader has no layout for.
     skipped_files: list[str] = field(default_factory=list)
     profiles: int = 0
@@ -89,6 +93,9 @@ class RunSummary:
     def to_json(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
+            "pool": self.pool,
+            "pool_created": self.pool_created,
+            "other_pools": self.other_pools,
             "ingested": sum(result.accepted for result in self.files),
             "duplicates": sum(result.duplicates for result in self.files),
             "suppressed": sum(result.suppressed for result in self.files),
@@ -239,10 +246,16 @@ def ingest_stage(
 
 
 def card_stage(conn: psycopg.Connection[Any], settings: Settings, summary: RunSummary) -> None:
-    """Resolve people into one card each, tag the cards that need it and regroup the pool into tribes."""
+    """Resolve people into one card each, tag the cards that need it and regroup the pool into tribes.
+
+    A pool that does not exist yet is created with the default intent policy, and
+    `summary` records that, so the summary can show a mistyped pool name.
+    """
     ruleset = load_default_ruleset()
     with transaction(conn, role="sxe_worker"):
-        ensure_pool(conn, settings.pool)
+        summary.pool = settings.pool
+        summary.pool_created = create_pool(conn, settings.pool)
+        summary.other_pools = [name for name in pool_names(conn) if name != settings.pool]
         built = build_person_cards(conn, settings.pool)
     summary.new_lead_cards = built.created
     summary.merged_cards = built.merged

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -16,7 +17,7 @@ from sxe.intelligence import load_shipped_ruleset
 from sxe.intelligence.store import tag_pending_cards
 from sxe.intelligence.tribes import refresh_tribes
 from sxe.pii import contains_pii
-from sxe.pipeline import run
+from sxe.pipeline import RunSummary, card_stage, run
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 
@@ -129,6 +130,28 @@ def test_pool_set_rejects_invalid_intent(
     assert "max_cost_credits_per_lead" in capsys.readouterr().err
     row = tagged_pool.execute("SELECT 1 FROM execution.pools WHERE name = 'growth'").fetchone()
     assert row is None
+
+
+def run_card_stage(conn: psycopg.Connection, database_url: str, state_dir: Path, pool: str) -> RunSummary:
+    summary = RunSummary(run_id=str(uuid.uuid4()))
+    card_stage(conn, load_settings(database_url=database_url, state_dir=state_dir, pool=pool), summary)
+    return summary
+
+
+def test_card_stage_records_new_pool(conn: psycopg.Connection, database_url: str, tmp_path: Path) -> None:
+    add_profile(conn, "x", "coachrina", display_name="Rina Alvarez", followers=3150)
+
+    first = run_card_stage(conn, database_url, tmp_path, "default")
+    again = run_card_stage(conn, database_url, tmp_path, "default")
+    mistyped = run_card_stage(conn, database_url, tmp_path, "defualt")
+
+    assert first.pool == "default"
+    assert first.pool_created is True
+    assert first.other_pools == []
+    assert again.pool_created is False
+    assert mistyped.pool_created is True
+    assert mistyped.other_pools == ["default"]
+    assert mistyped.to_json()["other_pools"] == ["default"]
 
 
 @pytest.fixture

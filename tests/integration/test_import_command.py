@@ -167,6 +167,73 @@ def test_import_map_on_json_format_is_usage_error(environment: Path, capsys: pyt
     assert "--map applies to CSV files only" in capsys.readouterr().err
 
 
+def test_import_directory_is_usage_error(environment: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "fans.csv").write_text("handle,platform\nana,x\n")
+
+    status = main(["import", str(folder), "--no-progress"])
+
+    error = capsys.readouterr().err
+    assert status == 2
+    assert f"import source {folder} is a directory, and sxe import reads one file" in error
+    assert f"`sxe run {folder}`" in error
+
+
+def test_import_directory_key_is_usage_error(environment: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (environment / "objects" / "imports" / "2026-12").mkdir(parents=True)
+
+    status = main(["import", "imports/2026-12", "--no-progress"])
+
+    assert status == 2
+    assert "import source imports/2026-12 is a directory in the local object store" in capsys.readouterr().err
+
+
+def test_import_error_prints_json_on_stdout(environment: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["import", "imports/nothing-here.json", "--json"])
+
+    captured = capsys.readouterr()
+    assert status == 2
+    error = json.loads(captured.out)["error"]
+    assert error["type"] == "UsageError"
+    assert error["message"] == "import source not found: imports/nothing-here.json; check the path or key"
+    assert "imports/nothing-here.json" in captured.err
+
+
+def test_import_map_ignores_case_and_spaces(
+    environment: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, database_url: str
+) -> None:
+    source = tmp_path / "fans.csv"
+    source.write_text("Handle,FANS ,Platform\nmara_bakes,1200,tiktok\n")
+
+    status, summary, _ = run_import(capsys, str(source), "--map", "fans=followers", "--no-progress")
+
+    assert status == 0
+    assert summary["stored"] == 1
+    with connect(database_url, autocommit=True) as conn:
+        row = conn.execute("SELECT handle, followers FROM social.profiles").fetchone()
+    assert (row["handle"], row["followers"]) == ("mara_bakes", 1200)
+
+
+def test_import_header_without_handle_stores_nothing(
+    environment: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, database_url: str
+) -> None:
+    source = tmp_path / "fans.csv"
+    source.write_text("Creator,Fans\nmara_bakes,1200\ntessa_runs,880\n")
+
+    status = main(["import", str(source), "--platform", "tiktok", "--no-progress", "--json"])
+
+    captured = capsys.readouterr()
+    assert status == 2
+    message = json.loads(captured.out)["error"]["message"]
+    assert f"CSV follower list {source} has no user id or handle column" in message
+    assert "its columns are: Creator, Fans." in message
+    assert "--map 'Their Column=handle'" in message
+    with connect(database_url, autocommit=True) as conn:
+        for table in ("social.ingest_batches", "social.raw_records", "social.profiles", "ops.quarantine"):
+            assert conn.execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"] == 0, table
+
+
 def test_import_function_reads_object_key(
     environment: Path, monkeypatch: pytest.MonkeyPatch, database_url: str
 ) -> None:

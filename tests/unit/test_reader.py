@@ -435,7 +435,8 @@ def test_reader_windows_encoded_line_names_fix(tmp_path: Path) -> None:
 def test_semicolon_header_names_separator(tmp_path: Path) -> None:
     path = write(tmp_path, "fans.csv", b"platform;username;followers\ntiktok;jose;12\n")
 
-    [record] = list(read_profiles(path))
+    with pytest.raises(UsageError) as error:
+        read_profiles(path)
 
-    assert isinstance(record.result, Rejection)
-    assert "separated by ';', not by commas" in record.result.reason
+    assert "separated by ';', not by commas" in str(error.value)
+    assert "fans.csv" in str(error.value)

@@ -81,3 +81,49 @@ def test_printed_summary_leaves_out_zero_suppressed() -> None:
     summary.files = [FileResult(batch_id=uuid.uuid4(), file="/in/a.jsonl", records=3, accepted=3)]
 
     assert "suppressed" not in render_summary(summary)
+
+
+def test_printed_summary_names_new_pool_and_others() -> None:
+    summary = RunSummary(run_id=str(uuid.uuid4()), pool="growht", pool_created=True, other_pools=["default", "growth"])
+
+    lines = render_summary(summary).splitlines()
+
+    at = lines.index("              pool growht was created by this run, with the default intent policy")
+    assert lines[at + 1] == (
+        "              existing pools: default, growth; check --pool and SXE_POOL if you meant one of them"
+    )
+    assert lines[at + 2] == "              `sxe pool set growht --intent FILE` sets its intent policy"
+
+
+def test_printed_summary_of_first_pool_lists_no_others() -> None:
+    summary = RunSummary(run_id=str(uuid.uuid4()), pool="default", pool_created=True)
+
+    text = render_summary(summary)
+
+    assert "pool default was created by this run" in text
+    assert "existing pools" not in text
+
+
+def test_printed_summary_lists_at_most_ten_pools() -> None:
+    others = [f"pool-{number:02d}" for number in range(12)]
+    summary = RunSummary(run_id=str(uuid.uuid4()), pool="new", pool_created=True, other_pools=others)
+
+    text = render_summary(summary)
+
+    assert f"existing pools: {', '.join(others[:10])} and 2 more;" in text
+
+
+def test_printed_summary_of_existing_pool_says_nothing() -> None:
+    summary = RunSummary(run_id=str(uuid.uuid4()), pool="default", other_pools=["growth"])
+
+    assert "pool" not in render_summary(summary).replace("in pool", "")
+
+
+def test_summary_json_has_pool_keys() -> None:
+    summary = RunSummary(run_id=str(uuid.uuid4()), pool="growht", pool_created=True, other_pools=["default"])
+
+    data = summary.to_json()
+
+    assert data["pool"] == "growht"
+    assert data["pool_created"] is True
+    assert data["other_pools"] == ["default"]

@@ -260,6 +260,143 @@ def test_csv_map_unknown_column_rejected() -> None:
     assert "id, username" in str(error.value)
 
 
+def test_csv_map_ignores_case() -> None:
+    data = b"Handle,FANS,Platform\nana,12,tiktok\n"
+
+    [profile] = profiles_of(parse(io.BytesIO(data), name="f.csv", column_map=parse_column_map(["fans=followers"])))
+
+    assert profile.followers == "12"
+
+
+def test_csv_map_ignores_surrounding_whitespace() -> None:
+    csv_format = CsvFollowers(parse_column_map([" fans =followers"]))
+    row = {"handle": "ana", " Fans ": "12", "platform": "x"}
+
+    csv_format.check_header(list(row), source="f.csv")
+    profile = csv_format.parse_object(row, None)
+
+    assert isinstance(profile, SourceProfile)
+    assert profile.followers == "12"
+
+
+def test_csv_map_prefers_exact_spelling() -> None:
+    data = b"Handle,Fans,FANS,Platform\nana,12,34,tiktok\n"
+
+    [profile] = profiles_of(parse(io.BytesIO(data), name="f.csv", column_map={"FANS": "followers"}))
+
+    assert profile.followers == "34"
+
+
+def test_csv_map_matching_two_columns_rejected() -> None:
+    data = b"Handle,Fans,FANS,Platform\nana,12,34,tiktok\n"
+
+    with pytest.raises(UsageError) as error:
+        parse(io.BytesIO(data), name="f.csv", column_map={"fans": "followers"})
+
+    message = str(error.value)
+    assert "--map column 'fans' matches 2 columns" in message
+    assert "(Fans, FANS)" in message
+    assert "The header's columns are: Handle, Fans, FANS, Platform" in message
+
+
+def test_csv_map_missing_column_lists_header() -> None:
+    data = b"Handle,Followers,Platform\nana,12,tiktok\n"
+
+    with pytest.raises(UsageError) as error:
+        parse(io.BytesIO(data), name="f.csv", column_map={"fans": "followers"})
+
+    message = str(error.value)
+    assert "--map column 'fans' is not in the CSV header of f.csv" in message
+    assert "the header's columns are: Handle, Followers, Platform" in message
+
+
+def test_csv_map_two_names_for_one_column_rejected() -> None:
+    data = b"Handle,Fans,Platform\nana,12,tiktok\n"
+
+    with pytest.raises(UsageError) as error:
+        parse(io.BytesIO(data), name="f.csv", column_map={"Fans": "followers", "fans": "likes"})
+
+    assert "--map columns 'Fans' and 'fans' both name the column 'Fans' of f.csv" in str(error.value)
+
+
+def test_parse_column_map_rejects_column_mapped_twice() -> None:
+    with pytest.raises(UsageError) as error:
+        parse_column_map(["Fans=followers", "Fans=likes"])
+
+    assert "'Fans' to both 'followers' and 'likes'" in str(error.value)
+
+
+def test_csv_header_without_handle_column_stops_reading() -> None:
+    data = b"Creator,Fans\nana,12\nbo,3\n"
+
+    with pytest.raises(UsageError) as error:
+        parse(io.BytesIO(data), name="fans.csv", platform=Platform.TIKTOK)
+
+    message = str(error.value)
+    assert message.startswith("CSV follower list fans.csv has no user id or handle column;")
+    assert "its columns are: Creator, Fans." in message
+    assert "--map 'Their Column=handle'" in message
+    assert "--platform" not in message
+
+
+def test_csv_header_without_platform_column_stops_reading() -> None:
+    data = b"username,Fans\nana,12\n"
+
+    with pytest.raises(UsageError) as error:
+        parse(io.BytesIO(data), name="fans.csv")
+
+    message = str(error.value)
+    assert "has no platform or profile URL column;" in message
+    assert "its columns are: username, Fans." in message
+    assert "Pass --platform NAME" in message
+    assert "Their Column=handle" not in message
+
+
+def test_csv_header_missing_both_names_both() -> None:
+    with pytest.raises(UsageError) as error:
+        parse(io.BytesIO(b"Creator,Fans\nana,12\n"), name="fans.csv")
+
+    message = str(error.value)
+    assert "has no user id or handle column and no platform or profile URL column;" in message
+    assert "--map 'Their Column=handle'" in message
+    assert "--platform NAME" in message
+
+
+def test_csv_header_error_redacts_emails() -> None:
+    with pytest.raises(UsageError) as error:
+        parse(io.BytesIO(b"ana@example.com,Ana\nbo@example.com,Bo\n"), name="f.csv", platform=Platform.X)
+
+    assert "its columns are: [email], Ana." in str(error.value)
+    assert "example.com" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("header", "options"),
+    [
+        (b"id,name", {"platform": Platform.X}),
+        (b"Creator,Network", {"column_map": {"Creator": "handle"}}),
+        (b"username,Profile URL", {}),
+        (b"username,public_metrics.followers_count", {}),
+    ],
+)
+def test_csv_header_with_required_columns_passes(header: bytes, options: dict[str, object]) -> None:
+    [record] = parse(io.BytesIO(header + b"\n7,x\n"), name="f.csv", **options)
+
+    assert record.format == "csv-followers"
+
+
+def test_csv_right_header_keeps_quarantining_bad_rows() -> None:
+    data = b"platform,handle,followers\ntiktok,ana,12\nmyspace,bo,3\ntiktok,,4\ntiktok,cy,5\n"
+
+    records = parse(io.BytesIO(data), name="f.csv")
+
+    assert [profile.handle for profile in profiles_of(records)] == ["ana", "cy"]
+    no_platform, no_handle = rejections_of(records)
+    assert no_platform.kind == "invalid_shape"
+    assert "row names no platform" in no_platform.reason
+    assert no_handle.kind == "missing_identity"
+
+
 @pytest.mark.parametrize(
     ("pairs", "expected"),
     [(["Fans=followers"], {"Fans": "followers"}), (["Full Name = display_name"], {"Full Name": "display_name"})],

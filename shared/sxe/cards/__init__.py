@@ -104,12 +104,23 @@ DEFAULT_INTENT: dict[str, Any] = {
 }
 
 
+def create_pool(conn: psycopg.Connection[Any], name: str, intent: dict[str, Any] | None = None) -> bool:
+    """Create the pool with `intent`, or the default intent policy, unless it exists; return whether it was created."""
+    row = conn.execute(sql("cards_ensure_pool"), {"name": name, "intent": Jsonb(intent or DEFAULT_INTENT)}).fetchone()
+    return row is not None
+
+
+def pool_names(conn: psycopg.Connection[Any]) -> list[str]:
+    """Return the names of every pool, sorted."""
+    return [row["name"] for row in conn.execute(sql("pools_list")).fetchall()]
+
+
 def ensure_pool(conn: psycopg.Connection[Any], name: str, intent: dict[str, Any] | None = None) -> dict[str, Any]:
     """Create the pool with the default intent policy when missing; return its intent policy.
 
     `sxe.cards.intent.set_intent` replaces the policy of an existing pool.
     """
-    conn.execute(sql("cards_ensure_pool"), {"name": name, "intent": Jsonb(intent or DEFAULT_INTENT)})
+    create_pool(conn, name, intent)
     row = conn.execute(sql("cards_get_pool"), {"name": name}).fetchone()
     if row is None:
         raise LookupError(f"pool {name!r} not found right after creating it; another transaction deleted it, retry")
@@ -258,7 +269,9 @@ __all__ = [
     "build_cards",
     "build_person_cards",
     "cards_for_profiles",
+    "create_pool",
     "ensure_pool",
+    "pool_names",
     "predecessors",
     "readiness_counts",
     "reopen",

@@ -14,6 +14,8 @@ from sxe.pipeline import RunSummary, run
 
 # File names a summary line lists before it gives the count of the others.
 SHOWN_FILES = 5
+# Pool names the line about a new pool lists before it gives the count of the others.
+SHOWN_POOLS = 10
 
 
 def register(commands: Any) -> None:
@@ -95,6 +97,7 @@ def render_summary(summary: RunSummary) -> str:
         *_empty_files(data["files"]),
         f"  normalize   {_count(data['profiles'], 'profile')} touched, {data['new_profiles']} new",
         f"  lead cards  {data['lead_cards']} in pool, {data['new_lead_cards']} new, {data['tagged']} tagged",
+        *_new_pool(data),
         f"  identity    {_count(data['merged_cards'], 'card')} merged, {data['split_cards']} split",
         # The same words as the --json keys: enrichment_enqueued, lookups, enriched, credits_spent.
         f"  enrichment  {_count(data['enrichment_enqueued'], 'lookup')} enqueued, {data['lookups']} made, "
@@ -121,6 +124,26 @@ def render_summary(summary: RunSummary) -> str:
             f"  manifest URL  {bundle['manifest_url']}",
         ]
     return "\n".join(lines)
+
+
+def _new_pool(data: dict[str, Any]) -> list[str]:
+    """Return the summary lines saying that the run created its pool, with the other pools, or none.
+
+    A mistyped --pool or SXE_POOL creates a pool too, so the lines list the pools that
+    existed to make the typo show.
+    """
+    if not data["pool_created"]:
+        return []
+    pool, others = data["pool"], data["other_pools"]
+    lines = [f"              pool {pool} was created by this run, with the default intent policy"]
+    if others:
+        listed = ", ".join(others[:SHOWN_POOLS])
+        more = f" and {len(others) - SHOWN_POOLS} more" if len(others) > SHOWN_POOLS else ""
+        lines.append(
+            f"              existing pools: {listed}{more}; check --pool and SXE_POOL if you meant one of them"
+        )
+    lines.append(f"              `sxe pool set {pool} --intent FILE` sets its intent policy")
+    return lines
 
 
 def _skipped_files(skipped: list[str]) -> list[str]:

@@ -127,7 +127,8 @@ def read_profiles(
     a CSV file always reads as `csv-followers`. `column_map` (CSV column to field)
     and `platform` (the platform of rows that name none) configure the CSV format.
     Raises UsageError, before yielding anything, for a missing file, an unknown
-    format name, an invalid column mapping, or a format that cannot be detected.
+    format name, an invalid column mapping, a format that cannot be detected, or a
+    CSV header that no row can be read under (see `CsvFollowers.check_header`).
     """
     items = read_items(source, format_name, name=name, column_map=column_map, platform=platform)
     return map(PendingRecord.parse, items)
@@ -235,7 +236,7 @@ def _open_items(
     if isinstance(source_format, CsvFollowers):
         header = next((list(r.payload) for r in sample if isinstance(r, DecodedRecord)), None)
         if header is not None:
-            source_format.check_header(header)
+            source_format.check_header(header, source=name or str(source))
 
     return stream, source_format, sample
 

@@ -69,10 +69,27 @@ def open_import(target: str, settings: Settings, *, s3_client: Any = None) -> It
 
 
 def _open_path(path: Path, *, name: str | None = None) -> Iterator[ImportSource]:
+    """Open a local file, or a file of the local object store when `name` is its key."""
+    if path.is_dir():
+        raise UsageError(_directory_message(path, key=name))
     if not path.is_file():
         raise UsageError(f"import source not found: {name or path}; check the path or key")
     with path.open("rb") as stream:
         yield ImportSource(name=name or str(path), stream=stream, size=path.stat().st_size)
+
+
+def _directory_message(path: Path, *, key: str | None) -> str:
+    """Return the error for a directory given as the import source.
+
+    `sxe import` stores one source as one batch with one summary, so a directory is
+    rejected rather than read file by file. `sxe run` is the command that takes one.
+    """
+    if key is not None:
+        return f"import source {key} is a directory in the local object store; pass the key of one file in it"
+    return (
+        f"import source {path} is a directory, and sxe import reads one file; pass a file in it, or run "
+        f"`sxe run {path}`, which ingests every file in it and then builds, enriches and hands off lead cards"
+    )
 
 
 def _open_object(client: Any, bucket: str, key: str) -> Iterator[ImportSource]:

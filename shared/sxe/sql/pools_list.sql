@@ -1,0 +1,1 @@
+SELECT name FROM execution.pools ORDER BY name;
