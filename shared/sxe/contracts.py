@@ -40,6 +40,7 @@ LEAD_CARD_V2 = "https://schemas.sxe.dev/handoff/lead-card.v2.json"
 BUNDLE_MANIFEST_V2 = "https://schemas.sxe.dev/handoff/bundle-manifest.v2.json"
 CARDS_PAGE_V1 = "https://schemas.sxe.dev/handoff/cards-page.v1.json"
 ERASURES_PAGE_V1 = "https://schemas.sxe.dev/handoff/erasures-page.v1.json"
+MERGES_PAGE_V1 = "https://schemas.sxe.dev/handoff/merges-page.v1.json"
 QUEUE_MESSAGE_V1 = "https://schemas.sxe.dev/handoff/queue-message.v1.json"
 PROBLEM_V1 = "https://schemas.sxe.dev/handoff/problem.v1.json"
 

@@ -72,6 +72,7 @@ EVENTS: dict[str, dict[str, Any]] = {
     "handoff/bundle": {},
     "handoff/cards": web_event("GET", headers=BEARER),
     "handoff/erasures": web_event("GET", headers=BEARER),
+    "handoff/merges": web_event("GET", headers=BEARER),
     "handoff/queue": web_event("POST", {"max_messages": 1}, BEARER, path="/pull"),
     "handoff/download": web_event("GET", headers=BEARER, query="bundle_id=x"),
     # DigitalOcean passes a web function's parsed JSON body as top-level event keys.

@@ -7,6 +7,7 @@ because they include Tier 2 contact points; everything else runs as sxe_api.
 
     GET  handoff/cards?limit=&cursor=&pool=&schema_version=   cards-page.v1
     GET  handoff/erasures?limit=&cursor=&pool=                erasures-page.v1
+    GET  handoff/merges?limit=&cursor=&pool=                  merges-page.v1
     POST handoff/queue/pull {max_messages, lease_seconds}      {"messages": [queue-message.v1]}
     POST handoff/queue/ack  {message_ids}                      Idempotency-Key accepted
     POST handoff/bundle     {pool, schema_version, state, persona, tribe}   Idempotency-Key accepted
@@ -27,7 +28,7 @@ import psycopg
 
 from sxe import audit, functions
 from sxe.config import Settings, load_settings
-from sxe.contracts import CARDS_PAGE_V1, ERASURES_PAGE_V1, QUEUE_MESSAGE_V1, load_contracts
+from sxe.contracts import CARDS_PAGE_V1, ERASURES_PAGE_V1, MERGES_PAGE_V1, QUEUE_MESSAGE_V1, load_contracts
 from sxe.db import connect, database_url, sql, transaction
 from sxe.errors import ConfigError, DatabaseUnavailable, UsageError
 from sxe.handoff import queue as pull_queue
@@ -80,6 +81,11 @@ def cards(event: dict[str, Any], context: Any = None) -> Response:
 def erasures(event: dict[str, Any], context: Any = None) -> Response:
     """GET one page of the erased cards of the caller's pools, which consumers must delete."""
     return _serve(event, _erasures, ("GET",))
+
+
+def merges(event: dict[str, Any], context: Any = None) -> Response:
+    """GET one page of the cards of the caller's pools that were merged into another card."""
+    return _serve(event, _merges, ("GET",))
 
 
 def queue(event: dict[str, Any], context: Any = None) -> Response:
@@ -220,6 +226,35 @@ def _erasures(call: Call) -> Response:
         "next_cursor": next_cursor,
     }
     load_contracts().validate(page, ERASURES_PAGE_V1)
+    return json_response(200, page)
+
+
+# --- handoff/merges -------------------------------------------------------------------
+
+
+def _merges(call: Call) -> Response:
+    query = call.request.query
+    limit = _int_parameter(query, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    pools = _pools(call.consumer, query.get("pool"))
+    rows, has_more, next_cursor = _keyset_page(call, "api_merges_page", "merges", pools, limit, "merged_at")
+    page = {
+        "schema_version": "merges-page.v1",
+        "pools": list(pools),
+        "limit": limit,
+        "items": [
+            {
+                "card_id": str(row["card_id"]),
+                "pool": row["pool"],
+                "merged_into": str(row["merged_into"]),
+                "merged_at": row["merged_at"].isoformat(),
+                "event": "card.merged",
+            }
+            for row in rows
+        ],
+        "has_more": has_more,
+        "next_cursor": next_cursor,
+    }
+    load_contracts().validate(page, MERGES_PAGE_V1)
     return json_response(200, page)
 
 

@@ -5,7 +5,7 @@ position and the pools it was made for, and the HMAC (keyed with the service's
 signing key and the feed it belongs to) stops a caller from forging a position,
 reusing a cursor with other pools or passing one feed's cursor to another.
 Callers must treat cursors as opaque strings. The cards feed's time is
-`updated_at`, the erasures feed's `erased_at`.
+`updated_at`, the erasures feed's `erased_at` and the merges feed's `merged_at`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,11 @@ from datetime import datetime
 from sxe.errors import UsageError
 
 # Separates each feed's cursors from each other and from download links signed with the same key.
-_MESSAGE_PREFIXES = {"cards": b"sxe-cards-cursor-v1\n", "erasures": b"sxe-erasures-cursor-v1\n"}
+_MESSAGE_PREFIXES = {
+    "cards": b"sxe-cards-cursor-v1\n",
+    "erasures": b"sxe-erasures-cursor-v1\n",
+    "merges": b"sxe-merges-cursor-v1\n",
+}
 
 
 @dataclass(frozen=True, slots=True)
