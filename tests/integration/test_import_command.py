@@ -64,6 +64,60 @@ def test_import_shows_progress_on_stderr(environment: Path, capsys: pytest.Captu
     assert "100%" in stderr
 
 
+def write_users(path: Path, records: int) -> Path:
+    """Write `records` invented X API v2 users as JSON Lines, about 330 bytes each."""
+    with path.open("w", encoding="utf-8") as handle:
+        for number in range(records):
+            user = {
+                "id": str(70_000_000 + number),
+                "username": f"import_user_{number}",
+                "name": f"Import User {number}",
+                "description": "Potter and weaver, writing about clay and thread. " * 3,
+                "public_metrics": {"followers_count": number, "following_count": 12, "tweet_count": 7},
+            }
+            handle.write(json.dumps(user) + "\n")
+    return path
+
+
+def test_import_large_file_uses_workers(
+    environment: Path, capsys: pytest.CaptureFixture[str], database_url: str, tmp_path: Path
+) -> None:
+    source = write_users(tmp_path / "users.jsonl", 4000)
+    assert source.stat().st_size > 1024 * 1024
+    options = ["--no-progress", "--jobs", "2", "--source-name", "crm-export", "--source-url", "https://crm.example/x"]
+
+    status, summary, _ = run_import(capsys, str(source), *options)
+    again_status, again, _ = run_import(capsys, str(source), *options)
+
+    with connect(database_url, autocommit=True) as conn:
+        profiles = conn.execute("SELECT count(*) AS n FROM social.profiles").fetchone()["n"]
+        sources = conn.execute("SELECT DISTINCT source_name, source_url FROM social.profile_observations").fetchall()
+    assert status == again_status == 0
+    assert (summary["records"], summary["stored"], summary["new_profiles"]) == (4000, 4000, 4000)
+    assert profiles == 4000
+    assert sources == [{"source_name": "crm-export", "source_url": "https://crm.example/x"}]
+    assert again["duplicates"] == 4000
+
+
+def test_import_by_workers_counts_records_on_stderr(
+    environment: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    source = write_users(tmp_path / "users.jsonl", 4000)
+
+    status, _, stderr = run_import(capsys, str(source), "--progress", "--jobs", "2")
+
+    assert status == 0
+    assert "4000 records" in stderr
+
+
+def test_import_rejects_zero_jobs(environment: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["import", str(FIXTURES / "threads-scraper" / "snake-case.json"), "--jobs", "0"])
+
+    assert stopped.value.code == 2
+    assert "give a whole number from 1 to 32" in capsys.readouterr().err
+
+
 def test_import_key_from_local_store(environment: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = environment / "objects" / "imports" / "2026-12" / "followers.csv"
     target.parent.mkdir(parents=True)

@@ -477,7 +477,8 @@ def test_record_left_unredacted_is_redacted_when_stored(database_url: str, tmp_p
         chunk = parallel._finish_chunk(conn, 0, list(read_items(users)))
         list(ingest_files(conn, [meanwhile], run_id=uuid.uuid4(), jobs=1))
         messages = iter([chunk, parallel._FileEnd(0)])
-        result = parallel._store_file(conn, users, uuid.uuid4(), messages, None, IngestScreen(lambda: b"k" * 32), True)
+        storing = parallel._Storing(uuid.uuid4(), None, IngestScreen(lambda: b"k" * 32), True, parallel.Source(), None)
+        result = storing.store_file(conn, users, messages)
         row = conn.execute("SELECT payload FROM social.raw_records WHERE payload->>'pinned_tweet_id' = '7'").fetchone()
 
     assert chunk.prepared[1].payload_json is None

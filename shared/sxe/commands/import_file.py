@@ -10,7 +10,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from sxe.config import load_settings
+from sxe.config import MAX_INGEST_JOBS, load_settings
 from sxe.db import connect, database_url
 from sxe.db.migrate import migrate
 from sxe.errors import UsageError
@@ -48,8 +48,26 @@ def register(commands: Any) -> None:
         default=None,
         help="draw a progress bar in bytes on stderr (default: only when stderr is a terminal)",
     )
+    parser.add_argument(
+        "--jobs",
+        type=ingest_jobs,
+        metavar="N",
+        help=f"processes that read, normalize and redact a local file over 1 MiB, 1 to {MAX_INGEST_JOBS} "
+        "(default SXE_INGEST_JOBS or the number of cores, at most 4); imports/ keys are read by one",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     parser.set_defaults(handler=_import)
+
+
+def ingest_jobs(text: str) -> int:
+    """Parse a `--jobs` value: a whole number from 1 to MAX_INGEST_JOBS."""
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if not 1 <= jobs <= MAX_INGEST_JOBS:
+        raise argparse.ArgumentTypeError(f"invalid --jobs {text!r}: give a whole number from 1 to {MAX_INGEST_JOBS}")
+    return jobs
 
 
 def add_csv_options(parser: argparse.ArgumentParser, *, note: str = "") -> None:
@@ -82,15 +100,10 @@ def csv_options(args: argparse.Namespace) -> tuple[dict[str, str], Platform | No
 def _import(args: argparse.Namespace) -> int:
     column_map, platform = csv_options(args)
 
-    settings = load_settings()
-    disable = None if args.progress is None else not args.progress
+    settings = load_settings(**({} if args.jobs is None else {"ingest_jobs": args.jobs}))
+    progress = _Progress(args.source, disable=None if args.progress is None else not args.progress)
 
-    def progress(source: ImportSource) -> Any:
-        return tqdm.wrapattr(
-            source.stream, "read", total=source.size, desc=source.name, file=sys.stderr, disable=disable
-        )
-
-    with connect(database_url(settings), autocommit=True) as conn:
+    with connect(database_url(settings), autocommit=True) as conn, progress:
         migrate(conn)
         result = import_object(
             conn,
@@ -101,13 +114,40 @@ def _import(args: argparse.Namespace) -> int:
             platform=platform,
             source_name=args.source_name,
             source_url=args.source_url,
-            wrap=progress,
+            wrap=progress.wrap,
+            on_chunk=progress.chunk_stored,
         )
 
     log(logging.INFO, Event.IMPORT_FINISHED, "import finished", stage="import", batch_id=str(result.batch_id))
     summary = import_summary(result)
     print(json.dumps(summary, indent=2) if args.json else render(summary))
     return 0
+
+
+class _Progress:
+    """The progress bar on stderr: bytes read when this process reads the file, records stored when workers do."""
+
+    def __init__(self, name: str, *, disable: bool | None) -> None:
+        self._name = name
+        self._disable = disable
+        self._records: tqdm[Any] | None = None
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._records is not None:
+            self._records.close()
+
+    def wrap(self, source: ImportSource) -> Any:
+        return tqdm.wrapattr(
+            source.stream, "read", total=source.size, desc=source.name, file=sys.stderr, disable=self._disable
+        )
+
+    def chunk_stored(self, result: FileResult) -> None:
+        if self._records is None:
+            self._records = tqdm(desc=self._name, unit=" records", file=sys.stderr, disable=self._disable)
+        self._records.update(result.records - self._records.n)
 
 
 def import_summary(result: FileResult) -> dict[str, Any]:

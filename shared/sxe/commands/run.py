@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sxe.commands.import_file import add_csv_options, csv_options
+from sxe.commands.import_file import add_csv_options, csv_options, ingest_jobs
 from sxe.config import MAX_INGEST_JOBS, load_settings
 from sxe.ingest.formats import format_names
 from sxe.pipeline import RunSummary, run
@@ -42,23 +42,13 @@ def register(commands: Any) -> None:
     parser.add_argument("--pool", help="audience pool the cards belong to (default SXE_POOL or 'default')")
     parser.add_argument(
         "--jobs",
-        type=_jobs,
+        type=ingest_jobs,
         metavar="N",
         help=f"processes that read, normalize and redact records during ingest, 1 to {MAX_INGEST_JOBS} "
         "(default SXE_INGEST_JOBS or the number of cores, at most 4)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     parser.set_defaults(handler=_run)
-
-
-def _jobs(text: str) -> int:
-    try:
-        jobs = int(text)
-    except ValueError:
-        jobs = 0
-    if not 1 <= jobs <= MAX_INGEST_JOBS:
-        raise argparse.ArgumentTypeError(f"invalid --jobs {text!r}: give a whole number from 1 to {MAX_INGEST_JOBS}")
-    return jobs
 
 
 def _run(args: argparse.Namespace) -> int:

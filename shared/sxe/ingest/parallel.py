@@ -32,7 +32,7 @@ import pickle
 import queue
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
@@ -119,15 +119,21 @@ def ingest_files(
     platform: Platform | None = None,
     screen: IngestScreen | None = None,
     track_profiles: bool = True,
+    source: Source | None = None,
+    on_chunk: Callable[[FileResult], None] | None = None,
 ) -> Iterator[FileResult]:
     """Ingest and normalize each file like `ingest_file`; yield each file's result in file order.
 
-    `column_map` and `platform` apply to CSV files, as in `ingest_file`.
+    `column_map` and `platform` apply to CSV files, as in `ingest_file`. `source`
+    sets the source name, collection time and URL kept on each observation; by
+    default the source is "file", collected when the file was last modified.
+    `on_chunk` is called with the file's result so far after each stored chunk.
     With `jobs` of 1 the files are ingested one after the other in this process.
     Raises UsageError for a file whose format cannot be detected, after the files
     before it are stored, and WorkerLost when a worker process dies.
     """
     screen = screen or IngestScreen.from_environment()
+    source = source or Source()
     if jobs <= 1:
         for path in files:
             yield ingest_file(
@@ -135,55 +141,75 @@ def ingest_files(
                 path,
                 run_id=run_id,
                 format_name=format_name,
+                source_name=source.name,
+                collected_at=source.collected_at,
+                source_url=source.url,
                 column_map=column_map,
                 platform=platform,
                 screen=screen,
                 track_profiles=track_profiles,
+                on_chunk=on_chunk,
             )
         return
 
     options = ReadOptions(format_name, column_map, platform)
+    storing = _Storing(run_id, format_name, screen, track_profiles, source, on_chunk)
     with _Workers(files, options, jobs, _conninfo(conn)) as workers:
         for file_index, path in enumerate(files):
-            messages = workers.messages_of(file_index)
-            yield _store_file(conn, path, run_id, messages, format_name, screen, track_profiles)
+            yield storing.store_file(conn, path, workers.messages_of(file_index))
 
 
-def _store_file(
-    conn: psycopg.Connection[Any],
-    path: Path,
-    run_id: UUID,
-    messages: Iterator[_Message],
-    format_name: str | None,
-    screen: IngestScreen,
-    track_profiles: bool,
-) -> FileResult:
-    """Store one file's chunks as they arrive, each in its own transaction, and return the file's result.
+class Source(NamedTuple):
+    """The origin of the files that each observation keeps; `collected_at` None means the file's mtime."""
 
-    The batch opens with the first message, so a file that fails to read before its
-    first chunk, a missing one for instance, leaves no batch behind, as in one process.
-    """
-    message = next(messages)
-    attribution = Attribution(run_id, "file", str(path), datetime.fromtimestamp(path.stat().st_mtime, tz=UTC))
-    batch_id = open_batch(conn, attribution, format_name or "detecting")
-    result = FileResult(batch_id=batch_id, file=attribution.source_file)
-    while isinstance(message, _Chunk):
-        _count_duplicates(result, message)
-        if message.records:
-            with transaction(conn, role="sxe_worker"):
-                store_chunk(
-                    conn,
-                    message.records,
-                    result,
-                    attribution,
-                    screen,
-                    track_profiles=track_profiles,
-                    prepared=message.prepared,
-                )
+    name: str = "file"
+    collected_at: datetime | None = None
+    url: str | None = None
+
+
+class _Storing(NamedTuple):
+    """The settings with which the calling process stores every file of one `ingest_files` call."""
+
+    run_id: UUID
+    format_name: str | None
+    screen: IngestScreen
+    track_profiles: bool
+    source: Source
+    on_chunk: Callable[[FileResult], None] | None
+
+    def store_file(self, conn: psycopg.Connection[Any], path: Path, messages: Iterator[_Message]) -> FileResult:
+        """Store one file's chunks as they arrive, each in its own transaction, and return the file's result.
+
+        The batch opens with the first message, so a file that fails to read before its
+        first chunk, a missing one for instance, leaves no batch behind, as in one process.
+        """
         message = next(messages)
-    assert isinstance(message, _FileEnd), f"expected the end of {attribution.source_file}, got {message!r}"
-    close_batch(conn, result, format_name)
-    return result
+        attribution = self.attribution(path)
+        batch_id = open_batch(conn, attribution, self.format_name or "detecting")
+        result = FileResult(batch_id=batch_id, file=attribution.source_file)
+        while isinstance(message, _Chunk):
+            _count_duplicates(result, message)
+            if message.records:
+                with transaction(conn, role="sxe_worker"):
+                    store_chunk(
+                        conn,
+                        message.records,
+                        result,
+                        attribution,
+                        self.screen,
+                        track_profiles=self.track_profiles,
+                        prepared=message.prepared,
+                    )
+            if self.on_chunk is not None:
+                self.on_chunk(result)
+            message = next(messages)
+        assert isinstance(message, _FileEnd), f"expected the end of {attribution.source_file}, got {message!r}"
+        close_batch(conn, result, self.format_name)
+        return result
+
+    def attribution(self, path: Path) -> Attribution:
+        collected_at = self.source.collected_at or datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+        return Attribution(self.run_id, self.source.name, str(path), collected_at, self.source.url)
 
 
 def _count_duplicates(result: FileResult, chunk: _Chunk) -> None:

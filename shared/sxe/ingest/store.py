@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from itertools import islice
@@ -121,17 +121,25 @@ def ingest_file(
     source_url: str | None = None,
     track_profiles: bool = True,
     screen: IngestScreen | None = None,
+    on_chunk: Callable[[FileResult], None] | None = None,
 ) -> FileResult:
     """Ingest and normalize every record of `path`; raise UsageError when the format cannot be detected.
 
     A record of a person on the suppression list (`screen`, by default keyed by the
     environment's SXE_SUPPRESSION_KEY) is not stored; it is counted and audited.
+    `on_chunk` is called with the result so far after each stored chunk.
     """
     collected_at = collected_at or datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
     records = read_profiles(path, format_name, column_map=column_map, platform=platform)
     attribution = Attribution(run_id, source_name, str(path), collected_at, source_url)
     return ingest_records(
-        conn, records, attribution, format_name=format_name, track_profiles=track_profiles, screen=screen
+        conn,
+        records,
+        attribution,
+        format_name=format_name,
+        track_profiles=track_profiles,
+        screen=screen,
+        on_chunk=on_chunk,
     )
 
 
@@ -159,6 +167,7 @@ def ingest_records(
     batch_id: UUID | None = None,
     track_profiles: bool = True,
     screen: IngestScreen | None = None,
+    on_chunk: Callable[[FileResult], None] | None = None,
 ) -> FileResult:
     """Store parsed records in transactions of CHUNK_RECORDS, under a new batch or the open batch `batch_id`.
 
@@ -176,6 +185,8 @@ def ingest_records(
     for chunk in chunks(records):
         with transaction(conn, role="sxe_worker"):
             store_chunk(conn, chunk, result, attribution, screen, track_profiles=track_profiles)
+        if on_chunk is not None:
+            on_chunk(result)
 
     close_batch(conn, result, format_name)
     return result
