@@ -333,3 +333,33 @@ def test_import_function_rejects_bad_csv_options(environment: Path, event: dict[
 
     assert result["statusCode"] == 400
     assert message in result["body"]["detail"]
+
+
+def test_quarantine_lists_import_rejects(environment: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_import(capsys, str(FIXTURES / "instagram-scraper" / "profiles.json"), "--no-progress")
+
+    status = main(["quarantine", "--json", "--payload"])
+    listing = json.loads(capsys.readouterr().out)
+
+    assert status == 0
+    assert listing["total"] == 2
+    assert sum(listing["kinds"].values()) == 2
+    assert all(row["location"].startswith(str(FIXTURES / "instagram-scraper")) for row in listing["records"])
+    assert all(row["reason"] for row in listing["records"])
+    assert all(row["payload"] is not None for row in listing["records"])
+
+
+def test_quarantine_filters_and_limits(environment: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_import(capsys, str(FIXTURES / "instagram-scraper" / "profiles.json"), "--no-progress")
+    main(["quarantine", "--json"])
+    kind = next(iter(json.loads(capsys.readouterr().out)["kinds"]))
+
+    main(["quarantine", "--kind", kind, "--limit", "1"])
+    text = capsys.readouterr().out
+    main(["quarantine", "--source", "no-such-file", "--json"])
+    other = json.loads(capsys.readouterr().out)
+
+    assert text.startswith("Quarantined records: 2")
+    assert f"  {kind}  " in text
+    assert "payload:" not in text
+    assert other == {"total": 0, "kinds": {}, "records": []}

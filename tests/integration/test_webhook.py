@@ -19,6 +19,7 @@ import pytest
 from conftest import TEMPLATE_DATABASE, scratch_database
 
 from sxe import audit
+from sxe.cli import main
 from sxe.compliance import suppression
 from sxe.compliance.access import access_report
 from sxe.compliance.erasure import erase
@@ -707,6 +708,22 @@ def test_access_lists_waiting_record(environment: str) -> None:
     assert waiting["source"] == "partner-scraper"
     assert waiting["record"]["biography"] == "Orders: orders@verde.example"
     assert report.holds_data
+
+
+def test_normalize_command_works_the_queue(environment: str, capsys: pytest.CaptureFixture[str]) -> None:
+    call(delivery())
+    call(delivery(webhook_id="msg_second"))
+
+    first = main(["normalize", "--json"])
+    counts = json.loads(capsys.readouterr().out)
+    second = main(["normalize"])
+    again = capsys.readouterr().out
+
+    assert first == second == 0
+    assert (counts["batches"], counts["accepted"], counts["duplicates"]) == (2, 1, 1)
+    assert counts["pool"] == "default"
+    assert count(environment, "execution.lead_cards") == 1
+    assert "Normalized 0 webhook batches" in again
 
 
 def test_legacy_redacted_batch_normalizes(environment: str) -> None:

@@ -2,8 +2,8 @@
 
 Each job names one `social.webhook_batches` row, whose records wait as received in
 `intake.webhook_records`. They are stored through `sxe.ingest.store.ingest_records`,
-as an imported file's are: a record of a person on the suppression list is withheld,
-by handle, user id or an email or phone number in the bio, the emails and phones of
+as an imported file's are. A record of a person on the suppression list is withheld,
+by handle, user id or an email or phone number in the bio. The emails and phones of
 bios are kept as bio sightings, and the rest of each record is redacted before Tier 1
 stores it. A job that dies part-way and runs again recognises what it already stored.
 The transaction that marks the batch normalized deletes its intake row, so an erasure
@@ -37,6 +37,9 @@ RETRY_DELAY_SECONDS = 60
 
 @dataclass(slots=True)
 class NormalizeResult:
+    """Counts of normalize jobs: `claimed` jobs, of which `batches` were normalized and `failed` retry later."""
+
+    claimed: int = 0
     batches: int = 0
     accepted: int = 0
     duplicates: int = 0
@@ -51,6 +54,7 @@ def normalize_webhook_batches(conn: psycopg.Connection[Any], *, limit: int = 10)
     with transaction(conn, role="sxe_worker"):
         claimed = jobs.claim(conn, NORMALIZE_QUEUE, limit=limit, lease_seconds=LEASE_SECONDS)
 
+    total.claimed = len(claimed)
     for job in claimed:
         try:
             _work(conn, job, total)
@@ -66,6 +70,20 @@ def normalize_webhook_batches(conn: psycopg.Connection[Any], *, limit: int = 10)
                 job_id=str(job.id),
             )
     return total
+
+
+def normalize_waiting(conn: psycopg.Connection[Any]) -> NormalizeResult:
+    """Work the normalize queue until no job is due; return the counts of every job worked.
+
+    A job that fails is retried after RETRY_DELAY_SECONDS, so it is not due again in this call.
+    """
+    total = NormalizeResult()
+    while True:
+        result = normalize_webhook_batches(conn)
+        if result.claimed == 0:
+            return total
+        for name in ("claimed", "batches", "accepted", "duplicates", "quarantined", "suppressed", "failed"):
+            setattr(total, name, getattr(total, name) + getattr(result, name))
 
 
 def _work(conn: psycopg.Connection[Any], job: jobs.Job, total: NormalizeResult) -> None:

@@ -1,0 +1,48 @@
+"""`sxe normalize`: normalize the webhook batches waiting now, as the scheduled `normalize` task does."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from typing import Any
+
+from sxe.config import load_settings
+from sxe.db import connect, database_url
+from sxe.db.migrate import migrate
+from sxe.pipeline import RunSummary, card_stage
+from sxe.webhooks.normalize import normalize_waiting
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "normalize",
+        help="normalize the webhook batches waiting now, instead of waiting for the ops/tick schedule",
+        description="Store every webhook batch whose normalize job is due, build their lead cards, "
+        "then tag the cards of the pool, as the scheduled normalize task does.",
+    )
+    parser.add_argument("--pool", help="pool whose cards are tagged afterwards (default SXE_POOL or 'default')")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
+    parser.set_defaults(handler=_normalize)
+
+
+def _normalize(args: argparse.Namespace) -> int:
+    settings = load_settings(**({"pool": args.pool} if args.pool else {}))
+    summary = RunSummary(run_id="normalize")
+    with connect(database_url(settings), autocommit=True) as conn:
+        migrate(conn)
+        result = normalize_waiting(conn)
+        card_stage(conn, settings, summary)
+
+    counts = dataclasses.asdict(result)
+    if args.json:
+        print(json.dumps({**counts, "pool": settings.pool, "tagged": summary.tagged}, indent=2))
+        return 0
+    print(
+        f"Normalized {result.batches} webhook batches: {result.accepted} stored, {result.duplicates} duplicates, "
+        f"{result.quarantined} quarantined, {result.suppressed} withheld as suppressed"
+    )
+    if result.failed:
+        print(f"  {result.failed} batches failed and are retried later; the log names each job")
+    print(f"  pool {settings.pool}: {summary.new_lead_cards} new lead cards, {summary.tagged} tagged")
+    return 0
