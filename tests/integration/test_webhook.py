@@ -282,18 +282,17 @@ def test_rejected_signature_is_audited_without_body(environment: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("headers", "timestamp", "reason"),
+    ("headers", "offset", "reason"),
     [
-        ({}, int(time.time()) - OUTSIDE_TOLERANCE, "stale_timestamp"),
-        ({}, int(time.time()) + OUTSIDE_TOLERANCE, "future_timestamp"),
-        ({"webhook-signature": None}, None, "missing_header"),
-        ({"webhook-id": "has space"}, None, "malformed_header"),
+        ({}, -OUTSIDE_TOLERANCE, "stale_timestamp"),
+        ({}, OUTSIDE_TOLERANCE, "future_timestamp"),
+        ({"webhook-signature": None}, 0, "missing_header"),
+        ({"webhook-id": "has space"}, 0, "malformed_header"),
     ],
 )
-def test_rejection_reason_is_audited(
-    environment: str, headers: dict[str, str], timestamp: int | None, reason: str
-) -> None:
-    call(delivery(headers=headers, timestamp=timestamp))
+def test_rejection_reason_is_audited(environment: str, headers: dict[str, str], offset: int, reason: str) -> None:
+    # The offset applies when the test runs, not when the suite is collected minutes before.
+    call(delivery(headers=headers, timestamp=int(time.time()) + offset))
 
     (row,) = rejections(environment)
     assert row["detail"]["reason"] == reason
