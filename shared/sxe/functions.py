@@ -185,8 +185,10 @@ def _csv_options(event: dict[str, Any]) -> tuple[dict[str, str], Platform | None
 def _normalize(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary) -> None:
     from sxe.webhooks.normalize import normalize_webhook_batches
 
-    normalize_webhook_batches(conn)
-    card_stage(conn, settings, summary)
+    normalized = normalize_webhook_batches(conn)
+    # The batches' own pools are tagged too; enrichment and handoff stay with SXE_POOL or the event's pool.
+    for pool in sorted(normalized.pools | {settings.pool}):
+        card_stage(conn, settings.model_copy(update={"pool": pool}), summary)
 
 
 def _enrich(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary) -> None:

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from conftest import TEMPLATE_DATABASE, scratch_database
 
-from sxe import audit
+from sxe import audit, functions
 from sxe.cli import main
 from sxe.compliance import suppression
 from sxe.compliance.access import access_report
@@ -720,9 +720,35 @@ def test_normalize_command_works_the_queue(environment: str, capsys: pytest.Capt
 
     assert first == second == 0
     assert (counts["batches"], counts["accepted"], counts["duplicates"]) == (2, 1, 1)
-    assert counts["pool"] == "default"
+    assert counts["pools"] == ["default"]
+    assert list(counts["tagged"]) == ["default"]
     assert count(environment, "execution.lead_cards") == 1
     assert "Normalized 0 webhook batches" in again
+
+
+def test_normalize_tags_the_batch_pool(environment: str, capsys: pytest.CaptureFixture[str]) -> None:
+    call(delivery({**EXAMPLE, "pool": "b2b-founders"}))
+
+    main(["normalize", "--json"])
+    counts = json.loads(capsys.readouterr().out)
+
+    with connect(environment, autocommit=True) as conn:
+        card = conn.execute("SELECT pool, readiness FROM execution.lead_cards").fetchone()
+    assert counts["pools"] == ["b2b-founders"]
+    assert sorted(counts["tagged"]) == ["b2b-founders", "default"]
+    assert card["pool"] == "b2b-founders"
+    assert card["readiness"] != "new"
+
+
+def test_normalize_function_tags_the_batch_pool(environment: str) -> None:
+    call(delivery({**EXAMPLE, "pool": "b2b-founders"}))
+
+    response = functions.normalize_batch({})
+
+    with connect(environment, autocommit=True) as conn:
+        card = conn.execute("SELECT readiness FROM execution.lead_cards WHERE pool = 'b2b-founders'").fetchone()
+    assert response["statusCode"] == 200
+    assert card["readiness"] != "new"
 
 
 def test_legacy_redacted_batch_normalizes(environment: str) -> None:

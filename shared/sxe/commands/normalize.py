@@ -19,9 +19,11 @@ def register(commands: Any) -> None:
         "normalize",
         help="normalize the webhook batches waiting now, instead of waiting for the ops/tick schedule",
         description="Store every webhook batch whose normalize job is due, build their lead cards, "
-        "then tag the cards of the pool, as the scheduled normalize task does.",
+        "then tag the cards of their pools, as the scheduled normalize task does.",
     )
-    parser.add_argument("--pool", help="pool whose cards are tagged afterwards (default SXE_POOL or 'default')")
+    parser.add_argument(
+        "--pool", help="pool whose cards are tagged too, beside the batches' own (default SXE_POOL or 'default')"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     parser.set_defaults(handler=_normalize)
 
@@ -32,11 +34,14 @@ def _normalize(args: argparse.Namespace) -> int:
     with connect(database_url(settings), autocommit=True) as conn:
         migrate(conn)
         result = normalize_waiting(conn)
-        card_stage(conn, settings, summary)
+        tagged = {}
+        for pool in sorted(result.pools | {settings.pool}):
+            card_stage(conn, settings.model_copy(update={"pool": pool}), summary)
+            tagged[pool] = summary.tagged
 
-    counts = dataclasses.asdict(result)
+    counts = {**dataclasses.asdict(result), "pools": sorted(result.pools)}
     if args.json:
-        print(json.dumps({**counts, "pool": settings.pool, "tagged": summary.tagged}, indent=2))
+        print(json.dumps({**counts, "tagged": tagged}, indent=2))
         return 0
     print(
         f"Normalized {result.batches} webhook batches: {result.accepted} stored, {result.duplicates} duplicates, "
@@ -44,5 +49,6 @@ def _normalize(args: argparse.Namespace) -> int:
     )
     if result.failed:
         print(f"  {result.failed} batches failed and are retried later; the log names each job")
-    print(f"  pool {settings.pool}: {summary.new_lead_cards} new lead cards, {summary.tagged} tagged")
+    for pool, count in tagged.items():
+        print(f"  pool {pool}: {count} cards tagged")
     return 0

@@ -13,7 +13,7 @@ or retention that deletes raw records leaves no copy behind.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -37,7 +37,10 @@ RETRY_DELAY_SECONDS = 60
 
 @dataclass(slots=True)
 class NormalizeResult:
-    """Counts of normalize jobs: `claimed` jobs, of which `batches` were normalized and `failed` retry later."""
+    """Counts of normalize jobs: `claimed` jobs, of which `batches` were normalized and `failed` retry later.
+
+    `pools` are the pools the normalized batches named.
+    """
 
     claimed: int = 0
     batches: int = 0
@@ -46,6 +49,7 @@ class NormalizeResult:
     quarantined: int = 0
     suppressed: int = 0
     failed: int = 0
+    pools: set[str] = field(default_factory=set)
 
 
 def normalize_webhook_batches(conn: psycopg.Connection[Any], *, limit: int = 10) -> NormalizeResult:
@@ -84,6 +88,7 @@ def normalize_waiting(conn: psycopg.Connection[Any]) -> NormalizeResult:
             return total
         for name in ("claimed", "batches", "accepted", "duplicates", "quarantined", "suppressed", "failed"):
             setattr(total, name, getattr(total, name) + getattr(result, name))
+        total.pools |= result.pools
 
 
 def _work(conn: psycopg.Connection[Any], job: jobs.Job, total: NormalizeResult) -> None:
@@ -120,6 +125,7 @@ def _work(conn: psycopg.Connection[Any], job: jobs.Job, total: NormalizeResult) 
         jobs.complete(conn, job)
 
     total.batches += 1
+    total.pools.add(row["pool"])
     total.accepted += result.accepted
     total.duplicates += result.duplicates
     total.quarantined += result.quarantined_total
