@@ -287,7 +287,12 @@ def _verify(request: Request, signers: list[Any]) -> VerifiedDelivery:
 
 
 def _audit_rejection(request: Request, rejected: SignatureRejected) -> None:
-    """Append a `webhook.rejected` audit row: the reason, the claimed webhook id and the body's SHA-256."""
+    """Append a `webhook.rejected` audit row: the reason, the claimed webhook id and the body's SHA-256.
+
+    NOTE: every rejected request costs a connection and an audit append, which takes the
+    audit chain's lock. A flood of unsigned requests therefore also slows audited work;
+    an endpoint open to untrusted traffic wants a rate limit in front of it.
+    """
     detail = {"reason": rejected.reason, "webhook_id": claimed_webhook_id(request.headers)}
     try:
         with checked_connection(load_settings(), role="sxe_api") as conn, transaction(conn, role="sxe_api"):
