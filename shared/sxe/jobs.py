@@ -275,6 +275,24 @@ def counts_by_queue(conn: psycopg.Connection[Any]) -> dict[str, dict[str, int]]:
     return result
 
 
+def list_jobs(
+    conn: psycopg.Connection[Any], *, queue: str | None = None, state: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Return up to `limit` jobs, most recently changed first, with their last error but not their payload."""
+    return list(conn.execute(sql("jobs_list"), {"queue": queue, "state": state, "limit": limit}).fetchall())
+
+
+def requeue_dead(
+    conn: psycopg.Connection[Any], *, ids: list[int] | None = None, queue: str | None = None
+) -> list[dict[str, Any]]:
+    """Put dead jobs back in their queue with their attempts reset; return the ids and queues moved.
+
+    `ids` and `queue` choose the jobs, None meaning any. A job stays dead when a live
+    job holds its dedupe key, and of several dead jobs sharing a key only the newest moves.
+    """
+    return list(conn.execute(sql("jobs_requeue"), {"ids": ids, "queue": queue}).fetchall())
+
+
 def _guarded(conn: psycopg.Connection[Any], name: str, job: Job, params: dict[str, Any]) -> dict[str, Any]:
     row = conn.execute(sql(name), {"id": job.id, "lease_token": job.lease_token, **params}).fetchone()
     if row is None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from sxe.arguments import whole_number
 from sxe.config import MAX_INGEST_JOBS, load_settings
 from sxe.db import connect, database_url
 from sxe.db.migrate import migrate
@@ -23,6 +24,8 @@ from sxe.logs import Event, log
 from sxe.models import Platform
 
 SHOWN_QUARANTINE = 20
+# The `--jobs` type of `sxe import` and `sxe run`.
+ingest_jobs = whole_number("--jobs", 1, MAX_INGEST_JOBS)
 
 
 def register(commands: Any) -> None:
@@ -57,17 +60,6 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     parser.set_defaults(handler=_import)
-
-
-def ingest_jobs(text: str) -> int:
-    """Parse a `--jobs` value: a whole number from 1 to MAX_INGEST_JOBS."""
-    try:
-        jobs = int(text)
-    except ValueError:
-        jobs = 0
-    if not 1 <= jobs <= MAX_INGEST_JOBS:
-        raise argparse.ArgumentTypeError(f"invalid --jobs {text!r}: give a whole number from 1 to {MAX_INGEST_JOBS}")
-    return jobs
 
 
 def add_csv_options(parser: argparse.ArgumentParser, *, note: str = "") -> None:

@@ -7,6 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from sxe.arguments import whole_number
 from sxe.config import load_settings
 from sxe.db import connect, database_url, sql, transaction
 from sxe.db.migrate import migrate
@@ -25,18 +26,14 @@ def register(commands: Any) -> None:
     parser.add_argument("--kind", help="only this kind, such as invalid_shape, api_error or invalid_batch")
     parser.add_argument("--source", metavar="TEXT", help="only records of source files whose name contains TEXT")
     parser.add_argument(
-        "--limit", type=_limit, default=DEFAULT_LIMIT, help=f"records to list, 1 to {MAX_LIMIT} ({DEFAULT_LIMIT})"
+        "--limit",
+        type=whole_number("--limit", 1, MAX_LIMIT),
+        default=DEFAULT_LIMIT,
+        help=f"records to list, 1 to {MAX_LIMIT} ({DEFAULT_LIMIT})",
     )
     parser.add_argument("--payload", action="store_true", help="also print each record's redacted payload")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the listing")
     parser.set_defaults(handler=_quarantine)
-
-
-def _limit(text: str) -> int:
-    limit = int(text) if text.isdigit() else 0
-    if not 1 <= limit <= MAX_LIMIT:
-        raise argparse.ArgumentTypeError(f"invalid --limit {text!r}: give a whole number from 1 to {MAX_LIMIT}")
-    return limit
 
 
 def _quarantine(args: argparse.Namespace) -> int:

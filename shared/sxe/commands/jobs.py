@@ -1,0 +1,96 @@
+"""`sxe jobs list|requeue`: read the job table and put dead jobs back in their queue."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime
+from typing import Any
+
+from sxe import audit, jobs
+from sxe.arguments import whole_number
+from sxe.config import load_settings
+from sxe.db import connect, database_url, transaction
+from sxe.db.migrate import migrate
+from sxe.errors import UsageError
+
+ACTOR = "sxe_worker:cli"
+STATES = ("queued", "running", "succeeded", "failed", "dead", "cancelled")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 10_000
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("jobs", help="list jobs, or put dead jobs back in their queue")
+    actions = parser.add_subparsers(dest="action", required=True)
+
+    listing = actions.add_parser("list", help="list jobs, most recently changed first, with their last error")
+    listing.add_argument("--queue", help="only this queue, such as normalize, enrich or pull")
+    listing.add_argument("--state", choices=STATES, help="only jobs in this state")
+    listing.add_argument(
+        "--limit",
+        type=whole_number("--limit", 1, MAX_LIMIT),
+        default=DEFAULT_LIMIT,
+        help=f"jobs to list (default {DEFAULT_LIMIT})",
+    )
+    listing.add_argument("--json", action="store_true", help="print one JSON object instead of the listing")
+    listing.set_defaults(handler=_list)
+
+    requeue = actions.add_parser(
+        "requeue",
+        help="put dead jobs back in their queue, due now, with their attempts reset",
+        description="Move dead jobs, named by id or all of one queue, back to queued with their attempts "
+        "reset; their error history stays. Fix what made them fail first. Each requeue is audited.",
+    )
+    requeue.add_argument("ids", nargs="*", type=int, metavar="ID", help="ids of dead jobs (see `sxe jobs list`)")
+    requeue.add_argument("--queue", help="every dead job of this queue, or only the ids given from it")
+    requeue.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
+    requeue.set_defaults(handler=_requeue)
+
+
+def _list(args: argparse.Namespace) -> int:
+    with connect(database_url(load_settings()), autocommit=True) as conn:
+        migrate(conn)
+        with transaction(conn, role="sxe_worker"):
+            rows = [_plain(row) for row in jobs.list_jobs(conn, queue=args.queue, state=args.state, limit=args.limit)]
+
+    if args.json:
+        print(json.dumps({"jobs": rows}, indent=2))
+        return 0
+    print(f"Jobs ({len(rows)}):" if rows else "No job matches.")
+    for row in rows:
+        error = row["last_error"] or {}
+        failure = f"  last error {error.get('class')}: {error.get('message')}" if error else ""
+        print(
+            f"  {row['id']}  {row['queue']}  {row['state']}  attempts {row['attempts']}/{row['max_attempts']}  "
+            f"changed {row['updated_at']}{failure}"
+        )
+    return 0
+
+
+def _requeue(args: argparse.Namespace) -> int:
+    if not args.ids and args.queue is None:
+        raise UsageError("name the dead jobs to requeue: give their ids, or --queue NAME for all of one queue")
+    with connect(database_url(load_settings()), autocommit=True) as conn:
+        migrate(conn)
+        with transaction(conn, role="sxe_worker"):
+            moved = jobs.requeue_dead(conn, ids=args.ids or None, queue=args.queue)
+            ids = [row["id"] for row in moved]
+            detail = {"requeued": ids, "asked": args.ids, "queue": args.queue}
+            audit.append(conn, actor=ACTOR, action="jobs.requeued", subject="jobs", detail=detail)
+
+    left = sorted(set(args.ids) - set(ids))
+    if args.json:
+        print(json.dumps({"requeued": ids, "not_requeued": left}, indent=2))
+        return 0
+    print(f"{len(ids)} dead jobs back in their queue" + (f": {', '.join(map(str, ids))}" if ids else ""))
+    if left:
+        print(
+            f"  not requeued: {', '.join(map(str, left))}; they are not dead, do not exist, are in another queue, "
+            "or a live job holds their dedupe key"
+        )
+    return 0
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    return {name: value.isoformat() if isinstance(value, datetime) else value for name, value in row.items()}
