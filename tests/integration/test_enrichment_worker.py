@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from psycopg import sql as pgsql
 
+from sxe import jobs
 from sxe.adapters import apollo_callback
 from sxe.adapters.apollo import MATCH_PATH, ApolloPeopleMatch
 from sxe.adapters.simulator import ProviderSimulator
@@ -204,6 +205,88 @@ def test_rejection_kills_job_at_once(enrichment: Enrichment) -> None:
     assert card["readiness_reason"] == "provider_rejected"
     assert card["contact_id"] is None
     assert enrichment.contact_point_count() == 0
+
+
+def requeue_with_card(enrichment: Enrichment, card_id: uuid.UUID, readiness: str) -> None:
+    """Put the card's dead job back in the queue after the card moved to `readiness`, as a later run would."""
+    enrichment.conn.execute("UPDATE execution.lead_cards SET readiness = %s WHERE id = %s", (readiness, card_id))
+    with transaction(enrichment.conn, role="sxe_worker"):
+        jobs.requeue_dead(enrichment.conn, queue=ENRICH_QUEUE)
+
+
+def budget_rows(enrichment: Enrichment) -> list[dict[str, Any]]:
+    return enrichment.conn.execute(
+        "SELECT scope, reserved_credits, spent_credits FROM ops.budgets ORDER BY scope"
+    ).fetchall()
+
+
+def test_requeued_job_of_handed_off_card_buys_nothing(enrichment: Enrichment) -> None:
+    [card_id] = enrichment.add_people([DANA])
+    enrichment.simulator.fail_next(422)
+    enrichment.run()
+    before = budget_rows(enrichment)
+    requeue_with_card(enrichment, card_id, "handed_off")
+
+    done = work(enrichment.conn, enrichment.worker_context)
+
+    assert done.outcomes["card_moved_on"] == 1
+    assert enrichment.simulator.calls[MATCH_PATH] == 1
+    assert enrichment.job_for(card_id)["state"] == "succeeded"
+    assert budget_rows(enrichment) == before
+    assert enrichment.card(card_id)["readiness"] == "handed_off"
+
+
+def test_card_moved_during_call_is_settled_once(enrichment: Enrichment) -> None:
+    [card_id] = enrichment.add_people([DANA])
+    conn = enrichment.conn
+    lookup = enrichment.worker_context.adapter.lookup
+
+    def lookup_then_hand_off(request: Any) -> Any:
+        found = lookup(request)
+        conn.execute("UPDATE execution.lead_cards SET readiness = 'handed_off' WHERE id = %s", (card_id,))
+        return found
+
+    context = replace(
+        enrichment.worker_context, adapter=_Wrapped(enrichment.worker_context.adapter, lookup_then_hand_off)
+    )
+    sweep(conn, enrichment.sweep_context)
+    work(conn, context)
+    conn.execute("UPDATE ops.jobs SET lease_expires_at = now() - interval '1 second' WHERE state = 'running'")
+
+    again = work(conn, enrichment.worker_context)
+
+    budgets = budget_rows(enrichment)
+    assert enrichment.simulator.calls[MATCH_PATH] == 1
+    assert again.outcomes["card_moved_on"] == 1
+    assert all(row["reserved_credits"] == 0 for row in budgets)
+    assert [row["spent_credits"] for row in budgets] == [9, 9]
+
+
+def test_job_of_other_pool_waits_for_its_pool(enrichment: Enrichment) -> None:
+    [card_id] = enrichment.add_people([DANA])
+    sweep(enrichment.conn, enrichment.sweep_context)
+    enrichment.conn.execute("UPDATE ops.jobs SET payload = jsonb_set(payload, '{pool}', '\"b2b\"')")
+
+    done = work(enrichment.conn, enrichment.worker_context)
+
+    assert done.outcomes["pool_not_served"] == 1
+    assert enrichment.simulator.calls[MATCH_PATH] == 0
+    assert enrichment.job_for(card_id)["state"] == "queued"
+    assert all(row["spent_credits"] == 0 for row in budget_rows(enrichment))
+
+
+@dataclass
+class _Wrapped:
+    """An adapter whose lookup is replaced, with every other attribute of the wrapped one."""
+
+    inner: Any
+    replacement: Any
+
+    def lookup(self, request: Any) -> Any:
+        return self.replacement(request)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
 
 def test_server_errors_open_breaker(enrichment: Enrichment) -> None:

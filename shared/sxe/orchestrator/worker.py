@@ -285,9 +285,15 @@ def _hold_and_resolve(
 
 
 def _note_lease_lost(job: jobs.Job, result: WorkResult) -> None:
-    # An erasure cancelled the job mid-run; the lease guard rolled its result back.
+    # An erasure cancelled the job, or its card moved on, mid-run; the guards rolled its result back.
     result.outcomes["lease_lost"] += 1
-    log(logging.WARNING, Event.JOB_LEASE_LOST, "job lease lost; result discarded", stage="enrich", job_id=job.id)
+    log(
+        logging.WARNING,
+        Event.JOB_LEASE_LOST,
+        "job lease lost or card moved on; result discarded",
+        stage="enrich",
+        job_id=job.id,
+    )
 
 
 def _release(conn: psycopg.Connection[Any], unstarted: list[jobs.Job], result: WorkResult) -> None:
@@ -359,6 +365,8 @@ def _finished_before_token(
     again after the token is taken, because either can change during the wait.
     """
     with transaction(conn, role="sxe_worker"):
+        if _card_moved_on(conn, lookup, result):
+            return True
         memory = controls.recall(conn, lookup.fingerprint)
         if memory is not None:
             _finish_without_call(conn, lookup, memory, context, result)
@@ -377,6 +385,8 @@ def _start_call(
     A remembered or already paid lookup finishes its job here, and so does one whose budget is short.
     """
     with transaction(conn, role="sxe_worker"):
+        if _card_moved_on(conn, lookup, result):
+            return False
         memory = controls.recall(conn, lookup.fingerprint)
         started = (
             None
@@ -396,6 +406,24 @@ def _start_call(
     return True
 
 
+def _card_moved_on(conn: psycopg.Connection[Any], lookup: _Lookup, result: WorkResult) -> bool:
+    """Complete the job without a call when its card no longer waits for it; return True if it did.
+
+    A card leaves enrichment_queued when a run hands it off after its job died, or an
+    operator requeues the dead job later. Its result could not be recorded, so the
+    lookup is not bought.
+    """
+    row = conn.execute(sql("cards_readiness"), {"card_id": lookup.card_id}).fetchone()
+    if row is not None and row["readiness"] == Readiness.ENRICHMENT_QUEUED.value:
+        return False
+    jobs.complete(conn, lookup.job)
+    result.outcomes["card_moved_on"] += 1
+    state = row["readiness"] if row else "deleted"
+    message = f"card is {state}, no longer waiting for the lookup: not bought"
+    log(logging.INFO, Event.JOB_COMPLETED, message, stage="enrich", job_id=lookup.job.id)
+    return True
+
+
 def _record_paid_lookup(
     conn: psycopg.Connection[Any],
     lookup: _Lookup,
@@ -408,22 +436,32 @@ def _record_paid_lookup(
     try:
         _record_lookup(conn, lookup, quote, found, context, result)
     except StateTransitionError:
-        # The job was cancelled during the call (an erasure): the result is gone, but the call was paid.
+        # The job was cancelled or its card moved on during the call: the result is gone, but
+        # the call was paid. Finishing the key keeps a later attempt from settling it again.
         with transaction(conn, role="sxe_worker"):
             controls.settle_budget(conn, lookup.scopes, reserved=quote, spent=found.credits_used, period=context.period)
+            controls.finish_idempotent_call(conn, lookup.fingerprint, succeeded=True)
         raise
 
 
 def _resolve(
     conn: psycopg.Connection[Any], job: jobs.Job, context: WorkerContext, result: WorkResult
 ) -> _Lookup | None:
-    """Read the job's payload; a job for a provider this run does not serve waits for a run that does."""
+    """Read the job's payload; a job for a provider or pool this run does not serve waits for a run that does.
+
+    A run serves one pool, whose budget, intent policy and waterfall it applies, so a
+    job of another pool is never charged to this one.
+    """
     provider = str(job.payload.get("provider") or context.adapter.name)
     adapter = context.adapter_for(provider)
-    if adapter is None:
+    pool = job.payload.get("pool")
+    unserved = "provider_not_configured" if adapter is None else None
+    if pool is not None and pool != context.scopes.pool:
+        unserved = "pool_not_served"
+    if unserved is not None or adapter is None:
         with transaction(conn, role="sxe_worker"):
             jobs.defer(conn, job, delay_seconds=BREAKER_RECHECK_SECONDS)
-        result.outcomes["provider_not_configured"] += 1
+        result.outcomes[unserved or "provider_not_configured"] += 1
         return None
     return _Lookup(
         job=job,
