@@ -283,14 +283,20 @@ def list_jobs(
 
 
 def requeue_dead(
-    conn: psycopg.Connection[Any], *, ids: list[int] | None = None, queue: str | None = None
+    conn: psycopg.Connection[Any],
+    *,
+    ids: list[int] | None = None,
+    queue: str | None = None,
+    excluded: list[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Put dead jobs back in their queue with their attempts reset; return the ids and queues moved.
 
-    `ids` and `queue` choose the jobs, None meaning any. A job stays dead when a live
-    job holds its dedupe key, and of several dead jobs sharing a key only the newest moves.
+    `ids` and `queue` choose the jobs, None meaning any, less the ids in `excluded`. A job
+    stays dead while a live job has its dedupe key, and of several dead jobs sharing a key
+    only the newest moves.
     """
-    return list(conn.execute(sql("jobs_requeue"), {"ids": ids, "queue": queue}).fetchall())
+    params = {"ids": ids, "queue": queue, "excluded": excluded or []}
+    return list(conn.execute(sql("jobs_requeue"), params).fetchall())
 
 
 def _guarded(conn: psycopg.Connection[Any], name: str, job: Job, params: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from handoff_support import seed_card
 from psycopg.types.json import Jsonb
 
 from sxe import jobs
@@ -38,8 +39,8 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, 
 
 @pytest.mark.usefixtures("environment")
 def test_list_shows_dead_jobs_with_error(conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]) -> None:
-    dead = add_job(conn, "enrich", "dead")
-    add_job(conn, "enrich", "queued")
+    dead = add_job(conn, "pull", "dead")
+    add_job(conn, "pull", "queued")
 
     status, listing = run(capsys, "list", "--state", "dead")
 
@@ -51,14 +52,15 @@ def test_list_shows_dead_jobs_with_error(conn: psycopg.Connection[Any], capsys: 
 
 @pytest.mark.usefixtures("environment")
 def test_requeue_by_id_resets_attempts(conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]) -> None:
-    dead = add_job(conn, "enrich", "dead")
-    other = add_job(conn, "enrich", "dead")
+    dead = add_job(conn, "pull", "dead")
+    other = add_job(conn, "pull", "dead")
 
     status, result = run(capsys, "requeue", str(dead))
 
     rows = {row["id"]: row for row in conn.execute("SELECT id, state, attempts, last_error FROM ops.jobs")}
     assert status == 0
-    assert result == {"requeued": [dead], "not_requeued": []}
+    assert result["requeued"] == [dead]
+    assert result["not_requeued"] == []
     assert rows[dead]["state"] == "queued"
     assert rows[dead]["attempts"] == 0
     assert rows[dead]["last_error"]["class"] == "ProviderError"
@@ -70,7 +72,7 @@ def test_requeue_by_queue_moves_only_dead(conn: psycopg.Connection[Any], capsys:
     first = add_job(conn, "normalize", "dead")
     second = add_job(conn, "normalize", "dead")
     add_job(conn, "normalize", "succeeded")
-    add_job(conn, "enrich", "dead")
+    add_job(conn, "pull", "dead")
 
     _, result = run(capsys, "requeue", "--queue", "normalize")
 
@@ -79,12 +81,12 @@ def test_requeue_by_queue_moves_only_dead(conn: psycopg.Connection[Any], capsys:
 
 @pytest.mark.usefixtures("environment")
 def test_requeue_keeps_live_dedupe_key(conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]) -> None:
-    blocked = add_job(conn, "enrich", "dead", dedupe_key="card:1")
-    add_job(conn, "enrich", "queued", dedupe_key="card:1")
-    older = add_job(conn, "enrich", "dead", dedupe_key="card:2")
-    newer = add_job(conn, "enrich", "dead", dedupe_key="card:2")
+    blocked = add_job(conn, "pull", "dead", dedupe_key="handle:1")
+    add_job(conn, "pull", "queued", dedupe_key="handle:1")
+    older = add_job(conn, "pull", "dead", dedupe_key="handle:2")
+    newer = add_job(conn, "pull", "dead", dedupe_key="handle:2")
 
-    _, result = run(capsys, "requeue", "--queue", "enrich")
+    _, result = run(capsys, "requeue", "--queue", "pull")
 
     assert result["requeued"] == [newer]
     states = {row["id"]: row["state"] for row in conn.execute("SELECT id, state FROM ops.jobs")}
@@ -94,7 +96,7 @@ def test_requeue_keeps_live_dedupe_key(conn: psycopg.Connection[Any], capsys: py
 
 @pytest.mark.usefixtures("environment")
 def test_requeue_is_audited(conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]) -> None:
-    dead = add_job(conn, "enrich", "dead")
+    dead = add_job(conn, "pull", "dead")
     missing = dead + 100
 
     _, result = run(capsys, "requeue", str(dead), str(missing))
@@ -115,11 +117,49 @@ def test_requeue_needs_ids_or_queue(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.usefixtures("environment")
 def test_requeued_job_is_claimed_again(conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]) -> None:
-    dead = add_job(conn, "enrich", "dead")
+    dead = add_job(conn, "pull", "dead")
     run(capsys, "requeue", str(dead))
 
     with transaction(conn, role="sxe_worker"):
-        claimed = jobs.claim(conn, "enrich", limit=5)
+        claimed = jobs.claim(conn, "pull", limit=5)
 
     assert [job.id for job in claimed] == [dead]
     assert claimed[0].attempts == 1
+
+
+def add_enrich_job(conn: psycopg.Connection[Any], readiness: str) -> tuple[int, str]:
+    """Add a dead enrichment job whose card is in `readiness`; return the job id and card id."""
+    seeded = seed_card(conn, "makers", 0, readiness=readiness)
+    row = conn.execute(
+        "INSERT INTO ops.jobs (queue, payload, state, attempts, max_attempts) VALUES ('enrich', %s, 'dead', 1, 5)"
+        " RETURNING id",
+        (Jsonb({"card_id": str(seeded.card_id), "pool": "makers"}),),
+    ).fetchone()
+    return int(row["id"]), str(seeded.card_id)
+
+
+@pytest.mark.usefixtures("environment")
+def test_failed_card_goes_back_to_gate(conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]) -> None:
+    job_id, card_id = add_enrich_job(conn, "enrichment_failed")
+
+    _, result = run(capsys, "requeue", "--queue", "enrich")
+
+    card = conn.execute("SELECT readiness FROM execution.lead_cards WHERE id = %s", (card_id,)).fetchone()
+    job = conn.execute("SELECT state FROM ops.jobs WHERE id = %s", (job_id,)).fetchone()
+    assert result["cards_back_to_gate"] == [card_id]
+    assert result["requeued"] == []
+    assert card["readiness"] == "qualified"
+    assert job["state"] == "dead"
+
+
+@pytest.mark.usefixtures("environment")
+def test_handed_off_card_keeps_job_dead(conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]) -> None:
+    job_id, _ = add_enrich_job(conn, "handed_off")
+
+    main(["jobs", "requeue", str(job_id)])
+    text = capsys.readouterr().out
+
+    job = conn.execute("SELECT state FROM ops.jobs WHERE id = %s", (job_id,)).fetchone()
+    assert text.startswith("0 dead jobs back in their queue")
+    assert f"enrichment job {job_id} stays dead: its card is handed_off" in text
+    assert job["state"] == "dead"

@@ -13,6 +13,7 @@ from sxe.config import load_settings
 from sxe.db import connect, database_url, transaction
 from sxe.db.migrate import migrate
 from sxe.errors import UsageError
+from sxe.orchestrator.requeue import RequeueResult, requeue_dead_jobs
 
 ACTOR = "sxe_worker:cli"
 STATES = ("queued", "running", "succeeded", "failed", "dead", "cancelled")
@@ -74,22 +75,44 @@ def _requeue(args: argparse.Namespace) -> int:
     with connect(database_url(load_settings()), autocommit=True) as conn:
         migrate(conn)
         with transaction(conn, role="sxe_worker"):
-            moved = jobs.requeue_dead(conn, ids=args.ids or None, queue=args.queue)
-            ids = [row["id"] for row in moved]
-            detail = {"requeued": ids, "asked": args.ids, "queue": args.queue}
+            done = requeue_dead_jobs(conn, ids=args.ids or None, queue=args.queue)
+            detail = {
+                "requeued": done.requeued,
+                "cards_back_to_gate": [str(card_id) for card_id in done.reopened_cards],
+                "asked": args.ids,
+                "queue": args.queue,
+            }
             audit.append(conn, actor=ACTOR, action="jobs.requeued", subject="jobs", detail=detail)
 
-    left = sorted(set(args.ids) - set(ids))
+    kept = {str(job_id): state for job_id, state in done.kept.items()}
+    left = sorted(set(args.ids) - set(done.requeued) - set(done.kept))
     if args.json:
-        print(json.dumps({"requeued": ids, "not_requeued": left}, indent=2))
+        print(json.dumps({**detail, "kept_dead": kept, "not_requeued": left}, indent=2))
         return 0
-    print(f"{len(ids)} dead jobs back in their queue" + (f": {', '.join(map(str, ids))}" if ids else ""))
-    if left:
-        print(
-            f"  not requeued: {', '.join(map(str, left))}; they are not dead, do not exist, are in another queue, "
-            "or a live job holds their dedupe key"
-        )
+    print(render_requeue(done, left))
     return 0
+
+
+def render_requeue(done: RequeueResult, left: list[int]) -> str:
+    """Return the summary of a requeue: jobs moved, cards sent back to the gate, and what stayed dead and why."""
+    lines = [f"{len(done.requeued)} dead jobs back in their queue" + _ids(done.requeued)]
+    if done.reopened_cards:
+        lines.append(
+            f"  {len(done.reopened_cards)} cards of dead enrichment jobs back to qualified: "
+            "the next sweep decides them again and enqueues new lookups where allowed"
+        )
+    for job_id, state in done.kept.items():
+        lines.append(f"  enrichment job {job_id} stays dead: its card is {state}, so a lookup could not be recorded")
+    if left:
+        lines.append(
+            f"  not requeued: {', '.join(map(str, left))}; they are not dead, do not exist, are in another queue, "
+            "or a live job has their dedupe key"
+        )
+    return "\n".join(lines)
+
+
+def _ids(ids: list[int]) -> str:
+    return f": {', '.join(map(str, ids))}" if ids else ""
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 -- Put dead jobs back in their queue, due now, with their attempts reset; their error history
--- stays. %(ids)s or %(queue)s chooses them (null: any). A job stays dead while a queued or
+-- stays. %(ids)s or %(queue)s chooses them (null: any), less the ids in %(excluded)s. A job stays dead while a queued or
 -- running job has its dedupe key, and of several dead jobs sharing a key only the newest moves,
 -- because the key may be live only once.
 WITH locked AS (
@@ -8,6 +8,7 @@ WITH locked AS (
      WHERE job.state = 'dead'
        AND (%(ids)s::bigint[] IS NULL OR job.id = ANY (%(ids)s::bigint[]))
        AND (%(queue)s::text IS NULL OR job.queue = %(queue)s)
+       AND NOT job.id = ANY (%(excluded)s::bigint[])
        FOR UPDATE
 ), chosen AS (
     SELECT DISTINCT ON (coalesce(locked.dedupe_key, locked.id::text)) locked.id
