@@ -359,7 +359,15 @@ def test_quarantine_filters_and_limits(environment: Path, capsys: pytest.Capture
     main(["quarantine", "--source", "no-such-file", "--json"])
     other = json.loads(capsys.readouterr().out)
 
+    main(["quarantine", "--kind", "no_such_kind", "--json"])
+    unknown = json.loads(capsys.readouterr().out)
+    main(["quarantine", "--kind", "no_such_kind"])
+    unknown_text = capsys.readouterr().out
+
     assert text.startswith("Quarantined records: 2")
+    assert f"Of kind {kind}: " in text
     assert f"  {kind}  " in text
+    assert unknown["total"] == 0
+    assert f"Of kind no_such_kind: 0; the kinds present are {kind}" in unknown_text
     assert "payload:" not in text
     assert other == {"total": 0, "kinds": {}, "records": []}

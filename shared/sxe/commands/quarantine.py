@@ -32,7 +32,9 @@ def register(commands: Any) -> None:
         help=f"records to list, 1 to {MAX_LIMIT} ({DEFAULT_LIMIT})",
     )
     parser.add_argument("--payload", action="store_true", help="also print each record's redacted payload")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the listing")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object; its total counts the records --kind selects"
+    )
     parser.set_defaults(handler=_quarantine)
 
 
@@ -45,7 +47,8 @@ def _quarantine(args: argparse.Namespace) -> int:
             rows = [_plain(row) for row in conn.execute(sql("quarantine_list"), params)]
 
     if args.json:
-        print(json.dumps({"total": sum(kinds.values()), "kinds": kinds, "records": rows}, indent=2))
+        matching = kinds.get(args.kind, 0) if args.kind else sum(kinds.values())
+        print(json.dumps({"total": matching, "kinds": kinds, "records": rows}, indent=2))
         return 0
     print(render(kinds, rows, args.kind))
     return 0
@@ -56,6 +59,9 @@ def render(kinds: dict[str, int], rows: list[dict[str, Any]], kind: str | None) 
     per_kind = ", ".join(f"{name} {count}" for name, count in kinds.items())
     matching = kinds.get(kind, 0) if kind else sum(kinds.values())
     lines = [f"Quarantined records: {sum(kinds.values())}" + (f" ({per_kind})" if per_kind else "")]
+    if kind is not None:
+        known = f"; the kinds present are {', '.join(kinds)}" if kinds and kind not in kinds else ""
+        lines.append(f"Of kind {kind}: {matching}{known}")
     for row in rows:
         lines.append(f"  {row['created_at']}  {row['kind']}  {row['location']}")
         lines.append(f"      {row['reason']}")
