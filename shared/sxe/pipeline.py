@@ -123,6 +123,8 @@ class RunSummary:
             # from an earlier lookup of the same person.
             "enriched": self.work.matched + self.sweep.skipped.get("cooldown_matched", 0),
             "credits_spent": self.work.credits_spent,
+            # Lookup jobs that used up their attempts or failed for good in this run.
+            "dead_jobs": self.work.outcomes.get("dead", 0),
             "simulated_provider": self.simulated_provider,
             "simulator": self.simulator,
             "bundle": None if self.bundle is None else asdict(self.bundle),

@@ -39,6 +39,23 @@ def test_printed_enrichment_uses_the_json_words() -> None:
     assert "  enrichment  9 lookups enqueued, 8 made, 7 cards enriched, 1 credit spent" in lines
 
 
+def test_summary_names_dead_lookup_jobs() -> None:
+    summary = RunSummary(run_id=str(uuid.uuid4()))
+    summary.work.outcomes["dead"] = 3
+
+    data = summary.to_json()
+    text = render_summary(summary)
+
+    assert data["dead_jobs"] == 3
+    assert "3 lookup jobs failed for good; `sxe jobs list --state dead` shows why" in text
+
+
+def test_summary_without_dead_jobs_omits_the_line() -> None:
+    text = render_summary(RunSummary(run_id=str(uuid.uuid4())))
+
+    assert "failed for good" not in text
+
+
 def test_printed_summary_lists_skipped_files() -> None:
     skipped = [f"/in/notes-{number}.txt" for number in range(6)]
     summary = RunSummary(run_id=str(uuid.uuid4()), skipped_files=skipped)

@@ -97,6 +97,11 @@ def render_summary(summary: RunSummary) -> str:
     if data["enrichment_skipped"]:
         skipped = ", ".join(f"{reason} {count}" for reason, count in sorted(data["enrichment_skipped"].items()))
         lines.append(f"              skipped: {skipped}")
+    if data["dead_jobs"]:
+        lines.append(
+            f"              {_count(data['dead_jobs'], 'lookup job')} failed for good; "
+            "`sxe jobs list --state dead` shows why, docs/operations.md how to recover"
+        )
     states = ", ".join(f"{state} {count}" for state, count in sorted(data["readiness"].items()))
     lines.append(f"  readiness   {states or 'no cards'}")
 
