@@ -60,7 +60,7 @@ def test_requeue_by_id_resets_attempts(conn: psycopg.Connection[Any], capsys: py
     rows = {row["id"]: row for row in conn.execute("SELECT id, state, attempts, last_error FROM ops.jobs")}
     assert status == 0
     assert result["requeued"] == [dead]
-    assert result["not_requeued"] == []
+    assert result["not_requeued"] == {}
     assert rows[dead]["state"] == "queued"
     assert rows[dead]["attempts"] == 0
     assert rows[dead]["last_error"]["class"] == "ProviderError"
@@ -102,7 +102,7 @@ def test_requeue_is_audited(conn: psycopg.Connection[Any], capsys: pytest.Captur
     _, result = run(capsys, "requeue", str(dead), str(missing))
 
     row = conn.execute("SELECT actor, detail FROM ops.audit_log WHERE action = 'jobs.requeued'").fetchone()
-    assert result["not_requeued"] == [missing]
+    assert result["not_requeued"] == {str(missing): "no job has this id"}
     assert row["actor"] == "sxe_worker:cli"
     assert row["detail"]["requeued"] == [dead]
 
@@ -147,9 +147,33 @@ def test_failed_card_goes_back_to_gate(conn: psycopg.Connection[Any], capsys: py
     card = conn.execute("SELECT readiness FROM execution.lead_cards WHERE id = %s", (card_id,)).fetchone()
     job = conn.execute("SELECT state FROM ops.jobs WHERE id = %s", (job_id,)).fetchone()
     assert result["cards_back_to_gate"] == [card_id]
+    assert result["closed"] == [job_id]
     assert result["requeued"] == []
     assert card["readiness"] == "qualified"
-    assert job["state"] == "dead"
+    assert job["state"] == "cancelled"
+
+
+@pytest.mark.usefixtures("environment")
+def test_job_of_card_at_gate_is_closed(conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]) -> None:
+    job_id, _ = add_enrich_job(conn, "qualified")
+
+    _, result = run(capsys, "requeue", str(job_id))
+
+    assert result["closed"] == [job_id]
+    assert result["cards_back_to_gate"] == []
+
+
+@pytest.mark.usefixtures("environment")
+def test_requeue_names_each_refusal(conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]) -> None:
+    done = add_job(conn, "pull", "succeeded")
+    elsewhere = add_job(conn, "normalize", "dead")
+
+    main(["jobs", "requeue", str(done), str(elsewhere), "999999", "--queue", "pull"])
+    text = capsys.readouterr().out
+
+    assert f"job {done} not requeued: the job is succeeded, not dead" in text
+    assert f"job {elsewhere} not requeued: the job is in queue normalize, not pull" in text
+    assert "job 999999 not requeued: no job has this id" in text
 
 
 @pytest.mark.usefixtures("environment")

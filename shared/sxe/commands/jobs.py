@@ -10,7 +10,7 @@ from typing import Any
 from sxe import audit, jobs
 from sxe.arguments import whole_number
 from sxe.config import load_settings
-from sxe.db import connect, database_url, transaction
+from sxe.db import connect, database_url, sql, transaction
 from sxe.db.migrate import migrate
 from sxe.errors import UsageError
 from sxe.orchestrator.requeue import RequeueResult, requeue_dead_jobs
@@ -41,7 +41,9 @@ def register(commands: Any) -> None:
         "requeue",
         help="put dead jobs back in their queue, due now, with their attempts reset",
         description="Move dead jobs, named by id or all of one queue, back to queued with their attempts "
-        "reset; their error history stays. Fix what made them fail first. Each requeue is audited.",
+        "reset; their error history stays. A dead enrichment job is closed instead, and its card, when still "
+        "enrichment_failed, goes back to qualified for the gate. Fix what made them fail first. Each requeue "
+        "is audited.",
     )
     requeue.add_argument("ids", nargs="*", type=int, metavar="ID", help="ids of dead jobs (see `sxe jobs list`)")
     requeue.add_argument("--queue", help="every dead job of this queue, or only the ids given from it")
@@ -79,13 +81,14 @@ def _requeue(args: argparse.Namespace) -> int:
             detail = {
                 "requeued": done.requeued,
                 "cards_back_to_gate": [str(card_id) for card_id in done.reopened_cards],
+                "closed": done.closed,
                 "asked": args.ids,
                 "queue": args.queue,
             }
             audit.append(conn, actor=ACTOR, action="jobs.requeued", subject="jobs", detail=detail)
+            left = _left_reasons(conn, args, done)
 
     kept = {str(job_id): state for job_id, state in done.kept.items()}
-    left = sorted(set(args.ids) - set(done.requeued) - set(done.kept))
     if args.json:
         print(json.dumps({**detail, "kept_dead": kept, "not_requeued": left}, indent=2))
         return 0
@@ -93,21 +96,37 @@ def _requeue(args: argparse.Namespace) -> int:
     return 0
 
 
-def render_requeue(done: RequeueResult, left: list[int]) -> str:
+def _left_reasons(conn: Any, args: argparse.Namespace, done: RequeueResult) -> dict[str, str]:
+    """Return, for each asked id the requeue left alone, why."""
+    handled = {*done.requeued, *done.closed, *done.kept}
+    asked = sorted(set(args.ids) - handled)
+    found = {row["id"]: row for row in conn.execute(sql("jobs_states"), {"ids": asked})}
+    reasons = {}
+    for job_id in asked:
+        row = found.get(job_id)
+        if row is None:
+            reasons[str(job_id)] = "no job has this id"
+        elif row["state"] != "dead":
+            reasons[str(job_id)] = f"the job is {row['state']}, not dead"
+        elif args.queue is not None and row["queue"] != args.queue:
+            reasons[str(job_id)] = f"the job is in queue {row['queue']}, not {args.queue}"
+        else:
+            reasons[str(job_id)] = "a queued or running job has its dedupe key"
+    return reasons
+
+
+def render_requeue(done: RequeueResult, left: dict[str, str]) -> str:
     """Return the summary of a requeue: jobs moved, cards sent back to the gate, and what stayed dead and why."""
     lines = [f"{len(done.requeued)} dead jobs back in their queue" + _ids(done.requeued)]
-    if done.reopened_cards:
+    if done.closed:
         lines.append(
-            f"  {len(done.reopened_cards)} cards of dead enrichment jobs back to qualified: "
-            "the next sweep decides them again and enqueues new lookups where allowed"
+            f"{len(done.closed)} dead enrichment jobs closed, {len(done.reopened_cards)} of their cards back to "
+            "qualified: the next sweep decides them again and enqueues new lookups where allowed"
         )
     for job_id, state in done.kept.items():
         lines.append(f"  enrichment job {job_id} stays dead: its card is {state}, so a lookup could not be recorded")
-    if left:
-        lines.append(
-            f"  not requeued: {', '.join(map(str, left))}; they are not dead, do not exist, are in another queue, "
-            "or a live job has their dedupe key"
-        )
+    for asked_id, reason in left.items():
+        lines.append(f"  job {asked_id} not requeued: {reason}")
     return "\n".join(lines)
 
 

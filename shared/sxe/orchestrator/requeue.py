@@ -4,7 +4,9 @@ A dead enrichment job left its card `enrichment_failed`, and a run may have hand
 card off since. Running the job again could only buy a lookup its card cannot take.
 So a card still `enrichment_failed` goes back to `qualified`, and the next sweep decides
 it again under today's budget, cooldowns and intent, and enqueues a new job if allowed.
-A card in any other state keeps its dead job. Every other dead job goes back to its queue.
+The dead job is then closed (`cancelled`), as it is when its card is already back at the
+gate, so it stops counting as dead. A card in any other state keeps its dead job. Every
+other dead job goes back to its queue.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from sxe.db import sql
 from sxe.orchestrator.sweep import ENRICH_QUEUE
 
 REOPEN_REASON = "dead job requeued"
+# States in which a card waits for the gate, so its dead lookup job has nothing left to do.
+AT_THE_GATE = frozenset({Readiness.NEW.value, Readiness.TAGGED.value, Readiness.QUALIFIED.value})
 
 
 @dataclass(slots=True)
@@ -29,6 +33,7 @@ class RequeueResult:
 
     requeued: list[int] = field(default_factory=list)
     reopened_cards: list[UUID] = field(default_factory=list)
+    closed: list[int] = field(default_factory=list)
     kept: dict[int, str] = field(default_factory=dict)
 
 
@@ -43,8 +48,12 @@ def requeue_dead_jobs(
         if row["readiness"] == Readiness.ENRICHMENT_FAILED.value:
             transition(conn, row["card_id"], Readiness.QUALIFIED, REOPEN_REASON)
             result.reopened_cards.append(row["card_id"])
+            result.closed.append(row["id"])
+        elif row["readiness"] in AT_THE_GATE:
+            result.closed.append(row["id"])
         else:
             result.kept[row["id"]] = row["readiness"] or "deleted"
+    conn.execute(sql("jobs_close_dead"), {"ids": result.closed})
 
     moved = jobs.requeue_dead(conn, ids=ids, queue=queue, excluded=[row["id"] for row in enrichment])
     result.requeued = [row["id"] for row in moved]

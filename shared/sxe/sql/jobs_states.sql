@@ -1,0 +1,1 @@
+SELECT id, queue, state FROM ops.jobs WHERE id = ANY (%(ids)s::bigint[]);
