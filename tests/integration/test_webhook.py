@@ -185,11 +185,11 @@ def test_records_wait_whole_outside_tier1(environment: str) -> None:
     assert status == 202
     with connect(environment, autocommit=True) as conn:
         batch = conn.execute("SELECT records FROM social.webhook_batches").fetchone()
-        kept = conn.execute("SELECT records::text AS r FROM intake.webhook_records").fetchone()["r"]
+        intake_text = conn.execute("SELECT records::text AS r FROM intake.webhook_records").fetchone()["r"]
         with pytest.raises(psycopg.errors.InsufficientPrivilege), transaction(conn, role="sxe_api"):
             conn.execute("SELECT count(*) FROM intake.webhook_records")
     assert batch["records"] is None
-    assert "orders@verde.example" in kept
+    assert "orders@verde.example" in intake_text
 
 
 # Rejected signatures
@@ -389,14 +389,14 @@ def test_signed_body_that_is_not_json_is_quarantined(environment: str) -> None:
     status, receipt, _ = call(delivery(b"not json at all"))
 
     with connect(environment, autocommit=True) as conn:
-        held = conn.execute("SELECT kind, location, payload, reason FROM ops.quarantine").fetchone()
+        quarantined = conn.execute("SELECT kind, location, payload, reason FROM ops.quarantine").fetchone()
     assert status == 202
     assert receipt["accepted"] == 0
     assert receipt["quarantined"] == 1
     assert "not UTF-8 JSON" in receipt["invalid"]
-    assert held["kind"] == "invalid_batch"
-    assert held["location"] == "webhook:(invalid)/msg_2b9Qx7"
-    assert held["payload"] is None
+    assert quarantined["kind"] == "invalid_batch"
+    assert quarantined["location"] == "webhook:(invalid)/msg_2b9Qx7"
+    assert quarantined["payload"] is None
     assert count(environment, "ops.jobs") == 0
 
 
@@ -407,13 +407,13 @@ def test_signed_body_breaking_contract_is_quarantined(environment: str) -> None:
     status, receipt, _ = call(delivery(body))
 
     with connect(environment, autocommit=True) as conn:
-        held = conn.execute("SELECT location, payload::text AS payload, reason FROM ops.quarantine").fetchone()
+        quarantined = conn.execute("SELECT location, payload::text AS payload, reason FROM ops.quarantine").fetchone()
         audited = conn.execute("SELECT detail FROM ops.audit_log WHERE action = 'webhook.batch_invalid'").fetchone()
     assert status == 202
     assert "missing required properties: 'pool'" in receipt["invalid"]
-    assert held["location"] == "webhook:partner-scraper/msg_2b9Qx7"
-    assert "orders@verde.example" not in held["payload"]
-    assert "[email]" in held["payload"]
+    assert quarantined["location"] == "webhook:partner-scraper/msg_2b9Qx7"
+    assert "orders@verde.example" not in quarantined["payload"]
+    assert "[email]" in quarantined["payload"]
     assert audited["detail"]["source"] == "partner-scraper"
     assert "pool" in audited["detail"]["reason"]
     assert count(environment, "intake.webhook_records") == 0

@@ -82,27 +82,27 @@ def _requeue(args: argparse.Namespace) -> int:
                 "requeued": done.requeued,
                 "cards_back_to_gate": [str(card_id) for card_id in done.reopened_cards],
                 "closed": done.closed,
-                "asked": args.ids,
+                "requested_ids": args.ids,
                 "queue": args.queue,
             }
             audit.append(conn, actor=ACTOR, action="jobs.requeued", subject="jobs", detail=detail)
             left = _left_reasons(conn, args, done)
 
-    kept = {str(job_id): state for job_id, state in done.kept.items()}
+    still_dead = {str(job_id): state for job_id, state in done.still_dead.items()}
     if args.json:
-        print(json.dumps({**detail, "kept_dead": kept, "not_requeued": left}, indent=2))
+        print(json.dumps({**detail, "still_dead": still_dead, "not_requeued": left}, indent=2))
         return 0
     print(render_requeue(done, left))
     return 0
 
 
 def _left_reasons(conn: Any, args: argparse.Namespace, done: RequeueResult) -> dict[str, str]:
-    """Return, for each asked id the requeue left alone, why."""
-    handled = {*done.requeued, *done.closed, *done.kept}
-    asked = sorted(set(args.ids) - handled)
-    found = {row["id"]: row for row in conn.execute(sql("jobs_states"), {"ids": asked})}
+    """Return, for each requested id that the requeue left alone, the reason."""
+    handled = {*done.requeued, *done.closed, *done.still_dead}
+    unhandled = sorted(set(args.ids) - handled)
+    found = {row["id"]: row for row in conn.execute(sql("jobs_states"), {"ids": unhandled})}
     reasons = {}
-    for job_id in asked:
+    for job_id in unhandled:
         row = found.get(job_id)
         if row is None:
             reasons[str(job_id)] = "no job has this id"
@@ -123,10 +123,10 @@ def render_requeue(done: RequeueResult, left: dict[str, str]) -> str:
             f"{len(done.closed)} dead enrichment jobs closed, {len(done.reopened_cards)} of their cards back to "
             "qualified: the next sweep decides them again and enqueues new lookups where allowed"
         )
-    for job_id, state in done.kept.items():
+    for job_id, state in done.still_dead.items():
         lines.append(f"  enrichment job {job_id} stays dead: its card is {state}, so a lookup could not be recorded")
-    for asked_id, reason in left.items():
-        lines.append(f"  job {asked_id} not requeued: {reason}")
+    for left_id, reason in left.items():
+        lines.append(f"  job {left_id} not requeued: {reason}")
     return "\n".join(lines)
 
 

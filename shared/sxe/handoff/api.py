@@ -205,56 +205,52 @@ def _decode_cursor(cursor: str, pools: tuple[str, ...], secret: bytes, feed: str
 
 
 def _erasures(call: Call) -> Response:
-    query = call.request.query
-    limit = _int_parameter(query, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    pools = _pools(call.consumer, query.get("pool"))
-    rows, has_more, next_cursor = _keyset_page(call, "api_erasures_page", "erasures", pools, limit, "erased_at")
-    page = {
-        "schema_version": "erasures-page.v1",
-        "pools": list(pools),
-        "limit": limit,
-        "items": [
-            {
-                "card_id": str(row["card_id"]),
-                "pool": row["pool"],
-                "erased_at": row["erased_at"].isoformat(),
-                "event": "card.erased",
-            }
-            for row in rows
-        ],
-        "has_more": has_more,
-        "next_cursor": next_cursor,
+    return _event_page(call, "erasures", "erased_at", ERASURES_PAGE_V1, _erasure_item)
+
+
+def _erasure_item(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "card_id": str(row["card_id"]),
+        "pool": row["pool"],
+        "erased_at": row["erased_at"].isoformat(),
+        "event": "card.erased",
     }
-    load_contracts().validate(page, ERASURES_PAGE_V1)
-    return json_response(200, page)
 
 
 # --- handoff/merges -------------------------------------------------------------------
 
 
 def _merges(call: Call) -> Response:
+    return _event_page(call, "merges", "merged_at", MERGES_PAGE_V1, _merge_item)
+
+
+def _merge_item(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "card_id": str(row["card_id"]),
+        "pool": row["pool"],
+        "merged_into": str(row["merged_into"]),
+        "merged_at": row["merged_at"].isoformat(),
+        "event": "card.merged",
+    }
+
+
+def _event_page(
+    call: Call, feed: str, time_column: str, schema_id: str, item: Callable[[dict[str, Any]], dict[str, Any]]
+) -> Response:
+    """Return one validated `<feed>-page.v1` of the `api_<feed>_page` statement, paged by (`time_column`, card_id)."""
     query = call.request.query
     limit = _int_parameter(query, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     pools = _pools(call.consumer, query.get("pool"))
-    rows, has_more, next_cursor = _keyset_page(call, "api_merges_page", "merges", pools, limit, "merged_at")
+    rows, has_more, next_cursor = _keyset_page(call, f"api_{feed}_page", feed, pools, limit, time_column)
     page = {
-        "schema_version": "merges-page.v1",
+        "schema_version": f"{feed}-page.v1",
         "pools": list(pools),
         "limit": limit,
-        "items": [
-            {
-                "card_id": str(row["card_id"]),
-                "pool": row["pool"],
-                "merged_into": str(row["merged_into"]),
-                "merged_at": row["merged_at"].isoformat(),
-                "event": "card.merged",
-            }
-            for row in rows
-        ],
+        "items": [item(row) for row in rows],
         "has_more": has_more,
         "next_cursor": next_cursor,
     }
-    load_contracts().validate(page, MERGES_PAGE_V1)
+    load_contracts().validate(page, schema_id)
     return json_response(200, page)
 
 

@@ -29,12 +29,12 @@ AT_THE_GATE = frozenset({Readiness.NEW.value, Readiness.TAGGED.value, Readiness.
 
 @dataclass(slots=True)
 class RequeueResult:
-    """The outcome of a requeue: jobs back in their queue, cards back at the gate, enrichment jobs kept dead."""
+    """The outcome of a requeue: jobs back in their queue, cards back at the gate, enrichment jobs left dead."""
 
     requeued: list[int] = field(default_factory=list)
     reopened_cards: list[UUID] = field(default_factory=list)
     closed: list[int] = field(default_factory=list)
-    kept: dict[int, str] = field(default_factory=dict)
+    still_dead: dict[int, str] = field(default_factory=dict)
 
 
 def requeue_dead_jobs(
@@ -52,7 +52,7 @@ def requeue_dead_jobs(
         elif row["readiness"] in AT_THE_GATE:
             result.closed.append(row["id"])
         else:
-            result.kept[row["id"]] = row["readiness"] or "deleted"
+            result.still_dead[row["id"]] = row["readiness"] or "deleted"
     conn.execute(sql("jobs_close_dead"), {"ids": result.closed})
 
     moved = jobs.requeue_dead(conn, ids=ids, queue=queue, excluded=[row["id"] for row in enrichment])

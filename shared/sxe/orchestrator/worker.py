@@ -454,14 +454,11 @@ def _resolve(
     """
     provider = str(job.payload.get("provider") or context.adapter.name)
     adapter = context.adapter_for(provider)
-    pool = job.payload.get("pool")
-    unserved = "provider_not_configured" if adapter is None else None
-    if pool is not None and pool != context.scopes.pool:
-        unserved = "pool_not_served"
-    if unserved is not None or adapter is None:
+    pool = job.payload.get("pool", context.scopes.pool)
+    if adapter is None or pool != context.scopes.pool:
         with transaction(conn, role="sxe_worker"):
             jobs.defer(conn, job, delay_seconds=BREAKER_RECHECK_SECONDS)
-        result.outcomes[unserved or "provider_not_configured"] += 1
+        result.outcomes["pool_not_served" if pool != context.scopes.pool else "provider_not_configured"] += 1
         return None
     return _Lookup(
         job=job,
