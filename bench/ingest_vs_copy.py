@@ -13,6 +13,9 @@ All sides start from the same generated files and a new migrated database from
 - SXE re-ingest: the same files again, where every record is a duplicate.
 - dlt: `dlt.pipeline(...).run()` appending the same `(content_hash, payload)` rows
   to a new dataset on the same server, with the payload as a JSON column.
+- The store floor (see _store_floor.py): on a second new database on the same
+  server, ingest's writes alone, from chunks the workers' code finished before the
+  clock started. It shows how fast ingest could be if its Python work cost nothing.
 
 Every ratio is computed from figures measured in this run on this server.
 
@@ -43,8 +46,9 @@ import psycopg  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _cpu import CpuMeter  # noqa: E402
-from _database import bench_database  # noqa: E402
+from _database import bench_database, bench_server  # noqa: E402
 from _report import describe_ratio  # noqa: E402
+from _store_floor import prepare_files, store_prepared  # noqa: E402
 
 from sxe.config import default_ingest_jobs  # noqa: E402
 from sxe.db import connect  # noqa: E402
@@ -99,8 +103,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="sxe-bench-ingest-") as scratch:
         folder = Path(scratch)
         files = generate_input(args.records, folder / "input", args.seed)
-        with bench_database("sxe_bench_ingest") as url:
-            figures = measure(url, files, args.jobs, folder / "dlt")
+        with bench_server() as server:
+            with bench_database("sxe_bench_ingest", server=server) as url:
+                figures = measure(url, files, args.jobs, folder / "dlt")
+            with bench_database("sxe_bench_floor", server=server) as url:
+                figures.update(measure_floor(url, files, args.jobs, figures["copy_rows_per_second"]))
 
     figures["records_requested"] = args.records
     figures["jobs"] = args.jobs
@@ -163,6 +170,40 @@ def measure(url: str, files: list[Path], jobs: int, dlt_folder: Path) -> dict[st
         "peak_rss_mib": round(peak_rss_mib, 1),
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
+
+
+def measure_floor(url: str, files: list[Path], jobs: int, copy_rate: float) -> dict[str, Any]:
+    """Time ingest's writes alone, from chunks prepared before the clock started; return rate, ratio and CPU use."""
+    prepared = prepare_files(files, jobs)
+    with connect(url, autocommit=True) as conn, CpuMeter(url) as meter:
+        start = time.perf_counter()
+        read, accepted = store_prepared(conn, files, prepared)
+        seconds = time.perf_counter() - start
+    rate = accepted / seconds
+    use = _cpu_per_record(meter, read)
+    figures: dict[str, Any] = {
+        "store_floor_records": accepted,
+        "store_floor_seconds": round(seconds, 2),
+        "store_floor_records_per_second": round(rate),
+        "store_floor_to_copy": round(rate / copy_rate, 3),
+        **{f"cpu_per_record.store_floor.{key}": value for key, value in use.items()},
+    }
+    figures["store_floor_cpu_ceiling_to_copy"] = _floor_ceiling(use, read, accepted, copy_rate)
+    return figures
+
+
+def _floor_ceiling(use: dict[str, float | None], read: int, accepted: int, copy_rate: float) -> float | None:
+    """Return the share of COPY that the store floor's CPU per record allows with every core busy, or None.
+
+    The calling process's and the server's CPU per record read, spread over every core,
+    caps the records read per second. The accepted records are a share of those.
+    """
+    caller, server = use["caller_us"], use["postgres_us"]
+    if caller is None or server is None or not read:
+        return None
+    cores = len(os.sched_getaffinity(0))
+    records_per_second = cores * 1e6 / (caller + server) * accepted / read
+    return round(records_per_second / copy_rate, 3)
 
 
 def _cpu_per_record(meter: CpuMeter, records: int) -> dict[str, float | None]:
@@ -265,6 +306,10 @@ def notes(jobs: int) -> list[str]:
         "ingest_cores_used is the share of all cores that ingest's processes and the server used during ingest.",
         "ingest_cpu_ceiling_to_copy is ingest_to_copy divided by ingest_cores_used: the share of COPY that ingest"
         " would reach with every core busy at its measured CPU cost per record.",
+        "store_floor_* is ingest's calling process storing chunks that the workers' code finished before the clock"
+        " started, on a second database of the same server: ingest's rate if its Python work per record cost nothing.",
+        "store_floor_cpu_ceiling_to_copy is the share of COPY that the floor's CPU per record read, in the calling"
+        " process and the server, would allow with every core busy, however the writes were spread.",
     ]
 
 
@@ -284,6 +329,12 @@ def print_report(figures: dict[str, Any]) -> None:
         print(f"  {side:<10}{use[0]}, {use[1]}, {use[2]}; {figures[f'cpu_per_record.{side}.cores_busy']}")
     print(f"ingest used {figures['ingest_cores_used']} of the cores")
     print(f"ingest CPU ceiling: {figures['ingest_cpu_ceiling_to_copy']} of COPY")
+    print(
+        f"store floor: {figures['store_floor_records_per_second']} records/s, {figures['store_floor_to_copy']} of COPY;"
+        f" CPU per record {figures['cpu_per_record.store_floor.caller_us']} us caller,"
+        f" {figures['cpu_per_record.store_floor.postgres_us']} us PostgreSQL;"
+        f" ceiling with every core busy {figures['store_floor_cpu_ceiling_to_copy']} of COPY"
+    )
     print(f"peak RSS {figures['peak_rss_mib']} MiB (bench process, before dlt)")
     print(f"load average (1 min) at the end: {figures['load_average_1m']}")
 
