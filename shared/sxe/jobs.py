@@ -267,10 +267,14 @@ def counts(conn: psycopg.Connection[Any], queue: str) -> dict[str, int]:
     return {row["state"]: int(row["jobs"]) for row in conn.execute(sql("jobs_counts"), {"queue": queue})}
 
 
-def counts_by_queue(conn: psycopg.Connection[Any]) -> dict[str, dict[str, int]]:
-    """Return the number of jobs in each state, per queue."""
+def counts_by_queue(conn: psycopg.Connection[Any], *, pool: str | None = None) -> dict[str, dict[str, int]]:
+    """Return the number of jobs in each state per queue, without other pools' jobs when `pool` is given.
+
+    A job belongs to a pool when its payload names one, as a lookup job's does. Jobs
+    that name none serve every pool and are always counted.
+    """
     result: dict[str, dict[str, int]] = {}
-    for row in conn.execute(sql("jobs_counts_all")):
+    for row in conn.execute(sql("jobs_counts_all"), {"pool": pool}):
         result.setdefault(row["queue"], {})[row["state"]] = int(row["jobs"])
     return result
 

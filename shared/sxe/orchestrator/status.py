@@ -12,19 +12,24 @@ from sxe.orchestrator import controls
 
 
 def collect(conn: psycopg.Connection[Any], *, pool: str | None = None, period: str | None = None) -> dict[str, Any]:
-    """Return `{"jobs", "cards", "providers", "budgets", "period"}` as plain JSON-ready values.
+    """Return `{"pool", "period", "jobs", "queues", "cards", "providers", "budgets"}` as plain JSON-ready values.
 
     Reads the audit log, so it runs as the session user (an operator), not as a runtime role.
-    `jobs` counts every queue's jobs by state, `cards` counts `pool` (or every pool) by readiness.
+    `jobs` counts every queue's jobs by state and `cards` the cards by readiness. With `pool`
+    (None for every pool), the other pools' cards, lookup jobs, lookups and budgets are
+    left out. The jobs that serve every pool, and each provider's breaker and budget,
+    which every pool draws on, stay.
     """
     period = period or controls.budget_period()
+    queues = jobs.counts_by_queue(conn, pool=pool)
     job_counts: dict[str, int] = {}
-    for states in jobs.counts_by_queue(conn).values():
+    for states in queues.values():
         for state, count in states.items():
             job_counts[state] = job_counts.get(state, 0) + count
 
-    cards = {row["readiness"]: int(row["cards"]) for row in conn.execute(sql("status_cards"), {"pool": pool})}
-    providers = {row["provider"]: _provider(row) for row in conn.execute(sql("status_providers"), {"period": period})}
+    scope = {"pool": pool, "period": period}
+    cards = {row["readiness"]: int(row["cards"]) for row in conn.execute(sql("status_cards"), scope)}
+    providers = {row["provider"]: _provider(row) for row in conn.execute(sql("status_providers"), scope)}
     budgets = [
         {
             "scope": row["scope"],
@@ -32,12 +37,13 @@ def collect(conn: psycopg.Connection[Any], *, pool: str | None = None, period: s
             "reserved": row["reserved_credits"],
             "spent": row["spent_credits"],
         }
-        for row in conn.execute(sql("status_budgets"), {"period": period})
+        for row in conn.execute(sql("status_budgets"), scope)
     ]
     return {
+        "pool": pool,
         "period": period,
         "jobs": job_counts,
-        "queues": jobs.counts_by_queue(conn),
+        "queues": queues,
         "cards": cards,
         "providers": providers,
         "budgets": budgets,
@@ -63,7 +69,8 @@ def _provider(row: dict[str, Any]) -> dict[str, Any]:
 
 def render(status: dict[str, Any]) -> str:
     """Format a status object as plain-text tables."""
-    lines = [f"SXE status, budget period {status['period']}", ""]
+    pool = f", pool {status['pool']}" if status["pool"] else ""
+    lines = [f"SXE status{pool}, budget period {status['period']}", ""]
     lines += _table(["job state", "jobs"], sorted(status["jobs"].items()))
     lines.append("")
     lines += _table(["readiness", "cards"], sorted(status["cards"].items()))

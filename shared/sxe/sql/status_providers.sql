@@ -1,6 +1,8 @@
 -- Per provider: calls that reached it, calls it billed, lookups served from the cooldown
--- memory, misses, calls that failed (retryable or permanent), breaker state and this period's provider budget. Calls come from the
--- worker's audit rows. Cache hits also count sweep decisions taken from that memory.
+-- memory, misses, calls that failed (retryable or permanent), breaker state and this
+-- period's provider budget. Calls come from the worker's audit rows, and cache hits also
+-- count sweep decisions taken from that memory. With a pool, calls and cache hits count
+-- that pool's cards only, while the breaker and the provider budget are every pool's.
 WITH providers AS (
     SELECT provider FROM ops.circuit_breakers
     UNION
@@ -17,12 +19,16 @@ lookups AS (
                                OR detail->>'outcome' LIKE 'retryable_error%%') AS errors
       FROM ops.audit_log
      WHERE action = 'enrichment.lookup'
+       AND (%(pool)s::text IS NULL
+            OR subject IN (SELECT 'lead_card:' || card.id FROM execution.lead_cards AS card WHERE card.pool = %(pool)s))
      GROUP BY 1
 ),
 remembered AS (
     SELECT provider, count(*) AS hits
       FROM ops.enrichment_decisions
      WHERE reason IN ('cooldown_matched', 'cooldown_no_match')
+       AND (%(pool)s::text IS NULL
+            OR card_id IN (SELECT card.id FROM execution.lead_cards AS card WHERE card.pool = %(pool)s))
      GROUP BY provider
 )
 SELECT providers.provider,
