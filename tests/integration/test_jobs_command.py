@@ -127,9 +127,9 @@ def test_requeued_job_is_claimed_again(conn: psycopg.Connection[Any], capsys: py
     assert claimed[0].attempts == 1
 
 
-def add_enrich_job(conn: psycopg.Connection[Any], readiness: str) -> tuple[int, str]:
-    """Add a dead enrichment job whose card is in `readiness`; return the job id and card id."""
-    seeded = seed_card(conn, "makers", 0, readiness=readiness)
+def add_enrich_job(conn: psycopg.Connection[Any], readiness: str, index: int = 0) -> tuple[int, str]:
+    """Add a dead enrichment job whose card (seed number `index`) is in `readiness`; return the job and card ids."""
+    seeded = seed_card(conn, "makers", index, readiness=readiness)
     row = conn.execute(
         "INSERT INTO ops.jobs (queue, payload, state, attempts, max_attempts) VALUES ('enrich', %s, 'dead', 1, 5)"
         " RETURNING id",
@@ -176,14 +176,142 @@ def test_requeue_names_each_refusal(conn: psycopg.Connection[Any], capsys: pytes
     assert "job 999999 not requeued: no job has this id" in text
 
 
-@pytest.mark.usefixtures("environment")
-def test_handed_off_card_keeps_job_dead(conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]) -> None:
-    job_id, _ = add_enrich_job(conn, "handed_off")
+def readiness_moves(conn: psycopg.Connection[Any], card_id: str) -> list[tuple[str, str, str | None]]:
+    """Return the card's readiness events as (previous, readiness, reason), oldest first."""
+    rows = conn.execute(
+        "SELECT data FROM ops.events WHERE type = 'card.readiness_changed' AND subject_id = %s ORDER BY id",
+        (card_id,),
+    ).fetchall()
+    return [(row["data"]["previous"], row["data"]["readiness"], row["data"].get("reason")) for row in rows]
 
-    main(["jobs", "requeue", str(job_id)])
+
+@pytest.mark.parametrize("readiness", ["ready", "handed_off"])
+@pytest.mark.usefixtures("environment")
+def test_passed_on_card_goes_back_to_tagged(
+    conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str], readiness: str
+) -> None:
+    job_id, card_id = add_enrich_job(conn, readiness)
+
+    status, result = run(capsys, "requeue", str(job_id))
+
+    card = conn.execute("SELECT readiness FROM execution.lead_cards WHERE id = %s", (card_id,)).fetchone()
+    job = conn.execute("SELECT state FROM ops.jobs WHERE id = %s", (job_id,)).fetchone()
+    assert status == 0
+    assert result["cards_back_to_gate"] == [card_id]
+    assert result["closed"] == [job_id]
+    assert result["still_dead"] == {}
+    assert card["readiness"] == "tagged"
+    assert job["state"] == "cancelled"
+    assert readiness_moves(conn, card_id) == [
+        (readiness, "stale", "dead job requeued"),
+        ("stale", "tagged", "dead job requeued"),
+    ]
+
+
+@pytest.mark.usefixtures("environment")
+def test_card_decided_since_stays_put(conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]) -> None:
+    job_id, card_id = add_enrich_job(conn, "handed_off")
+    conn.execute(
+        "INSERT INTO ops.enrichment_decisions (card_id, provider, decision, reason, simulated)"
+        " VALUES (%s, 'apollo', 'skip', 'cooldown_matched', false)",
+        (card_id,),
+    )
+
+    status, result = run(capsys, "requeue", str(job_id))
+
+    card = conn.execute("SELECT readiness FROM execution.lead_cards WHERE id = %s", (card_id,)).fetchone()
+    assert status == 0
+    assert result["closed"] == [job_id]
+    assert result["cards_back_to_gate"] == []
+    assert card["readiness"] == "handed_off"
+
+
+@pytest.mark.usefixtures("environment")
+def test_two_dead_jobs_move_card_once(conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]) -> None:
+    first, card_id = add_enrich_job(conn, "handed_off")
+    second = conn.execute(
+        "INSERT INTO ops.jobs (queue, payload, state, attempts, max_attempts) VALUES ('enrich', %s, 'dead', 1, 5)"
+        " RETURNING id",
+        (Jsonb({"card_id": card_id, "pool": "makers"}),),
+    ).fetchone()["id"]
+
+    status, result = run(capsys, "requeue", str(first), str(second))
+
+    assert status == 0
+    assert result["closed"] == [first, second]
+    assert result["cards_back_to_gate"] == [card_id]
+    assert [move[1] for move in readiness_moves(conn, card_id)] == ["stale", "tagged"]
+
+
+@pytest.mark.parametrize("readiness", ["suppressed", "merged"])
+@pytest.mark.usefixtures("environment")
+def test_finished_card_keeps_job_dead(
+    conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str], readiness: str
+) -> None:
+    job_id, card_id = add_enrich_job(conn, readiness)
+
+    status = main(["jobs", "requeue", str(job_id)])
     text = capsys.readouterr().out
 
     job = conn.execute("SELECT state FROM ops.jobs WHERE id = %s", (job_id,)).fetchone()
+    assert status == 1
     assert text.startswith("0 dead jobs back in their queue")
-    assert f"enrichment job {job_id} stays dead: its card is handed_off" in text
+    assert f"enrichment job {job_id} stays dead: its card is {readiness}" in text
     assert job["state"] == "dead"
+    assert readiness_moves(conn, card_id) == []
+
+
+@pytest.mark.usefixtures("environment")
+def test_requeue_exits_1_for_left_id(conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]) -> None:
+    dead = add_job(conn, "pull", "dead")
+    done = add_job(conn, "pull", "succeeded")
+
+    status, result = run(capsys, "requeue", str(dead), str(done))
+    text_status = main(["jobs", "requeue", str(done)])
+    text = capsys.readouterr().out
+
+    assert status == 1
+    assert result["requeued"] == [dead]
+    assert result["not_requeued"] == {str(done): "the job is succeeded, not dead"}
+    assert text_status == 1
+    assert f"job {done} not requeued: the job is succeeded, not dead" in text
+
+
+@pytest.mark.usefixtures("environment")
+def test_requeue_exits_1_for_dead_left(conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]) -> None:
+    job_id, _ = add_enrich_job(conn, "suppressed")
+
+    status, result = run(capsys, "requeue", str(job_id))
+
+    assert status == 1
+    assert result["still_dead"] == {str(job_id): "suppressed"}
+
+
+@pytest.mark.usefixtures("environment")
+def test_queue_requeue_exit_status(conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]) -> None:
+    add_job(conn, "normalize", "dead")
+
+    empty_status, empty = run(capsys, "requeue", "--queue", "enrich")
+    text_status = main(["jobs", "requeue", "--queue", "enrich"])
+    text = capsys.readouterr().out
+    moved, _ = add_enrich_job(conn, "enrichment_failed")
+    suppressed, _ = add_enrich_job(conn, "suppressed", index=1)
+    status, result = run(capsys, "requeue", "--queue", "enrich")
+
+    assert empty_status == 1
+    assert (empty["requeued"], empty["closed"]) == ([], [])
+    assert text_status == 1
+    assert text.startswith("0 dead jobs back in their queue")
+    assert status == 0
+    assert result["closed"] == [moved]
+    assert result["still_dead"] == {str(suppressed): "suppressed"}
+
+
+def test_requeue_help_names_exit_status(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["jobs", "requeue", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+
+    assert "Exit status: 0 when every id given was requeued or closed" in text
+    assert "1 when an id given was left alone" in text
+    assert "from ready or handed_off back to tagged" in text

@@ -41,9 +41,16 @@ def register(commands: Any) -> None:
         "requeue",
         help="put dead jobs back in their queue, due now, with their attempts reset",
         description="Move dead jobs, named by id or all of one queue, back to queued with their attempts "
-        "reset; their error history stays. A dead enrichment job is closed instead, and its card, when still "
-        "enrichment_failed, goes back to qualified for the gate. Fix what made them fail first. Each requeue "
-        "is audited.",
+        "reset; their error history stays. Fix what made them fail first. A dead enrichment job is closed "
+        "(cancelled) instead, and its card goes back to the gate: from enrichment_failed to qualified, and from "
+        "ready or handed_off back to tagged. The next sxe run decides its lookups again under the budget, "
+        "cooldowns and intent of that moment, and hands the card off again, with the contact data a new lookup "
+        "finds; consumers get it again through the cards feed and the pull queue. A card that is gone, "
+        "suppressed or merged keeps its dead job. Each requeue is audited.",
+        epilog="Exit status: 0 when every id given was requeued or closed (with only --queue: when at least one "
+        "job was), 1 when an id given was left alone (with only --queue: when no job was requeued or closed), "
+        "2 for an unusable argument, 3 when the database cannot be reached. The reason for each job left alone "
+        "is printed either way.",
     )
     requeue.add_argument("ids", nargs="*", type=int, metavar="ID", help="ids of dead jobs (see `sxe jobs list`)")
     requeue.add_argument("--queue", help="every dead job of this queue, or only the ids given from it")
@@ -91,9 +98,16 @@ def _requeue(args: argparse.Namespace) -> int:
     still_dead = {str(job_id): state for job_id, state in done.still_dead.items()}
     if args.json:
         print(json.dumps({**detail, "still_dead": still_dead, "not_requeued": left}, indent=2))
-        return 0
-    print(render_requeue(done, left))
-    return 0
+    else:
+        print(render_requeue(done, left))
+    return requeue_status(args, done, left)
+
+
+def requeue_status(args: argparse.Namespace, done: RequeueResult, left: dict[str, str]) -> int:
+    """Return 1 when an id given was left alone, or when only --queue was given and no job moved; else 0."""
+    if args.ids:
+        return 1 if left or done.still_dead else 0
+    return 0 if done.requeued or done.closed else 1
 
 
 def _left_reasons(conn: Any, args: argparse.Namespace, done: RequeueResult) -> dict[str, str]:
@@ -120,8 +134,8 @@ def render_requeue(done: RequeueResult, left: dict[str, str]) -> str:
     lines = [f"{len(done.requeued)} dead jobs back in their queue" + _ids(done.requeued)]
     if done.closed:
         lines.append(
-            f"{len(done.closed)} dead enrichment jobs closed, {len(done.reopened_cards)} of their cards back to "
-            "qualified: the next sweep decides them again and enqueues new lookups where allowed"
+            f"{len(done.closed)} dead enrichment jobs closed, {len(done.reopened_cards)} of their cards back at "
+            "the gate: the next run decides them again, enqueues new lookups where allowed and hands them off again"
         )
     for job_id, state in done.still_dead.items():
         lines.append(f"  enrichment job {job_id} stays dead: its card is {state}, so a lookup could not be recorded")

@@ -1,12 +1,18 @@
 """Put dead jobs back to work, sending dead enrichment jobs' cards back to the gate instead.
 
-A dead enrichment job left its card `enrichment_failed`, and a run may have handed the
-card off since. Running the job again could only buy a lookup its card cannot take.
-So a card still `enrichment_failed` goes back to `qualified`, and the next sweep decides
-it again under today's budget, cooldowns and intent, and enqueues a new job if allowed.
-The dead job is then closed (`cancelled`), as it is when its card is already back at the
-gate, so it stops counting as dead. A card in any other state keeps its dead job. Every
-other dead job goes back to its queue.
+A dead enrichment job left its card `enrichment_failed`, and `sxe run` then moves such a
+card on to `ready` and hands it off without contact data. Running the job again could only
+buy a lookup its card cannot take. So the card goes back to the gate instead: from
+`enrichment_failed` to `qualified`, and from `ready` or `handed_off` along legal moves to
+`tagged` (`sxe.cards.reopen`). The next sweep decides it again under today's budget,
+cooldowns and intent, and enqueues a new job if allowed. A failed call left no lookup
+memory and settled its budget reservation at 0, so the new decision is neither blocked
+nor charged twice.
+
+The dead job is then closed (`cancelled`). So is one whose card is already back at the
+gate, or was decided again by the gate since the job was enqueued. A card that is gone,
+suppressed or merged keeps its dead job, as does one in a state that only a later
+decision can reach. Every other dead job goes back to its queue.
 """
 
 from __future__ import annotations
@@ -18,13 +24,15 @@ from uuid import UUID
 import psycopg
 
 from sxe import jobs
-from sxe.cards import Readiness, transition
+from sxe.cards import Readiness, reopen, transition
 from sxe.db import sql
 from sxe.orchestrator.sweep import ENRICH_QUEUE
 
 REOPEN_REASON = "dead job requeued"
 # States in which a card waits for the gate, so its dead lookup job has nothing left to do.
 AT_THE_GATE = frozenset({Readiness.NEW.value, Readiness.TAGGED.value, Readiness.QUALIFIED.value})
+# States a run moves a card to after its lookup failed: `reopen` walks them back to tagged.
+PASSED_ON = frozenset({Readiness.READY.value, Readiness.HANDED_OFF.value})
 
 
 @dataclass(slots=True)
@@ -44,17 +52,39 @@ def requeue_dead_jobs(
     result = RequeueResult()
     params = {"ids": ids, "queue": queue, "enrich_queue": ENRICH_QUEUE}
     enrichment = conn.execute(sql("jobs_dead_enrich_cards"), params).fetchall()
+    reopened: set[UUID] = set()
     for row in enrichment:
-        if row["readiness"] == Readiness.ENRICHMENT_FAILED.value:
-            transition(conn, row["card_id"], Readiness.QUALIFIED, REOPEN_REASON)
-            result.reopened_cards.append(row["card_id"])
-            result.closed.append(row["id"])
-        elif row["readiness"] in AT_THE_GATE:
-            result.closed.append(row["id"])
-        else:
-            result.still_dead[row["id"]] = row["readiness"] or "deleted"
+        _send_back_to_gate(conn, row, result, reopened)
     conn.execute(sql("jobs_close_dead"), {"ids": result.closed})
 
     moved = jobs.requeue_dead(conn, ids=ids, queue=queue, excluded=[row["id"] for row in enrichment])
     result.requeued = [row["id"] for row in moved]
     return result
+
+
+def _send_back_to_gate(
+    conn: psycopg.Connection[Any], row: dict[str, Any], result: RequeueResult, reopened: set[UUID]
+) -> None:
+    """Close one dead enrichment job, moving its card back to the gate first where needed.
+
+    `reopened` contains the cards already moved by this requeue, because two dead jobs of one
+    card (a provider each) must move it only once.
+    """
+    readiness, card_id = row["readiness"], row["card_id"]
+    if readiness is None or readiness in (Readiness.SUPPRESSED.value, Readiness.MERGED.value):
+        result.still_dead[row["id"]] = readiness or "deleted"
+        return
+    if readiness in AT_THE_GATE or row["decided_since"] or card_id in reopened:
+        result.closed.append(row["id"])
+        return
+
+    if readiness == Readiness.ENRICHMENT_FAILED.value:
+        transition(conn, card_id, Readiness.QUALIFIED, REOPEN_REASON)
+    elif readiness in PASSED_ON:
+        reopen(conn, card_id, Readiness(readiness), REOPEN_REASON)
+    else:
+        result.still_dead[row["id"]] = readiness
+        return
+    reopened.add(card_id)
+    result.reopened_cards.append(card_id)
+    result.closed.append(row["id"])
