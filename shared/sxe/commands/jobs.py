@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime
 from typing import Any
 
 from sxe import audit, jobs
@@ -12,6 +11,7 @@ from sxe.arguments import whole_number
 from sxe.config import load_settings
 from sxe.db import connect, database_url, sql, transaction
 from sxe.db.migrate import migrate
+from sxe.db.rows import json_row
 from sxe.errors import UsageError
 from sxe.orchestrator.requeue import RequeueResult, requeue_dead_jobs
 
@@ -62,7 +62,7 @@ def _list(args: argparse.Namespace) -> int:
     with connect(database_url(load_settings()), autocommit=True) as conn:
         migrate(conn)
         with transaction(conn, role="sxe_worker"):
-            rows = [_plain(row) for row in jobs.list_jobs(conn, queue=args.queue, state=args.state, limit=args.limit)]
+            rows = [json_row(row) for row in jobs.list_jobs(conn, queue=args.queue, state=args.state, limit=args.limit)]
 
     if args.json:
         print(json.dumps({"jobs": rows}, indent=2))
@@ -146,7 +146,3 @@ def render_requeue(done: RequeueResult, left: dict[str, str]) -> str:
 
 def _ids(ids: list[int]) -> str:
     return f": {', '.join(map(str, ids))}" if ids else ""
-
-
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    return {name: value.isoformat() if isinstance(value, datetime) else value for name, value in row.items()}

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime
 from typing import Any
 
 from sxe.arguments import whole_number
 from sxe.config import load_settings
 from sxe.db import connect, database_url, sql, transaction
 from sxe.db.migrate import migrate
+from sxe.db.rows import json_row
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 10_000
@@ -44,7 +44,7 @@ def _quarantine(args: argparse.Namespace) -> int:
         migrate(conn)
         with transaction(conn, role="sxe_worker"):
             kinds = {row["kind"]: row["records"] for row in conn.execute(sql("quarantine_kinds"), params)}
-            rows = [_plain(row) for row in conn.execute(sql("quarantine_list"), params)]
+            rows = [json_row(row) for row in conn.execute(sql("quarantine_list"), params)]
 
     if args.json:
         matching = kinds.get(args.kind, 0) if args.kind else sum(kinds.values())
@@ -70,7 +70,3 @@ def render(kinds: dict[str, int], rows: list[dict[str, Any]], kind: str | None) 
     if len(rows) < matching:
         lines.append(f"  ... {matching - len(rows)} older records not listed; raise --limit to see them")
     return "\n".join(lines)
-
-
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    return {name: value.isoformat() if isinstance(value, datetime) else value for name, value in row.items()}

@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
 import psycopg
 
@@ -28,6 +27,7 @@ from sxe.compliance import suppression
 from sxe.compliance.erasure import find_person
 from sxe.compliance.suppression import Identifier
 from sxe.db import sql, transaction
+from sxe.db.rows import json_row
 from sxe.webhooks import intake
 
 
@@ -88,9 +88,9 @@ def access_report(conn: psycopg.Connection[Any], identifier: Identifier, *, key:
         report.contact_points = [
             row["point"] for row in conn.execute(sql("access_contact_points"), {"contact_ids": person.contact_ids})
         ]
-        report.bio_sightings = [_plain(_without_id(row)) for row in person.sightings]
+        report.bio_sightings = [json_row(_without_id(row)) for row in person.sightings]
         report.bundles = [
-            _plain(dict(row)) for row in conn.execute(sql("access_bundles"), {"card_ids": person.card_ids})
+            json_row(dict(row)) for row in conn.execute(sql("access_bundles"), {"card_ids": person.card_ids})
         ]
         report.waiting_webhook_records = [
             record.to_json() for record in intake.waiting_records(conn, person.identifiers)
@@ -100,26 +100,13 @@ def access_report(conn: psycopg.Connection[Any], identifier: Identifier, *, key:
     subjects += [f"bundle:{bundle['id']}" for bundle in report.bundles]
     with transaction(conn, role="sxe_analyst"):
         report.audit_rows = [
-            _plain(dict(row)) for row in conn.execute(sql("access_audit_rows"), {"subjects": subjects})
+            json_row(dict(row)) for row in conn.execute(sql("access_audit_rows"), {"subjects": subjects})
         ]
     return report
 
 
 def _without_id(row: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in row.items() if name != "id"}
-
-
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    """Return `row` with ids and times as strings, as the JSON columns already are."""
-    return {name: _text(value) for name, value in row.items()}
-
-
-def _text(value: Any) -> Any:
-    if isinstance(value, UUID | datetime):
-        return value.isoformat() if isinstance(value, datetime) else str(value)
-    if isinstance(value, list):
-        return [_text(item) for item in value]
-    return value
 
 
 def render(report: AccessReport) -> str:
