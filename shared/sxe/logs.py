@@ -110,6 +110,7 @@ class Event(StrEnum):
     CARD_ENRICHED = "card.enriched"
     CARD_READINESS_CHANGED = "card.readiness_changed"
     CARD_ERASED = "card.erased"
+    POOL_CREATED = "pool.created"
 
 
 def redact_secrets(text: str) -> str:

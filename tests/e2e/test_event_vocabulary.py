@@ -12,7 +12,7 @@ from sxe.config import load_settings
 from sxe.contracts import iter_errors
 from sxe.db import connect
 from sxe.errors import ContractViolation
-from sxe.events import EVENT_V1, EventType, emit
+from sxe.events import EVENT_V2, EventType, emit
 from sxe.logs import Event
 from sxe.pipeline import run
 
@@ -37,7 +37,7 @@ def test_pipeline_run_writes_only_valid_events(database_url: str, tmp_path: Path
     assert {EventType.READINESS_CHANGED, EventType.ENRICHED, EventType.HANDED_OFF} <= types
     assert types <= {event_type.value for event_type in EventType}
     for row in rows:
-        errors = [str(error) for error in iter_errors(dict(row), EVENT_V1)]
+        errors = [str(error) for error in iter_errors(dict(row), EVENT_V2)]
         assert errors == [], (row["type"], errors)
 
 

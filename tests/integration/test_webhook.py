@@ -591,6 +591,30 @@ def test_normalize_job_builds_profiles_and_cards(environment: str) -> None:
     assert receipt["accepted"] == 2
 
 
+def test_new_pool_is_audited_once(environment: str) -> None:
+    body = {**copy.deepcopy(EXAMPLE), "pool": "spring-makers"}
+
+    with connect(environment, autocommit=True) as conn:
+        for webhook_id in ("msg_pool_1", "msg_pool_2"):
+            call(delivery(body, webhook_id=webhook_id))
+            webhook_normalize.normalize_webhook_batches(conn)
+        events = conn.execute("SELECT subject_id, data FROM ops.events WHERE type = 'pool.created'").fetchall()
+        audits = conn.execute(
+            "SELECT actor, subject, detail FROM ops.audit_log WHERE action = 'pool.created'"
+        ).fetchall()
+        first_batch = conn.execute("SELECT id FROM social.webhook_batches WHERE webhook_id = 'msg_pool_1'").fetchone()
+        pools = conn.execute("SELECT name FROM execution.pools WHERE name = 'spring-makers'").fetchall()
+
+    batch_id = str(first_batch["id"])
+    assert len(pools) == 1
+    assert events == [{"subject_id": "spring-makers", "data": {"pool": "spring-makers", "batch_id": batch_id}}]
+    assert len(audits) == 1
+    assert audits[0]["actor"] == "sxe_worker:normalize"
+    assert audits[0]["subject"] == "pool:spring-makers"
+    assert audits[0]["detail"]["webhook_batch_id"] == batch_id
+    assert audits[0]["detail"]["intent"] == "default"
+
+
 def test_normalize_job_rerun_stores_nothing_twice(environment: str, monkeypatch: pytest.MonkeyPatch) -> None:
     call(delivery())
 

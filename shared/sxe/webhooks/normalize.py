@@ -19,10 +19,11 @@ from uuid import UUID
 
 import psycopg
 
-from sxe import jobs
-from sxe.cards import build_cards, ensure_pool
+from sxe import audit, jobs
+from sxe.cards import build_cards, create_pool
 from sxe.db import sql, transaction
 from sxe.errors import SxeError
+from sxe.events import EventType, emit
 from sxe.ingest import parse_decoded
 from sxe.ingest.formats import get_format
 from sxe.ingest.reader import DecodedRecord
@@ -31,6 +32,7 @@ from sxe.logs import Event, log
 from sxe.models import RecordLocation
 from sxe.webhooks.handler import NORMALIZE_QUEUE
 
+ACTOR = "sxe_worker:normalize"
 LEASE_SECONDS = 300
 RETRY_DELAY_SECONDS = 60
 
@@ -119,7 +121,8 @@ def _work(conn: psycopg.Connection[Any], job: jobs.Job, total: NormalizeResult) 
     result = ingest_records(conn, parsed, attribution, format_name=row["format"], batch_id=batch_id)
 
     with transaction(conn, role="sxe_worker"):
-        ensure_pool(conn, row["pool"])
+        if create_pool(conn, row["pool"]):
+            _record_pool_created(conn, row["pool"], batch_id, row["source"])
         build_cards(conn, row["pool"])
         conn.execute(sql("webhook_mark_normalized"), {"id": batch_id})
         jobs.complete(conn, job)
@@ -137,4 +140,19 @@ def _work(conn: psycopg.Connection[Any], job: jobs.Job, total: NormalizeResult) 
         stage="normalize",
         batch_id=str(batch_id),
         count=result.accepted,
+    )
+
+
+def _record_pool_created(conn: psycopg.Connection[Any], pool: str, batch_id: UUID, source: str) -> None:
+    """Audit, record and log that a webhook batch created its pool, since a mistyped name creates one too."""
+    detail = {"pool": pool, "webhook_batch_id": str(batch_id), "source": source, "intent": "default"}
+    audit.append(conn, actor=ACTOR, action="pool.created", subject=f"pool:{pool}", detail=detail)
+    emit(conn, EventType.POOL_CREATED, pool, pool=pool, batch_id=str(batch_id))
+    log(
+        logging.WARNING,
+        Event.POOL_CREATED,
+        f"webhook batch named pool {pool!r}, which did not exist: created it with the default intent policy; "
+        f"set its policy with `sxe pool set {pool} --intent FILE`",
+        stage="normalize",
+        batch_id=str(batch_id),
     )
