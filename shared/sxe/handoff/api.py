@@ -33,7 +33,7 @@ from sxe.db import connect, database_url, sql, transaction
 from sxe.errors import ConfigError, DatabaseUnavailable, UsageError
 from sxe.handoff import queue as pull_queue
 from sxe.handoff.consumers import Consumer, authenticate
-from sxe.handoff.cursor import Position, decode_cursor, encode_cursor
+from sxe.handoff.cursor import Position, TimePosition, decode_cursor, encode_cursor, position_before
 from sxe.handoff.export import EXPORT_STATES, HandoffRequest, hand_off, store_kind
 from sxe.handoff.http import (
     ApiError,
@@ -150,7 +150,7 @@ def _cards(call: Call) -> Response:
     limit = _int_parameter(query, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     pools = _pools(call.consumer, query.get("pool"))
     record_format = _record_format(call.consumer, query.get("schema_version"), parameter=True)
-    rows, has_more, next_cursor = _keyset_page(call, "api_cards_page", "cards", pools, limit, "updated_at")
+    rows, has_more, next_cursor = _keyset_page(call, "cards", pools, limit, "updated_xid")
     page = {
         "schema_version": "cards-page.v1",
         "record_schema": record_format.schema_id,
@@ -165,22 +165,26 @@ def _cards(call: Call) -> Response:
 
 
 def _keyset_page(
-    call: Call, statement: str, feed: str, pools: tuple[str, ...], limit: int, time_column: str
+    call: Call, feed: str, pools: tuple[str, ...], limit: int, xid_column: str
 ) -> tuple[list[dict[str, Any]], bool, str | None]:
-    """Return one page of `statement`'s rows after the request's cursor, whether more follow, and the next cursor.
+    """Return one page of `api_<feed>_page`'s rows after the request's cursor, whether more follow, and the next cursor.
 
-    The statement pages by (`time_column`, card_id). Without rows, the next cursor is
+    The statement pages by (`xid_column`, card_id). Without rows, the next cursor is
     the one given, so a caller polling an empty feed keeps its place.
     """
     secret = signing_secret(call.settings)
     cursor = call.request.query.get("cursor")
     after = _decode_cursor(cursor, pools, secret, feed) if cursor else None
     with transaction(call.conn, role="sxe_worker"):
+        if isinstance(after, TimePosition):
+            after = _resume_position(call.conn, feed, pools, after)
+            if after is None:
+                return [], False, cursor
         rows = call.conn.execute(
-            sql(statement),
+            sql(f"api_{feed}_page"),
             {
                 "pools": list(pools),
-                "after_time": after.updated_at if after else None,
+                "after_xid": str(after.xid) if after else None,
                 "after_card_id": after.card_id if after else None,
                 "limit": limit + 1,
             },
@@ -190,11 +194,31 @@ def _keyset_page(
     next_cursor = cursor or None
     if page_rows:
         last = page_rows[-1]
-        next_cursor = encode_cursor(Position(last[time_column], last["card_id"]), pools, secret, feed=feed)
+        next_cursor = encode_cursor(Position(int(last[xid_column]), last["card_id"]), pools, secret, feed=feed)
     return page_rows, len(rows) > limit, next_cursor
 
 
-def _decode_cursor(cursor: str, pools: tuple[str, ...], secret: bytes, feed: str = "cards") -> Position:
+def _resume_position(
+    conn: psycopg.Connection[Any], feed: str, pools: tuple[str, ...], after: TimePosition
+) -> Position | None:
+    """Return where a cursor issued before the feeds were ordered by transaction id resumes.
+
+    That is just before the first item, in the new order, among those the old order
+    placed after the cursor. Items between there and the old position come again, which
+    consumers handle by upserting by card_id. None means no item follows the old position yet.
+    """
+    first = conn.execute(
+        sql(f"api_{feed}_resume"),
+        {"pools": list(pools), "after_time": after.time, "after_card_id": after.card_id},
+    ).fetchone()
+    if first is None:
+        return None
+    return position_before(Position(int(first["xid"]), first["card_id"]))
+
+
+def _decode_cursor(
+    cursor: str, pools: tuple[str, ...], secret: bytes, feed: str = "cards"
+) -> Position | TimePosition:
     try:
         return decode_cursor(cursor, pools, secret, feed=feed)
     except UsageError as exc:
@@ -205,7 +229,7 @@ def _decode_cursor(cursor: str, pools: tuple[str, ...], secret: bytes, feed: str
 
 
 def _erasures(call: Call) -> Response:
-    return _event_page(call, "erasures", "erased_at", ERASURES_PAGE_V1, _erasure_item)
+    return _event_page(call, "erasures", ERASURES_PAGE_V1, _erasure_item)
 
 
 def _erasure_item(row: dict[str, Any]) -> dict[str, Any]:
@@ -221,7 +245,7 @@ def _erasure_item(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _merges(call: Call) -> Response:
-    return _event_page(call, "merges", "merged_at", MERGES_PAGE_V1, _merge_item)
+    return _event_page(call, "merges", MERGES_PAGE_V1, _merge_item)
 
 
 def _merge_item(row: dict[str, Any]) -> dict[str, Any]:
@@ -235,13 +259,13 @@ def _merge_item(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _event_page(
-    call: Call, feed: str, time_column: str, schema_id: str, item: Callable[[dict[str, Any]], dict[str, Any]]
+    call: Call, feed: str, schema_id: str, item: Callable[[dict[str, Any]], dict[str, Any]]
 ) -> Response:
-    """Return one validated `<feed>-page.v1` of the `api_<feed>_page` statement, paged by (`time_column`, card_id)."""
+    """Return one validated `<feed>-page.v1` of the `api_<feed>_page` statement, paged by (created_xid, card_id)."""
     query = call.request.query
     limit = _int_parameter(query, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     pools = _pools(call.consumer, query.get("pool"))
-    rows, has_more, next_cursor = _keyset_page(call, f"api_{feed}_page", feed, pools, limit, time_column)
+    rows, has_more, next_cursor = _keyset_page(call, feed, pools, limit, "created_xid")
     page = {
         "schema_version": f"{feed}-page.v1",
         "pools": list(pools),

@@ -1,11 +1,15 @@
-"""Opaque keyset cursors of the pull API: the last (time, card_id) of a page, signed.
+"""Opaque keyset cursors of the pull API: the last position of a page, signed.
 
 A cursor is `<base64url JSON>.<base64url HMAC-SHA256>`. The JSON contains the
 position and the pools it was made for, and the HMAC (keyed with the service's
 signing key and the feed it belongs to) stops a caller from forging a position,
 reusing a cursor with other pools or passing one feed's cursor to another.
-Callers must treat cursors as opaque strings. The cards feed's time is
-`updated_at`, the erasures feed's `erased_at` and the merges feed's `merged_at`.
+Callers must treat cursors as opaque strings.
+
+A position is the id of the transaction that last wrote the item (PostgreSQL's
+64-bit `xid8`) and the card id. Cursors issued before the feeds were ordered that
+way carry a `TimePosition` instead: the cards feed's `updated_at`, the erasures
+feed's `erased_at` or the merges feed's `merged_at`, and the card id.
 """
 
 from __future__ import annotations
@@ -29,22 +33,53 @@ _MESSAGE_PREFIXES = {
 }
 
 
+_MAX_UUID = uuid.UUID(int=(1 << 128) - 1)
+
+
 @dataclass(frozen=True, slots=True)
 class Position:
-    updated_at: datetime
+    """A place in a feed: the id of the transaction that last wrote the item, then its card id."""
+
+    xid: int
     card_id: uuid.UUID
 
 
-def encode_cursor(position: Position, pools: tuple[str, ...], secret: bytes, *, feed: str = "cards") -> str:
+@dataclass(frozen=True, slots=True)
+class TimePosition:
+    """A place in a feed as cursors issued before `Position` held it: the item's time, then its card id."""
+
+    time: datetime
+    card_id: uuid.UUID
+
+
+def position_before(position: Position) -> Position:
+    """Return the position just before `position`, so that paging after it starts at `position` itself.
+
+    PostgreSQL orders uuid values as unsigned 128-bit integers, so the card id one below
+    is the previous card id within the same transaction id.
+    """
+    if position.card_id.int > 0:
+        return Position(position.xid, uuid.UUID(int=position.card_id.int - 1))
+    return Position(position.xid - 1, _MAX_UUID)
+
+
+def encode_cursor(
+    position: Position | TimePosition, pools: tuple[str, ...], secret: bytes, *, feed: str = "cards"
+) -> str:
     """Return the signed cursor for `position` of `feed` within `pools`."""
-    payload = json.dumps(
-        {"u": position.updated_at.isoformat(), "i": str(position.card_id), "p": sorted(pools)},
-        separators=(",", ":"),
-    ).encode("utf-8")
+    # The xid is a string because JSON parsers of other languages may round integers above 2**53.
+    if isinstance(position, Position):
+        place = {"x": str(position.xid)}
+    else:
+        place = {"u": position.time.isoformat()}
+    document = {**place, "i": str(position.card_id), "p": sorted(pools)}
+    payload = json.dumps(document, separators=(",", ":")).encode("utf-8")
     return f"{_b64(payload)}.{_b64(_mac(payload, secret, feed))}"
 
 
-def decode_cursor(cursor: str, pools: tuple[str, ...], secret: bytes, *, feed: str = "cards") -> Position:
+def decode_cursor(
+    cursor: str, pools: tuple[str, ...], secret: bytes, *, feed: str = "cards"
+) -> Position | TimePosition:
     """Return the position of a cursor made by `encode_cursor` for the same feed and pools.
 
     Raises UsageError for a malformed or altered cursor, or one made for other pools.
@@ -65,7 +100,10 @@ def decode_cursor(cursor: str, pools: tuple[str, ...], secret: bytes, *, feed: s
     document = json.loads(payload)
     if document["p"] != sorted(pools):
         raise UsageError("cursor was made for other pools; start again without a cursor for this pool selection")
-    return Position(datetime.fromisoformat(document["u"]), uuid.UUID(document["i"]))
+    card_id = uuid.UUID(document["i"])
+    if "x" in document:
+        return Position(int(document["x"]), card_id)
+    return TimePosition(datetime.fromisoformat(document["u"]), card_id)
 
 
 def _mac(payload: bytes, secret: bytes, feed: str) -> bytes:

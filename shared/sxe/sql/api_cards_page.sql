@@ -1,10 +1,14 @@
--- One keyset page of the cards released to consumers in `pools`, after the
--- cursor's (updated_at, card_id) when one is given.
+-- One keyset page of the cards released to consumers in `pools`, in the order of the
+-- transaction that last changed each card, after the cursor's (updated_xid, card_id) when
+-- one is given. Only cards written by a transaction below this snapshot's xmin are read:
+-- those transactions have all ended, and any transaction still running or yet to start
+-- gets an id at or above it, so no card can later appear before the cards returned.
 SELECT card.*
   FROM contact.handoff_cards AS card
  WHERE card.pool = ANY (%(pools)s::text[])
    AND card.readiness IN ('ready', 'handed_off')
-   AND (%(after_time)s::timestamptz IS NULL
-        OR (card.updated_at, card.card_id) > (%(after_time)s::timestamptz, %(after_card_id)s::uuid))
- ORDER BY card.updated_at, card.card_id
+   AND card.updated_xid < pg_snapshot_xmin(pg_current_snapshot())
+   AND (%(after_xid)s::xid8 IS NULL
+        OR (card.updated_xid, card.card_id) > (%(after_xid)s::xid8, %(after_card_id)s::uuid))
+ ORDER BY card.updated_xid, card.card_id
  LIMIT %(limit)s;
