@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import uuid
 from datetime import UTC, datetime
@@ -13,7 +15,7 @@ import pytest
 from sxe import contracts
 from sxe.contracts import LEAD_CARD_V1, LEAD_CARD_V2
 from sxe.errors import UsageError
-from sxe.handoff.cursor import Position, decode_cursor, encode_cursor
+from sxe.handoff.cursor import Position, TimePosition, decode_cursor, encode_cursor, position_before
 from sxe.handoff.http import ApiError, parse_event
 from sxe.handoff.records import RecordFormat, check_contact_fields, check_schema_version, dnc_result, render_card
 
@@ -129,14 +131,36 @@ def test_unknown_version_and_field_are_named() -> None:
         check_contact_fields(["emails", "sms"])
 
 
-def test_cursor_round_trip_keeps_microseconds() -> None:
-    position = Position(datetime(2026, 12, 4, 12, 0, 0, 123456, tzinfo=UTC), uuid.UUID(int=7))
+def test_cursor_round_trip_keeps_64_bit_xid() -> None:
+    position = Position((7 << 32) + 12345, uuid.UUID(int=7))
 
     assert decode_cursor(encode_cursor(position, ("b", "a"), SECRET), ("a", "b"), SECRET) == position
 
 
+def test_time_cursor_round_trip_keeps_microseconds() -> None:
+    position = TimePosition(datetime(2026, 12, 4, 12, 0, 0, 123456, tzinfo=UTC), uuid.UUID(int=7))
+
+    assert decode_cursor(encode_cursor(position, ("b", "a"), SECRET), ("a", "b"), SECRET) == position
+
+
+def test_cursor_from_time_ordered_pages_still_decodes() -> None:
+    # The exact bytes the erasures feed signed while pages were ordered by (erased_at, card_id).
+    payload = b'{"u":"2026-12-04T12:00:00.123456+00:00","i":"00000000-0000-0000-0000-000000000007","p":["a"]}'
+    mac = hmac.new(SECRET, b"sxe-erasures-cursor-v1\n" + payload, hashlib.sha256).digest()
+    cursor = ".".join(base64.urlsafe_b64encode(part).rstrip(b"=").decode() for part in (payload, mac))
+
+    position = decode_cursor(cursor, ("a",), SECRET, feed="erasures")
+
+    assert position == TimePosition(datetime(2026, 12, 4, 12, 0, 0, 123456, tzinfo=UTC), uuid.UUID(int=7))
+
+
+def test_position_before_is_the_previous_card_id() -> None:
+    assert position_before(Position(10, uuid.UUID(int=7))) == Position(10, uuid.UUID(int=6))
+    assert position_before(Position(10, uuid.UUID(int=0))) == Position(9, uuid.UUID(int=(1 << 128) - 1))
+
+
 def test_cursor_rejects_other_pools_and_keys() -> None:
-    cursor = encode_cursor(Position(datetime.now(UTC), uuid.UUID(int=7)), ("a",), SECRET)
+    cursor = encode_cursor(Position(1000, uuid.UUID(int=7)), ("a",), SECRET)
 
     with pytest.raises(UsageError, match="other pools"):
         decode_cursor(cursor, ("b",), SECRET)

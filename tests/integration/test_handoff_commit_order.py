@@ -1,0 +1,209 @@
+"""The pull feeds deliver every item, also one whose transaction commits after a later one was read.
+
+Each feed pages by the id of the transaction that wrote the item and reads only
+transactions that ended, so a consumer's cursor never passes a transaction still running.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from handoff_support import body_of, seed_card, web_event
+
+from sxe.cards import Readiness, transition
+from sxe.cards.building import MERGE_REASON
+from sxe.db import connect, sql, transaction
+from sxe.events import EventType, emit
+from sxe.handoff import api
+from sxe.handoff.consumers import create_consumer
+from sxe.handoff.cursor import TimePosition, encode_cursor
+from sxe.handoff.storage import signing_secret
+from sxe.config import load_settings
+
+POOL = "makers"
+Feed = Callable[[dict[str, Any]], dict[str, Any]]
+FEEDS: dict[str, Feed] = {"cards": api.cards, "erasures": api.erasures, "merges": api.merges}
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> Path:
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("SXE_SIGNING_KEY", "k" * 40)
+    return tmp_path / "state"
+
+
+def page(feed: str, key: str, cursor: str | None = None, limit: int = 100) -> dict[str, Any]:
+    query = f"limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+    response = FEEDS[feed](web_event("GET", key=key, query=query))
+    assert response["statusCode"] == 200, response["body"]
+    document: dict[str, Any] = body_of(response)
+    return document
+
+
+def read_all(feed: str, key: str, cursor: str | None, limit: int = 100) -> tuple[list[str], str | None]:
+    """Return the card ids of every page from `cursor` on, and the last next_cursor."""
+    card_ids: list[str] = []
+    while True:
+        document = page(feed, key, cursor, limit)
+        card_ids += [item["card_id"] for item in document["items"]]
+        cursor = document["next_cursor"]
+        if not document["has_more"]:
+            return card_ids, cursor
+
+
+def release(conn: psycopg.Connection[Any], card_id: uuid.UUID) -> None:
+    """Move an enriched card to ready, which puts it into the cards feed."""
+    with transaction(conn, role="sxe_worker"):
+        transition(conn, card_id, Readiness.READY, "matched")
+
+
+def record_erasure(conn: psycopg.Connection[Any], card_id: uuid.UUID) -> None:
+    """Suppress a card and record its tombstone, as an erasure does for each of its cards."""
+    with transaction(conn, role="sxe_worker"):
+        transition(conn, card_id, Readiness.SUPPRESSED, "erasure")
+        emit(conn, EventType.TOMBSTONE, str(card_id), request_id=str(uuid.uuid4()), reason="erasure")
+
+
+def record_merge(conn: psycopg.Connection[Any], card_id: uuid.UUID, survivor_id: uuid.UUID) -> None:
+    """Run the statement and the move that card building runs for each card it retires."""
+    with transaction(conn, role="sxe_worker"):
+        conn.execute(sql("cards_merge_into"), {"card_id": card_id, "survivor_id": survivor_id})
+        transition(conn, card_id, Readiness.MERGED, f"{MERGE_REASON} {survivor_id}")
+
+
+def seed_feed_cards(conn: psycopg.Connection[Any], feed: str, count: int, start: int = 0) -> list[uuid.UUID]:
+    """Seed cards that are not items of `feed` yet: enriched for the cards feed, ready for the others."""
+    readiness = "enriched" if feed == "cards" else "ready"
+    return [seed_card(conn, POOL, index, readiness=readiness).card_id for index in range(start, start + count)]
+
+
+def record(feed: str, conn: psycopg.Connection[Any], card_id: uuid.UUID, survivor_id: uuid.UUID) -> None:
+    """Make `card_id` an item of `feed` in the transaction open on `conn`, or in its own one.
+
+    A merge also updates its survivor, so two open transactions must merge into different survivors.
+    """
+    if feed == "cards":
+        release(conn, card_id)
+    elif feed == "erasures":
+        record_erasure(conn, card_id)
+    else:
+        record_merge(conn, card_id, survivor_id)
+
+
+@pytest.mark.parametrize("feed", sorted(FEEDS))
+def test_feed_delivers_item_of_late_commit(environment: Path, database_url: str, feed: str) -> None:
+    with connect(database_url, autocommit=True) as conn:
+        first, early, late = seed_feed_cards(conn, feed, 3)
+        survivors = seed_feed_cards(conn, feed, 3, start=100)
+        key = create_consumer(conn, "crm", [POOL], actor="test")[1]
+        record(feed, conn, first, survivors[0])
+        seen, cursor = read_all(feed, key, None)
+        assert str(first) in seen
+
+        with connect(database_url) as earlier:
+            earlier.execute("SELECT pg_current_xact_id()")
+            record(feed, earlier, early, survivors[1])
+            record(feed, conn, late, survivors[2])
+            during, kept = read_all(feed, key, cursor)
+            earlier.commit()
+
+        after, _ = read_all(feed, key, kept)
+
+    assert str(early) in after
+    assert str(late) in during + after
+
+
+@pytest.mark.parametrize("feed", sorted(FEEDS))
+def test_feed_holds_back_items_after_running_transaction(environment: Path, database_url: str, feed: str) -> None:
+    with connect(database_url, autocommit=True) as conn:
+        early, late = seed_feed_cards(conn, feed, 2)
+        survivors = seed_feed_cards(conn, feed, 2, start=100)
+        key = create_consumer(conn, "crm", [POOL], actor="test")[1]
+
+        with connect(database_url) as earlier:
+            earlier.execute("SELECT pg_current_xact_id()")
+            record(feed, earlier, early, survivors[0])
+            record(feed, conn, late, survivors[1])
+            during = page(feed, key)
+            earlier.rollback()
+
+        after = page(feed, key)
+
+    assert during["items"] == []
+    assert during["next_cursor"] is None
+    assert [item["card_id"] for item in after["items"]] == [str(late)]
+
+
+@pytest.mark.parametrize("feed", sorted(FEEDS))
+def test_one_transaction_pages_by_card_id(environment: Path, conn: psycopg.Connection[Any], feed: str) -> None:
+    card_ids = seed_feed_cards(conn, feed, 13)
+    survivor = card_ids.pop()
+    key = create_consumer(conn, "crm", [POOL], actor="test")[1]
+    with transaction(conn):
+        for card_id in card_ids:
+            record(feed, conn, card_id, survivor)
+
+    pages = []
+    cursor = None
+    while True:
+        document = page(feed, key, cursor, limit=5)
+        pages.append([item["card_id"] for item in document["items"]])
+        cursor = document["next_cursor"]
+        if not document["has_more"]:
+            break
+
+    assert [len(items) for items in pages] == [5, 5, 2]
+    assert [card_id for items in pages for card_id in items] == sorted(str(card_id) for card_id in card_ids)
+
+
+def time_cursor(feed: str, time: datetime, card_id: uuid.UUID) -> str:
+    """Return a cursor as the feeds issued it while they paged by (time, card_id)."""
+    return encode_cursor(TimePosition(time, card_id), (POOL,), signing_secret(load_settings()), feed=feed)
+
+
+def item_times(document: dict[str, Any], feed: str) -> dict[str, datetime]:
+    column = {"cards": "updated_at", "erasures": "erased_at", "merges": "merged_at"}[feed]
+    return {item["card_id"]: datetime.fromisoformat(item[column]) for item in document["items"]}
+
+
+@pytest.mark.parametrize("feed", sorted(FEEDS))
+def test_time_cursor_resumes_without_skipping(environment: Path, conn: psycopg.Connection[Any], feed: str) -> None:
+    card_ids = seed_feed_cards(conn, feed, 5)
+    survivor = card_ids.pop()
+    key = create_consumer(conn, "crm", [POOL], actor="test")[1]
+    for card_id in card_ids:
+        record(feed, conn, card_id, survivor)
+    times = item_times(page(feed, key), feed)
+    ordered = sorted(times, key=lambda card_id: (times[card_id], uuid.UUID(card_id)))
+
+    # The old cursor stood on the second item; a later transaction then wrote a new one.
+    cursor = time_cursor(feed, times[ordered[1]], uuid.UUID(ordered[1]))
+    newer = seed_feed_cards(conn, feed, 1, start=len(card_ids) + 1)[0]
+    record(feed, conn, newer, survivor)
+    resumed, next_cursor = read_all(feed, key, cursor, limit=2)
+
+    assert resumed == ordered[2:] + [str(newer)]
+    assert next_cursor is not None
+    assert read_all(feed, key, next_cursor)[0] == []
+
+
+@pytest.mark.parametrize("feed", sorted(FEEDS))
+def test_time_cursor_waits_without_newer_items(environment: Path, conn: psycopg.Connection[Any], feed: str) -> None:
+    card_ids = seed_feed_cards(conn, feed, 3)
+    survivor = card_ids.pop()
+    key = create_consumer(conn, "crm", [POOL], actor="test")[1]
+    for card_id in card_ids:
+        record(feed, conn, card_id, survivor)
+    cursor = time_cursor(feed, datetime.now().astimezone() + timedelta(hours=1), uuid.UUID(int=0))
+
+    document = page(feed, key, cursor)
+
+    assert document["items"] == []
+    assert document["next_cursor"] == cursor
