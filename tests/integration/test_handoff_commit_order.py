@@ -6,6 +6,7 @@ transactions that ended, so a consumer's cursor never passes a transaction still
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -18,13 +19,15 @@ from handoff_support import body_of, seed_card, web_event
 
 from sxe.cards import Readiness, transition
 from sxe.cards.building import MERGE_REASON
+from sxe.config import load_settings
 from sxe.db import connect, sql, transaction
+from sxe.db.migrate import migrate
 from sxe.events import EventType, emit
 from sxe.handoff import api
 from sxe.handoff.consumers import create_consumer
 from sxe.handoff.cursor import TimePosition, encode_cursor
 from sxe.handoff.storage import signing_secret
-from sxe.config import load_settings
+from sxe.paths import migrations_dir
 
 POOL = "makers"
 Feed = Callable[[dict[str, Any]], dict[str, Any]]
@@ -207,3 +210,65 @@ def test_time_cursor_waits_without_newer_items(environment: Path, conn: psycopg.
 
     assert document["items"] == []
     assert document["next_cursor"] == cursor
+
+
+def test_card_keeps_position_when_hidden_column_changes(conn: psycopg.Connection[Any]) -> None:
+    card_id = seed_card(conn, POOL, 0).card_id
+    position = "SELECT updated_xid::text AS xid FROM execution.lead_cards WHERE id = %s"
+    before = conn.execute(position, (card_id,)).fetchone()["xid"]
+
+    conn.execute("UPDATE execution.lead_cards SET signals = '{\"bio\": 1}', language = 'de' WHERE id = %s", (card_id,))
+    hidden = conn.execute(position, (card_id,)).fetchone()["xid"]
+    with transaction(conn):
+        writer = conn.execute("SELECT pg_current_xact_id()::text AS xid").fetchone()["xid"]
+        conn.execute("UPDATE execution.lead_cards SET readiness_reason = 'rematched' WHERE id = %s", (card_id,))
+    shown = conn.execute(position, (card_id,)).fetchone()["xid"]
+
+    assert hidden == before
+    assert shown == writer
+
+
+def test_migration_numbers_existing_rows_in_old_order(empty_database_url: str, tmp_path: Path) -> None:
+    earlier_migrations = tmp_path / "migrations"
+    earlier_migrations.mkdir()
+    for path in sorted(migrations_dir().glob("*.sql")):
+        if path.name < "0161":
+            shutil.copy(path, earlier_migrations / path.name)
+    stamps = ["2026-12-01T10:00:00Z", "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z", "2026-12-01T11:00:00Z"]
+
+    with connect(empty_database_url, autocommit=True) as conn:
+        migrate(conn, earlier_migrations)
+        conn.execute("INSERT INTO execution.pools (name, intent) VALUES (%s, '{}')", (POOL,))
+        card_ids = [
+            conn.execute(
+                "INSERT INTO execution.lead_cards (pool, readiness, updated_at) VALUES (%s, 'ready', %s) RETURNING id",
+                (POOL, stamp),
+            ).fetchone()["id"]
+            for stamp in stamps
+        ]
+        for card_id, stamp in zip(card_ids, stamps, strict=True):
+            conn.execute(
+                "INSERT INTO ops.events (type, subject_id, created_at) VALUES ('card.erased', %s, %s)",
+                (str(card_id), stamp),
+            )
+        conn.execute("INSERT INTO ops.events (type, subject_id) VALUES ('card.tagged', %s)", (str(card_ids[0]),))
+        migrate(conn)
+        cards = conn.execute(
+            "SELECT id, updated_at, updated_xid::text::numeric AS xid"
+            " FROM execution.lead_cards ORDER BY updated_xid, id"
+        ).fetchall()
+        events = conn.execute(
+            "SELECT type, created_at, created_xid::text::numeric AS xid"
+            " FROM ops.events ORDER BY created_xid, subject_id"
+        ).fetchall()
+        now = conn.execute("SELECT pg_current_xact_id()::text::numeric AS xid").fetchone()["xid"]
+
+    by_old_order = sorted(cards, key=lambda row: (row["updated_at"], row["id"]))
+    assert [row["id"] for row in cards] == [row["id"] for row in by_old_order]
+    assert cards[1]["xid"] == cards[2]["xid"]
+    assert len({row["xid"] for row in cards}) == 3
+    assert all(row["xid"] < now for row in cards)
+    erased = [row for row in events if row["type"] == "card.erased"]
+    assert [row["created_at"] for row in erased] == sorted(row["created_at"] for row in erased)
+    assert all(row["xid"] < now for row in erased)
+    assert [row["xid"] for row in events if row["type"] == "card.tagged"] == [None]

@@ -216,9 +216,7 @@ def _resume_position(
     return position_before(Position(int(first["xid"]), first["card_id"]))
 
 
-def _decode_cursor(
-    cursor: str, pools: tuple[str, ...], secret: bytes, feed: str = "cards"
-) -> Position | TimePosition:
+def _decode_cursor(cursor: str, pools: tuple[str, ...], secret: bytes, feed: str = "cards") -> Position | TimePosition:
     try:
         return decode_cursor(cursor, pools, secret, feed=feed)
     except UsageError as exc:
@@ -258,9 +256,7 @@ def _merge_item(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _event_page(
-    call: Call, feed: str, schema_id: str, item: Callable[[dict[str, Any]], dict[str, Any]]
-) -> Response:
+def _event_page(call: Call, feed: str, schema_id: str, item: Callable[[dict[str, Any]], dict[str, Any]]) -> Response:
     """Return one validated `<feed>-page.v1` of the `api_<feed>_page` statement, paged by (created_xid, card_id)."""
     query = call.request.query
     limit = _int_parameter(query, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
