@@ -12,5 +12,7 @@ SELECT card.id AS card_id, card.pool, card.merged_into, event.created_at AS merg
    AND event.created_xid < pg_snapshot_xmin(pg_current_snapshot())
    AND (%(after_xid)s::xid8 IS NULL
         OR (event.created_xid, card.id) > (%(after_xid)s::xid8, %(after_card_id)s::uuid))
+   -- Implied by the line above, but only this form can bound a scan of the event index.
+   AND (%(after_xid)s::xid8 IS NULL OR event.created_xid >= %(after_xid)s::xid8)
  ORDER BY event.created_xid, card.id
  LIMIT %(limit)s;
