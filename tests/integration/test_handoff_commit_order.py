@@ -114,10 +114,10 @@ def test_feed_delivers_item_of_late_commit(environment: Path, database_url: str,
             earlier.execute("SELECT pg_current_xact_id()")
             record(feed, earlier, early, survivors[1])
             record(feed, conn, late, survivors[2])
-            during, kept = read_all(feed, key, cursor)
+            during, kept_cursor = read_all(feed, key, cursor)
             earlier.commit()
 
-        after, _ = read_all(feed, key, kept)
+        after, _ = read_all(feed, key, kept_cursor)
 
     assert str(early) in after
     assert str(late) in during + after
@@ -186,7 +186,7 @@ def test_time_cursor_resumes_without_skipping(environment: Path, conn: psycopg.C
     times = item_times(page(feed, key), feed)
     ordered = sorted(times, key=lambda card_id: (times[card_id], uuid.UUID(card_id)))
 
-    # The old cursor stood on the second item; a later transaction then wrote a new one.
+    # The old cursor stood on the second item. A later transaction then wrote a new one.
     cursor = time_cursor(feed, times[ordered[1]], uuid.UUID(ordered[1]))
     newer = seed_feed_cards(conn, feed, 1, start=len(card_ids) + 1)[0]
     record(feed, conn, newer, survivor)
@@ -218,14 +218,14 @@ def test_card_keeps_position_when_hidden_column_changes(conn: psycopg.Connection
     before = conn.execute(position, (card_id,)).fetchone()["xid"]
 
     conn.execute("UPDATE execution.lead_cards SET signals = '{\"bio\": 1}', language = 'de' WHERE id = %s", (card_id,))
-    hidden = conn.execute(position, (card_id,)).fetchone()["xid"]
+    after_hidden_change = conn.execute(position, (card_id,)).fetchone()["xid"]
     with transaction(conn):
         writer = conn.execute("SELECT pg_current_xact_id()::text AS xid").fetchone()["xid"]
         conn.execute("UPDATE execution.lead_cards SET readiness_reason = 'rematched' WHERE id = %s", (card_id,))
-    shown = conn.execute(position, (card_id,)).fetchone()["xid"]
+    after_shown_change = conn.execute(position, (card_id,)).fetchone()["xid"]
 
-    assert hidden == before
-    assert shown == writer
+    assert after_hidden_change == before
+    assert after_shown_change == writer
 
 
 def test_migration_numbers_existing_rows_in_old_order(empty_database_url: str, tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
 -- One keyset page of the cards released to consumers in `pools`, in the order of the
 -- transaction that last changed each card, after the cursor's (updated_xid, card_id) when
--- one is given. Only cards written by a transaction below this snapshot's xmin are read:
--- those transactions have all ended, and any transaction still running or yet to start
--- gets an id at or above it, so no card can later appear before the cards returned.
+-- one is given. Only cards written by a transaction below this snapshot's xmin are read.
+-- Those transactions have all ended. Any transaction still running or yet to start gets
+-- an id at or above that xmin, so no card can later appear before the cards returned.
 SELECT card.*
   FROM contact.handoff_cards AS card
  WHERE card.pool = ANY (%(pools)s::text[])
