@@ -9,39 +9,37 @@ ALTER TABLE execution.lead_cards ADD COLUMN updated_xid xid8;
 ALTER TABLE ops.events ADD COLUMN created_xid xid8;
 
 -- Existing rows were written before this transaction, so they get positions below its id,
--- in their old feed order. Rows that share a time stamp share a position, so they keep
--- their old card_id order. When there are more distinct stamps than ids below this
--- transaction, neighbouring stamps share a position too.
+-- in their old feed order: `rank` counts distinct time stamps from 1 to `ranks`. Rows that
+-- share a stamp share a position, so they keep their old card_id order. When there are more
+-- distinct stamps than ids below this transaction, neighbouring stamps share a position too.
+CREATE FUNCTION pg_temp.position_below_this_transaction(rank bigint, ranks bigint) RETURNS xid8
+LANGUAGE sql
+AS $$
+    SELECT (floor((rank - 1) * (pg_current_xact_id()::text::numeric - 1) / ranks) + 1)::text::xid8
+$$;
+
 WITH ranked AS (
     SELECT id, dense_rank() OVER (ORDER BY updated_at) AS rank FROM execution.lead_cards
-), spread AS (
-    SELECT ranked.id,
-           floor((ranked.rank - 1) * (pg_current_xact_id()::text::numeric - 1)
-                 / max(ranked.rank) OVER ()) + 1 AS position
-      FROM ranked
 )
 UPDATE execution.lead_cards AS card
-   SET updated_xid = spread.position::text::xid8
-  FROM spread
- WHERE card.id = spread.id;
+   SET updated_xid = pg_temp.position_below_this_transaction(ranked.rank, (SELECT max(rank) FROM ranked))
+  FROM ranked
+ WHERE card.id = ranked.id;
 
--- Only the events the erasures and merges feeds read get a position; other events keep
+-- Only the events the erasures and merges feeds read get a position. Other events keep
 -- NULL, which no feed reads.
 WITH ranked AS (
     SELECT id, dense_rank() OVER (ORDER BY created_at) AS rank
       FROM ops.events
      WHERE type = 'card.erased'
         OR (type = 'card.readiness_changed' AND data ->> 'readiness' = 'merged')
-), spread AS (
-    SELECT ranked.id,
-           floor((ranked.rank - 1) * (pg_current_xact_id()::text::numeric - 1)
-                 / max(ranked.rank) OVER ()) + 1 AS position
-      FROM ranked
 )
 UPDATE ops.events AS event
-   SET created_xid = spread.position::text::xid8
-  FROM spread
- WHERE event.id = spread.id;
+   SET created_xid = pg_temp.position_below_this_transaction(ranked.rank, (SELECT max(rank) FROM ranked))
+  FROM ranked
+ WHERE event.id = ranked.id;
+
+DROP FUNCTION pg_temp.position_below_this_transaction(bigint, bigint);
 
 ALTER TABLE execution.lead_cards ALTER COLUMN updated_xid SET NOT NULL;
 ALTER TABLE ops.events ALTER COLUMN created_xid SET DEFAULT pg_current_xact_id();

@@ -176,13 +176,19 @@ def item_times(document: dict[str, Any], feed: str) -> dict[str, datetime]:
     return {item["card_id"]: datetime.fromisoformat(item[column]) for item in document["items"]}
 
 
-@pytest.mark.parametrize("feed", sorted(FEEDS))
-def test_time_cursor_resumes_without_skipping(environment: Path, conn: psycopg.Connection[Any], feed: str) -> None:
-    card_ids = seed_feed_cards(conn, feed, 5)
+def record_items(conn: psycopg.Connection[Any], feed: str, count: int) -> tuple[list[uuid.UUID], uuid.UUID, str]:
+    """Record `count` items of `feed`, one transaction each; return their card ids, the merge survivor and a key."""
+    card_ids = seed_feed_cards(conn, feed, count + 1)
     survivor = card_ids.pop()
     key = create_consumer(conn, "crm", [POOL], actor="test")[1]
     for card_id in card_ids:
         record(feed, conn, card_id, survivor)
+    return card_ids, survivor, key
+
+
+@pytest.mark.parametrize("feed", sorted(FEEDS))
+def test_time_cursor_resumes_without_skipping(environment: Path, conn: psycopg.Connection[Any], feed: str) -> None:
+    card_ids, survivor, key = record_items(conn, feed, 4)
     times = item_times(page(feed, key), feed)
     ordered = sorted(times, key=lambda card_id: (times[card_id], uuid.UUID(card_id)))
 
@@ -199,11 +205,7 @@ def test_time_cursor_resumes_without_skipping(environment: Path, conn: psycopg.C
 
 @pytest.mark.parametrize("feed", sorted(FEEDS))
 def test_time_cursor_waits_without_newer_items(environment: Path, conn: psycopg.Connection[Any], feed: str) -> None:
-    card_ids = seed_feed_cards(conn, feed, 3)
-    survivor = card_ids.pop()
-    key = create_consumer(conn, "crm", [POOL], actor="test")[1]
-    for card_id in card_ids:
-        record(feed, conn, card_id, survivor)
+    key = record_items(conn, feed, 2)[2]
     cursor = time_cursor(feed, datetime.now().astimezone() + timedelta(hours=1), uuid.UUID(int=0))
 
     document = page(feed, key, cursor)
