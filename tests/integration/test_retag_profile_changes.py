@@ -24,6 +24,7 @@ from sxe.db.migrate import migrate
 from sxe.ingest import store as ingest_store
 from sxe.ingest.store import FileResult, ingest_file
 from sxe.intelligence import load_default_ruleset
+from sxe.intelligence import store as tagging_store
 from sxe.intelligence.store import tag_pending_cards
 from sxe.paths import migrations_dir
 
@@ -100,6 +101,36 @@ def test_change_committed_after_pass_is_retagged(
         assert tag(tagger) == 1
         assert "coach" in personas(tagger, card["id"])
         assert "gaming" not in personas(tagger, card["id"])
+        assert tag(tagger) == 0
+
+
+def test_change_committed_during_pass_is_retagged(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with connect(database_url, autocommit=True) as ingester, connect(database_url, autocommit=True) as tagger:
+        ingest_bio(ingester, tmp_path, GAMER_BIO, T0)
+        build(ingester)
+
+        # The change commits after the pass read the profiles but before it marks
+        # the card tagged, so the mark must keep the snapshot of the read.
+        changes_during_pass: list[int] = []
+        load_observations = tagging_store._load_observations
+
+        def ingest_then_load(*args: Any) -> Any:
+            changed = ingest_bio(ingester, tmp_path, COACH_BIO, T0 + timedelta(days=1))
+            changes_during_pass.append(changed.profiles_changed)
+            return load_observations(*args)
+
+        monkeypatch.setattr(tagging_store, "_load_observations", ingest_then_load)
+        assert tag(tagger) == 1
+        monkeypatch.undo()
+
+        card = only_card(tagger)
+        assert changes_during_pass == [1]
+        assert "gaming" in personas(tagger, card["id"])
+
+        assert tag(tagger) == 1
+        assert "coach" in personas(tagger, card["id"])
         assert tag(tagger) == 0
 
 

@@ -27,6 +27,8 @@ def tag_pending_cards(conn: psycopg.Connection[Any], pool: str, ruleset: Ruleset
     Returns the number of cards tagged. Labels of a card are replaced as a whole,
     so a rule that no longer fires leaves no stale label behind. Cards are written
     `CHUNK_CARDS` at a time with set-based statements, in the caller's transaction.
+    Each card records the snapshot its profiles were read under, and a later pass
+    takes it again when a profile changed in a transaction that snapshot did not see.
     """
     rows = conn.execute(sql("cards_needing_tags"), {"pool": pool, "ruleset_version": ruleset.version}).fetchall()
     for start in range(0, len(rows), CHUNK_CARDS):
@@ -36,7 +38,7 @@ def tag_pending_cards(conn: psycopg.Connection[Any], pool: str, ruleset: Ruleset
 
 def _tag_chunk(conn: psycopg.Connection[Any], rows: list[dict[str, Any]], ruleset: Ruleset) -> None:
     card_ids = [row["id"] for row in rows]
-    profiles_by_card = _load_profiles(conn, card_ids)
+    profiles_by_card, snapshot = _load_profiles(conn, card_ids)
     observations = _load_observations(conn, card_ids)
 
     labels: list[tuple[UUID, Label]] = []
@@ -48,7 +50,7 @@ def _tag_chunk(conn: psycopg.Connection[Any], rows: list[dict[str, Any]], rulese
         language, card_signal = card_signals(profiles, [observations.get(profile_id, []) for profile_id, _ in members])
         signals.append((card_id, language, card_signal))
 
-    _write_labels(conn, card_ids, labels, ruleset.version)
+    _write_labels(conn, card_ids, labels, ruleset.version, snapshot)
     _write_signals(conn, signals)
     _retag(conn, {row["id"]: Readiness(row["readiness"]) for row in rows})
 
@@ -62,11 +64,16 @@ def _retag(conn: psycopg.Connection[Any], readiness: dict[UUID, Readiness]) -> N
     )
 
 
-def _load_profiles(conn: psycopg.Connection[Any], card_ids: list[UUID]) -> dict[UUID, list[tuple[UUID, Profile]]]:
+def _load_profiles(
+    conn: psycopg.Connection[Any], card_ids: list[UUID]
+) -> tuple[dict[UUID, list[tuple[UUID, Profile]]], str | None]:
+    """Return each card's profiles and the snapshot they were read under, None when no card has a profile."""
     profiles: dict[UUID, list[tuple[UUID, Profile]]] = defaultdict(list)
+    snapshot: str | None = None
     for row in conn.execute(sql("cards_profiles"), {"card_ids": card_ids}):
         profiles[row["card_id"]].append((row["id"], profile_from_row(row)))
-    return profiles
+        snapshot = row["snapshot"]
+    return profiles, snapshot
 
 
 def _load_observations(conn: psycopg.Connection[Any], card_ids: list[UUID]) -> dict[UUID, list[Observation]]:
@@ -98,7 +105,11 @@ def profile_from_row(row: dict[str, Any]) -> Profile:
 
 
 def _write_labels(
-    conn: psycopg.Connection[Any], card_ids: list[UUID], labels: list[tuple[UUID, Label]], version: str
+    conn: psycopg.Connection[Any],
+    card_ids: list[UUID],
+    labels: list[tuple[UUID, Label]],
+    version: str,
+    snapshot: str | None,
 ) -> None:
     conn.execute(sql("cards_clear_labels"), {"card_ids": card_ids})
     conn.execute(
@@ -113,7 +124,7 @@ def _write_labels(
             "evidence": [Jsonb(label.evidence) for _, label in labels],
         },
     )
-    conn.execute(sql("cards_mark_tagged"), {"card_ids": card_ids, "ruleset_version": version})
+    conn.execute(sql("cards_mark_tagged"), {"card_ids": card_ids, "ruleset_version": version, "snapshot": snapshot})
 
 
 def _write_signals(conn: psycopg.Connection[Any], signals: list[tuple[UUID, str | None, dict[str, Any]]]) -> None:

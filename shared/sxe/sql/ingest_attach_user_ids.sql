@@ -10,7 +10,8 @@ WITH claim AS (
     UPDATE social.profiles AS profile
        SET identity_key = 'id:' || claim.user_id,
            platform_user_id = claim.user_id,
-           updated_at = now()
+           updated_at = now(),
+           changed_xid = pg_current_xact_id()
       FROM claim
      WHERE profile.platform = claim.platform
        AND profile.identity_key = 'handle:' || claim.handle

@@ -8,6 +8,9 @@
 -- A stored profile is left alone, and returns no row, when its content is unchanged
 -- or when it was collected after this chunk: an older record never overwrites newer
 -- values. A field the new record leaves out keeps its stored value.
+--
+-- changed_xid is the id of the transaction that last changed the profile (its column
+-- default on insert): the tagging pass re-tags a card whose snapshot cannot see it.
 INSERT INTO social.profiles (
     platform, identity_key, platform_user_id, handle, display_name, bio, profile_url,
     followers, following, posts, likes, verified, website_domain, language,
@@ -45,7 +48,8 @@ ON CONFLICT (platform, identity_key) DO UPDATE SET
     source_file      = EXCLUDED.source_file,
     collected_at     = EXCLUDED.collected_at,
     content_sha256   = EXCLUDED.content_sha256,
-    updated_at       = now()
+    updated_at       = now(),
+    changed_xid      = pg_current_xact_id()
 WHERE profiles.content_sha256 IS DISTINCT FROM EXCLUDED.content_sha256
   AND profiles.collected_at <= EXCLUDED.collected_at
 RETURNING id, platform, identity_key, (xmax = 0) AS inserted;
