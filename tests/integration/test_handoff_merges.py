@@ -66,7 +66,7 @@ def add_person_on_two_cards(conn: psycopg.Connection[Any], pool: str, name: str)
 def link(conn: psycopg.Connection[Any], x_profile: uuid.UUID, tiktok_handle: str) -> None:
     """Let the X bio name the TikTok account, which makes identity resolution join the two profiles."""
     conn.execute(
-        "UPDATE social.profiles SET bio = %s, updated_at = now() WHERE id = %s",
+        "UPDATE social.profiles SET bio = %s, updated_at = now(), changed_xid = pg_current_xact_id() WHERE id = %s",
         (f"Clips every day. Also on TikTok @{tiktok_handle}", x_profile),
     )
 

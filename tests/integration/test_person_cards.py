@@ -28,7 +28,9 @@ def add_profile(conn: psycopg.Connection, platform: str, handle: str, **fields: 
 def update_profile(conn: psycopg.Connection, profile_id: uuid.UUID, **fields: Any) -> None:
     assignments = ", ".join(f"{name} = %s" for name in fields)
     conn.execute(
-        f"UPDATE social.profiles SET {assignments}, updated_at = now() WHERE id = %s", [*fields.values(), profile_id]
+        f"UPDATE social.profiles SET {assignments}, updated_at = now(), changed_xid = pg_current_xact_id()"
+        " WHERE id = %s",
+        [*fields.values(), profile_id],
     )
 
 

@@ -226,7 +226,8 @@ def test_migration_keeps_pending_retags(empty_database_url: str, tmp_path: Path)
         # Tag both cards as the statement before the migration did, then change one
         # profile: the old rule sees a profile stamped after its card as pending.
         conn.execute(
-            "UPDATE execution.lead_cards SET readiness = 'tagged', ruleset_version = %s, updated_at = clock_timestamp()",
+            "UPDATE execution.lead_cards"
+            " SET readiness = 'tagged', ruleset_version = %s, updated_at = clock_timestamp()",
             (version,),
         )
         conn.execute(

@@ -116,7 +116,8 @@ def test_card_without_tribe_terms_leaves_tribe(conn: psycopg.Connection) -> None
     assert members(conn)[cards["oven_notes"]][0] == "baking-sourdough"
 
     conn.execute(
-        "UPDATE social.profiles SET bio = 'Laminated dough nerd', updated_at = now() WHERE handle = 'oven_notes'"
+        "UPDATE social.profiles SET bio = 'Laminated dough nerd', updated_at = now(),"
+        " changed_xid = pg_current_xact_id() WHERE handle = 'oven_notes'"
     )
     refresh(conn)
 
