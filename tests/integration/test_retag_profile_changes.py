@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import psycopg
@@ -73,65 +75,79 @@ def personas(conn: psycopg.Connection[Any], card_id: uuid.UUID) -> set[str]:
     return {row["value"] for row in rows}
 
 
-def test_change_committed_after_pass_is_retagged(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def run_first(monkeypatch: pytest.MonkeyPatch, module: ModuleType, name: str, action: Callable[[], None]) -> None:
+    """Make `module.name` run `action` first, while its caller's transaction is open."""
+    original = getattr(module, name)
+
+    def action_then_original(*args: Any) -> Any:
+        action()
+        return original(*args)
+
+    monkeypatch.setattr(module, name, action_then_original)
+
+
+@pytest.fixture
+def two_connections(
+    database_url: str, tmp_path: Path
+) -> Iterator[tuple[psycopg.Connection[Any], psycopg.Connection[Any]]]:
+    """Yield an ingest connection and a tagging connection, after one gamer profile got its untagged card."""
     with connect(database_url, autocommit=True) as ingester, connect(database_url, autocommit=True) as tagger:
         ingest_bio(ingester, tmp_path, GAMER_BIO, T0)
         build(ingester)
+        yield ingester, tagger
 
-        # The tagging pass runs while the ingest transaction that changes the bio
-        # is still open, so it labels the card from the old bio.
-        passes_during_ingest: list[int] = []
-        store_rows = ingest_store._store_raw_and_observe
 
-        def store_then_tag(*args: Any) -> None:
-            store_rows(*args)
-            passes_during_ingest.append(tag(tagger))
+def test_change_committed_after_pass_is_retagged(
+    two_connections: tuple[psycopg.Connection[Any], psycopg.Connection[Any]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ingester, tagger = two_connections
 
-        monkeypatch.setattr(ingest_store, "_store_raw_and_observe", store_then_tag)
-        changed = ingest_bio(ingester, tmp_path, COACH_BIO, T0 + timedelta(days=1))
-        monkeypatch.undo()
+    # The tagging pass runs while the ingest transaction that changes the bio
+    # is still open, so it labels the card from the old bio.
+    passes_during_ingest: list[int] = []
+    run_first(monkeypatch, ingest_store, "_store_raw_and_observe", lambda: passes_during_ingest.append(tag(tagger)))
+    changed = ingest_bio(ingester, tmp_path, COACH_BIO, T0 + timedelta(days=1))
+    monkeypatch.undo()
 
-        card = only_card(tagger)
-        assert changed.profiles_changed == 1
-        assert passes_during_ingest == [1]
-        assert "gaming" in personas(tagger, card["id"])
+    card = only_card(tagger)
+    assert changed.profiles_changed == 1
+    assert passes_during_ingest == [1]
+    assert "gaming" in personas(tagger, card["id"])
 
-        assert tag(tagger) == 1
-        assert "coach" in personas(tagger, card["id"])
-        assert "gaming" not in personas(tagger, card["id"])
-        assert tag(tagger) == 0
+    assert tag(tagger) == 1
+    assert "coach" in personas(tagger, card["id"])
+    assert "gaming" not in personas(tagger, card["id"])
+    assert tag(tagger) == 0
 
 
 def test_change_committed_during_pass_is_retagged(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    two_connections: tuple[psycopg.Connection[Any], psycopg.Connection[Any]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    with connect(database_url, autocommit=True) as ingester, connect(database_url, autocommit=True) as tagger:
-        ingest_bio(ingester, tmp_path, GAMER_BIO, T0)
-        build(ingester)
+    ingester, tagger = two_connections
 
-        # The change commits after the pass read the profiles but before it marks
-        # the card tagged, so the mark must keep the snapshot of the read.
-        changes_during_pass: list[int] = []
-        load_observations = tagging_store._load_observations
+    # The change commits after the pass read the profiles but before it marks
+    # the card tagged, so the mark must keep the snapshot of the read.
+    changes_during_pass: list[int] = []
 
-        def ingest_then_load(*args: Any) -> Any:
-            changed = ingest_bio(ingester, tmp_path, COACH_BIO, T0 + timedelta(days=1))
-            changes_during_pass.append(changed.profiles_changed)
-            return load_observations(*args)
+    def ingest_change() -> None:
+        changed = ingest_bio(ingester, tmp_path, COACH_BIO, T0 + timedelta(days=1))
+        changes_during_pass.append(changed.profiles_changed)
 
-        monkeypatch.setattr(tagging_store, "_load_observations", ingest_then_load)
-        assert tag(tagger) == 1
-        monkeypatch.undo()
+    run_first(monkeypatch, tagging_store, "_load_observations", ingest_change)
+    assert tag(tagger) == 1
+    monkeypatch.undo()
 
-        card = only_card(tagger)
-        assert changes_during_pass == [1]
-        assert "gaming" in personas(tagger, card["id"])
+    card = only_card(tagger)
+    assert changes_during_pass == [1]
+    assert "gaming" in personas(tagger, card["id"])
 
-        assert tag(tagger) == 1
-        assert "coach" in personas(tagger, card["id"])
-        assert tag(tagger) == 0
+    assert tag(tagger) == 1
+    assert "coach" in personas(tagger, card["id"])
+    assert tag(tagger) == 0
 
 
 def test_change_before_readiness_move_is_retagged(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
@@ -224,7 +240,7 @@ def test_migration_keeps_pending_retags(empty_database_url: str, tmp_path: Path)
         add_profile(conn, "threads", "jo_coach", COACH_BIO)
         build(conn)
         # Tag both cards as the statement before the migration did, then change one
-        # profile: the old rule sees a profile stamped after its card as pending.
+        # profile. The old rule re-tags a card whose profile is stamped after it.
         conn.execute(
             "UPDATE execution.lead_cards"
             " SET readiness = 'tagged', ruleset_version = %s, updated_at = clock_timestamp()",

@@ -67,7 +67,7 @@ def _retag(conn: psycopg.Connection[Any], readiness: dict[UUID, Readiness]) -> N
 def _load_profiles(
     conn: psycopg.Connection[Any], card_ids: list[UUID]
 ) -> tuple[dict[UUID, list[tuple[UUID, Profile]]], str | None]:
-    """Return each card's profiles and the snapshot they were read under, None when no card has a profile."""
+    """Return each card's profiles and the snapshot they were read under, which is None when no card has one."""
     profiles: dict[UUID, list[tuple[UUID, Profile]]] = defaultdict(list)
     snapshot: str | None = None
     for row in conn.execute(sql("cards_profiles"), {"card_ids": card_ids}):

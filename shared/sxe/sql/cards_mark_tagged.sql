@@ -1,7 +1,7 @@
 -- Record the ruleset version and the snapshot the cards' labels were computed under, which
 -- `cards_profiles` returns, so that later passes re-tag a card only for changes it missed.
--- %(snapshot)s is NULL when none of the cards has a profile left; then this statement's
--- own snapshot stands in, since no profile was read.
+-- %(snapshot)s is NULL when none of the cards has a profile left. This statement's own
+-- snapshot is used then, because no profile was read.
 UPDATE execution.lead_cards
    SET ruleset_version = %(ruleset_version)s,
        tagged_snapshot = coalesce(%(snapshot)s::pg_snapshot, pg_current_snapshot()),

@@ -1,7 +1,7 @@
 -- Cards never tagged, tagged by another ruleset version, or with a profile changed by a
--- transaction that the snapshot of their last tagging pass did not see: one still running
--- when it was taken, or one that started later. A readiness move or any other card update
--- leaves the snapshot alone, so it cannot hide such a change.
+-- transaction that the snapshot of their last tagging pass cannot see, because it was still
+-- running or started later. Other card updates, such as readiness moves, leave the snapshot
+-- unchanged, so they cannot hide a profile change.
 SELECT card.id, card.readiness
   FROM execution.lead_cards AS card
  WHERE card.pool = %(pool)s

@@ -1,6 +1,6 @@
--- The profiles of each card, with the snapshot this statement reads them under: under
--- READ COMMITTED each statement takes its own, and the tags computed from these rows
--- must record this one.
+-- The profiles of each card, with the snapshot this statement reads them under. Under
+-- READ COMMITTED each statement takes its own snapshot, and the tags computed from these
+-- rows must record this one.
 SELECT link.card_id, pg_current_snapshot()::text AS snapshot, profile.*
   FROM execution.card_profiles AS link
   JOIN social.profiles AS profile ON profile.id = link.profile_id

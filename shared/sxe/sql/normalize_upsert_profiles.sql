@@ -9,8 +9,8 @@
 -- or when it was collected after this chunk: an older record never overwrites newer
 -- values. A field the new record leaves out keeps its stored value.
 --
--- changed_xid is the id of the transaction that last changed the profile (its column
--- default on insert): the tagging pass re-tags a card whose snapshot cannot see it.
+-- changed_xid is the id of the transaction that last changed the profile, from the column
+-- default on insert. A tagging pass re-tags every card whose snapshot cannot see it.
 INSERT INTO social.profiles (
     platform, identity_key, platform_user_id, handle, display_name, bio, profile_url,
     followers, following, posts, likes, verified, website_domain, language,
