@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import traceback
@@ -26,9 +27,25 @@ from sxe.logs import configure
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_DATABASE = 3
+# The status of a process ended by SIGPIPE, as shells report it for a reader that went away.
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        try:
+            return _main(argv)
+        finally:
+            # Output still buffered fails here, where it can be handled, and not at exit.
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader of stdout went away, as `head` does, so nothing more can be shown. Python
+        # would report the pipe again when it flushes stdout at exit, unless stdout leads nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     args = _parse(arguments)
     configure(args.log_level)

@@ -241,5 +241,6 @@ def test_cli_update_and_backfill(
     assert "pools: makers -> agencies,makers" in update_output
     assert "contact_fields: emails -> none" in update_output
     assert "sxe consumer backfill crm" in update_output
+    assert "page each feed again from the start, without a cursor" in update_output
     assert backfilled == 0
-    assert "1 handed-off cards queued" in backfill_output
+    assert "1 handed-off card queued" in backfill_output

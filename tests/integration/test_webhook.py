@@ -750,6 +750,16 @@ def test_normalize_command_works_the_queue(environment: str, capsys: pytest.Capt
     assert "Normalized 0 webhook batches" in again
 
 
+def test_normalize_command_counts_in_words(environment: str, capsys: pytest.CaptureFixture[str]) -> None:
+    call(delivery())
+
+    assert main(["normalize"]) == 0
+    text = capsys.readouterr().out
+
+    assert "Normalized 1 webhook batch: 1 stored, 0 duplicates," in text
+    assert "pool default: 1 card tagged" in text
+
+
 def test_normalize_tags_the_batch_pool(environment: str, capsys: pytest.CaptureFixture[str]) -> None:
     call(delivery({**EXAMPLE, "pool": "b2b-founders"}))
 

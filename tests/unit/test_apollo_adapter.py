@@ -179,6 +179,7 @@ def test_401_is_permanent() -> None:
     assert error.status_code == 401
     assert error.provider == "apollo"
     assert "Invalid access credentials." in str(error)
+    assert ".." not in str(error)
     assert API_KEY not in str(error)
 
 

@@ -226,7 +226,8 @@ def classify_status(
     already masked error text, and `hints` gives the fix per permanent status.
     """
     status = response.status_code
-    suffix = f": {detail}" if detail else ""
+    # The provider's own text usually ends a sentence already.
+    suffix = f": {detail.rstrip('. ')}" if detail else ""
 
     if status in (408, 429) or 500 <= status <= 599:
         retry_after = parse_retry_after(response.headers.get("retry-after"))

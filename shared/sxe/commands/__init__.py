@@ -18,3 +18,13 @@ def register_all(commands: Any) -> None:
     for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name):
         module = importlib.import_module(f"{__name__}.{module_info.name}")
         module.register(commands)
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """Return the number with the noun, plural unless the number is 1: "1 card", "3 cards".
+
+    `plural` replaces the noun with "s" added, as "batches" does for "batch".
+    """
+    if number == 1:
+        return f"{number} {noun}"
+    return f"{number} {plural or noun + 's'}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from sxe.commands import counted
 from sxe.config import load_settings
 from sxe.db import connect, database_url
 from sxe.db.migrate import migrate
@@ -100,6 +101,11 @@ def _update(args: argparse.Namespace) -> int:
         print(f"  {key}: {_setting(before[key])} -> {_setting(after[key])}")
     if set(after["pools"]) - set(before["pools"]):
         print(f"cards handed off before to the new pools are not queued; `sxe consumer backfill {args.name}` adds them")
+    if set(after["pools"]) != set(before["pools"]):
+        print(
+            "the consumer's feed cursors were issued for its old pools, so the feeds answer 400 to them: "
+            "page each feed again from the start, without a cursor"
+        )
     return 0
 
 
@@ -107,7 +113,7 @@ def _backfill(args: argparse.Namespace) -> int:
     with connect(database_url(load_settings()), autocommit=True) as conn:
         migrate(conn)
         queued = backfill_consumer(conn, args.name, pools=args.pool, actor=ACTOR)
-    print(f"consumer {args.name}: {queued} handed-off cards queued")
+    print(f"consumer {args.name}: {counted(queued, 'handed-off card')} queued")
     return 0
 
 

@@ -7,6 +7,7 @@ import dataclasses
 import json
 from typing import Any
 
+from sxe.commands import counted
 from sxe.config import load_settings
 from sxe.db import connect, database_url
 from sxe.db.migrate import migrate
@@ -44,11 +45,14 @@ def _normalize(args: argparse.Namespace) -> int:
         print(json.dumps({**counts, "tagged": tagged}, indent=2))
         return 0
     print(
-        f"Normalized {result.batches} webhook batches: {result.accepted} stored, {result.duplicates} duplicates, "
-        f"{result.quarantined} quarantined, {result.suppressed} withheld as suppressed"
+        f"Normalized {counted(result.batches, 'webhook batch', 'webhook batches')}: {result.accepted} stored, "
+        f"{counted(result.duplicates, 'duplicate')}, {result.quarantined} quarantined, "
+        f"{result.suppressed} withheld as suppressed"
     )
     if result.failed:
-        print(f"  {result.failed} batches failed and are retried later; the log names each job")
+        print(
+            f"  {counted(result.failed, 'batch', 'batches')} failed and will be retried later. The log names each job"
+        )
     for pool, count in tagged.items():
-        print(f"  pool {pool}: {count} cards tagged")
+        print(f"  pool {pool}: {counted(count, 'card')} tagged")
     return 0

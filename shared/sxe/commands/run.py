@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sxe.commands import counted
 from sxe.commands.import_file import add_csv_options, csv_options, ingest_jobs
 from sxe.config import MAX_INGEST_JOBS, load_settings
 from sxe.ingest.formats import format_names
@@ -81,17 +82,17 @@ def render_summary(summary: RunSummary) -> str:
     lines = [
         f"SXE run {data['run_id']}",
         "",
-        f"  ingest      {_count(data['ingested'], 'record')} stored, {_count(data['duplicates'], 'duplicate')}, "
-        f"{data['quarantined']} quarantined{_suppressed(data['suppressed'])} ({_count(len(data['files']), 'file')})",
+        f"  ingest      {counted(data['ingested'], 'record')} stored, {counted(data['duplicates'], 'duplicate')}, "
+        f"{data['quarantined']} quarantined{_suppressed(data['suppressed'])} ({counted(len(data['files']), 'file')})",
         *_skipped_files(data["skipped_files"]),
         *_empty_files(data["files"]),
-        f"  normalize   {_count(data['profiles'], 'profile')} touched, {data['new_profiles']} new",
+        f"  normalize   {counted(data['profiles'], 'profile')} touched, {data['new_profiles']} new",
         f"  lead cards  {data['lead_cards']} in pool, {data['new_lead_cards']} new, {data['tagged']} tagged",
         *_new_pool(data),
-        f"  identity    {_count(data['merged_cards'], 'card')} merged, {data['split_cards']} split",
+        f"  identity    {counted(data['merged_cards'], 'card')} merged, {data['split_cards']} split",
         # The same words as the --json keys: enrichment_enqueued, lookups, enriched, credits_spent.
-        f"  enrichment  {_count(data['enrichment_enqueued'], 'lookup')} enqueued, {data['lookups']} made, "
-        f"{_count(data['enriched'], 'card')} enriched, {_count(data['credits_spent'], 'credit')} spent"
+        f"  enrichment  {counted(data['enrichment_enqueued'], 'lookup')} enqueued, {data['lookups']} made, "
+        f"{counted(data['enriched'], 'card')} enriched, {counted(data['credits_spent'], 'credit')} spent"
         + (" (provider simulator)" if data["simulated_provider"] else ""),
     ]
     if data["enrichment_skipped"]:
@@ -99,7 +100,7 @@ def render_summary(summary: RunSummary) -> str:
         lines.append(f"              skipped: {skipped}")
     if data["dead_jobs"]:
         lines.append(
-            f"              {_count(data['dead_jobs'], 'lookup job')} failed for good; "
+            f"              {counted(data['dead_jobs'], 'lookup job')} failed for good; "
             "`sxe jobs list --state dead` shows why, docs/operations.md how to recover"
         )
     states = ", ".join(f"{state} {count}" for state, count in sorted(data["readiness"].items()))
@@ -113,7 +114,7 @@ def render_summary(summary: RunSummary) -> str:
     if bundle:
         lines += [
             "",
-            f"Bundle {bundle['id']}: {_count(bundle['records'], 'lead card')}",
+            f"Bundle {bundle['id']}: {counted(bundle['records'], 'lead card')}",
             f"  folder        {bundle['path']}",
             f"  download URL  {bundle['url']}",
             f"  manifest URL  {bundle['manifest_url']}",
@@ -144,13 +145,13 @@ def _new_pool(data: dict[str, Any]) -> list[str]:
 def _skipped_files(skipped: list[str]) -> list[str]:
     """Return the summary line naming the folder files left unread, or none."""
     names = [Path(name).name for name in skipped]
-    return _files_line(f"skipped {_count(len(names), 'file')} with another suffix", names)
+    return _files_line(f"skipped {counted(len(names), 'file')} with another suffix", names)
 
 
 def _empty_files(files: list[dict[str, Any]]) -> list[str]:
     """Return the summary line naming the files that held no record, or none."""
     names = [Path(item["file"]).name for item in files if not item["records"]]
-    return _files_line(f"no records in {_count(len(names), 'file')}", names)
+    return _files_line(f"no records in {counted(len(names), 'file')}", names)
 
 
 def _files_line(what: str, names: list[str]) -> list[str]:
@@ -160,7 +161,3 @@ def _files_line(what: str, names: list[str]) -> list[str]:
     listed = ", ".join(names[:SHOWN_FILES])
     more = f" and {len(names) - SHOWN_FILES} more" if len(names) > SHOWN_FILES else ""
     return [f"              {what}: {listed}{more}"]
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
