@@ -47,6 +47,7 @@ ALLOWED_KEYS = frozenset(
         "value",
         "threshold",
         "consumer",
+        "pool",
     }
 )
 # Bound per invocation by `bind`; callers may also pass them to `log`.

@@ -265,7 +265,14 @@ def card_stage(conn: psycopg.Connection[Any], settings: Settings, summary: RunSu
     with transaction(conn, role="sxe_worker"):
         summary.tagged = tag_pending_cards(conn, settings.pool, ruleset)
         refresh_tribes(conn, settings.pool)
-    log(logging.INFO, Event.CARDS_TAGGED, "lead cards built and tagged", stage="cards", count=summary.tagged)
+    log(
+        logging.INFO,
+        Event.CARDS_TAGGED,
+        "lead cards built and tagged",
+        stage="cards",
+        count=summary.tagged,
+        pool=settings.pool,
+    )
 
 
 @contextmanager

@@ -49,6 +49,8 @@ def test_full_run_logs_no_pii(
         assert not contains_pii(record["message"]), line
         assert not SIGNED_VALUE.search(line), line
         assert "secret" not in line.lower() or "[redacted]" in line, line
+    tagged = [json.loads(line) for line in lines if '"cards.tagged"' in line]
+    assert [record.get("pool") for record in tagged] == [summary.pool]
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,8 @@ from sxe.errors import DatabaseUnavailable
 from sxe.logs import Event, log
 
 DATABASE_NAME = "sxe"
+# The data folders whose server this process has logged as running.
+_ANNOUNCED: set[Path] = set()
 
 
 def start_embedded(pgdata: Path, *, at_exit: Literal["stop", "delete"] | None = "stop") -> str:
@@ -36,7 +38,10 @@ def start_embedded(pgdata: Path, *, at_exit: Literal["stop", "delete"] | None = 
     admin_url = server.get_uri()
     _ensure_database(admin_url)
 
-    log(logging.INFO, Event.DATABASE_STARTED, "embedded PostgreSQL is running", stage="db")
+    # A long-lived process, such as `sxe serve`, attaches once per request, so only the first attach is logged.
+    if pgdata not in _ANNOUNCED:
+        _ANNOUNCED.add(pgdata)
+        log(logging.INFO, Event.DATABASE_STARTED, "embedded PostgreSQL is running", stage="db")
     return str(server.get_uri(database=DATABASE_NAME))
 
 
