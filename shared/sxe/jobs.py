@@ -267,14 +267,17 @@ def counts(conn: psycopg.Connection[Any], queue: str) -> dict[str, int]:
     return {row["state"]: int(row["jobs"]) for row in conn.execute(sql("jobs_counts"), {"queue": queue})}
 
 
-def counts_by_queue(conn: psycopg.Connection[Any], *, pool: str | None = None) -> dict[str, dict[str, int]]:
-    """Return the number of jobs in each state per queue, without other pools' jobs when `pool` is given.
+def counts_by_queue(
+    conn: psycopg.Connection[Any], *, lookup_queue: str, pool: str | None = None
+) -> dict[str, dict[str, int]]:
+    """Return the number of jobs in each state per queue, without other pools' lookup jobs when `pool` is given.
 
-    A job belongs to a pool when its payload names one, as a lookup job's does. Jobs
-    that name none serve every pool and are always counted.
+    A job of `lookup_queue` counts for `pool` only when its payload names that pool, so an
+    erased lookup job, whose payload names none, counts only without `pool`. Jobs of every
+    other queue serve every pool and are always counted.
     """
     result: dict[str, dict[str, int]] = {}
-    for row in conn.execute(sql("jobs_counts_all"), {"pool": pool}):
+    for row in conn.execute(sql("jobs_counts_all"), {"pool": pool, "lookup_queue": lookup_queue}):
         result.setdefault(row["queue"], {})[row["state"]] = int(row["jobs"])
     return result
 

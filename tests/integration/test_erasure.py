@@ -317,6 +317,30 @@ def test_erase_cancels_queued_jobs(settings: Settings, first_run: RunSummary, co
     assert receipt.removed["jobs_cancelled"] == 1
 
 
+def test_erase_closes_dead_jobs(settings: Settings, first_run: RunSummary, conn: psycopg.Connection) -> None:
+    target = person(conn)
+    error = {"attempt": 1, "class": "PermanentProviderError", "message": "HTTP 401 from the provider"}
+    with transaction(conn, role="sxe_worker"):
+        dead = jobs.enqueue(conn, "enrich", {"card_id": str(target["card_id"]), "pool": "makers"})
+        done = jobs.enqueue(conn, "enrich", {"card_id": str(target["card_id"]), "pool": "makers"})
+    conn.execute(
+        "UPDATE ops.jobs SET state = 'dead', last_error = %s, errors = %s WHERE id = %s",
+        (Jsonb(error), Jsonb([error]), dead),
+    )
+    conn.execute("UPDATE ops.jobs SET state = 'succeeded' WHERE id = %s", (done,))
+
+    receipt = erase_handle(conn, settings, target)
+
+    rows = {row["id"]: row for row in conn.execute("SELECT id, state, payload, last_error, errors FROM ops.jobs")}
+    assert rows[dead]["state"] == "cancelled"
+    assert rows[dead]["payload"] == {"card_id": str(target["card_id"]), "erased_by": str(receipt.request_id)}
+    assert rows[dead]["last_error"] == error
+    assert rows[dead]["errors"] == [error]
+    assert rows[done]["state"] == "succeeded"
+    assert receipt.removed["dead_jobs_closed"] == 1
+    assert receipt.removed["jobs_cancelled"] == 0
+
+
 @pytest.mark.parametrize(
     "subject",
     ["https://x.com/Dana_W", "https://www.threads.net/@dana_w", "https://www.tiktok.com/@dana_w?lang=en", "x:@DANA_W"],

@@ -245,20 +245,42 @@ def test_two_dead_jobs_move_card_once(conn: psycopg.Connection[Any], capsys: pyt
 
 @pytest.mark.parametrize("readiness", ["suppressed", "merged"])
 @pytest.mark.usefixtures("environment")
-def test_finished_card_keeps_job_dead(
+def test_finished_card_job_is_closed(
     conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str], readiness: str
 ) -> None:
     job_id, card_id = add_enrich_job(conn, readiness)
+    conn.execute("UPDATE ops.jobs SET last_error = %s WHERE id = %s", (Jsonb({"class": "ProviderError"}), job_id))
 
     status = main(["jobs", "requeue", str(job_id)])
     text = capsys.readouterr().out
 
-    job = conn.execute("SELECT state FROM ops.jobs WHERE id = %s", (job_id,)).fetchone()
-    assert status == 1
+    job = conn.execute("SELECT state, last_error FROM ops.jobs WHERE id = %s", (job_id,)).fetchone()
+    assert status == 0
     assert text.startswith("0 dead jobs back in their queue")
-    assert f"enrichment job {job_id} stays dead: its card is {readiness}" in text
-    assert job["state"] == "dead"
+    assert f"1 dead enrichment jobs closed: {job_id}" in text
+    assert f"enrichment job {job_id} closed: its card is {readiness}, so no lookup can be recorded" in text
+    assert "back at the gate" not in text
+    assert job["state"] == "cancelled"
+    assert job["last_error"] == {"class": "ProviderError"}
     assert readiness_moves(conn, card_id) == []
+
+
+@pytest.mark.usefixtures("environment")
+def test_job_of_missing_card_is_closed(conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]) -> None:
+    job_id = conn.execute(
+        "INSERT INTO ops.jobs (queue, payload, state, attempts, max_attempts) VALUES ('enrich', %s, 'dead', 1, 5)"
+        " RETURNING id",
+        (Jsonb({"card_id": "00000000-0000-4000-8000-000000000001", "erased_by": "an erasure"}),),
+    ).fetchone()["id"]
+
+    status, result = run(capsys, "requeue", "--queue", "enrich")
+
+    job = conn.execute("SELECT state FROM ops.jobs WHERE id = %s", (job_id,)).fetchone()
+    assert status == 0
+    assert result["closed"] == [job_id]
+    assert result["close_reasons"] == {str(job_id): "its card no longer exists, so no lookup can be recorded for it"}
+    assert result["still_dead"] == {}
+    assert job["state"] == "cancelled"
 
 
 @pytest.mark.usefixtures("environment")
@@ -279,12 +301,12 @@ def test_requeue_exits_1_for_left_id(conn: psycopg.Connection[Any], capsys: pyte
 
 @pytest.mark.usefixtures("environment")
 def test_requeue_exits_1_for_dead_left(conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]) -> None:
-    job_id, _ = add_enrich_job(conn, "suppressed")
+    job_id, _ = add_enrich_job(conn, "enriched")
 
     status, result = run(capsys, "requeue", str(job_id))
 
     assert status == 1
-    assert result["still_dead"] == {str(job_id): "suppressed"}
+    assert result["still_dead"] == {str(job_id): "enriched"}
 
 
 @pytest.mark.usefixtures("environment")
@@ -296,15 +318,52 @@ def test_queue_requeue_exit_status(conn: psycopg.Connection[Any], capsys: pytest
     text = capsys.readouterr().out
     moved, _ = add_enrich_job(conn, "enrichment_failed")
     suppressed, _ = add_enrich_job(conn, "suppressed", index=1)
+    enriched, _ = add_enrich_job(conn, "enriched", index=2)
     status, result = run(capsys, "requeue", "--queue", "enrich")
 
     assert empty_status == 1
     assert (empty["requeued"], empty["closed"]) == ([], [])
+    assert empty["queue_reason"] == "no dead job in queue enrich"
     assert text_status == 1
-    assert text.startswith("0 dead jobs back in their queue")
+    assert text.splitlines() == ["0 dead jobs back in their queue", "  no dead job in queue enrich"]
     assert status == 0
-    assert result["closed"] == [moved]
-    assert result["still_dead"] == {str(suppressed): "suppressed"}
+    assert result["closed"] == [moved, suppressed]
+    assert result["still_dead"] == {str(enriched): "enriched"}
+    assert result["queue_reason"] is None
+
+
+@pytest.mark.usefixtures("environment")
+def test_queue_requeue_names_blocked_jobs(conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]) -> None:
+    add_job(conn, "pull", "dead", dedupe_key="handle:1")
+    add_job(conn, "pull", "queued", dedupe_key="handle:1")
+
+    status, result = run(capsys, "requeue", "--queue", "pull")
+
+    assert status == 1
+    assert result["requeued"] == []
+    assert result["queue_reason"] == (
+        "dead jobs left in queue pull: 1, because a queued or running job has the dedupe key of each"
+    )
+
+
+@pytest.mark.usefixtures("environment")
+def test_requeue_rejects_unknown_queue(conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]) -> None:
+    reports = add_job(conn, "reports", "dead")
+    dead = add_job(conn, "pull", "dead")
+
+    status = main(["jobs", "requeue", "--queue", "enrichment"])
+    error = capsys.readouterr().err
+    json_status = main(["jobs", "requeue", "--queue", "enrichment", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    found_status, found = run(capsys, "requeue", "--queue", "reports")
+
+    assert status == 2
+    assert "queue 'enrichment' is unknown: use one of enrich, normalize, pull, reports" in error
+    assert json_status == 2
+    assert "'enrichment'" in report["error"]["message"]
+    assert conn.execute("SELECT state FROM ops.jobs WHERE id = %s", (dead,)).fetchone()["state"] == "dead"
+    assert found_status == 0
+    assert found["requeued"] == [reports]
 
 
 def test_requeue_help_names_exit_status(capsys: pytest.CaptureFixture[str]) -> None:
@@ -315,3 +374,5 @@ def test_requeue_help_names_exit_status(capsys: pytest.CaptureFixture[str]) -> N
     assert "Exit status: 0 when every id given was requeued or closed" in text
     assert "1 when an id given was left alone" in text
     assert "from ready or handed_off back to tagged" in text
+    assert "card no longer exists, is suppressed (erased) or is merged is closed as well" in text
+    assert "2 for an unusable argument such as an unknown --queue" in text

@@ -26,6 +26,7 @@ from sxe.config import Settings
 from sxe.handoff import api
 from sxe.handoff.consumers import create_consumer
 from sxe.orchestrator.providers import Providers, apollo_adapter
+from sxe.runtime import alarms, health
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "apollo"
 POOL = "requeue-check"
@@ -152,3 +153,58 @@ def test_fixed_key_hands_card_off_again(
     assert memory == [{"outcome": "matched"}]
     keys = conn.execute("SELECT state, reserved_credits FROM ops.idempotency_keys").fetchall()
     assert keys == [{"state": "completed", "reserved_credits": 0}]
+
+
+def dead_jobs_alarm(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
+    """Check the dead_jobs alarm (threshold 0) once and return the changes as (alarm, state)."""
+    thresholds = alarms.load_thresholds(dead_jobs=0)
+    changes = alarms.check(conn, alarms.measure(health.report(conn, "test"), thresholds))
+    return [(change.alarm, change.state) for change in changes if change.alarm == "dead_jobs"]
+
+
+def test_erasure_closes_dead_lookup(
+    apollo: ApolloKey, conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    users = tmp_path / "users.jsonl"
+    users.write_text(json.dumps(x_user(7002, "Ines Duarte", "example.org")) + "\n", encoding="utf-8")
+    run_files(capsys, "run", str(users))
+    [job] = conn.execute("SELECT id, state FROM ops.jobs WHERE queue = 'enrich'").fetchall()
+    assert job["state"] == "dead"
+    assert dead_jobs_alarm(conn) == [("dead_jobs", "firing")]
+
+    receipt = run_files(capsys, "erase", "x:user_7002")
+
+    row = conn.execute("SELECT state, payload, last_error, errors FROM ops.jobs WHERE id = %s", (job["id"],)).fetchone()
+    assert receipt["removed"]["dead_jobs_closed"] == 1
+    assert row["state"] == "cancelled"
+    assert set(row["payload"]) == {"card_id", "erased_by"}
+    assert row["last_error"]["status_code"] == 401
+    assert [error["status_code"] for error in row["errors"]] == [401]
+    assert dead_jobs_alarm(conn) == [("dead_jobs", "ok")]
+
+
+def test_requeue_closes_dead_lookup_of_erased_card(
+    apollo: ApolloKey, conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    users = tmp_path / "users.jsonl"
+    users.write_text(json.dumps(x_user(7003, "Tomas Reyes", "example.org")) + "\n", encoding="utf-8")
+    run_files(capsys, "run", str(users))
+    [job] = conn.execute("SELECT id, payload FROM ops.jobs WHERE queue = 'enrich'").fetchall()
+    run_files(capsys, "erase", "x:user_7003")
+    # An erasure that cancelled only queued and running jobs left the dead one dead.
+    conn.execute("UPDATE ops.jobs SET state = 'dead' WHERE id = %s", (job["id"],))
+    assert dead_jobs_alarm(conn) == [("dead_jobs", "firing")]
+
+    status = main(["jobs", "requeue", str(job["id"])])
+    text = capsys.readouterr().out
+
+    state = conn.execute("SELECT state, last_error FROM ops.jobs WHERE id = %s", (job["id"],)).fetchone()
+    assert status == 0
+    assert f"enrichment job {job['id']} closed: its card is suppressed" in text
+    assert state["state"] == "cancelled"
+    assert state["last_error"]["status_code"] == 401
+    readiness = conn.execute(
+        "SELECT readiness FROM execution.lead_cards WHERE id = %s", (job["payload"]["card_id"],)
+    ).fetchone()
+    assert readiness["readiness"] == "suppressed"
+    assert dead_jobs_alarm(conn) == [("dead_jobs", "ok")]

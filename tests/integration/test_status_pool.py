@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 
 from sxe import audit
 from sxe.cli import main
-from sxe.db import transaction
+from sxe.db import sql, transaction
 from sxe.orchestrator import status
 
 PERIOD = "2026-12"
@@ -78,6 +78,48 @@ def test_pool_leaves_out_other_lookup_jobs(conn: psycopg.Connection[Any], two_po
     assert north["queues"]["pull"] == {"queued": 1}
     assert south["queues"]["pull"] == {"queued": 1}
     assert north["jobs"] == {"queued": 3}
+
+
+def erase_jobs_of(conn: psycopg.Connection[Any], card_id: str) -> None:
+    """Scrub and close the card's jobs with the statement an erasure runs, which strips `pool` from payloads."""
+    params = {"card_id_texts": [card_id], "request_id": "00000000-0000-4000-8000-00000000e1a5"}
+    with transaction(conn, role="sxe_worker"):
+        conn.execute(sql("erase_cancel_jobs"), params)
+
+
+def test_erased_lookup_counts_for_no_pool(conn: psycopg.Connection[Any], two_pools: dict[str, list[str]]) -> None:
+    north_card = two_pools["north"][0]
+    conn.execute("UPDATE ops.jobs SET state = 'dead' WHERE payload->>'card_id' = %s", (north_card,))
+    erase_jobs_of(conn, north_card)
+    # An erasure that closed only queued and running jobs left this one dead.
+    conn.execute("UPDATE ops.jobs SET state = 'dead' WHERE payload->>'card_id' = %s", (north_card,))
+
+    north = status.collect(conn, pool="north", period=PERIOD)
+    south = status.collect(conn, pool="south", period=PERIOD)
+    every = status.collect(conn, period=PERIOD)
+
+    assert north["queues"]["enrich"] == {"queued": 1}
+    assert south["queues"]["enrich"] == {"queued": 1}
+    assert every["queues"]["enrich"] == {"queued": 2, "dead": 1}
+    assert north["jobs"] == {"queued": 2}
+    assert south["jobs"] == {"queued": 2}
+
+
+def test_shared_queues_count_in_every_pool(conn: psycopg.Connection[Any], two_pools: dict[str, list[str]]) -> None:
+    conn.execute(
+        "INSERT INTO ops.jobs (queue, payload, state) VALUES ('normalize', %s, 'dead')",
+        (Jsonb({"webhook_batch_id": "00000000-0000-4000-8000-0000000000b1"}),),
+    )
+    erase_jobs_of(conn, two_pools["south"][0])
+
+    north = status.collect(conn, pool="north", period=PERIOD)
+    south = status.collect(conn, pool="south", period=PERIOD)
+
+    for report in (north, south):
+        assert report["queues"]["normalize"] == {"dead": 1}
+        assert report["queues"]["pull"] == {"queued": 1}
+    assert north["queues"]["enrich"] == {"queued": 2}
+    assert "enrich" not in south["queues"]
 
 
 def test_pool_counts_its_own_lookups(conn: psycopg.Connection[Any], two_pools: dict[str, list[str]]) -> None:

@@ -9,16 +9,21 @@ from typing import Any
 from sxe import audit, jobs
 from sxe.arguments import whole_number
 from sxe.config import load_settings
+from sxe.connectors.poll import PULL_QUEUE
 from sxe.db import connect, database_url, sql, transaction
 from sxe.db.migrate import migrate
 from sxe.db.rows import json_row
 from sxe.errors import UsageError
 from sxe.orchestrator.requeue import RequeueResult, requeue_dead_jobs
+from sxe.orchestrator.sweep import ENRICH_QUEUE
+from sxe.webhooks.handler import NORMALIZE_QUEUE
 
 ACTOR = "sxe_worker:cli"
 STATES = ("queued", "running", "succeeded", "failed", "dead", "cancelled")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 10_000
+# The queues that the code enqueues to. A queue name found in ops.jobs is known as well.
+QUEUES = (ENRICH_QUEUE, NORMALIZE_QUEUE, PULL_QUEUE)
 
 
 def register(commands: Any) -> None:
@@ -45,15 +50,18 @@ def register(commands: Any) -> None:
         "(cancelled) instead, and its card goes back to the gate: from enrichment_failed to qualified, and from "
         "ready or handed_off back to tagged. The next sxe run decides its lookups again under the budget, "
         "cooldowns and intent of that moment, and hands the card off again, with the contact data a new lookup "
-        "finds; consumers get it again through the cards feed and the pull queue. A card that is gone, "
-        "suppressed or merged keeps its dead job. Each requeue is audited.",
+        "finds; consumers get it again through the cards feed and the pull queue. A dead enrichment job whose "
+        "card no longer exists, is suppressed (erased) or is merged is closed as well, because no lookup can be "
+        "recorded for that card. The reason for each closed job is printed. Each requeue is audited.",
         epilog="Exit status: 0 when every id given was requeued or closed (with only --queue: when at least one "
         "job was), 1 when an id given was left alone (with only --queue: when no job was requeued or closed), "
-        "2 for an unusable argument, 3 when the database cannot be reached. The reason for each job left alone "
-        "is printed either way.",
+        "2 for an unusable argument such as an unknown --queue, 3 when the database cannot be reached. The "
+        "reason for each job left alone, or for a queue without dead jobs, is printed either way.",
     )
     requeue.add_argument("ids", nargs="*", type=int, metavar="ID", help="ids of dead jobs (see `sxe jobs list`)")
-    requeue.add_argument("--queue", help="every dead job of this queue, or only the ids given from it")
+    requeue.add_argument(
+        "--queue", help="every dead job of this queue, or only the ids given from it; such as normalize, enrich or pull"
+    )
     requeue.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     requeue.set_defaults(handler=_requeue)
 
@@ -84,23 +92,53 @@ def _requeue(args: argparse.Namespace) -> int:
     with connect(database_url(load_settings()), autocommit=True) as conn:
         migrate(conn)
         with transaction(conn, role="sxe_worker"):
+            if args.queue is not None:
+                check_queue(conn, args.queue)
             done = requeue_dead_jobs(conn, ids=args.ids or None, queue=args.queue)
             detail = {
                 "requeued": done.requeued,
                 "cards_back_to_gate": [str(card_id) for card_id in done.reopened_cards],
                 "closed": done.closed,
+                "close_reasons": {str(job_id): reason for job_id, reason in done.close_reasons.items()},
                 "requested_ids": args.ids,
                 "queue": args.queue,
             }
             audit.append(conn, actor=ACTOR, action="jobs.requeued", subject="jobs", detail=detail)
             left = _left_reasons(conn, args, done)
+            queue_reason = None if args.ids else _queue_reason(conn, args.queue, done)
 
     still_dead = {str(job_id): state for job_id, state in done.still_dead.items()}
     if args.json:
-        print(json.dumps({**detail, "still_dead": still_dead, "not_requeued": left}, indent=2))
+        report = {**detail, "still_dead": still_dead, "not_requeued": left, "queue_reason": queue_reason}
+        print(json.dumps(report, indent=2))
     else:
-        print(render_requeue(done, left))
+        print(render_requeue(done, left, queue_reason))
     return requeue_status(args, done, left)
+
+
+def check_queue(conn: Any, queue: str) -> None:
+    """Raise UsageError when `queue` is neither a queue the code enqueues to nor one found in ops.jobs."""
+    if queue in QUEUES:
+        return
+    # NOTE: no index starts with the queue column, so this reads the whole job table. It runs
+    # only for a name outside QUEUES, which is rare for an operator command.
+    found = {row["queue"] for row in conn.execute(sql("jobs_queues"))}
+    if queue in found:
+        return
+    known = ", ".join(sorted({*QUEUES, *found}))
+    raise UsageError(f"queue {queue!r} is unknown: use one of {known} (`sxe jobs list` shows the jobs of each)")
+
+
+def _queue_reason(conn: Any, queue: str | None, done: RequeueResult) -> str | None:
+    """Return why a requeue by queue alone left dead jobs in `queue` or found none; None when nothing needs a reason."""
+    if queue is None:
+        return None
+    blocked = jobs.counts(conn, queue).get("dead", 0) - len(done.still_dead)
+    if blocked > 0:
+        return f"dead jobs left in queue {queue}: {blocked}, because a queued or running job has the dedupe key of each"
+    if not (done.requeued or done.closed or done.still_dead):
+        return f"no dead job in queue {queue}"
+    return None
 
 
 def requeue_status(args: argparse.Namespace, done: RequeueResult, left: dict[str, str]) -> int:
@@ -129,16 +167,22 @@ def _left_reasons(conn: Any, args: argparse.Namespace, done: RequeueResult) -> d
     return reasons
 
 
-def render_requeue(done: RequeueResult, left: dict[str, str]) -> str:
-    """Return the summary of a requeue: jobs moved, cards sent back to the gate, and what stayed dead and why."""
+def render_requeue(done: RequeueResult, left: dict[str, str], queue_reason: str | None = None) -> str:
+    """Return the summary of a requeue: jobs moved, jobs closed, cards sent back to the gate, and jobs left and why."""
     lines = [f"{len(done.requeued)} dead jobs back in their queue" + _ids(done.requeued)]
+    if queue_reason is not None:
+        lines.append(f"  {queue_reason}")
     if done.closed:
+        lines.append(f"{len(done.closed)} dead enrichment jobs closed" + _ids(done.closed))
+    if done.reopened_cards:
         lines.append(
-            f"{len(done.closed)} dead enrichment jobs closed, {len(done.reopened_cards)} of their cards back at "
-            "the gate: the next run decides them again, enqueues new lookups where allowed and hands them off again"
+            f"{len(done.reopened_cards)} cards back at the gate: the next run decides them again, "
+            "enqueues new lookups where allowed and hands them off again"
         )
+    for job_id, reason in done.close_reasons.items():
+        lines.append(f"  enrichment job {job_id} closed: {reason}")
     for job_id, state in done.still_dead.items():
-        lines.append(f"  enrichment job {job_id} stays dead: its card is {state}, so a lookup could not be recorded")
+        lines.append(f"  enrichment job {job_id} stays dead: its card is {state}, which a requeue does not move back")
     for left_id, reason in left.items():
         lines.append(f"  job {left_id} not requeued: {reason}")
     return "\n".join(lines)

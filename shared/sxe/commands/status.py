@@ -16,8 +16,8 @@ def register(commands: Any) -> None:
     parser = commands.add_parser("status", help="show jobs, card readiness and provider usage, breakers and budgets")
     parser.add_argument(
         "--pool",
-        help="leave out other pools' cards, lookup jobs, lookups and budgets (default: every pool);"
-        " shared queues, breakers and provider budgets stay",
+        help="leave out other pools' cards, lookup jobs, lookups and budgets, and the lookup jobs of erased cards "
+        "(default: every pool); shared queues, breakers and provider budgets stay",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     parser.set_defaults(handler=_status)

@@ -11,8 +11,9 @@ those contacts. Then, in one transaction as sxe_worker:
   seen in their bios are deleted;
 - webhook records that wait for normalization and show one of their identifiers
   are replaced by null in their delivery (`sxe.webhooks.intake`);
-- the cached provider results (lookup memory, idempotency keys) are deleted, jobs
-  are cancelled and keep only the card id, and gate decisions lose their fingerprint;
+- the cached provider results (lookup memory, idempotency keys) are deleted, queued,
+  running and dead jobs are cancelled, every job keeps only the card id, and gate
+  decisions lose their fingerprint;
 - the cards move to `suppressed`, and a `tombstone` event per card tells downstream
   consumers to delete them;
 - every bundle holding a card is revoked, and other people's cards in those
@@ -240,6 +241,7 @@ def _erase_rows(
     removed["idempotency_keys"] = _count(conn, "erase_delete_idempotency_keys", ids)
     jobs = _one(conn, "erase_cancel_jobs", {"card_id_texts": card_texts, "request_id": receipt.request_id})
     removed["jobs_cancelled"], removed["job_payloads_scrubbed"] = int(jobs["cancelled"]), int(jobs["scrubbed"])
+    removed["dead_jobs_closed"] = int(jobs["dead_closed"])
     removed["decision_fingerprints"] = _count(conn, "erase_clear_decisions", {"card_ids": person.card_ids})
 
     conn.execute(sql("erase_detach_contacts"), {"contact_ids": person.contact_ids})

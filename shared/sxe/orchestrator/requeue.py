@@ -10,9 +10,10 @@ memory and settled its budget reservation at 0, so the new decision is neither b
 nor charged twice.
 
 The dead job is then closed (`cancelled`). So is one whose card is already back at the
-gate, or was decided again by the gate since the job was enqueued. A card that is gone,
-suppressed or merged keeps its dead job, as does one in a state that only a later
-decision can reach. Every other dead job goes back to its queue.
+gate, or was decided again by the gate since the job was enqueued, and one whose card is
+gone, suppressed (erased) or merged, because no lookup can ever be recorded for such a
+card. A job whose card is in a state that only a later decision can reach stays dead.
+Every other dead job goes back to its queue.
 """
 
 from __future__ import annotations
@@ -33,16 +34,25 @@ REOPEN_REASON = "dead job requeued"
 AT_THE_GATE = frozenset({Readiness.NEW.value, Readiness.TAGGED.value, Readiness.QUALIFIED.value})
 # States a run moves a card to after its lookup failed: `reopen` walks them back to tagged.
 PASSED_ON = frozenset({Readiness.READY.value, Readiness.HANDED_OFF.value})
+# States in which a card takes no lookup result ever again.
+FINISHED = frozenset({Readiness.SUPPRESSED.value, Readiness.MERGED.value})
 
 
 @dataclass(slots=True)
 class RequeueResult:
-    """The outcome of a requeue: jobs back in their queue, cards back at the gate, enrichment jobs left dead."""
+    """The outcome of a requeue: jobs back in their queue, cards back at the gate, enrichment jobs closed or dead."""
 
     requeued: list[int] = field(default_factory=list)
     reopened_cards: list[UUID] = field(default_factory=list)
     closed: list[int] = field(default_factory=list)
+    # The reason each closed job was closed, keyed by job id.
+    close_reasons: dict[int, str] = field(default_factory=dict)
+    # The readiness of the card of each enrichment job left dead, keyed by job id.
     still_dead: dict[int, str] = field(default_factory=dict)
+
+    def close(self, job_id: int, reason: str) -> None:
+        self.closed.append(job_id)
+        self.close_reasons[job_id] = reason
 
 
 def requeue_dead_jobs(
@@ -70,12 +80,10 @@ def _send_back_to_gate(
     `reopened` contains the cards already moved by this requeue, because two dead jobs of one
     card (a provider each) must move it only once.
     """
-    readiness, card_id = row["readiness"], row["card_id"]
-    if readiness is None or readiness in (Readiness.SUPPRESSED.value, Readiness.MERGED.value):
-        result.still_dead[row["id"]] = readiness or "deleted"
-        return
-    if readiness in AT_THE_GATE or row["decided_since"] or card_id in reopened:
-        result.closed.append(row["id"])
+    job_id, readiness, card_id = row["id"], row["readiness"], row["card_id"]
+    reason = _reason_to_close_as_is(row, reopened)
+    if reason is not None:
+        result.close(job_id, reason)
         return
 
     if readiness == Readiness.ENRICHMENT_FAILED.value:
@@ -83,8 +91,24 @@ def _send_back_to_gate(
     elif readiness in PASSED_ON:
         reopen(conn, card_id, Readiness(readiness), REOPEN_REASON)
     else:
-        result.still_dead[row["id"]] = readiness
+        result.still_dead[job_id] = readiness
         return
     reopened.add(card_id)
     result.reopened_cards.append(card_id)
-    result.closed.append(row["id"])
+    result.close(job_id, f"its card went back to the gate from {readiness}")
+
+
+def _reason_to_close_as_is(row: dict[str, Any], reopened: set[UUID]) -> str | None:
+    """Return why the dead enrichment job can be closed without moving its card, or None when the card must move."""
+    readiness = row["readiness"]
+    if readiness is None:
+        return "its card no longer exists, so no lookup can be recorded for it"
+    if readiness in FINISHED:
+        return f"its card is {readiness}, so no lookup can be recorded for it"
+    if readiness in AT_THE_GATE:
+        return f"its card is {readiness}, already back at the gate"
+    if row["decided_since"]:
+        return "the gate decided its card again after the job was enqueued"
+    if row["card_id"] in reopened:
+        return "another dead job of its card sent the card back to the gate"
+    return None

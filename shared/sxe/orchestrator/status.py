@@ -9,6 +9,7 @@ import psycopg
 from sxe import jobs
 from sxe.db import sql
 from sxe.orchestrator import controls
+from sxe.orchestrator.sweep import ENRICH_QUEUE
 
 
 def collect(conn: psycopg.Connection[Any], *, pool: str | None = None, period: str | None = None) -> dict[str, Any]:
@@ -17,11 +18,12 @@ def collect(conn: psycopg.Connection[Any], *, pool: str | None = None, period: s
     Reads the audit log, so it runs as the session user (an operator), not as a runtime role.
     `jobs` counts every queue's jobs by state and `cards` the cards by readiness. With `pool`
     (None for every pool), the other pools' cards, lookup jobs, lookups and budgets are
-    left out. The jobs that serve every pool, and each provider's breaker and budget,
-    which every pool draws on, stay.
+    left out, and so are erased lookup jobs, which name no pool. The jobs of the other
+    queues, which serve every pool, and each provider's breaker and budget, which every
+    pool draws on, stay.
     """
     period = period or controls.budget_period()
-    queues = jobs.counts_by_queue(conn, pool=pool)
+    queues = jobs.counts_by_queue(conn, pool=pool, lookup_queue=ENRICH_QUEUE)
     job_counts: dict[str, int] = {}
     for states in queues.values():
         for state, count in states.items():

@@ -1,9 +1,10 @@
--- Jobs per queue and state. With a pool, the jobs whose payload names another pool (the
--- lookup jobs) are left out, and jobs that serve every pool, which name none, stay.
+-- Jobs per queue and state. With a pool, a lookup job (queue %(lookup_queue)s) counts only
+-- when its payload names that pool; an erased one, whose payload names no pool, counts for
+-- none. Jobs of the other queues serve every pool and always count.
 SELECT queue, state, count(*) AS jobs
   FROM ops.jobs
  WHERE %(pool)s::text IS NULL
-    OR NOT (payload ? 'pool')
+    OR queue <> %(lookup_queue)s
     OR payload->>'pool' = %(pool)s
  GROUP BY queue, state
  ORDER BY queue, state;
