@@ -162,14 +162,22 @@ def dead_jobs_alarm(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
     return [(change.alarm, change.state) for change in changes if change.alarm == "dead_jobs"]
 
 
+def run_until_lookup_dies(
+    conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str], tmp_path: Path, user_id: int
+) -> dict[str, Any]:
+    """Run one X user through `sxe run` while Apollo rejects the key, and return the dead lookup job."""
+    users = tmp_path / "users.jsonl"
+    users.write_text(json.dumps(x_user(user_id, "Ines Duarte", "example.org")) + "\n", encoding="utf-8")
+    run_files(capsys, "run", str(users))
+    [job] = conn.execute("SELECT id, state, payload FROM ops.jobs WHERE queue = 'enrich'").fetchall()
+    assert job["state"] == "dead"
+    return dict(job)
+
+
 def test_erasure_closes_dead_lookup(
     apollo: ApolloKey, conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    users = tmp_path / "users.jsonl"
-    users.write_text(json.dumps(x_user(7002, "Ines Duarte", "example.org")) + "\n", encoding="utf-8")
-    run_files(capsys, "run", str(users))
-    [job] = conn.execute("SELECT id, state FROM ops.jobs WHERE queue = 'enrich'").fetchall()
-    assert job["state"] == "dead"
+    job = run_until_lookup_dies(conn, capsys, tmp_path, 7002)
     assert dead_jobs_alarm(conn) == [("dead_jobs", "firing")]
 
     receipt = run_files(capsys, "erase", "x:user_7002")
@@ -183,13 +191,10 @@ def test_erasure_closes_dead_lookup(
     assert dead_jobs_alarm(conn) == [("dead_jobs", "ok")]
 
 
-def test_requeue_closes_dead_lookup_of_erased_card(
+def test_requeue_closes_erased_card_lookup(
     apollo: ApolloKey, conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    users = tmp_path / "users.jsonl"
-    users.write_text(json.dumps(x_user(7003, "Tomas Reyes", "example.org")) + "\n", encoding="utf-8")
-    run_files(capsys, "run", str(users))
-    [job] = conn.execute("SELECT id, payload FROM ops.jobs WHERE queue = 'enrich'").fetchall()
+    job = run_until_lookup_dies(conn, capsys, tmp_path, 7003)
     run_files(capsys, "erase", "x:user_7003")
     # An erasure that cancelled only queued and running jobs left the dead one dead.
     conn.execute("UPDATE ops.jobs SET state = 'dead' WHERE id = %s", (job["id"],))

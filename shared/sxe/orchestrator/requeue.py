@@ -10,9 +10,10 @@ memory and settled its budget reservation at 0, so the new decision is neither b
 nor charged twice.
 
 The dead job is then closed (`cancelled`). So is one whose card is already back at the
-gate, or was decided again by the gate since the job was enqueued, and one whose card is
-gone, suppressed (erased) or merged, because no lookup can ever be recorded for such a
-card. A job whose card is in a state that only a later decision can reach stays dead.
+gate, or was decided again by the gate since the job was enqueued. A job whose card is
+gone, suppressed (erased) or merged is closed as well, because no lookup can ever be
+recorded for such a card. A job whose card is in a state that only a later decision can
+reach stays dead.
 Every other dead job goes back to its queue.
 """
 

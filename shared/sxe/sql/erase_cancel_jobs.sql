@@ -1,7 +1,7 @@
 -- Queued, running and dead jobs of the cards are cancelled, and dead ones keep their error
 -- history. No job of an erased card can be useful again, and a dead one would keep the
 -- dead_jobs alarm firing. Every job of the cards keeps only the card id in its payload,
--- because the lookup request holds the person's name. A worker still holding a cancelled job
+-- because the lookup request contains the person's name. A worker still holding a cancelled job
 -- finds its lease gone and its result is discarded.
 WITH touched AS (
     UPDATE ops.jobs

@@ -1,5 +1,5 @@
 -- Jobs per queue and state. With a pool, a lookup job (queue %(lookup_queue)s) counts only
--- when its payload names that pool; an erased one, whose payload names no pool, counts for
+-- when its payload names that pool. An erased lookup job names no pool, so it counts for
 -- none. Jobs of the other queues serve every pool and always count.
 SELECT queue, state, count(*) AS jobs
   FROM ops.jobs
