@@ -220,6 +220,47 @@ def test_revoked_bundle_neighbours_go_out_again(
     assert str(target["card_id"]) not in reissued
 
 
+def test_revoked_bundle_neighbours_stay_in_feed(
+    settings: Settings, first_run: RunSummary, conn: psycopg.Connection
+) -> None:
+    target = person(conn)
+
+    receipt = erase_handle(conn, settings, target)
+
+    states = conn.execute(
+        "SELECT DISTINCT readiness FROM execution.lead_cards WHERE id::text = ANY(%s)", (receipt.cards_reissued,)
+    ).fetchall()
+    assert [row["readiness"] for row in states] == ["ready"]
+
+
+def test_neighbour_in_live_bundle_stays_handed_off(
+    settings: Settings, first_run: RunSummary, conn: psycopg.Connection
+) -> None:
+    target = person(conn)
+    assert first_run.bundle is not None
+    kept = next(card_id for card_id in bundle_card_ids(first_run) if card_id != str(target["card_id"]))
+    with transaction(conn):
+        conn.execute(
+            """INSERT INTO ops.bundles (id, pool, schema_version, manifest_key, data_key, record_count, sha256)
+               SELECT gen_random_uuid(), pool, schema_version, 'later/manifest.json', 'later/records.jsonl.gz',
+                      1, sha256
+                 FROM ops.bundles WHERE id = %s""",
+            (first_run.bundle.id,),
+        )
+        conn.execute(
+            "INSERT INTO ops.bundle_cards (bundle_id, card_id) "
+            "SELECT id, %s FROM ops.bundles WHERE data_key = 'later/records.jsonl.gz'",
+            (kept,),
+        )
+
+    receipt = erase_handle(conn, settings, target)
+
+    assert kept not in receipt.cards_reissued
+    assert len(receipt.cards_reissued) == first_run.bundle.records - 2
+    row = conn.execute("SELECT readiness FROM execution.lead_cards WHERE id = %s", (kept,)).fetchone()
+    assert row["readiness"] == "handed_off"
+
+
 def test_erase_by_email_finds_card(settings: Settings, first_run: RunSummary, conn: psycopg.Connection) -> None:
     target = person(conn)
     store = LocalObjectStore(settings.objects_dir)

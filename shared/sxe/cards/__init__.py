@@ -3,6 +3,7 @@
     new → tagged → qualified ─→ enrichment_queued → enriched | no_match | enrichment_failed → ready → handed_off
                  ↘ disqualified   ↘ ready (nothing to look up), enriched | no_match (remembered lookup)
     ready, handed_off → stale → tagged (its profiles changed)       any state → suppressed (erasure)
+    handed_off → ready (the bundle that carried it was revoked, so it goes out again)
     enriched, no_match, enrichment_failed → stale (its profiles changed before handoff)
     any state but enrichment_queued → merged (its person joined another card's person)
 
@@ -70,7 +71,7 @@ TRANSITIONS: dict[Readiness, frozenset[Readiness]] = {
     Readiness.NO_MATCH: frozenset({Readiness.ENRICHED, Readiness.READY, Readiness.STALE}),
     Readiness.ENRICHMENT_FAILED: frozenset({Readiness.READY, Readiness.QUALIFIED, Readiness.STALE}),
     Readiness.READY: frozenset({Readiness.HANDED_OFF, Readiness.STALE}),
-    Readiness.HANDED_OFF: frozenset({Readiness.STALE}),
+    Readiness.HANDED_OFF: frozenset({Readiness.STALE, Readiness.READY}),
     Readiness.STALE: frozenset({Readiness.TAGGED}),
     Readiness.SUPPRESSED: frozenset(),
     Readiness.MERGED: frozenset(),

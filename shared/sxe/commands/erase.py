@@ -83,7 +83,7 @@ def render(receipt: ErasureReceipt) -> str:
     lines.append("")
     lines.append(_id_line("Cards suppressed", receipt.cards_suppressed))
     lines.append(_id_line("Bundles revoked", receipt.bundles_revoked))
-    lines.append(_id_line("Other cards of revoked bundles, back to tagged", receipt.cards_reissued))
+    lines.append(_id_line("Other cards of revoked bundles, back to ready", receipt.cards_reissued))
     lines.append(_id_line("Suppressed identifier HMACs", receipt.suppressed_hmacs))
     lines.append(f"Bundle objects deleted: {receipt.objects_deleted}")
     return "\n".join(lines)

@@ -41,7 +41,7 @@ from uuid import UUID
 import psycopg
 
 from sxe import audit
-from sxe.cards import Readiness, transition
+from sxe.cards import Readiness, transition, transition_cards
 from sxe.compliance import suppression
 from sxe.compliance.suppression import Identifier, IdentifierKind
 from sxe.db import sql, transaction
@@ -309,14 +309,12 @@ def _revoke_bundles(
     # earlier attempt left them, but the receipt names only what this erasure revoked.
     receipt.bundles_revoked = [str(row["id"]) for row in bundles if row["newly_revoked"]]
 
-    # Other people's cards in a revoked bundle are sent again: back to tagged, so the next
-    # sweep reuses their remembered lookups and the next handoff bundles them.
+    # Other people's cards in a revoked bundle are sent again: back to ready, where they stay
+    # in the cards feed with their contact data and the next handoff bundles them.
     neighbours = conn.execute(
         sql("erase_bundle_neighbours"), {"bundle_ids": [row["id"] for row in bundles], "card_ids": card_ids}
     ).fetchall()
-    for row in neighbours:
-        transition(conn, row["id"], Readiness.STALE, "bundle revoked")
-        transition(conn, row["id"], Readiness.TAGGED, "bundle revoked")
+    transition_cards(conn, [row["id"] for row in neighbours], Readiness.READY, "bundle revoked")
     receipt.cards_reissued = [str(row["id"]) for row in neighbours]
     return list(bundles)
 
