@@ -102,7 +102,7 @@ def timed_pass(url: str, files: list[Path], settings: Settings) -> tuple[dict[st
         with timer.stage("migrate"):
             migrate(conn)
         with timer.stage("ingest"):
-            ingest_stage(conn, files, None, summary)
+            ingest_stage(conn, files, None, summary, pool=settings.pool)
         with timer.stage("cards_tagging"):
             card_stage(conn, settings, summary)
         with timer.stage("enrichment"):

@@ -7,6 +7,7 @@ raises ConfigError naming the variable.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -246,8 +247,13 @@ class Settings(BaseSettings):
         return self.state_dir / "pgdata"
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Build settings from the environment and explicit overrides; raise ConfigError on a bad value."""
+def load_settings(*, option_names: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build settings from the environment and explicit overrides; raise ConfigError on a bad value.
+
+    The error names where the bad value came from: the `SXE_*` variable, or for an
+    override the command-line option or event key that `option_names` maps its field
+    to (the field name when it maps none). It shows the value unless the field is secret.
+    """
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
@@ -256,5 +262,18 @@ def load_settings(**overrides: object) -> Settings:
         if not first["loc"]:
             # A check across several variables; its message names them.
             raise ConfigError(f"invalid settings: {message}; fix the variables or unset them") from exc
-        name = "SXE_" + "_".join(str(part) for part in first["loc"]).upper()
-        raise ConfigError(f"invalid {name}: {message}; fix the variable or unset it to use the default") from exc
+        field = "_".join(str(part) for part in first["loc"])
+        shown = "" if _is_secret(field) else f" {first['input']!r}"
+        if field in overrides:
+            name = (option_names or {}).get(field, field)
+            raise ConfigError(f"invalid {name}{shown}: {message}; fix the value of {name}") from exc
+        name = f"SXE_{field.upper()}"
+        raise ConfigError(f"invalid {name}{shown}: {message}; fix the variable or unset it to use the default") from exc
+
+
+def _is_secret(field: str) -> bool:
+    """Tell whether a setting's value must stay out of messages: keys, tokens, secrets and URLs that may carry them."""
+    declared = Settings.model_fields.get(field)
+    if declared is not None and "SecretStr" in str(declared.annotation):
+        return True
+    return any(part in field for part in ("key", "secret", "token", "password", "url"))

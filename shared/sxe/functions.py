@@ -146,7 +146,13 @@ def _import(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, 
         from sxe.ingest.bulk import import_object
 
         result = import_object(
-            conn, settings, str(event["key"]), format_name=format_name, column_map=column_map, platform=platform
+            conn,
+            settings,
+            str(event["key"]),
+            pool=settings.pool,
+            format_name=format_name,
+            column_map=column_map,
+            platform=platform,
         )
         summary.files.append(result)
         return
@@ -154,7 +160,7 @@ def _import(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, 
         path = Path(str(event["path"]))
         if not path.is_file():
             raise UsageError(f"import path {path} is not a file; send an existing file or inline 'content'")
-        ingest_stage(conn, [path], format_name, summary, column_map=column_map, platform=platform)
+        ingest_stage(conn, [path], format_name, summary, pool=settings.pool, column_map=column_map, platform=platform)
         return
     if "content" not in event:
         raise UsageError("the import event needs a 'key', 'path' or 'content' key; send one of them")
@@ -163,7 +169,7 @@ def _import(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, 
     with tempfile.TemporaryDirectory(prefix="sxe-import-") as folder:
         path = Path(folder) / name
         path.write_text(str(event["content"]), encoding="utf-8")
-        ingest_stage(conn, [path], format_name, summary, column_map=column_map, platform=platform)
+        ingest_stage(conn, [path], format_name, summary, pool=settings.pool, column_map=column_map, platform=platform)
 
 
 def _csv_options(event: dict[str, Any]) -> tuple[dict[str, str], Platform | None]:

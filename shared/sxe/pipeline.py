@@ -31,7 +31,7 @@ from sxe.handoff.records import RecordFormat
 from sxe.handoff.storage import build_store, download_url, signing_secret  # noqa: F401 - signing_secret is re-exported
 from sxe.ingest.compressed import content_suffix
 from sxe.ingest.formats import get_format
-from sxe.ingest.parallel import ingest_files
+from sxe.ingest.parallel import Source, ingest_files
 from sxe.ingest.reader import CSV_SUFFIXES, JSONL_SUFFIXES
 from sxe.ingest.store import FileResult, QuarantinedRecord
 from sxe.intelligence import load_default_ruleset
@@ -189,6 +189,7 @@ def run(
             files,
             format_name,
             summary,
+            pool=settings.pool,
             screen=IngestScreen(lambda: suppression_key(settings)),
             jobs=settings.ingest_jobs,
             column_map=column_map,
@@ -208,12 +209,13 @@ def ingest_stage(
     format_name: str | None,
     summary: RunSummary,
     *,
+    pool: str,
     screen: IngestScreen | None = None,
     jobs: int = 1,
     column_map: dict[str, str] | None = None,
     platform: Platform | None = None,
 ) -> None:
-    """Ingest and normalize each file in turn, adding its counts to `summary`.
+    """Ingest and normalize each file in turn for the audience pool `pool`, adding its counts to `summary`.
 
     `screen` checks records against the suppression list; None keys it from the environment.
     `jobs` processes share the per-record work, and the results do not depend on it.
@@ -230,6 +232,7 @@ def ingest_stage(
         column_map=column_map,
         platform=platform,
         screen=screen,
+        source=Source(pool=pool),
     )
     for result in results:
         path = Path(result.file)

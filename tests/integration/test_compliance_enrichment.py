@@ -47,7 +47,7 @@ def one_job(conn: psycopg.Connection[Any], database_url: str, tmp_path: Path) ->
     """Sweep the example file and keep one queued job whose person the simulator matches with an email and phone."""
     settings = load_settings(database_url=database_url, state_dir=tmp_path, suppression_key=KEY.decode())
     summary = RunSummary(run_id=str(uuid.uuid4()))
-    ingest_stage(conn, [EXAMPLE], None, summary)
+    ingest_stage(conn, [EXAMPLE], None, summary, pool=settings.pool)
     card_stage(conn, settings, summary)
     with ProviderSimulator() as simulator:
         adapter = ApolloPeopleMatch(

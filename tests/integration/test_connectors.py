@@ -85,7 +85,7 @@ def pull(conn: psycopg.Connection[Any], source: str, recorder: Recorder, *target
     format_name = options.pop("format_name", None)
     request = PullRequest(tuple(targets), by_id=by_id, format_name=format_name)
     with recorder.client() as http:
-        return run_pull(conn, connector, request, http=http, sleep=lambda seconds: None, **options)
+        return run_pull(conn, connector, request, http=http, pool="default", sleep=lambda seconds: None, **options)
 
 
 def count(conn: psycopg.Connection[Any], table: str) -> int:
@@ -176,7 +176,7 @@ def test_missing_token_is_usage_error(conn: psycopg.Connection[Any]) -> None:
     connector = get_connector("x", ConnectorSettings(x_bearer_token=None))
 
     with pytest.raises(UsageError) as error, httpx.Client(transport=httpx.MockTransport(x_lookup)) as http:
-        run_pull(conn, connector, PullRequest(("handle1",)), http=http)
+        run_pull(conn, connector, PullRequest(("handle1",)), http=http, pool="default")
 
     assert "SXE_X_BEARER_TOKEN" in str(error.value)
 
@@ -234,7 +234,9 @@ def test_429_inside_wait_bound_is_retried(conn: psycopg.Connection[Any]) -> None
 
     connector = get_connector("x", SETTINGS)
     with recorder.client() as http:
-        result = run_pull(conn, connector, PullRequest(("handle1",)), http=http, sleep=sleep, max_wait_seconds=30)
+        result = run_pull(
+            conn, connector, PullRequest(("handle1",)), http=http, pool="default", sleep=sleep, max_wait_seconds=30
+        )
 
     assert result.done
     assert result.accepted == 1
@@ -414,7 +416,7 @@ def test_poll_runs_queued_pulls(conn: psycopg.Connection[Any]) -> None:
     recorder = Recorder(x_lookup)
 
     with recorder.client() as http:
-        result = poll(conn, http=http, settings=SETTINGS)
+        result = poll(conn, http=http, pool="default", settings=SETTINGS)
 
     assert result.jobs == 1
     assert result.completed == 1
@@ -427,7 +429,7 @@ def test_poll_defers_rate_limited_pull(conn: psycopg.Connection[Any]) -> None:
     enqueue_pull(conn, "x", ["handle1"])
 
     with Recorder(too_many_requests(600)).client() as http:
-        result = poll(conn, http=http, settings=SETTINGS)
+        result = poll(conn, http=http, pool="default", settings=SETTINGS)
 
     assert result.deferred == 1
     row = conn.execute("SELECT state, attempts, run_after > now() + interval '5 minutes' AS later FROM ops.jobs")
@@ -438,7 +440,7 @@ def test_poll_fails_job_on_rejected_credentials(conn: psycopg.Connection[Any]) -
     enqueue_pull(conn, "x", ["handle1"])
 
     with Recorder(lambda request: httpx.Response(401, json={"title": "Unauthorized"})).client() as http:
-        result = poll(conn, http=http, settings=SETTINGS)
+        result = poll(conn, http=http, pool="default", settings=SETTINGS)
 
     assert result.failed == 1
     assert jobs.counts(conn, "pull") == {"dead": 1}

@@ -62,7 +62,7 @@ def one_matching_job(
     """Sweep the example file and keep one queued job whose person the simulator matches with a phone."""
     settings = load_settings(database_url=database_url, state_dir=tmp_path)
     summary = RunSummary(run_id=str(uuid.uuid4()))
-    ingest_stage(conn, [EXAMPLE], None, summary)
+    ingest_stage(conn, [EXAMPLE], None, summary, pool=settings.pool)
     card_stage(conn, settings, summary)
     adapter = ApolloPeopleMatch(
         simulator.api_key, base_url=simulator.base_url, simulated=True, reveal_phone_number=True

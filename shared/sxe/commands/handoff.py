@@ -44,7 +44,7 @@ def register(commands: Any) -> None:
 
 
 def _handoff(args: argparse.Namespace) -> int:
-    settings = load_settings(**({"pool": args.pool} if args.pool else {}))
+    settings = load_settings(option_names={"pool": "--pool"}, **({"pool": args.pool} if args.pool else {}))
     record_format = RecordFormat.parse(args.schema_version, args.fields.split(","))
     store = build_store(settings)
     request = HandoffRequest(

@@ -43,6 +43,11 @@ def register(commands: Any) -> None:
         help=f"source format instead of detecting it: {', '.join(format_names())}",
     )
     add_csv_options(parser)
+    parser.add_argument(
+        "--pool",
+        help="audience pool the profiles are imported for (default SXE_POOL or 'default'); "
+        "only that pool's `sxe run` and normalize task build them into cards",
+    )
     parser.add_argument("--source-name", default="import", help="source name kept on every observation")
     parser.add_argument("--source-url", help="where the file was fetched, kept on every observation")
     parser.add_argument(
@@ -92,7 +97,10 @@ def csv_options(args: argparse.Namespace) -> tuple[dict[str, str], Platform | No
 def _import(args: argparse.Namespace) -> int:
     column_map, platform = csv_options(args)
 
-    settings = load_settings(**({} if args.jobs is None else {"ingest_jobs": args.jobs}))
+    overrides: dict[str, Any] = {"pool": args.pool} if args.pool else {}
+    if args.jobs is not None:
+        overrides["ingest_jobs"] = args.jobs
+    settings = load_settings(option_names={"pool": "--pool"}, **overrides)
     progress = _Progress(args.source, disable=None if args.progress is None else not args.progress)
 
     with connect(database_url(settings), autocommit=True) as conn, progress:
@@ -101,6 +109,7 @@ def _import(args: argparse.Namespace) -> int:
             conn,
             settings,
             args.source,
+            pool=settings.pool,
             format_name=args.format_name,
             column_map=column_map,
             platform=platform,
@@ -111,7 +120,7 @@ def _import(args: argparse.Namespace) -> int:
         )
 
     log(logging.INFO, Event.IMPORT_FINISHED, "import finished", stage="import", batch_id=str(result.batch_id))
-    summary = import_summary(result)
+    summary = import_summary(result, settings.pool)
     print(json.dumps(summary, indent=2) if args.json else render(summary))
     return 0
 
@@ -142,10 +151,11 @@ class _Progress:
         self._records.update(result.records - self._records.n)
 
 
-def import_summary(result: FileResult) -> dict[str, Any]:
-    """Return the `--json` output of one import."""
+def import_summary(result: FileResult, pool: str) -> dict[str, Any]:
+    """Return the `--json` output of one import for `pool`."""
     return {
         "batch_id": str(result.batch_id),
+        "pool": pool,
         "source": result.file,
         "format": result.format,
         "records": result.records,
@@ -167,6 +177,7 @@ def render(summary: dict[str, Any]) -> str:
         f"  {summary['records']} records: {summary['stored']} stored ({summary['new_profiles']} new profiles), "
         f"{summary['duplicates']} duplicates, {summary['quarantined']} quarantined"
         + (f", {summary['suppressed']} withheld as suppressed" if summary["suppressed"] else ""),
+        f"  for pool {summary['pool']}: `sxe run --pool {summary['pool']}` builds its profiles into lead cards",
     ]
     if summary["quarantine"]:
         lines.append("Quarantined records:")

@@ -30,7 +30,7 @@ def register(commands: Any) -> None:
 
 
 def _normalize(args: argparse.Namespace) -> int:
-    settings = load_settings(**({"pool": args.pool} if args.pool else {}))
+    settings = load_settings(option_names={"pool": "--pool"}, **({"pool": args.pool} if args.pool else {}))
     summary = RunSummary(run_id="normalize")
     with connect(database_url(settings), autocommit=True) as conn:
         migrate(conn)

@@ -43,6 +43,11 @@ def register(commands: Any) -> None:
         metavar="SECONDS",
         help="maximum total wait for rate tokens, in seconds, before the pull stops to resume later (default 60)",
     )
+    parser.add_argument(
+        "--pool",
+        help="audience pool the profiles are pulled for (default SXE_POOL or 'default'); "
+        "only that pool builds them into lead cards",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     parser.set_defaults(handler=_pull)
 
@@ -53,13 +58,14 @@ def _pull(args: argparse.Namespace) -> int:
     connector = get_connector(args.platform)
     request = PullRequest(tuple(args.targets), by_id=args.ids, format_name=args.format_name)
 
-    settings = load_settings()
+    settings = load_settings(option_names={"pool": "--pool"}, **({"pool": args.pool} if args.pool else {}))
     with connect(database_url(settings), autocommit=True) as conn, httpx.Client(timeout=TIMEOUT_SECONDS) as http:
         migrate(conn)
-        result = run_pull(conn, connector, request, http=http, max_wait_seconds=args.max_wait)
+        result = run_pull(conn, connector, request, http=http, pool=settings.pool, max_wait_seconds=args.max_wait)
 
     summary = {
         "connector": result.connector,
+        "pool": result.pool,
         "pull_key": result.pull_key,
         "resumed": result.resumed,
         "done": result.done,
@@ -75,7 +81,8 @@ def _pull(args: argparse.Namespace) -> int:
         return 0
 
     print(
-        f"Pulled {summary['pages']} pages from {summary['connector']}: {summary['records']} records, "
+        f"Pulled {summary['pages']} pages from {summary['connector']} for pool {summary['pool']}: "
+        f"{summary['records']} records, "
         f"{summary['stored']} stored, {summary['duplicates']} duplicates, {summary['quarantined']} quarantined"
     )
     if not result.done:

@@ -23,7 +23,7 @@ def register(commands: Any) -> None:
 
 
 def _quote(args: argparse.Namespace) -> int:
-    settings = load_settings(pool=args.pool)
+    settings = load_settings(option_names={"pool": "POOL"}, pool=args.pool)
     with connect(database_url(settings), autocommit=True) as conn:
         migrate(conn)
         with provider_adapters(settings, RunSummary(run_id="quote")) as providers:

@@ -29,9 +29,10 @@ def register(commands: Any) -> None:
     )
     parser.add_argument(
         "paths",
-        nargs="+",
+        nargs="*",
         type=Path,
-        help="files, or folders of .json, .jsonl, .ndjson, .jsonlines, .csv and .tsv files, gzipped or not",
+        help="files, or folders of .json, .jsonl, .ndjson, .jsonlines, .csv and .tsv files, gzipped or not; "
+        "with none, the run builds, enriches and hands off the profiles already stored for the pool",
     )
     parser.add_argument(
         "--format",
@@ -59,7 +60,7 @@ def _run(args: argparse.Namespace) -> int:
         overrides["ingest_jobs"] = args.jobs
     summary = run(
         args.paths,
-        load_settings(**overrides),
+        load_settings(option_names={"pool": "--pool"}, **overrides),
         format_name=args.format_name,
         column_map=column_map,
         platform=platform,

@@ -101,8 +101,9 @@ def _dataset(body: bytes, query: dict[str, list[str]]) -> tuple[str | None, str 
 
 def _enqueue(dataset_id: str, format_name: str | None) -> int | None:
     try:
-        with checked_connection(load_settings(), role="sxe_api") as conn, transaction(conn, role="sxe_api"):
-            return enqueue_pull(conn, "apify", [dataset_id], format_name=format_name)
+        settings = load_settings()
+        with checked_connection(settings, role="sxe_api") as conn, transaction(conn, role="sxe_api"):
+            return enqueue_pull(conn, "apify", [dataset_id], format_name=format_name, pool=settings.pool)
     except UsageError as error:
         raise Problem(503, "not-configured", "Webhook not configured", str(error)) from None
     except (DatabaseUnavailable, psycopg.OperationalError):

@@ -2,8 +2,10 @@
 
 A pull request is a job in the `pull` queue with the payload
 `{"source": "x" | "threads" | "tiktok" | "apify", "targets": [...], "by_id": false,
-"format": null}`. A pull stopped by a rate limit is deferred until the limit
-resets and then continues from its cursor. A rejected credential fails the job at once.
+"format": null, "pool": "default"}`. The records are ingested for the job's pool, or for
+the pool the poll function serves (`SXE_POOL`) when the job names none. A pull stopped
+by a rate limit is deferred until the limit resets and then continues from its cursor.
+A rejected credential fails the job at once.
 """
 
 from __future__ import annotations
@@ -48,31 +50,51 @@ def enqueue_pull(
     *,
     by_id: bool = False,
     format_name: str | None = None,
+    pool: str | None = None,
 ) -> int | None:
-    """Queue a pull for the poll function; a live pull of the same targets absorbs it. Returns the job id."""
+    """Queue a pull for the poll function; a live pull of the same targets for the same pool absorbs it.
+
+    The records are ingested for `pool`, or for the poll function's SXE_POOL when it is None.
+    Returns the job id, or None when the pull was absorbed.
+    """
     connector = get_connector(source)
     request = PullRequest(tuple(targets), by_id=by_id, format_name=format_name)
-    payload = {"source": source, "targets": targets, "by_id": by_id, "format": format_name}
+    payload = {"source": source, "targets": targets, "by_id": by_id, "format": format_name, "pool": pool}
     dedupe_key = f"pull:{connector.name}:{connector.pull_key(request)}"
+    if pool is not None:
+        dedupe_key += f":{pool}"
     return jobs.enqueue(conn, PULL_QUEUE, payload, dedupe_key=dedupe_key)
 
 
 def poll(
-    conn: psycopg.Connection[Any], *, http: httpx.Client, limit: int = 5, settings: ConnectorSettings | None = None
+    conn: psycopg.Connection[Any],
+    *,
+    http: httpx.Client,
+    pool: str,
+    limit: int = 5,
+    settings: ConnectorSettings | None = None,
 ) -> PollResult:
-    """Claim up to `limit` pull jobs and run each, without waiting on rate limits inside the function."""
+    """Claim up to `limit` pull jobs and run each, without waiting on rate limits inside the function.
+
+    A job that names no pool is ingested for `pool`, the pool the function serves.
+    """
     result = PollResult()
     with transaction(conn, role="sxe_worker"):
         claimed = jobs.claim(conn, PULL_QUEUE, limit=limit, lease_seconds=LEASE_SECONDS)
 
     for job in claimed:
         result.jobs += 1
-        _run_job(conn, job, http, settings or ConnectorSettings(), result)
+        _run_job(conn, job, http, settings or ConnectorSettings(), result, pool)
     return result
 
 
 def _run_job(
-    conn: psycopg.Connection[Any], job: jobs.Job, http: httpx.Client, settings: ConnectorSettings, result: PollResult
+    conn: psycopg.Connection[Any],
+    job: jobs.Job,
+    http: httpx.Client,
+    settings: ConnectorSettings,
+    result: PollResult,
+    default_pool: str,
 ) -> None:
     payload = job.payload
     try:
@@ -82,7 +104,8 @@ def _run_job(
             by_id=bool(payload.get("by_id")),
             format_name=payload.get("format"),
         )
-        pulled = run_pull(conn, connector, request, http=http, max_wait_seconds=0)
+        pool = str(payload.get("pool") or default_pool)
+        pulled = run_pull(conn, connector, request, http=http, pool=pool, max_wait_seconds=0)
     except (PermanentProviderError, UsageError, KeyError) as error:
         result.failed += 1
         result.errors.append(str(error))
@@ -119,7 +142,7 @@ def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     try:
         settings = load_settings()
         with checked_connection(settings, role="sxe_worker") as conn, httpx.Client(timeout=TIMEOUT_SECONDS) as http:
-            result = poll(conn, http=http)
+            result = poll(conn, http=http, pool=settings.pool)
     except ConfigError as error:
         # The deployment is misconfigured, not the request: a server-side error.
         log(logging.ERROR, Event.JOB_FAILED, f"poll stopped: {error}", stage="pull", status=500)

@@ -39,6 +39,7 @@ class PullResult:
     connector: str
     pull_key: str
     run_id: uuid.UUID
+    pool: str
     pages: int = 0
     records: int = 0
     accepted: int = 0
@@ -56,12 +57,13 @@ def run_pull(
     request: PullRequest,
     *,
     http: httpx.Client,
+    pool: str,
     max_wait_seconds: float = 30.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> PullResult:
-    """Pull every page of `request`, or resume it, and ingest the records; return the counts."""
+    """Pull every page of `request`, or resume it, and ingest the records for `pool`; return the counts."""
     pull_key = connector.pull_key(request)
-    result = PullResult(connector=connector.name, pull_key=pull_key, run_id=uuid.uuid4())
+    result = PullResult(connector=connector.name, pull_key=pull_key, run_id=uuid.uuid4(), pool=pool)
     with transaction(conn, role="sxe_worker"):
         limit = connector.rate_limit
         controls.ensure_bucket(conn, connector.name, capacity=limit.capacity, refill_per_second=limit.refill_per_second)
@@ -99,6 +101,7 @@ def _ingest_page(
         source_file=source_file,
         collected_at=utc_now(),
         source_url=page.source_url,
+        pool=result.pool,
     )
     parsed: list[ParsedRecord] = []
     for index, record in enumerate(page.records):

@@ -32,6 +32,7 @@ def import_object(
     settings: Settings,
     target: str,
     *,
+    pool: str,
     format_name: str | None = None,
     column_map: dict[str, str] | None = None,
     platform: Platform | None = None,
@@ -40,7 +41,7 @@ def import_object(
     wrap: StreamWrapper | None = None,
     on_chunk: ChunkCallback | None = None,
 ) -> FileResult:
-    """Import `target` in constant memory and return its counts.
+    """Import `target` for the audience pool `pool` in constant memory and return its counts.
 
     Re-running an import stores nothing twice, because each stored record and
     each quarantined record is recognised by its hash. Profile ids are not
@@ -50,7 +51,7 @@ def import_object(
     processes read.
     """
     if _read_by_workers(target, settings):
-        source = Source(source_name, datetime.now(UTC), source_url)
+        source = Source(source_name, datetime.now(UTC), source_url, pool)
         (result,) = ingest_files(
             conn,
             [Path(target)],
@@ -72,6 +73,7 @@ def import_object(
             source_file=opened.name,
             collected_at=datetime.now(UTC),
             source_url=source_url,
+            pool=pool,
         )
         wrapped = wrap(opened) if wrap is not None else nullcontext(opened.stream)
         with wrapped as stream:

@@ -144,6 +144,7 @@ def ingest_files(
                 source_name=source.name,
                 collected_at=source.collected_at,
                 source_url=source.url,
+                pool=source.pool,
                 column_map=column_map,
                 platform=platform,
                 screen=screen,
@@ -160,11 +161,15 @@ def ingest_files(
 
 
 class Source(NamedTuple):
-    """The origin of the files that each observation keeps; `collected_at` None means the file's mtime."""
+    """The origin of the files that each observation keeps; `collected_at` None means the file's mtime.
+
+    `pool` is the audience pool the files are ingested for, as in `Attribution`.
+    """
 
     name: str = "file"
     collected_at: datetime | None = None
     url: str | None = None
+    pool: str | None = None
 
 
 class _Storing(NamedTuple):
@@ -209,7 +214,7 @@ class _Storing(NamedTuple):
 
     def attribution(self, path: Path) -> Attribution:
         collected_at = self.source.collected_at or datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
-        return Attribution(self.run_id, self.source.name, str(path), collected_at, self.source.url)
+        return Attribution(self.run_id, self.source.name, str(path), collected_at, self.source.url, self.source.pool)
 
 
 def _count_duplicates(result: FileResult, chunk: _Chunk) -> None:

@@ -73,13 +73,20 @@ class QuarantinedRecord:
 
 @dataclass(frozen=True, slots=True)
 class Attribution:
-    """The source of a batch of records, kept on every observation the batch creates."""
+    """The source of a batch of records, kept on every observation the batch creates.
+
+    `pool` is the audience pool the records are for, stored once on the batch: card
+    building takes a profile on no card into a pool only when the profile was ingested
+    for it. None stores a batch whose profiles any pool may take, as batches stored
+    before pools were recorded are; every ingest route of the product names its pool.
+    """
 
     run_id: UUID
     source_name: str
     source_file: str
     collected_at: datetime
     source_url: str | None = None
+    pool: str | None = None
 
 
 @dataclass(slots=True)
@@ -119,11 +126,12 @@ def ingest_file(
     column_map: dict[str, str] | None = None,
     platform: Platform | None = None,
     source_url: str | None = None,
+    pool: str | None = None,
     track_profiles: bool = True,
     screen: IngestScreen | None = None,
     on_chunk: Callable[[FileResult], None] | None = None,
 ) -> FileResult:
-    """Ingest and normalize every record of `path`; raise UsageError when the format cannot be detected.
+    """Ingest and normalize every record of `path` for `pool`; raise UsageError when the format cannot be detected.
 
     A record of a person on the suppression list (`screen`, by default keyed by the
     environment's SXE_SUPPRESSION_KEY) is not stored; it is counted and audited.
@@ -131,7 +139,7 @@ def ingest_file(
     """
     collected_at = collected_at or datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
     records = read_profiles(path, format_name, column_map=column_map, platform=platform)
-    attribution = Attribution(run_id, source_name, str(path), collected_at, source_url)
+    attribution = Attribution(run_id, source_name, str(path), collected_at, source_url, pool)
     return ingest_records(
         conn,
         records,
@@ -209,6 +217,7 @@ def close_batch(conn: psycopg.Connection[Any], result: FileResult, format_name: 
 
 
 def open_batch(conn: psycopg.Connection[Any], attribution: Attribution, format_name: str) -> UUID:
+    """Open a batch for the records of `attribution`, for its pool, and return the batch id."""
     with transaction(conn, role="sxe_worker"):
         row = conn.execute(
             sql("ingest_open_batch"),
@@ -218,6 +227,7 @@ def open_batch(conn: psycopg.Connection[Any], attribution: Attribution, format_n
                 "source_file": attribution.source_file,
                 "format": format_name,
                 "collected_at": attribution.collected_at,
+                "pool": attribution.pool,
             },
         ).fetchone()
     return UUID(str(_returned(row, "ingest_open_batch")["id"]))

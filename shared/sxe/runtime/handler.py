@@ -72,7 +72,7 @@ def run_function(name: str, event: Any, context: Any, body: Body, *, timeout_ms:
             request = parse_event(event)
             correlation_id = _correlation_id(request) or correlation_id
             with bind(correlation_id=correlation_id):
-                settings = load_settings(**_overrides(request))
+                settings = load_settings(option_names={"pool": "event key pool"}, **_overrides(request))
                 check_environment(settings)
                 return body(Invocation(name, request, function_context, settings))
         except ConfigError as exc:

@@ -370,6 +370,7 @@ def store_delivery(
                 "source_file": source_file,
                 "format": batch.format,
                 "collected_at": batch.collected_at,
+                "pool": batch.pool,
             },
         )
         _quarantine_invalid(conn, batch, batch_id, source_file)
@@ -436,6 +437,7 @@ def store_invalid(
                 "source_file": source_file,
                 "format": INVALID_SOURCE,
                 "collected_at": delivery.sent_at,
+                "pool": None,
             },
         )
         conn.execute(

@@ -110,6 +110,7 @@ def _work(conn: psycopg.Connection[Any], job: jobs.Job, total: NormalizeResult) 
         source_file=source_file,
         collected_at=row["collected_at"],
         source_url=job.payload.get("source_url"),
+        pool=row["pool"],
     )
     # Records quarantined on receipt are null here, so each index is the record's place in the delivery.
     decoded = (
