@@ -1,6 +1,9 @@
 -- The live cards of a pool with their profiles, and the profiles on no card yet that were
 -- ingested for the pool: one of their observations came from a batch of the pool, or from a
 -- batch with no pool (stored before batches recorded one), whose profiles any pool may take.
+-- A profile with no observation at all has no record of its pool either, and any pool may
+-- take it too; ingest always writes a profile with its observation, so only rows written
+-- outside ingest lack one.
 SELECT card.id AS card_id, card.person_id, card.readiness, card.created_at, link.profile_id
   FROM execution.lead_cards AS card
   JOIN execution.card_profiles AS link ON link.card_id = card.id
@@ -9,11 +12,14 @@ UNION ALL
 SELECT NULL, NULL, NULL, NULL, profile.id
   FROM social.profiles AS profile
  WHERE NOT EXISTS (SELECT 1 FROM execution.card_profiles AS link WHERE link.profile_id = profile.id)
-   AND EXISTS (
-       SELECT 1
-         FROM social.profile_observations AS seen
-         JOIN social.raw_records AS raw ON raw.id = seen.raw_record_id
-         JOIN social.ingest_batches AS batch ON batch.id = raw.batch_id
-        WHERE seen.profile_id = profile.id
-          AND (batch.pool IS NULL OR batch.pool = %(pool)s)
+   AND (
+       EXISTS (
+           SELECT 1
+             FROM social.profile_observations AS seen
+             JOIN social.raw_records AS raw ON raw.id = seen.raw_record_id
+             JOIN social.ingest_batches AS batch ON batch.id = raw.batch_id
+            WHERE seen.profile_id = profile.id
+              AND (batch.pool IS NULL OR batch.pool = %(pool)s)
+       )
+       OR NOT EXISTS (SELECT 1 FROM social.profile_observations AS seen WHERE seen.profile_id = profile.id)
    );
