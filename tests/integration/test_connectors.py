@@ -425,6 +425,28 @@ def test_poll_runs_queued_pulls(conn: psycopg.Connection[Any]) -> None:
     assert count(conn, "social.profiles") == 2
 
 
+def test_poll_ingests_for_job_pool(conn: psycopg.Connection[Any]) -> None:
+    enqueue_pull(conn, "x", ["handle1"], pool="studios")
+    enqueue_pull(conn, "x", ["handle2"])
+
+    with Recorder(x_lookup).client() as http:
+        result = poll(conn, http=http, pool="served", settings=SETTINGS)
+
+    assert result.completed == 2
+    pools = {row["pool"] for row in conn.execute("SELECT pool FROM social.ingest_batches")}
+    assert pools == {"studios", "served"}
+
+
+def test_enqueue_pull_per_pool(conn: psycopg.Connection[Any]) -> None:
+    first = enqueue_pull(conn, "x", ["handle1"], pool="studios")
+    other_pool = enqueue_pull(conn, "x", ["handle1"], pool="galleries")
+    repeat = enqueue_pull(conn, "x", ["handle1"], pool="studios")
+
+    assert first is not None
+    assert other_pool is not None
+    assert repeat is None
+
+
 def test_poll_defers_rate_limited_pull(conn: psycopg.Connection[Any]) -> None:
     enqueue_pull(conn, "x", ["handle1"])
 
@@ -480,7 +502,13 @@ def test_apify_run_finished_queues_pull(apify_hook: str) -> None:
     assert again["statusCode"] == 200
     with psycopg.connect(apify_hook) as conn:
         [payload] = conn.execute("SELECT payload FROM ops.jobs WHERE queue = 'pull'").fetchall()
-    assert payload[0] == {"source": "apify", "targets": ["dataset123"], "by_id": False, "format": "instagram-scraper"}
+    assert payload[0] == {
+        "source": "apify",
+        "targets": ["dataset123"],
+        "by_id": False,
+        "format": "instagram-scraper",
+        "pool": "default",
+    }
 
 
 def test_apify_wrong_token_is_401(apify_hook: str) -> None:
