@@ -20,7 +20,15 @@ from typing import Any
 import psycopg
 
 from sxe import audit
-from sxe.cards import Readiness, build_person_cards, create_pool, pool_names, readiness_counts, transition_pool
+from sxe.cards import (
+    Readiness,
+    build_person_cards,
+    create_pool,
+    pool_names,
+    readiness_counts,
+    record_pool_created,
+    transition_pool,
+)
 from sxe.compliance.suppression import IngestScreen, suppression_key
 from sxe.config import Settings
 from sxe.db import connect, database_url, transaction
@@ -260,6 +268,9 @@ def card_stage(conn: psycopg.Connection[Any], settings: Settings, summary: RunSu
     with transaction(conn, role="sxe_worker"):
         summary.pool = settings.pool
         summary.pool_created = create_pool(conn, settings.pool)
+        if summary.pool_created:
+            detail = {"run_id": summary.run_id, "intent": "default"}
+            record_pool_created(conn, settings.pool, actor=ACTOR, detail=detail)
         summary.other_pools = [name for name in pool_names(conn) if name != settings.pool]
         built = build_person_cards(conn, settings.pool)
     summary.new_lead_cards = built.created

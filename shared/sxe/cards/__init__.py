@@ -26,6 +26,7 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
+from sxe import audit
 from sxe.db import sql
 from sxe.errors import StateTransitionError
 from sxe.events import EventType, emit
@@ -109,6 +110,27 @@ def create_pool(conn: psycopg.Connection[Any], name: str, intent: dict[str, Any]
     """Create the pool with `intent`, or the default intent policy, unless it exists; return whether it was created."""
     row = conn.execute(sql("cards_ensure_pool"), {"name": name, "intent": Jsonb(intent or DEFAULT_INTENT)}).fetchone()
     return row is not None
+
+
+def record_pool_created(
+    conn: psycopg.Connection[Any], pool: str, *, actor: str, detail: Mapping[str, Any], batch_id: UUID | None = None
+) -> None:
+    """Audit that `actor` created `pool`, with `detail`, and record the `pool.created` event.
+
+    A mistyped pool name creates a pool too, so every creation leaves a trace.
+    NOTE: the `pool.created` event of event.v2 requires the id of the webhook batch that
+    named the pool, so a pool created without one (`sxe pool set`, `sxe run`) is audited
+    but records no event until a later event schema version makes `batch_id` optional.
+    """
+    audit.append(conn, actor=actor, action="pool.created", subject=f"pool:{pool}", detail={"pool": pool, **detail})
+    if batch_id is not None:
+        emit(conn, EventType.POOL_CREATED, pool, pool=pool, batch_id=str(batch_id))
+
+
+def get_intent(conn: psycopg.Connection[Any], name: str) -> dict[str, Any] | None:
+    """Return the intent policy of pool `name`, or None when the pool does not exist."""
+    row = conn.execute(sql("cards_get_pool"), {"name": name}).fetchone()
+    return None if row is None else dict(row["intent"])
 
 
 def pool_names(conn: psycopg.Connection[Any]) -> list[str]:
@@ -271,6 +293,8 @@ __all__ = [
     "build_person_cards",
     "cards_for_profiles",
     "create_pool",
+    "get_intent",
+    "record_pool_created",
     "ensure_pool",
     "pool_names",
     "predecessors",

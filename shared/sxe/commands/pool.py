@@ -7,11 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sxe.cards import ensure_pool
+from sxe.cards import create_pool, get_intent, pool_names, record_pool_created
 from sxe.cards.intent import read_intent_file, set_intent
 from sxe.config import load_settings
 from sxe.db import connect, database_url, transaction
 from sxe.db.migrate import migrate
+from sxe.errors import UsageError
+
+ACTOR = "sxe_worker:cli"
 
 
 def register(commands: Any) -> None:
@@ -39,6 +42,8 @@ def _set(args: argparse.Namespace) -> int:
     with connect(database_url(load_settings()), autocommit=True) as conn:
         migrate(conn)
         with transaction(conn, role="sxe_worker"):
+            if create_pool(conn, args.name):
+                record_pool_created(conn, args.name, actor=ACTOR, detail={"intent": str(args.intent)})
             stored = set_intent(conn, args.name, policy)
     print(json.dumps({"pool": args.name, "intent": stored}, indent=2))
     return 0
@@ -48,6 +53,13 @@ def _show(args: argparse.Namespace) -> int:
     with connect(database_url(load_settings()), autocommit=True) as conn:
         migrate(conn)
         with transaction(conn, role="sxe_worker"):
-            intent = ensure_pool(conn, args.name)
+            intent = get_intent(conn, args.name)
+            existing = pool_names(conn)
+    if intent is None:
+        listed = ", ".join(existing) if existing else "none"
+        raise UsageError(
+            f"pool {args.name!r} does not exist; existing pools: {listed}. "
+            f"Create it with `sxe pool set {args.name} --intent FILE`"
+        )
     print(json.dumps({"pool": args.name, "intent": intent}, indent=2))
     return 0

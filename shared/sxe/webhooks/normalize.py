@@ -19,11 +19,10 @@ from uuid import UUID
 
 import psycopg
 
-from sxe import audit, jobs
-from sxe.cards import build_cards, create_pool
+from sxe import jobs
+from sxe.cards import build_cards, create_pool, record_pool_created
 from sxe.db import sql, transaction
 from sxe.errors import SxeError
-from sxe.events import EventType, emit
 from sxe.ingest import parse_decoded
 from sxe.ingest.formats import get_format
 from sxe.ingest.reader import DecodedRecord
@@ -146,9 +145,8 @@ def _work(conn: psycopg.Connection[Any], job: jobs.Job, total: NormalizeResult) 
 
 def _record_pool_created(conn: psycopg.Connection[Any], pool: str, batch_id: UUID, source: str) -> None:
     """Audit, record and log that a webhook batch created its pool, since a mistyped name creates one too."""
-    detail = {"pool": pool, "webhook_batch_id": str(batch_id), "source": source, "intent": "default"}
-    audit.append(conn, actor=ACTOR, action="pool.created", subject=f"pool:{pool}", detail=detail)
-    emit(conn, EventType.POOL_CREATED, pool, pool=pool, batch_id=str(batch_id))
+    detail = {"webhook_batch_id": str(batch_id), "source": source, "intent": "default"}
+    record_pool_created(conn, pool, actor=ACTOR, detail=detail, batch_id=batch_id)
     log(
         logging.WARNING,
         Event.POOL_CREATED,

@@ -1,0 +1,95 @@
+"""`sxe pool show` and `sxe pool set`, and the audit of created pools, against a real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from sxe.cli import main
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> str:
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("SXE_ENRICH_DRAIN_SECONDS", "0")
+    monkeypatch.delenv("SXE_POOL", raising=False)
+    return database_url
+
+
+def intent_file(tmp_path: Path) -> Path:
+    path = tmp_path / "intent.json"
+    path.write_text(json.dumps({"allowed_providers": ["apollo"], "max_cost_credits_per_lead": 3}))
+    return path
+
+
+def pools(conn: psycopg.Connection) -> list[str]:
+    return [row["name"] for row in conn.execute("SELECT name FROM execution.pools ORDER BY name")]
+
+
+def creations(conn: psycopg.Connection) -> list[str]:
+    rows = conn.execute("SELECT subject FROM ops.audit_log WHERE action = 'pool.created' ORDER BY id")
+    return [row["subject"] for row in rows]
+
+
+def test_pool_show_missing_pool_creates_nothing(
+    environment: str, conn: psycopg.Connection, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["pool", "set", "growth", "--intent", str(intent_file(tmp_path))]) == 0
+    capsys.readouterr()
+
+    status = main(["pool", "show", "nosuchpool"])
+
+    assert status == 2
+    error = capsys.readouterr().err
+    assert "pool 'nosuchpool' does not exist" in error
+    assert "existing pools: growth" in error
+    assert pools(conn) == ["growth"]
+
+
+def test_pool_show_prints_existing_intent(environment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pool", "set", "growth", "--intent", str(intent_file(tmp_path))]) == 0
+    capsys.readouterr()
+
+    assert main(["pool", "show", "growth"]) == 0
+
+    assert json.loads(capsys.readouterr().out)["intent"]["max_cost_credits_per_lead"] == 3
+
+
+def test_pool_set_audits_creation_once(environment: str, conn: psycopg.Connection, tmp_path: Path) -> None:
+    path = intent_file(tmp_path)
+
+    assert main(["pool", "set", "growth", "--intent", str(path)]) == 0
+    assert main(["pool", "set", "growth", "--intent", str(path)]) == 0
+
+    assert creations(conn) == ["pool:growth"]
+
+
+def test_run_audits_created_pool(environment: str, conn: psycopg.Connection) -> None:
+    assert main(["run", "--pool", "fresh"]) == 0
+    assert main(["run", "--pool", "fresh"]) == 0
+
+    assert creations(conn) == ["pool:fresh"]
+
+
+def test_run_names_invalid_pool_option(environment: str, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["run", "--pool", "Bad Pool!"])
+
+    assert status != 0
+    error = capsys.readouterr().err
+    assert "invalid --pool 'Bad Pool!'" in error
+    assert "SXE_POOL" not in error
+
+
+def test_run_names_invalid_pool_variable(
+    environment: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SXE_POOL", "Bad Pool!")
+
+    status = main(["run"])
+
+    assert status != 0
+    assert "invalid SXE_POOL 'Bad Pool!'" in capsys.readouterr().err
