@@ -7,17 +7,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from test_pool_owned_profiles import environment  # noqa: F401 - a fixture, used through pytestmark
 
 from sxe.cli import main
 
-
-@pytest.fixture
-def environment(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> str:
-    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
-    monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("SXE_ENRICH_DRAIN_SECONDS", "0")
-    monkeypatch.delenv("SXE_POOL", raising=False)
-    return database_url
+# Every test runs the CLI against its own fresh database.
+pytestmark = pytest.mark.usefixtures("environment")
 
 
 def intent_file(tmp_path: Path) -> Path:
@@ -36,7 +31,7 @@ def creations(conn: psycopg.Connection) -> list[str]:
 
 
 def test_pool_show_missing_pool_creates_nothing(
-    environment: str, conn: psycopg.Connection, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    conn: psycopg.Connection, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["pool", "set", "growth", "--intent", str(intent_file(tmp_path))]) == 0
     capsys.readouterr()
@@ -50,7 +45,7 @@ def test_pool_show_missing_pool_creates_nothing(
     assert pools(conn) == ["growth"]
 
 
-def test_pool_show_prints_existing_intent(environment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_pool_show_prints_existing_intent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["pool", "set", "growth", "--intent", str(intent_file(tmp_path))]) == 0
     capsys.readouterr()
 
@@ -59,7 +54,7 @@ def test_pool_show_prints_existing_intent(environment: str, tmp_path: Path, caps
     assert json.loads(capsys.readouterr().out)["intent"]["max_cost_credits_per_lead"] == 3
 
 
-def test_pool_set_audits_creation_once(environment: str, conn: psycopg.Connection, tmp_path: Path) -> None:
+def test_pool_set_audits_creation_once(conn: psycopg.Connection, tmp_path: Path) -> None:
     path = intent_file(tmp_path)
 
     assert main(["pool", "set", "growth", "--intent", str(path)]) == 0
@@ -68,14 +63,14 @@ def test_pool_set_audits_creation_once(environment: str, conn: psycopg.Connectio
     assert creations(conn) == ["pool:growth"]
 
 
-def test_run_audits_created_pool(environment: str, conn: psycopg.Connection) -> None:
+def test_run_audits_created_pool(conn: psycopg.Connection) -> None:
     assert main(["run", "--pool", "fresh"]) == 0
     assert main(["run", "--pool", "fresh"]) == 0
 
     assert creations(conn) == ["pool:fresh"]
 
 
-def test_run_names_invalid_pool_option(environment: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_names_invalid_pool_option(capsys: pytest.CaptureFixture[str]) -> None:
     status = main(["run", "--pool", "Bad Pool!"])
 
     assert status != 0
@@ -84,9 +79,7 @@ def test_run_names_invalid_pool_option(environment: str, capsys: pytest.CaptureF
     assert "SXE_POOL" not in error
 
 
-def test_run_names_invalid_pool_variable(
-    environment: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_run_names_invalid_pool_variable(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("SXE_POOL", "Bad Pool!")
 
     status = main(["run"])

@@ -77,8 +77,8 @@ class Attribution:
 
     `pool` is the audience pool the records are for, stored once on the batch: card
     building takes a profile on no card into a pool only when the profile was ingested
-    for it. None stores a batch whose profiles any pool may take, as batches stored
-    before pools were recorded are; every ingest route of the product names its pool.
+    for it. None stores a batch whose profiles any pool may take, like the batches stored
+    before batches recorded a pool. Every ingest route of the product names its pool.
     """
 
     run_id: UUID
