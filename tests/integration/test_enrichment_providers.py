@@ -153,7 +153,7 @@ def test_callback_url_names_function_and_token() -> None:
 
 
 def test_functions_base_url_rejects_query() -> None:
-    with pytest.raises(ConfigError, match="invalid SXE_FUNCTIONS_BASE_URL"):
+    with pytest.raises(ConfigError, match="invalid functions_base_url"):
         settings_for(functions_base_url=FUNCTIONS + "?x=1")
 
 

@@ -30,7 +30,7 @@ ILLEGAL = [
     (Readiness.NEW, Readiness.READY),
     (Readiness.TAGGED, Readiness.HANDED_OFF),
     (Readiness.DISQUALIFIED, Readiness.ENRICHMENT_QUEUED),
-    (Readiness.HANDED_OFF, Readiness.READY),
+    (Readiness.HANDED_OFF, Readiness.TAGGED),
     (Readiness.SUPPRESSED, Readiness.TAGGED),
     (Readiness.ENRICHED, Readiness.ENRICHMENT_QUEUED),
 ]
