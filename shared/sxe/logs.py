@@ -78,6 +78,7 @@ class Event(StrEnum):
     ENRICHMENT_DECIDED = "enrichment.decided"
     JOB_RETRY_SCHEDULED = "job.retry_scheduled"
     JOB_FAILED = "job.failed"
+    BREAKER_OPENED = "breaker.opened"
     JOB_COMPLETED = "job.completed"
     JOB_LEASE_LOST = "job.lease_lost"
     BUNDLE_WRITTEN = "bundle.written"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import uuid
@@ -14,7 +15,7 @@ import psycopg
 import pytest
 from psycopg import sql as pgsql
 
-from sxe import jobs
+from sxe import jobs, logs
 from sxe.adapters import apollo_callback
 from sxe.adapters.apollo import MATCH_PATH, ApolloPeopleMatch
 from sxe.adapters.simulator import ProviderSimulator
@@ -292,8 +293,17 @@ class _Wrapped:
 def test_server_errors_open_breaker(enrichment: Enrichment) -> None:
     enrichment.add_people(OTHERS + [DANA])
     enrichment.simulator.fail_next(503, count=5)
+    stream = io.StringIO()
 
-    _, done = enrichment.run()
+    logs.configure("INFO")
+    try:
+        with logs.copy_to(stream):
+            _, done = enrichment.run()
+    finally:
+        logs.configure("WARNING")
+
+    opened = [json.loads(line) for line in stream.getvalue().splitlines() if '"breaker.opened"' in line]
+    assert [(line["provider"], line["level"]) for line in opened] == [("apollo", "WARNING")]
 
     breaker = enrichment.conn.execute("SELECT state FROM ops.circuit_breakers WHERE provider = 'apollo'").fetchone()
     # The worker claims jobs in id order, so the first five reached the provider.

@@ -244,3 +244,16 @@ def test_cli_update_and_backfill(
     assert "page each feed again from the start, without a cursor" in update_output
     assert backfilled == 0
     assert "1 handed-off card queued" in backfill_output
+
+
+def test_cli_add_names_missing_pool(
+    state_dir: Path, conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed_card(conn, POOL, 0)
+
+    added = main(["consumer", "add", "crm", "--pool", POOL, "--pool", "makres"])
+    output = capsys.readouterr().out
+
+    assert added == 0
+    assert "note: pool 'makres' does not exist yet (existing pools: makers)" in output
+    assert f"pool '{POOL}' does not exist" not in output

@@ -167,3 +167,19 @@ def test_command_names_the_pool(
     assert main(["status", "--pool", "south", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["cards"] == {"enrichment_queued": 1}
+
+
+def test_command_rejects_unknown_pool(
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    tmp_path: Path,
+    two_pools: dict[str, list[str]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
+
+    assert main(["status", "--pool", "west"]) == 2
+    error = capsys.readouterr().err
+    assert "pool 'west' does not exist" in error
+    assert "existing pools: north, south" in error

@@ -28,7 +28,7 @@ from psycopg.types.json import Jsonb
 
 from sxe import audit
 from sxe.db import sql
-from sxe.errors import StateTransitionError
+from sxe.errors import StateTransitionError, UsageError
 from sxe.events import EventType, emit
 
 
@@ -136,6 +136,14 @@ def get_intent(conn: psycopg.Connection[Any], name: str) -> dict[str, Any] | Non
 def pool_names(conn: psycopg.Connection[Any]) -> list[str]:
     """Return the names of every pool, sorted."""
     return [row["name"] for row in conn.execute(sql("pools_list")).fetchall()]
+
+
+def unknown_pool(name: str, existing: Sequence[str]) -> UsageError:
+    """Return the error for a command given a pool that does not exist, naming the pools that do."""
+    listed = ", ".join(existing) if existing else "none"
+    return UsageError(
+        f"pool {name!r} does not exist; existing pools: {listed}. Create it with `sxe pool set {name} --intent FILE`"
+    )
 
 
 def ensure_pool(conn: psycopg.Connection[Any], name: str, intent: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -293,16 +301,17 @@ __all__ = [
     "build_person_cards",
     "cards_for_profiles",
     "create_pool",
-    "get_intent",
-    "record_pool_created",
     "ensure_pool",
+    "get_intent",
     "pool_names",
     "predecessors",
     "readiness_counts",
+    "record_pool_created",
     "reopen",
     "reopen_cards",
     "reopen_path",
     "transition",
     "transition_cards",
     "transition_pool",
+    "unknown_pool",
 ]

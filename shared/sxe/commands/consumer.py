@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from typing import Any
 
+from sxe.cards import pool_names
 from sxe.commands import counted
 from sxe.config import load_settings
 from sxe.db import connect, database_url
@@ -74,11 +76,24 @@ def _add(args: argparse.Namespace) -> int:
             burst=args.burst,
             actor=ACTOR,
         )
+        existing = pool_names(conn)
     fields = ", ".join(sorted(consumer.record_format.contact_fields)) or "none"
     print(f"consumer {consumer.name} created: pools {', '.join(consumer.pools)}; contact fields {fields}")
     print(f"API key (shown once, store it now): {key}")
     print(f"its queue gets the cards handed off from now on; `sxe consumer backfill {consumer.name}` adds earlier ones")
+    _note_missing_pools(consumer.pools, existing)
     return 0
+
+
+def _note_missing_pools(pools: Sequence[str], existing: Sequence[str]) -> None:
+    """Name the consumer's pools that do not exist yet, since a misspelt one never gets a card."""
+    for pool in pools:
+        if pool not in existing:
+            listed = ", ".join(existing) or "none"
+            print(
+                f"note: pool {pool!r} does not exist yet (existing pools: {listed}); "
+                "its cards come once a run creates it"
+            )
 
 
 def _update(args: argparse.Namespace) -> int:
@@ -94,6 +109,7 @@ def _update(args: argparse.Namespace) -> int:
             burst=args.burst,
             actor=ACTOR,
         )
+        existing = pool_names(conn)
     before, after = change["before"], change["after"]
     changed = [key for key in after if after[key] != before[key]]
     print(f"consumer {args.name} updated" + ("" if changed else ": nothing changed"))
@@ -106,6 +122,7 @@ def _update(args: argparse.Namespace) -> int:
             "the consumer's feed cursors were issued for its old pools, so the feeds answer 400 to them: "
             "page each feed again from the start, without a cursor"
         )
+        _note_missing_pools([pool for pool in after["pools"] if pool not in before["pools"]], existing)
     return 0
 
 

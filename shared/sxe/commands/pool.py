@@ -7,12 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sxe.cards import create_pool, get_intent, pool_names, record_pool_created
+from sxe.cards import create_pool, get_intent, pool_names, record_pool_created, unknown_pool
 from sxe.cards.intent import read_intent_file, set_intent
 from sxe.config import load_settings
 from sxe.db import connect, database_url, transaction
 from sxe.db.migrate import migrate
-from sxe.errors import UsageError
 
 ACTOR = "sxe_worker:cli"
 
@@ -56,10 +55,6 @@ def _show(args: argparse.Namespace) -> int:
             intent = get_intent(conn, args.name)
             existing = pool_names(conn)
     if intent is None:
-        listed = ", ".join(existing) if existing else "none"
-        raise UsageError(
-            f"pool {args.name!r} does not exist; existing pools: {listed}. "
-            f"Create it with `sxe pool set {args.name} --intent FILE`"
-        )
+        raise unknown_pool(args.name, existing)
     print(json.dumps({"pool": args.name, "intent": intent}, indent=2))
     return 0

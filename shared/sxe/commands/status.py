@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from sxe.cards import pool_names, unknown_pool
 from sxe.config import load_settings
 from sxe.db import connect, database_url
 from sxe.db.migrate import migrate
@@ -26,6 +27,9 @@ def register(commands: Any) -> None:
 def _status(args: argparse.Namespace) -> int:
     with connect(database_url(load_settings()), autocommit=True) as conn:
         migrate(conn)
+        existing = pool_names(conn)
+        if args.pool is not None and args.pool not in existing:
+            raise unknown_pool(args.pool, existing)
         report = status.collect(conn, pool=args.pool)
     print(json.dumps(report, indent=2) if args.json else status.render(report))
     return 0

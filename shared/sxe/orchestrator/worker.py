@@ -748,6 +748,16 @@ def _record_retryable(
         provider=provider,
         attempt=job.attempts,
     )
+    if breaker_state == "open":
+        log(
+            logging.WARNING,
+            Event.BREAKER_OPENED,
+            f"circuit breaker of {provider} is open after repeated failures: its lookups wait "
+            "until it lets a probe through (`sxe status` shows it)",
+            stage="enrich",
+            provider=provider,
+            job_id=job.id,
+        )
 
 
 def _record_permanent(
