@@ -20,6 +20,13 @@ PERIOD = "2026-12"
 
 
 @pytest.fixture
+def command_environment(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> None:
+    """Point the `sxe` command at the test database."""
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
+
+
+@pytest.fixture
 def two_pools(conn: psycopg.Connection[Any]) -> dict[str, list[str]]:
     """Seed two pools: north with two cards, south with one, each with lookups, jobs and a budget."""
     cards: dict[str, list[str]] = {"north": [], "south": []}
@@ -151,15 +158,8 @@ def test_every_pool_without_option(conn: psycopg.Connection[Any], two_pools: dic
 
 
 def test_command_names_the_pool(
-    monkeypatch: pytest.MonkeyPatch,
-    database_url: str,
-    tmp_path: Path,
-    two_pools: dict[str, list[str]],
-    capsys: pytest.CaptureFixture[str],
+    command_environment: None, two_pools: dict[str, list[str]], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
-    monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
-
     assert main(["status", "--pool", "south"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("SXE status, pool south, budget period ")
@@ -170,15 +170,8 @@ def test_command_names_the_pool(
 
 
 def test_command_rejects_unknown_pool(
-    monkeypatch: pytest.MonkeyPatch,
-    database_url: str,
-    tmp_path: Path,
-    two_pools: dict[str, list[str]],
-    capsys: pytest.CaptureFixture[str],
+    command_environment: None, two_pools: dict[str, list[str]], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
-    monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
-
     assert main(["status", "--pool", "west"]) == 2
     error = capsys.readouterr().err
     assert "pool 'west' does not exist" in error
