@@ -102,6 +102,9 @@ SCRIPTS: tuple[Script, ...] = (
     Script("ingest_parse", {"--records": 5_000}),
 )
 
+# What the figures depend on, for the uncommitted-changes flag: everything but the report
+# files, which a run with --only carries over before it writes them.
+CODE_PATHS = (".", ":(exclude)docs/benchmarks.json", ":(exclude)docs/benchmarks.md")
 # Files in bench/ that are not benchmarks, besides the modules whose names start with "_".
 HELPERS = frozenset({"generate.py", "run_all.py"})
 # Scripts in bench/ that are not run here, with the reason. Remove an entry when its file is deleted.
@@ -309,7 +312,7 @@ def describe_machine() -> dict[str, Any]:
         "libraries": {name: _version(name) for name in LIBRARIES},
         "postgresql": describe_server(),
         "commit": git_commit(),
-        "uncommitted_changes": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "uncommitted_changes": bool(_git("status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS)),
     }
 
 
