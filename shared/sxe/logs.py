@@ -88,6 +88,7 @@ class Event(StrEnum):
     TRIGGER_FIRED = "trigger.fired"
     TRIGGER_FAILED = "trigger.failed"
     SERVER_STARTED = "server.started"
+    SERVER_STOPPED = "server.stopped"
     ALARM_RAISED = "alarm.raised"
     ALARM_CLEARED = "alarm.cleared"
     DOWNLOAD_URL_ISSUED = "download.url_issued"

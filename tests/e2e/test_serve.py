@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
 import signal
@@ -26,6 +27,7 @@ import httpx
 import psutil
 import pytest
 
+from sxe import logs
 from sxe.config import load_settings
 from sxe.db import connect, transaction
 from sxe.handoff.consumers import create_consumer
@@ -236,3 +238,24 @@ def wait_until_gone(pid: int, timeout_seconds: float) -> bool:
             return False
         time.sleep(0.1)
     return True
+
+
+def test_stop_is_logged(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> None:
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
+    settings = load_settings()
+    server = LocalServer(
+        load_project(PROJECT_ROOT), LocalObjectStore(settings.objects_dir), signing_secret(settings), namespace="fn"
+    )
+    stream = io.StringIO()
+
+    logs.configure("INFO")
+    try:
+        with logs.copy_to(stream):
+            server.start("127.0.0.1", 0)
+            server.stop()
+    finally:
+        logs.configure("WARNING")
+
+    events = [json.loads(line)["event"] for line in stream.getvalue().splitlines()]
+    assert events.index("server.started") < events.index("server.stopped")

@@ -54,6 +54,7 @@ from sxe.db import sql, transaction
 from sxe.errors import DatabaseUnavailable, UsageError
 from sxe.logs import Event, log
 from sxe.runtime.environments import checked_connection
+from sxe.runtime.handler import logged_as
 from sxe.webhooks.handler import Problem, read_request
 
 MAX_BYTES = 256 * 1024
@@ -80,6 +81,7 @@ class Delivery:
     body_sha256: str
 
 
+@logged_as("enrich/callback")
 def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Write one phone delivery to Tier 2; see the module docstring for every status."""
     try:

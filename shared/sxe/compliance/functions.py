@@ -22,6 +22,7 @@ from sxe.errors import ConfigError, DatabaseUnavailable, SxeError, UsageError
 from sxe.handoff.store import LocalObjectStore
 from sxe.runtime.environments import checked_connection
 from sxe.runtime.events import problem
+from sxe.runtime.handler import logged_as
 
 ERASE_ACTOR = "sxe_worker:erase-function"
 RETENTION_ACTOR = "sxe_worker:retention-function"
@@ -31,6 +32,7 @@ class Unauthorized(SxeError):
     """The request carries no valid bearer token."""
 
 
+@logged_as("compliance/erase")
 def erase(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Erase the person the request body names; 401 without the right token, 400 for a bad body."""
     try:
@@ -63,6 +65,7 @@ def erase(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     return {"statusCode": 200, "body": {**receipt.to_json(), "objects_deleted": receipt.objects_deleted}}
 
 
+@logged_as("compliance/retention")
 def retention(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Run retention once (the scheduled trigger); return the counts deleted per table."""
     try:

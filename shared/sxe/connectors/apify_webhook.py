@@ -34,6 +34,7 @@ from sxe.errors import DatabaseUnavailable, UsageError
 from sxe.ingest.formats import JSON_FORMATS
 from sxe.logs import Event, log
 from sxe.runtime.environments import checked_connection
+from sxe.runtime.handler import logged_as
 from sxe.webhooks.handler import Problem, read_request
 
 MAX_BYTES = 64 * 1024
@@ -46,6 +47,7 @@ class ApifyWebhookSettings(BaseSettings):
     apify_webhook_token: SecretStr | None = None
 
 
+@logged_as("ingest/apify")
 def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Queue a pull of a finished run's dataset; see the module docstring for every status."""
     try:

@@ -26,6 +26,7 @@ from sxe.db import transaction
 from sxe.errors import ConfigError, DatabaseUnavailable, PermanentProviderError, RetryableProviderError, UsageError
 from sxe.logs import Event, log
 from sxe.runtime.environments import checked_connection
+from sxe.runtime.handler import logged_as
 
 PULL_QUEUE = "pull"
 LEASE_SECONDS = 600
@@ -137,6 +138,7 @@ def _run_job(
             result.completed += 1
 
 
+@logged_as("ingest/poll")
 def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Entry point of `ingest/poll`: run queued pulls and return their counts."""
     try:

@@ -50,6 +50,7 @@ from sxe.handoff.records import RecordFormat, check_schema_version, render_card
 from sxe.handoff.storage import build_store, download_url, max_expires_in, signing_secret
 from sxe.logs import Event, log
 from sxe.runtime.environments import check_database_environment
+from sxe.runtime.handler import logged_as
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
@@ -73,31 +74,37 @@ Handler = Callable[[Call], Response]
 # --- Entry points ---------------------------------------------------------------------
 
 
+@logged_as("handoff/cards")
 def cards(event: dict[str, Any], context: Any = None) -> Response:
     """GET one page of lead cards of the caller's pools."""
     return _serve(event, _cards, ("GET",))
 
 
+@logged_as("handoff/erasures")
 def erasures(event: dict[str, Any], context: Any = None) -> Response:
     """GET one page of the erased cards of the caller's pools, which consumers must delete."""
     return _serve(event, _erasures, ("GET",))
 
 
+@logged_as("handoff/merges")
 def merges(event: dict[str, Any], context: Any = None) -> Response:
     """GET one page of the cards of the caller's pools that were merged into another card."""
     return _serve(event, _merges, ("GET",))
 
 
+@logged_as("handoff/queue")
 def queue(event: dict[str, Any], context: Any = None) -> Response:
     """POST `/pull` to lease messages or `/ack` to acknowledge them."""
     return _serve(event, _queue, ("POST",))
 
 
+@logged_as("handoff/download")
 def download(event: dict[str, Any], context: Any = None) -> Response:
     """Issue fresh download URLs for a bundle of one of the caller's pools."""
     return _serve(event, _download, ("GET", "POST"))
 
 
+@logged_as("handoff/bundle")
 def bundle(event: dict[str, Any], context: Any = None) -> Response:
     """Write a bundle for the caller's pool on request.
 

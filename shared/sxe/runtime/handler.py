@@ -9,6 +9,7 @@ otherwise. The traceback goes to the log only, never into the response.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -93,6 +94,44 @@ def run_function(name: str, event: Any, context: Any, body: Body, *, timeout_ms:
             log(logging.ERROR, Event.FUNCTION_FAILED, f"unexpected error in {name}", status=500)
             detail = f"unexpected error; find activation {function_context.activation_id} in the function's logs"
             return problem(500, "internal error", detail)
+
+
+Entry = Callable[[Any, Any], Any]
+
+
+def logged_as(name: str) -> Callable[[Entry], Entry]:
+    """Bind `name`, the activation id and the correlation id to the log lines of an entry point.
+
+    For the functions that take their event raw and so do not run inside `run_function`:
+    the webhooks, the pull API, the provider callback and the compliance tasks. The
+    correlation id comes from the request's headers, as in `run_function`, else the
+    activation id.
+    """
+
+    def wrap(entry: Entry) -> Entry:
+        @functools.wraps(entry)
+        def logged(event: Any, context: Any = None) -> Any:
+            activation_id = as_context(context, fallback_name=name).activation_id
+            correlation_id = _raw_correlation_id(event) or activation_id
+            with bind(function=name, activation_id=activation_id, correlation_id=correlation_id):
+                return entry(event, context)
+
+        return logged
+
+    return wrap
+
+
+def _raw_correlation_id(event: Any) -> str | None:
+    http = event.get("http") if isinstance(event, dict) else None
+    headers = http.get("headers") if isinstance(http, dict) else None
+    if not isinstance(headers, dict):
+        return None
+    lowered = {str(key).lower(): value for key, value in headers.items()}
+    for name in CORRELATION_HEADERS:
+        candidate = lowered.get(name)
+        if isinstance(candidate, str) and _CORRELATION_RE.match(candidate):
+            return candidate
+    return None
 
 
 def _overrides(request: Request) -> dict[str, Any]:

@@ -95,6 +95,7 @@ class LocalServer:
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
+            log(logging.INFO, Event.SERVER_STOPPED, "stopped serving functions")
 
     # Dispatch -----------------------------------------------------------------
 

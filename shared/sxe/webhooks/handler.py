@@ -67,6 +67,7 @@ from sxe.ingest.hashing import content_hash
 from sxe.logs import Event, log
 from sxe.pii import redact_text, redact_value
 from sxe.runtime.environments import checked_connection
+from sxe.runtime.handler import logged_as
 from sxe.webhooks.signature import (
     SignatureRejected,
     VerifiedDelivery,
@@ -147,6 +148,7 @@ class Batch:
     invalid: list[tuple[int, Any, str]]
 
 
+@logged_as("ingest/webhook")
 def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Handle one raw web request and return the response. The module docstring lists every status."""
     try:

@@ -1,0 +1,58 @@
+"""The functions that read their event raw log with the function name, activation id and correlation id."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from handoff_support import web_event
+
+from sxe import logs
+from sxe.handoff import api
+from sxe.webhooks import handle
+
+SECRET = "whsec_" + "c2VjcmV0LWZvci1sb2ctdGVzdHMtb25seQ=="
+
+
+@pytest.fixture
+def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    stream = io.StringIO()
+    logs.configure("INFO")
+    with logs.copy_to(stream):
+        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    logs.configure("WARNING")
+
+
+def test_webhook_rejection_names_function(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, log_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SXE_WEBHOOK_SECRETS", SECRET)
+
+    answer = handle(web_event("POST", body={"records": []}, headers={"x-request-id": "req-42"}))
+
+    (rejected,) = [line for line in log_lines() if line["event"] == "webhook.rejected"]
+    assert answer["statusCode"] == 401
+    assert rejected["function"] == "ingest/webhook"
+    assert rejected["correlation_id"] == "req-42"
+    assert rejected["activation_id"]
+
+
+def test_pull_api_rejection_names_function(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, log_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+
+    answer = api.cards(web_event("GET", key="not-a-key"))
+    logs.log(logging.INFO, logs.Event.RUN_STARTED, "a line after the call")
+
+    lines = log_lines()
+    (rejected,) = [line for line in lines if line["event"] == "api.rejected"]
+    assert answer["statusCode"] == 401
+    assert rejected["function"] == "handoff/cards"
+    assert rejected["correlation_id"] == rejected["activation_id"]
+    assert "function" not in lines[-1]
