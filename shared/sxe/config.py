@@ -7,6 +7,7 @@ raises ConfigError naming the variable.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -24,6 +25,8 @@ MIN_KEY_BYTES = 32
 # add contention with PostgreSQL on the same machine.
 MAX_DEFAULT_INGEST_JOBS = 4
 MAX_INGEST_JOBS = 32
+# Audience pool names, as the check constraint of social.ingest_batches.pool accepts them.
+POOL_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 
 def default_ingest_jobs() -> int:
@@ -70,7 +73,7 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=60, description="Seconds a function waits for a pooled database connection."
     )
 
-    pool: str = Field(default="default", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Audience pool name.")
+    pool: str = Field(default="default", description="Audience pool name.")
     pool_budget_credits: int = Field(default=500, ge=0, description="Credits a pool may spend per month.")
     provider_rate_per_second: float = Field(default=5.0, gt=0)
     provider_burst: int = Field(default=10, ge=1)
@@ -169,6 +172,15 @@ class Settings(BaseSettings):
         if 0 < len(missing) < len(parts):
             raise ValueError(f"Spaces settings are incomplete: set {', '.join(missing)} too, or unset all of them")
         return self
+
+    @field_validator("pool")
+    @classmethod
+    def _check_pool(cls, value: str) -> str:
+        if not POOL_NAME.fullmatch(value):
+            raise ValueError(
+                "a pool name is 1 to 63 lowercase letters, digits, '-' and '_', starting with a letter or digit"
+            )
+        return value
 
     @field_validator("functions_base_url")
     @classmethod

@@ -19,6 +19,7 @@ from typing import Any
 
 import psycopg
 
+from sxe.cards import create_pool_recorded
 from sxe.compliance.functions import retention
 from sxe.config import Settings
 from sxe.connectors.poll import handle as poll_pulls
@@ -140,6 +141,9 @@ def _beat(conn: psycopg.Connection[Any], invocation: Invocation, statement: str,
 
 
 def _import(conn: psycopg.Connection[Any], settings: Settings, event: dict[str, Any], summary: RunSummary) -> None:
+    with transaction(conn, role="sxe_worker"):
+        detail = {"run_id": summary.run_id, "intent": "default"}
+        summary.pool_created = create_pool_recorded(conn, settings.pool, actor="sxe_worker:import", detail=detail)
     format_name = event.get("format")
     column_map, platform = _csv_options(event)
     if "key" in event:

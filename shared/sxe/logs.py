@@ -200,6 +200,12 @@ def bind(**keys: str) -> Iterator[None]:
             _logger.thread_safe_append_keys(**previous)
 
 
+def bound_value(key: str) -> str | None:
+    """Return the value that `bind` gave `key` in this thread, or None outside such a block."""
+    value = _logger.thread_safe_get_current_keys().get(key)
+    return None if value is None else str(value)
+
+
 def log(level: int, event: Event, message: str, **keys: Any) -> None:
     """Write one log line; raise ValueError on a key outside the closed set."""
     unknown = set(keys) - ALLOWED_KEYS

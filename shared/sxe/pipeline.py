@@ -23,10 +23,9 @@ from sxe import audit
 from sxe.cards import (
     Readiness,
     build_person_cards,
-    create_pool,
+    create_pool_recorded,
     pool_names,
     readiness_counts,
-    record_pool_created,
     transition_pool,
 )
 from sxe.compliance.suppression import IngestScreen, suppression_key
@@ -267,10 +266,8 @@ def card_stage(conn: psycopg.Connection[Any], settings: Settings, summary: RunSu
     ruleset = load_default_ruleset()
     with transaction(conn, role="sxe_worker"):
         summary.pool = settings.pool
-        summary.pool_created = create_pool(conn, settings.pool)
-        if summary.pool_created:
-            detail = {"run_id": summary.run_id, "intent": "default"}
-            record_pool_created(conn, settings.pool, actor=ACTOR, detail=detail)
+        detail = {"run_id": summary.run_id, "intent": "default"}
+        summary.pool_created = create_pool_recorded(conn, settings.pool, actor=ACTOR, detail=detail)
         summary.other_pools = [name for name in pool_names(conn) if name != settings.pool]
         built = build_person_cards(conn, settings.pool)
     summary.new_lead_cards = built.created

@@ -256,4 +256,5 @@ def test_cli_add_names_missing_pool(
 
     assert added == 0
     assert "note: pool 'makres' does not exist yet (existing pools: makers)" in output
+    assert "`sxe consumer update crm --pool ...` sets the pools" in output
     assert f"pool '{POOL}' does not exist" not in output

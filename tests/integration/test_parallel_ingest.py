@@ -487,3 +487,14 @@ def test_record_left_unredacted_is_redacted_when_stored(database_url: str, tmp_p
     assert "[email]" in row["payload"]["description"]
     assert "[phone]" in row["payload"]["description"]
     assert "@example.com" not in json.dumps(row["payload"])
+
+
+def test_no_files_start_no_worker(conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_workers(*arguments: Any) -> None:
+        raise AssertionError("ingest_files started workers for no files")
+
+    monkeypatch.setattr(parallel, "_Workers", no_workers)
+
+    results = list(ingest_files(conn, [], run_id=uuid.uuid4(), jobs=2))
+
+    assert results == []

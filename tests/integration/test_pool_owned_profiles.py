@@ -102,7 +102,23 @@ def test_import_summary_names_pool(environment: str, tmp_path: Path, capsys: pyt
     status = main(["import", str(imported), "--pool", "studios", "--no-progress"])
 
     assert status == 0
-    assert "for pool studios: `sxe run --pool studios`" in capsys.readouterr().out
+    output = capsys.readouterr().out
+    assert "for pool studios: `sxe run --pool studios`" in output
+    assert "pool studios was created by this import" in output
+
+
+def test_import_creates_its_pool_once(environment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    imported = write_users(tmp_path / "imp.json", "importer", 81_000_000)
+    assert main(["import", str(imported), "--pool", "studios", "--no-progress"]) == 0
+    capsys.readouterr()
+
+    status, run = sxe_json(capsys, "run", "--pool", "studios")
+
+    assert status == 0
+    assert run["pool_created"] is False
+    with connect(environment, autocommit=True) as conn:
+        audited = conn.execute("SELECT actor FROM ops.audit_log WHERE action = 'pool.created'").fetchall()
+    assert [row["actor"] for row in audited] == ["sxe_worker:cli"]
 
 
 def test_import_rejects_invalid_pool(environment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -113,6 +129,7 @@ def test_import_rejects_invalid_pool(environment: str, tmp_path: Path, capsys: p
     assert status != 0
     error = capsys.readouterr().err
     assert "invalid --pool 'Bad Pool!'" in error
+    assert "1 to 63 lowercase letters, digits, '-' and '_'" in error
     with connect(environment, autocommit=True) as conn:
         assert conn.execute("SELECT count(*) AS n FROM social.profiles").fetchone()["n"] == 0
 

@@ -12,6 +12,7 @@ import pytest
 from handoff_support import web_event
 
 from sxe import logs
+from sxe.compliance.functions import erase
 from sxe.handoff import api
 from sxe.webhooks import handle
 
@@ -56,3 +57,19 @@ def test_pull_api_rejection_names_function(
     assert rejected["function"] == "handoff/cards"
     assert rejected["correlation_id"] == rejected["activation_id"]
     assert "function" not in lines[-1]
+
+
+def test_refused_erasure_is_logged(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, log_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SXE_ERASE_TOKEN", "t" * 40)
+    headers = {"authorization": "Bearer " + "x" * 40, "x-correlation-id": "erase-7"}
+
+    answer = erase({"subject": "x:dana_w", "http": {"headers": headers}})
+
+    (failed,) = [line for line in log_lines() if line["event"] == "function.failed"]
+    assert answer["statusCode"] == 401
+    assert failed["function"] == "compliance/erase"
+    assert failed["status"] == 401
+    assert failed["correlation_id"] == "erase-7"

@@ -112,6 +112,14 @@ def create_pool(conn: psycopg.Connection[Any], name: str, intent: dict[str, Any]
     return row is not None
 
 
+def create_pool_recorded(conn: psycopg.Connection[Any], name: str, *, actor: str, detail: Mapping[str, Any]) -> bool:
+    """Create the pool with the default intent policy unless it exists; return whether it was created, audited if so."""
+    created = create_pool(conn, name)
+    if created:
+        record_pool_created(conn, name, actor=actor, detail=detail)
+    return created
+
+
 def record_pool_created(
     conn: psycopg.Connection[Any], pool: str, *, actor: str, detail: Mapping[str, Any], batch_id: UUID | None = None
 ) -> None:
@@ -301,6 +309,7 @@ __all__ = [
     "build_person_cards",
     "cards_for_profiles",
     "create_pool",
+    "create_pool_recorded",
     "ensure_pool",
     "get_intent",
     "pool_names",

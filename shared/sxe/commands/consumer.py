@@ -81,18 +81,18 @@ def _add(args: argparse.Namespace) -> int:
     print(f"consumer {consumer.name} created: pools {', '.join(consumer.pools)}; contact fields {fields}")
     print(f"API key (shown once, store it now): {key}")
     print(f"its queue gets the cards handed off from now on; `sxe consumer backfill {consumer.name}` adds earlier ones")
-    _note_missing_pools(consumer.pools, existing)
+    _note_missing_pools(consumer.name, consumer.pools, existing)
     return 0
 
 
-def _note_missing_pools(pools: Sequence[str], existing: Sequence[str]) -> None:
+def _note_missing_pools(name: str, pools: Sequence[str], existing: Sequence[str]) -> None:
     """Name the consumer's pools that do not exist yet, since a misspelt one never gets a card."""
+    listed = ", ".join(existing) or "none"
     for pool in pools:
         if pool not in existing:
-            listed = ", ".join(existing) or "none"
             print(
-                f"note: pool {pool!r} does not exist yet (existing pools: {listed}); "
-                "its cards come once a run creates it"
+                f"note: pool {pool!r} does not exist yet (existing pools: {listed}); its cards come once a run "
+                f"creates it. If it is misspelt, `sxe consumer update {name} --pool ...` sets the pools"
             )
 
 
@@ -122,7 +122,8 @@ def _update(args: argparse.Namespace) -> int:
             "the consumer's feed cursors were issued for its old pools, so the feeds answer 400 to them: "
             "page each feed again from the start, without a cursor"
         )
-        _note_missing_pools([pool for pool in after["pools"] if pool not in before["pools"]], existing)
+        added = [pool for pool in after["pools"] if pool not in before["pools"]]
+        _note_missing_pools(args.name, added, existing)
     return 0
 
 

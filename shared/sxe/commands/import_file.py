@@ -11,8 +11,9 @@ from typing import Any
 from tqdm import tqdm
 
 from sxe.arguments import whole_number
+from sxe.cards import create_pool_recorded
 from sxe.config import MAX_INGEST_JOBS, load_settings
-from sxe.db import connect, database_url
+from sxe.db import connect, database_url, transaction
 from sxe.db.migrate import migrate
 from sxe.errors import UsageError
 from sxe.ingest.bulk import import_object
@@ -22,6 +23,8 @@ from sxe.ingest.objects import ImportSource
 from sxe.ingest.store import FileResult
 from sxe.logs import Event, log
 from sxe.models import Platform
+
+ACTOR = "sxe_worker:cli"
 
 SHOWN_QUARANTINE = 20
 # The `--jobs` type of `sxe import` and `sxe run`.
@@ -105,6 +108,9 @@ def _import(args: argparse.Namespace) -> int:
 
     with connect(database_url(settings), autocommit=True) as conn, progress:
         migrate(conn)
+        with transaction(conn, role="sxe_worker"):
+            detail = {"source": args.source, "intent": "default"}
+            pool_created = create_pool_recorded(conn, settings.pool, actor=ACTOR, detail=detail)
         result = import_object(
             conn,
             settings,
@@ -120,7 +126,7 @@ def _import(args: argparse.Namespace) -> int:
         )
 
     log(logging.INFO, Event.IMPORT_FINISHED, "import finished", stage="import", batch_id=str(result.batch_id))
-    summary = import_summary(result, settings.pool)
+    summary = {**import_summary(result, settings.pool), "pool_created": pool_created}
     print(json.dumps(summary, indent=2) if args.json else render(summary))
     return 0
 
@@ -179,6 +185,11 @@ def render(summary: dict[str, Any]) -> str:
         + (f", {summary['suppressed']} withheld as suppressed" if summary["suppressed"] else ""),
         f"  for pool {summary['pool']}: `sxe run --pool {summary['pool']}` builds its profiles into lead cards",
     ]
+    if summary.get("pool_created"):
+        lines.append(
+            f"  pool {summary['pool']} was created by this import, with the default intent policy; "
+            f"`sxe pool set {summary['pool']} --intent FILE` sets it"
+        )
     if summary["quarantine"]:
         lines.append("Quarantined records:")
         lines += [f"  {item['location']}  {item['kind']}: {item['reason']}" for item in summary["quarantine"]]

@@ -48,7 +48,7 @@ from sxe.db import sql, transaction
 from sxe.errors import UsageError
 from sxe.events import EventType, emit
 from sxe.handoff.store import ObjectStore
-from sxe.logs import Event, log
+from sxe.logs import Event, bound_value, log
 from sxe.webhooks import intake
 
 # Hosts of profile URLs and the platform each belongs to. The handle is the first path
@@ -183,7 +183,8 @@ def erase(
         Event.ERASURE_COMPLETED,
         "erasure completed",
         stage="compliance",
-        correlation_id=str(receipt.request_id),
+        # Inside a function the request's own id stays; elsewhere the erasure's id correlates.
+        correlation_id=bound_value("correlation_id") or str(receipt.request_id),
         count=len(receipt.cards_suppressed),
     )
     return receipt

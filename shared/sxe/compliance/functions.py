@@ -10,6 +10,7 @@ Error bodies name the problem but never echo an email address or phone number.
 from __future__ import annotations
 
 import hmac
+import logging
 import uuid
 from typing import Any
 
@@ -20,6 +21,7 @@ from sxe.compliance.suppression import Identifier, email_identifier, phone_ident
 from sxe.config import Settings, load_settings
 from sxe.errors import ConfigError, DatabaseUnavailable, SxeError, UsageError
 from sxe.handoff.store import LocalObjectStore
+from sxe.logs import Event, log
 from sxe.runtime.environments import checked_connection
 from sxe.runtime.events import problem
 from sxe.runtime.handler import logged_as
@@ -50,19 +52,26 @@ def erase(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
                 request_id=request_id,
             )
     except Unauthorized as exc:
-        response = problem(401, "unauthorized", str(exc))
+        response = _failed(401, "unauthorized", exc)
         response["headers"]["WWW-Authenticate"] = "Bearer"
         return response
     except ConfigError as exc:
         # The deployment is misconfigured, not the request: a server-side error.
-        return problem(500, "configuration error", str(exc))
+        return _failed(500, "configuration error", exc)
     except UsageError as exc:
-        return problem(400, "invalid request", str(exc))
+        return _failed(400, "invalid request", exc)
     except DatabaseUnavailable as exc:
-        return problem(503, "service unavailable", str(exc))
+        return _failed(503, "service unavailable", exc)
     except SxeError as exc:
-        return problem(500, "erasure failed", str(exc))
+        return _failed(500, "erasure failed", exc)
     return {"statusCode": 200, "body": {**receipt.to_json(), "objects_deleted": receipt.objects_deleted}}
+
+
+def _failed(status: int, title: str, error: SxeError) -> dict[str, Any]:
+    """Log an erasure request that failed, then return its problem response."""
+    level = logging.WARNING if status < 500 else logging.ERROR
+    log(level, Event.FUNCTION_FAILED, f"erasure request failed: {error}", stage="compliance", status=status)
+    return problem(status, title, str(error))
 
 
 @logged_as("compliance/retention")

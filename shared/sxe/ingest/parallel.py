@@ -132,6 +132,10 @@ def ingest_files(
     Raises UsageError for a file whose format cannot be detected, after the files
     before it are stored, and WorkerLost when a worker process dies.
     """
+    if not files:
+        # No worker is started for nothing: one ended right after its start could be cut
+        # off while Python still sets up the new process.
+        return
     screen = screen or IngestScreen.from_environment()
     source = source or Source()
     if jobs <= 1:
