@@ -106,6 +106,7 @@ class Event(StrEnum):
     PULL_RATE_LIMITED = "pull.rate_limited"
     PULL_FINISHED = "pull.finished"
 
+    API_SERVED = "api.served"
     API_REJECTED = "api.rejected"
     API_FAILED = "api.failed"
 

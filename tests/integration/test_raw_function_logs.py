@@ -8,12 +8,14 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import psycopg
 import pytest
 from handoff_support import web_event
 
 from sxe import logs
 from sxe.compliance.functions import erase
 from sxe.handoff import api
+from sxe.handoff.consumers import create_consumer
 from sxe.webhooks import handle
 
 SECRET = "whsec_" + "c2VjcmV0LWZvci1sb2ctdGVzdHMtb25seQ=="
@@ -73,3 +75,22 @@ def test_refused_erasure_is_logged(
     assert failed["function"] == "compliance/erase"
     assert failed["status"] == 401
     assert failed["correlation_id"] == "erase-7"
+
+
+def test_served_page_is_logged(
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    conn: psycopg.Connection[Any],
+    log_lines: Callable[[], list[dict[str, Any]]],
+) -> None:
+    monkeypatch.setenv("SXE_DATABASE_URL", database_url)
+    key = create_consumer(conn, "crm", ["makers"], contact_fields=["emails"], actor="test")[1]
+
+    answer = api.cards(web_event("GET", key=key, headers={"x-request-id": "feed-1"}))
+
+    (served,) = [line for line in log_lines() if line["event"] == "api.served"]
+    assert answer["statusCode"] == 200
+    assert served["consumer"] == "crm"
+    assert served["status"] == 200
+    assert served["correlation_id"] == "feed-1"
+    assert key not in json.dumps(log_lines())

@@ -128,7 +128,11 @@ def _serve(event: dict[str, Any], handler: Handler, methods: tuple[str, ...]) ->
         with connect(database_url(settings), autocommit=True) as conn:
             check_database_environment(conn, role="sxe_api")
             consumer = authenticate(conn, request.header("authorization"))
-            return handler(Call(conn, settings, request, consumer))
+            answer = handler(Call(conn, settings, request, consumer))
+        status = int(answer.get("statusCode", 200))
+        message = f"{request.method} {path or '/'} answered {status}"
+        log(logging.INFO, Event.API_SERVED, message, stage="handoff", status=status, consumer=consumer.name)
+        return answer
     except ApiError as exc:
         log(logging.WARNING, Event.API_REJECTED, exc.detail, stage="handoff", status=exc.status)
         return problem_response(exc, path or None)
