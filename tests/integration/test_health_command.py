@@ -54,3 +54,18 @@ def test_health_text_after_run(configured: str, capsys: pytest.CaptureFixture[st
     assert "apollo" in output
     assert "breaker closed" in output
     assert "pool:default" in output
+
+
+def test_health_text_lists_alarms(configured: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["health"]) == 0
+    assert "(no alarm check has run yet)" in capsys.readouterr().out
+    with connect(configured, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO ops.alarm_states (alarm, state, value, threshold, changed_at)"
+            " VALUES ('dead_jobs', 'firing', 2, 0, '2026-12-05T23:40:00+00:00')"
+        )
+
+    assert main(["health"]) == 0
+
+    output = capsys.readouterr().out
+    assert "dead_jobs                firing, value 2, threshold 0, since 2026-12-05 23:40 UTC" in output

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC
 from typing import Any
 
 from sxe.config import load_settings
-from sxe.db import connect, database_url
+from sxe.db import connect, database_url, sql
 from sxe.runtime import health
 
 EXIT_READY = 0
@@ -32,9 +33,10 @@ def _health(args: argparse.Namespace) -> int:
     with connect(database_url(load_settings()), autocommit=True) as conn:
         database = f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}"
         report = health.report(conn, database)
+        alarms = [dict(row) for row in conn.execute(sql("alarms_list"))]
 
     body = {"liveness": health.liveness(), **report.to_json()}
-    print(json.dumps(body, indent=2, default=str) if args.json else render(body))
+    print(json.dumps(body, indent=2, default=str) if args.json else render(body) + _alarm_lines(alarms))
     return EXIT_READY if report.readiness.ready else EXIT_NOT_READY
 
 
@@ -66,6 +68,20 @@ def render(body: dict[str, Any]) -> str:
     lines.append("budgets     (share of the period's credits used)")
     for scope, used in sorted(body["budgets"].items()):
         lines.append(f"  {scope:<24} {used:.0%}")
+    return "\n".join(lines)
+
+
+def _alarm_lines(alarms: list[dict[str, Any]]) -> str:
+    """Return the text section of the alarms' last checked states; the JSON report keeps its published shape."""
+    lines = ["", "alarms      (as the last `alarms` check left them)"]
+    for alarm in alarms:
+        value = "-" if alarm["value"] is None else f"{alarm['value']:g}"
+        lines.append(
+            f"  {alarm['alarm']:<24} {alarm['state']}, value {value}, threshold {alarm['threshold']:g}, "
+            f"since {alarm['changed_at'].astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        )
+    if not alarms:
+        lines.append("  (no alarm check has run yet)")
     return "\n".join(lines)
 
 
