@@ -9,6 +9,7 @@ uses `database_url` gets its own copy, so tests never see each other's rows.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -23,10 +24,20 @@ import pytest
 from sxe.db import connect
 from sxe.db.embedded import start_embedded
 from sxe.db.migrate import migrate
+from sxe.paths import migrations_dir
 
 TEMPLATE_DATABASE = "sxe_test_template"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES_DIR = PROJECT_ROOT / "examples"
+
+
+def migrations_before(version: str, folder: Path) -> Path:
+    """Copy the migrations numbered below `version` into `folder`, for a schema as it was before that migration."""
+    folder.mkdir()
+    for path in sorted(migrations_dir().glob("*.sql")):
+        if path.name < version:
+            shutil.copy(path, folder / path.name)
+    return folder
 
 
 def with_database(url: str, database: str) -> str:

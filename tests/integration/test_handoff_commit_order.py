@@ -6,7 +6,6 @@ transactions that ended, so a consumer's cursor never passes a transaction still
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -15,6 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from conftest import migrations_before
 from handoff_support import body_of, seed_card, web_event
 
 from sxe.cards import Readiness, transition
@@ -27,7 +27,6 @@ from sxe.handoff import api
 from sxe.handoff.consumers import create_consumer
 from sxe.handoff.cursor import TimePosition, encode_cursor
 from sxe.handoff.storage import signing_secret
-from sxe.paths import migrations_dir
 
 POOL = "makers"
 Feed = Callable[[dict[str, Any]], dict[str, Any]]
@@ -231,11 +230,7 @@ def test_card_keeps_position_when_hidden_column_changes(conn: psycopg.Connection
 
 
 def test_migration_numbers_existing_rows_in_old_order(empty_database_url: str, tmp_path: Path) -> None:
-    earlier_migrations = tmp_path / "migrations"
-    earlier_migrations.mkdir()
-    for path in sorted(migrations_dir().glob("*.sql")):
-        if path.name < "0161":
-            shutil.copy(path, earlier_migrations / path.name)
+    earlier_migrations = migrations_before("0161", tmp_path / "migrations")
     stamps = ["2026-12-01T10:00:00Z", "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z", "2026-12-01T11:00:00Z"]
 
     with connect(empty_database_url, autocommit=True) as conn:

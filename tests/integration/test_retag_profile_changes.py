@@ -9,7 +9,6 @@ where a transaction has to stay open across another one.
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from conftest import migrations_before
 from psycopg.types.json import Jsonb
 
 from sxe.cards import DEFAULT_INTENT, Readiness, build_person_cards, ensure_pool, transition
@@ -29,7 +29,6 @@ from sxe.ingest.store import FileResult, ingest_file
 from sxe.intelligence import load_default_ruleset
 from sxe.intelligence import store as tagging_store
 from sxe.intelligence.store import tag_pending_cards
-from sxe.paths import migrations_dir
 
 POOL = "retag-changes"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -228,11 +227,7 @@ def test_profile_removed_by_retention_is_retagged(conn: psycopg.Connection[Any])
 
 
 def test_migration_keeps_pending_retags(empty_database_url: str, tmp_path: Path) -> None:
-    earlier_migrations = tmp_path / "migrations"
-    earlier_migrations.mkdir()
-    for path in sorted(migrations_dir().glob("*.sql")):
-        if path.name < "0162":
-            shutil.copy(path, earlier_migrations / path.name)
+    earlier_migrations = migrations_before("0162", tmp_path / "migrations")
     version = load_default_ruleset().version
 
     with connect(empty_database_url, autocommit=True) as conn:
