@@ -102,8 +102,8 @@ SCRIPTS: tuple[Script, ...] = (
     Script("ingest_parse", {"--records": 5_000}),
 )
 
-# What the figures depend on, for the uncommitted-changes flag: everything but the report
-# files, which a run with --only carries over before it writes them.
+# The paths whose changes mark a report as made with uncommitted changes: all but the
+# report files, which a run with --only carries over before it writes them.
 CODE_PATHS = (".", ":(exclude)docs/benchmarks.json", ":(exclude)docs/benchmarks.md")
 # Files in bench/ that are not benchmarks, besides the modules whose names start with "_".
 HELPERS = frozenset({"generate.py", "run_all.py"})

@@ -275,12 +275,14 @@ def load_settings(*, option_names: Mapping[str, str] | None = None, **overrides:
             # A check across several variables; its message names them.
             raise ConfigError(f"invalid settings: {message}; fix the variables or unset them") from exc
         field = "_".join(str(part) for part in first["loc"])
-        shown = "" if _is_secret(field) else f" {first['input']!r}"
+        shown_value = "" if _is_secret(field) else f" {first['input']!r}"
         if field in overrides:
             name = (option_names or {}).get(field, field)
-            raise ConfigError(f"invalid {name}{shown}: {message}; fix the value of {name}") from exc
+            raise ConfigError(f"invalid {name}{shown_value}: {message}; fix the value of {name}") from exc
         name = f"SXE_{field.upper()}"
-        raise ConfigError(f"invalid {name}{shown}: {message}; fix the variable or unset it to use the default") from exc
+        raise ConfigError(
+            f"invalid {name}{shown_value}: {message}; fix the variable or unset it to use the default"
+        ) from exc
 
 
 def _is_secret(field: str) -> bool:

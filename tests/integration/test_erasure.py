@@ -238,7 +238,7 @@ def test_neighbour_in_live_bundle_stays_handed_off(
 ) -> None:
     target = person(conn)
     assert first_run.bundle is not None
-    kept = next(card_id for card_id in bundle_card_ids(first_run) if card_id != str(target["card_id"]))
+    still_carried = next(card_id for card_id in bundle_card_ids(first_run) if card_id != str(target["card_id"]))
     with transaction(conn):
         conn.execute(
             """INSERT INTO ops.bundles (id, pool, schema_version, manifest_key, data_key, record_count, sha256)
@@ -250,14 +250,14 @@ def test_neighbour_in_live_bundle_stays_handed_off(
         conn.execute(
             "INSERT INTO ops.bundle_cards (bundle_id, card_id) "
             "SELECT id, %s FROM ops.bundles WHERE data_key = 'later/records.jsonl.gz'",
-            (kept,),
+            (still_carried,),
         )
 
     receipt = erase_handle(conn, settings, target)
 
-    assert kept not in receipt.cards_reissued
+    assert still_carried not in receipt.cards_reissued
     assert len(receipt.cards_reissued) == first_run.bundle.records - 2
-    row = conn.execute("SELECT readiness FROM execution.lead_cards WHERE id = %s", (kept,)).fetchone()
+    row = conn.execute("SELECT readiness FROM execution.lead_cards WHERE id = %s", (still_carried,)).fetchone()
     assert row["readiness"] == "handed_off"
 
 

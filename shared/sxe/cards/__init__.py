@@ -112,11 +112,21 @@ def create_pool(conn: psycopg.Connection[Any], name: str, intent: dict[str, Any]
     return row is not None
 
 
-def create_pool_recorded(conn: psycopg.Connection[Any], name: str, *, actor: str, detail: Mapping[str, Any]) -> bool:
-    """Create the pool with the default intent policy unless it exists; return whether it was created, audited if so."""
+def create_pool_recorded(
+    conn: psycopg.Connection[Any],
+    name: str,
+    *,
+    actor: str,
+    detail: Mapping[str, Any],
+    batch_id: UUID | None = None,
+) -> bool:
+    """Create the pool with the default intent policy unless it exists; return whether it was created, audited if so.
+
+    `batch_id` names the webhook batch that named the pool, as `record_pool_created` records it.
+    """
     created = create_pool(conn, name)
     if created:
-        record_pool_created(conn, name, actor=actor, detail=detail)
+        record_pool_created(conn, name, actor=actor, detail=detail, batch_id=batch_id)
     return created
 
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sxe.cards import create_pool, get_intent, pool_names, record_pool_created, unknown_pool
+from sxe.cards import create_pool_recorded, get_intent, pool_names, unknown_pool
 from sxe.cards.intent import read_intent_file, set_intent
 from sxe.config import load_settings
 from sxe.db import connect, database_url, transaction
@@ -41,8 +41,7 @@ def _set(args: argparse.Namespace) -> int:
     with connect(database_url(load_settings()), autocommit=True) as conn:
         migrate(conn)
         with transaction(conn, role="sxe_worker"):
-            if create_pool(conn, args.name):
-                record_pool_created(conn, args.name, actor=ACTOR, detail={"intent": str(args.intent)})
+            create_pool_recorded(conn, args.name, actor=ACTOR, detail={"intent": str(args.intent)})
             stored = set_intent(conn, args.name, policy)
     print(json.dumps({"pool": args.name, "intent": stored}, indent=2))
     return 0

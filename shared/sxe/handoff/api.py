@@ -130,7 +130,7 @@ def _serve(event: dict[str, Any], handler: Handler, methods: tuple[str, ...]) ->
             consumer = authenticate(conn, request.header("authorization"))
             answer = handler(Call(conn, settings, request, consumer))
         status = int(answer.get("statusCode", 200))
-        message = f"{request.method} {path or '/'} answered {status}"
+        message = f"{request.method} {path or '/'} returned {status}"
         log(logging.INFO, Event.API_SERVED, message, stage="handoff", status=status, consumer=consumer.name)
         return answer
     except ApiError as exc:

@@ -127,11 +127,7 @@ def _raw_correlation_id(event: Any) -> str | None:
     if not isinstance(headers, dict):
         return None
     lowered = {str(key).lower(): value for key, value in headers.items()}
-    for name in CORRELATION_HEADERS:
-        candidate = lowered.get(name)
-        if isinstance(candidate, str) and _CORRELATION_RE.match(candidate):
-            return candidate
-    return None
+    return _first_valid_correlation_id([lowered.get(name) for name in CORRELATION_HEADERS])
 
 
 def _overrides(request: Request) -> dict[str, Any]:
@@ -141,6 +137,11 @@ def _overrides(request: Request) -> dict[str, Any]:
 
 def _correlation_id(request: Request) -> str | None:
     candidates = [request.header(name) for name in CORRELATION_HEADERS] + [request.params.get("correlation_id")]
+    return _first_valid_correlation_id(candidates)
+
+
+def _first_valid_correlation_id(candidates: list[Any]) -> str | None:
+    """Return the first candidate that is a usable correlation id, or None."""
     for candidate in candidates:
         if isinstance(candidate, str) and _CORRELATION_RE.match(candidate):
             return candidate

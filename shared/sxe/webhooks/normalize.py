@@ -20,7 +20,7 @@ from uuid import UUID
 import psycopg
 
 from sxe import jobs
-from sxe.cards import build_cards, create_pool, record_pool_created
+from sxe.cards import build_cards, create_pool_recorded
 from sxe.db import sql, transaction
 from sxe.errors import SxeError
 from sxe.ingest import parse_decoded
@@ -121,8 +121,9 @@ def _work(conn: psycopg.Connection[Any], job: jobs.Job, total: NormalizeResult) 
     result = ingest_records(conn, parsed, attribution, format_name=row["format"], batch_id=batch_id)
 
     with transaction(conn, role="sxe_worker"):
-        if create_pool(conn, row["pool"]):
-            _record_pool_created(conn, row["pool"], batch_id, row["source"])
+        detail = {"webhook_batch_id": str(batch_id), "source": row["source"], "intent": "default"}
+        if create_pool_recorded(conn, row["pool"], actor=ACTOR, detail=detail, batch_id=batch_id):
+            _log_pool_created(row["pool"], batch_id)
         build_cards(conn, row["pool"])
         conn.execute(sql("webhook_mark_normalized"), {"id": batch_id})
         jobs.complete(conn, job)
@@ -143,10 +144,8 @@ def _work(conn: psycopg.Connection[Any], job: jobs.Job, total: NormalizeResult) 
     )
 
 
-def _record_pool_created(conn: psycopg.Connection[Any], pool: str, batch_id: UUID, source: str) -> None:
-    """Audit, record and log that a webhook batch created its pool, since a mistyped name creates one too."""
-    detail = {"webhook_batch_id": str(batch_id), "source": source, "intent": "default"}
-    record_pool_created(conn, pool, actor=ACTOR, detail=detail, batch_id=batch_id)
+def _log_pool_created(pool: str, batch_id: UUID) -> None:
+    """Warn that a webhook batch created its pool, since a mistyped name creates one too."""
     log(
         logging.WARNING,
         Event.POOL_CREATED,
