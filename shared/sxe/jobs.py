@@ -190,8 +190,7 @@ def complete_and_commit(conn: psycopg.Connection[Any], claimed: list[Job], *, ro
     """
     if not claimed:
         return []
-    params = {"ids": [job.id for job in claimed], "lease_tokens": [job.lease_token for job in claimed]}
-    [rows] = execute_committed(conn, sql("jobs_complete_many"), params, role=role)
+    [rows] = execute_committed(conn, sql("jobs_complete_many"), _held(claimed), role=role)
     completed = {row["id"] for row in rows}
     return [job.id for job in claimed if job.id not in completed]
 
@@ -213,8 +212,7 @@ def complete_and_claim(
     `conn` must be in autocommit mode with no transaction open.
     """
     params = {
-        "ids": [job.id for job in claimed],
-        "lease_tokens": [job.lease_token for job in claimed],
+        **_held(claimed),
         "queue": queue,
         "limit": limit,
         "lease_seconds": lease_seconds,
@@ -314,3 +312,17 @@ def _guarded(conn: psycopg.Connection[Any], name: str, job: Job, params: dict[st
             "it was rescued or finished elsewhere, so this result is discarded"
         )
     return dict(row)
+
+
+def _held(claimed: list[Job]) -> dict[str, str]:
+    """Return the ids and lease tokens of `claimed` as PostgreSQL array literals, for a message quoted on the client.
+
+    Joining the values takes a few microseconds per batch, where psycopg's array dumper
+    checks and quotes every element on its own, which a worker at batch 50 felt as a
+    third of its CPU per job. Ids are integers and tokens UUIDs, so neither needs quoting.
+    The jobs of one claim share their token, so each token is turned into text once.
+    """
+    text = {token: str(token) for token in {job.lease_token for job in claimed}}
+    ids = ",".join(str(job.id) for job in claimed)
+    tokens = ",".join(text[job.lease_token] for job in claimed)
+    return {"ids": f"{{{ids}}}", "lease_tokens": f"{{{tokens}}}"}

@@ -151,6 +151,31 @@ def test_complete_and_commit_after_rescue(conn: psycopg.Connection[Any]) -> None
     assert successor.attempts == 2
 
 
+def test_claim_shares_one_token_that_no_other_claim_holds(conn: psycopg.Connection[Any]) -> None:
+    enqueue_jobs(conn, 4)
+    first = jobs.claim_and_commit(conn, QUEUE, limit=2)
+    second = jobs.claim_and_commit(conn, QUEUE, limit=2)
+
+    assert {job.lease_token for job in first} == {first[0].lease_token}
+    assert {job.lease_token for job in second} == {second[0].lease_token}
+    assert first[0].lease_token != second[0].lease_token
+
+
+def test_stale_batch_completes_only_the_jobs_it_still_holds(conn: psycopg.Connection[Any]) -> None:
+    ids = enqueue_jobs(conn, 2)
+    zombie = jobs.claim_and_commit(conn, QUEUE, limit=2)
+    conn.execute(
+        "UPDATE ops.jobs SET lease_expires_at = clock_timestamp() - interval '1 second' WHERE id = %s", ids[:1]
+    )
+    with transaction(conn, role="sxe_worker"):
+        jobs.rescue_expired(conn)
+    [successor] = jobs.claim_and_commit(conn, QUEUE, limit=1)
+
+    assert jobs.complete_and_commit(conn, zombie) == [ids[0]]
+    assert states(conn, ids) == {ids[0]: "running", ids[1]: "succeeded"}
+    assert jobs.complete_and_commit(conn, [successor]) == []
+
+
 def test_complete_and_claim_moves_on(conn: psycopg.Connection[Any]) -> None:
     ids = enqueue_jobs(conn, 5)
     first = jobs.claim_and_commit(conn, QUEUE, limit=2)

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import ConnStatus, ExecStatus, TransactionStatus
 from psycopg.rows import dict_row
+from psycopg.types.json import set_json_loads
 
 from sxe.errors import DatabaseUnavailable
 
 RUNTIME_ROLES = frozenset({"sxe_api", "sxe_worker", "sxe_analyst"})
+
+# The shortest integers orjson may not decode exactly: 2**63 and 2**64 have 19 and 20 digits.
+_LONG_DIGIT_RUN = re.compile(rb"\d{19}")
 
 
 def describe_url(url: str) -> str:
@@ -37,19 +44,40 @@ def _describe_conninfo(conninfo: str) -> str:
     return f"{host}{port}/{params.get('dbname') or ''}"
 
 
+def load_json(data: bytes | bytearray | memoryview | str) -> Any:
+    """Decode a json or jsonb value read from the server: orjson, or the standard library for long numbers.
+
+    orjson decodes several times faster, which a worker claiming jobs by the batch feels
+    in every payload. It turns an integer outside 64 bits into a float, losing digits,
+    and jsonb may hold such integers. A value with a run of 19 digits or more, where
+    those begin, goes to `json.loads`, which keeps every integer exact.
+    """
+    raw = data.encode() if isinstance(data, str) else data
+    if _LONG_DIGIT_RUN.search(raw) is None:
+        return orjson.loads(raw)
+    return json.loads(bytes(raw))
+
+
+def use_fast_json(conn: psycopg.Connection[Any]) -> None:
+    """Make `conn` decode json and jsonb values with `load_json`."""
+    set_json_loads(load_json, conn)
+
+
 def connect(url: str, **kwargs: Any) -> psycopg.Connection[dict[str, Any]]:
     """Open a connection with dict rows; raise DatabaseUnavailable naming the server (never the password).
 
     `prepare_threshold=None` keeps the connection usable through PgBouncer in transaction mode.
     """
     try:
-        return psycopg.connect(url, row_factory=dict_row, prepare_threshold=None, connect_timeout=10, **kwargs)
+        conn = psycopg.connect(url, row_factory=dict_row, prepare_threshold=None, connect_timeout=10, **kwargs)
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatabaseUnavailable(
             f"cannot connect to PostgreSQL at {describe_url(url)}: {reason}; "
             "check SXE_DATABASE_URL, or unset it to use the embedded server"
         ) from exc
+    use_fast_json(conn)
+    return conn
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from sxe.config import Settings
 from sxe.db import describe_url
+from sxe.db.connection import use_fast_json
 from sxe.errors import ConfigError, DatabaseUnavailable
 
 MAX_CONNECTIONS = 2
@@ -69,6 +70,7 @@ def get_pool(url: str) -> ConnectionPool[psycopg.Connection[dict[str, Any]]]:
                 # A warm container may hold a connection the server or PgBouncer closed
                 # while it slept; checking on checkout replaces it instead of failing the call.
                 check=ConnectionPool.check_connection,
+                configure=use_fast_json,
                 open=True,
                 name="sxe-function",
             )

@@ -1,24 +1,31 @@
 -- Claim up to %(limit)s due jobs in one short transaction. SKIP LOCKED lets many
 -- workers claim side by side; the lease token fences a worker that outlives its lease.
+-- One token serves the whole claim: it is new for every claim, so it still tells this
+-- worker's hold on a job from any later one, and one random UUID per batch costs less
+-- than one per job. The statement's time stamp serves every row for the same reason.
 -- UPDATE ... RETURNING gives rows in no set order, so the claimed jobs are sorted
 -- again: a worker runs them in queue order, and a budget that runs out within a
 -- batch stops at the same job in every run.
 WITH due AS (
     SELECT id
       FROM ops.jobs
-     WHERE queue = %(queue)s AND state = 'queued' AND run_after <= clock_timestamp()
+     WHERE queue = %(queue)s AND state = 'queued' AND run_after <= statement_timestamp()
      ORDER BY priority DESC, run_after, id
      LIMIT %(limit)s
        FOR UPDATE SKIP LOCKED
+),
+lease AS (
+    SELECT gen_random_uuid() AS token,
+           statement_timestamp() + make_interval(secs => %(lease_seconds)s) AS expires_at
 ),
 claimed AS (
     UPDATE ops.jobs AS job
        SET state = 'running',
            attempts = job.attempts + 1,
-           lease_token = gen_random_uuid(),
-           lease_expires_at = clock_timestamp() + make_interval(secs => %(lease_seconds)s),
-           updated_at = clock_timestamp()
-      FROM due
+           lease_token = lease.token,
+           lease_expires_at = lease.expires_at,
+           updated_at = statement_timestamp()
+      FROM due, lease
      WHERE job.id = due.id
     RETURNING job.id, job.queue, job.payload, job.attempts, job.max_attempts, job.lease_token,
               job.priority, job.run_after
