@@ -202,6 +202,9 @@ def test_erase_revokes_bundle_and_server_refuses(
     assert "revoked" in response.json()["detail"]
     assert not store.exists(bundle["data_key"])
     assert not store.exists(bundle["manifest_key"])
+    bundle_folder = Path(settings.objects_dir, *bundle["data_key"].split("/")[:-1])
+    assert not bundle_folder.exists()
+    assert Path(settings.objects_dir).is_dir()
     revoked = conn.execute("SELECT revoked_at, revoked_reason FROM ops.bundles WHERE id = %s", (bundle["id"],))
     assert revoked.fetchone()["revoked_reason"] == f"erasure {receipt.request_id}"
 

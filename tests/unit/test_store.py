@@ -52,6 +52,49 @@ def test_local_round_trip(tmp_path: Path) -> None:
     assert store.get_bytes(KEY) == b"second"
 
 
+def test_local_delete_removes_emptied_folders(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path / "store")
+    store.put_bytes(KEY, b"{}", "application/json")
+    store.put_bytes("exports/local/2026-12-04/bundle/records.jsonl.gz", b"data", "application/gzip")
+
+    store.delete(KEY)
+    assert (tmp_path / "store/exports/local/2026-12-04/bundle").is_dir()
+
+    store.delete("exports/local/2026-12-04/bundle/records.jsonl.gz")
+    assert not (tmp_path / "store/exports").exists()
+    assert (tmp_path / "store").is_dir()
+
+
+def test_local_delete_keeps_folders_with_entries(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    store.put_bytes(KEY, b"{}", "application/json")
+    store.put_bytes("exports/local/2026-12-05/other/manifest.json", b"{}", "application/json")
+
+    store.delete(KEY)
+
+    assert not (tmp_path / "exports/local/2026-12-04").exists()
+    assert store.exists("exports/local/2026-12-05/other/manifest.json")
+
+
+def test_local_delete_of_missing_key_cleans_up(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    (tmp_path / "exports/local/2026-12-04").mkdir(parents=True)
+
+    store.delete(KEY)
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_local_write_recreates_removed_folder(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    store.put_bytes(KEY, b"first", "application/json")
+    store.delete(KEY)
+
+    store.put_bytes(KEY, b"second", "application/json")
+
+    assert store.get_bytes(KEY) == b"second"
+
+
 def test_local_put_file(tmp_path: Path) -> None:
     source = tmp_path / "source.bin"
     source.write_bytes(b"\x00\x01" * 1000)

@@ -6,6 +6,7 @@ Both stores apply the same key rules, so a key that works locally also works on 
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -43,7 +44,10 @@ class ObjectStore(Protocol):
         """Return the local file for `key` if this store keeps files on local disk, else None."""
 
     def delete(self, key: str) -> None:
-        """Remove the object under `key`; a missing object is not an error."""
+        """Remove the object under `key`; a missing object is not an error.
+
+        A folder store also removes the folders the deletion left empty.
+        """
 
 
 def validate_key(key: str) -> str:
@@ -115,7 +119,28 @@ class LocalObjectStore:
         return self._path(key)
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        self._remove_empty_parents(path)
+
+    def _remove_empty_parents(self, path: Path) -> None:
+        """Remove the empty folders above `path`, nearest first, up to but never including the root.
+
+        The walk stops at the first folder that still contains an entry. A folder that is
+        already gone is passed over, so a repeated delete cleans up what an interrupted
+        one left. `_write_atomically` creates its folder again if this races with a write.
+        """
+        folder = path.parent
+        while folder != self.root and folder.is_relative_to(self.root):
+            try:
+                folder.rmdir()
+            except FileNotFoundError:
+                pass
+            except OSError as error:
+                if error.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                    return
+                raise
+            folder = folder.parent
 
     @staticmethod
     def _write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
@@ -123,12 +148,9 @@ class LocalObjectStore:
 
         The temporary file is removed when `write` raises. Files are created with mode 0600.
         """
-        path.parent.mkdir(parents=True, exist_ok=True)
         temporary: Path | None = None
         try:
-            with tempfile.NamedTemporaryFile(
-                dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-            ) as handle:
+            with LocalObjectStore._temporary_file(path) as handle:
                 temporary = Path(handle.name)
                 write(handle)
                 handle.flush()
@@ -138,6 +160,21 @@ class LocalObjectStore:
             if temporary is not None:
                 temporary.unlink(missing_ok=True)
             raise
+
+    @staticmethod
+    def _temporary_file(path: Path) -> IO[bytes]:
+        """Open a new temporary file next to `path`, creating its folder first."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return _open_temporary(path)
+        except FileNotFoundError:
+            # A delete removed the empty folder between the two calls: create it once more.
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return _open_temporary(path)
+
+
+def _open_temporary(path: Path) -> IO[bytes]:
+    return tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
 
 
 class S3ObjectStore:
