@@ -1,4 +1,4 @@
-"""The Postgres job table: enqueue, claim, extend, complete, retry, defer, fail, rescue.
+"""The Postgres job table: enqueue, claim, extend, complete, retry, defer, fail, cancel, rescue.
 
 Every transition is guarded by the current state and the lease token, so a
 worker that lost its lease cannot finish a job someone else now holds. No
@@ -241,6 +241,11 @@ def defer(conn: psycopg.Connection[Any], job: Job, *, delay_seconds: float) -> N
 def fail(conn: psycopg.Connection[Any], job: Job, *, error: dict[str, Any]) -> None:
     """Mark a job dead at once, for failures no retry can fix; `error` joins its error history."""
     _guarded(conn, "jobs_fail", job, {"error": Jsonb(error)})
+
+
+def cancel(conn: psycopg.Connection[Any], job: Job, *, reason: dict[str, Any]) -> None:
+    """Close a claimed job that must not run without spending an attempt; `reason` joins its error history."""
+    _guarded(conn, "jobs_cancel", job, {"reason": Jsonb(reason)})
 
 
 def rescue_expired(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:

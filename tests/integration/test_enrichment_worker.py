@@ -19,7 +19,7 @@ from sxe import jobs, logs
 from sxe.adapters import apollo_callback
 from sxe.adapters.apollo import MATCH_PATH, ApolloPeopleMatch
 from sxe.adapters.simulator import ProviderSimulator
-from sxe.cards import build_cards, ensure_pool
+from sxe.cards import DEFAULT_INTENT, build_cards, ensure_pool
 from sxe.db import transaction
 from sxe.ingest.store import ingest_file
 from sxe.intelligence import load_default_ruleset
@@ -45,8 +45,12 @@ OTHERS = [
     ("Sam Ortiz", "ortizstudio.com"),
 ]
 
+STUDIO_BIO = "Helping small studios grow. Coffee first."
 
-def x_user(user_id: int, name: str, domain: str) -> dict[str, Any]:
+
+def x_user(
+    user_id: int, name: str, domain: str, bio: str = "Helping small studios grow. Coffee first."
+) -> dict[str, Any]:
     """An X API v1.1 user object whose website link is a t.co URL expanding to `domain`."""
     handle = name.lower().replace(" ", "_") + f"_{user_id}"
     short_url = f"https://t.co/u{user_id}"
@@ -56,7 +60,7 @@ def x_user(user_id: int, name: str, domain: str) -> dict[str, Any]:
         "name": name,
         "screen_name": handle,
         "location": "Austin, TX",
-        "description": "Helping small studios grow. Coffee first.",
+        "description": bio,
         "url": short_url,
         "entities": {
             "url": {"urls": [{"url": short_url, "expanded_url": f"https://{domain}/", "display_url": domain}]},
@@ -84,22 +88,16 @@ class Enrichment:
     folder: Path
     next_user_id: int = 1000
 
-    def add_people(self, people: list[tuple[str, str]]) -> list[uuid.UUID]:
+    def add_people(self, people: list[tuple[str, str]], **fields: Any) -> list[uuid.UUID]:
         """Ingest one X profile per (name, domain), then build and tag cards for them.
 
-        Returns the new card ids in the order of `people`.
+        `fields` go to `x_user`, such as `bio`. Returns the new card ids in the order of `people`.
         """
         users = []
         for name, domain in people:
             self.next_user_id += 1
-            users.append(x_user(self.next_user_id, name, domain))
-        path = self.folder / f"users-{self.next_user_id}.jsonl"
-        path.write_text("".join(json.dumps(user) + "\n" for user in users), encoding="utf-8")
-
-        ingest_file(self.conn, path, run_id=uuid.uuid4(), format_name="x-api-v1.1")
-        with transaction(self.conn, role="sxe_worker"):
-            build_cards(self.conn, POOL)
-            tag_pending_cards(self.conn, POOL, load_default_ruleset())
+            users.append(x_user(self.next_user_id, name, domain, **fields))
+        self.store_and_tag(users)
 
         rows = self.conn.execute(
             """
@@ -112,6 +110,16 @@ class Enrichment:
         ).fetchall()
         card_by_user = {row["platform_user_id"]: row["card_id"] for row in rows}
         return [card_by_user[user["id_str"]] for user in users]
+
+    def store_and_tag(self, users: list[dict[str, Any]]) -> None:
+        """Ingest the X user objects as one file, then build and tag the pool's cards."""
+        path = self.folder / f"users-{uuid.uuid4()}.jsonl"
+        path.write_text("".join(json.dumps(user) + "\n" for user in users), encoding="utf-8")
+
+        ingest_file(self.conn, path, run_id=uuid.uuid4(), format_name="x-api-v1.1")
+        with transaction(self.conn, role="sxe_worker"):
+            build_cards(self.conn, POOL)
+            tag_pending_cards(self.conn, POOL, load_default_ruleset())
 
     def run(self) -> tuple[SweepResult, WorkResult]:
         decided = sweep(self.conn, self.sweep_context)
@@ -274,6 +282,70 @@ def test_job_of_other_pool_waits_for_its_pool(enrichment: Enrichment) -> None:
     assert enrichment.simulator.calls[MATCH_PATH] == 0
     assert enrichment.job_for(card_id)["state"] == "queued"
     assert all(row["spent_credits"] == 0 for row in budget_rows(enrichment))
+
+
+COACH_BIO = "Business coach for small studios. Coffee first."
+COACHES_ONLY = {**DEFAULT_INTENT, "target_personas": ["coach"]}
+
+
+def queue_coach(enrichment: Enrichment) -> tuple[uuid.UUID, dict[str, Any]]:
+    """Queue a lookup for a coach's card in a pool that targets coaches; return the card id and its X user."""
+    enrichment.sweep_context = replace(enrichment.sweep_context, intent=COACHES_ONLY)
+    enrichment.worker_context = replace(enrichment.worker_context, intent=COACHES_ONLY)
+    [card_id] = enrichment.add_people([DANA], bio=COACH_BIO)
+    decided = sweep(enrichment.conn, enrichment.sweep_context)
+    assert decided.enqueued == 1
+    assert enrichment.card(card_id)["readiness"] == "enrichment_queued"
+    return card_id, x_user(enrichment.next_user_id, *DANA, bio=COACH_BIO)
+
+
+def test_retagged_queued_card_is_cancelled(enrichment: Enrichment) -> None:
+    card_id, user = queue_coach(enrichment)
+    enrichment.store_and_tag([{**user, "description": "Studio owner. Coffee first."}])
+    labels = enrichment.conn.execute(
+        "SELECT value FROM execution.card_labels WHERE card_id = %s AND kind = 'persona'", (card_id,)
+    ).fetchall()
+    assert "coach" not in [row["value"] for row in labels]
+    assert enrichment.card(card_id)["readiness"] == "enrichment_queued"
+
+    done = work(enrichment.conn, enrichment.worker_context)
+
+    job = enrichment.job_for(card_id)
+    card = enrichment.card(card_id)
+    conn = enrichment.conn
+    decisions = conn.execute(
+        "SELECT decision, reason, outcome FROM ops.enrichment_decisions WHERE card_id = %s ORDER BY decided_at, id",
+        (card_id,),
+    ).fetchall()
+    [audit] = enrichment.lookup_audits()
+    assert done.outcomes["cancelled_by_gate"] == 1
+    assert enrichment.simulator.calls[MATCH_PATH] == 0
+    assert job["state"] == "cancelled"
+    assert job["attempts"] == 0
+    assert job["last_error"]["class"] == "GateRejected"
+    assert job["last_error"]["message"].startswith("persona_not_targeted: ")
+    assert card["readiness"] == "disqualified"
+    assert card["readiness_reason"] == "persona_not_targeted"
+    assert card["contact_id"] is None
+    assert [row["outcome"] for row in decisions] == ["cancelled", None]
+    assert decisions[-1]["decision"] == "skip"
+    assert decisions[-1]["reason"] == "persona_not_targeted"
+    assert audit["detail"]["outcome"] == "cancelled"
+    assert audit["detail"]["credits"] == 0
+    assert all(row["reserved_credits"] == 0 for row in budget_rows(enrichment))
+    assert all(row["spent_credits"] == 0 for row in budget_rows(enrichment))
+
+
+def test_retagged_card_still_targeted_is_bought(enrichment: Enrichment) -> None:
+    card_id, user = queue_coach(enrichment)
+    enrichment.store_and_tag([{**user, "description": "Mindset coach for studios. Tea now."}])
+
+    done = work(enrichment.conn, enrichment.worker_context)
+
+    assert done.outcomes["cancelled_by_gate"] == 0
+    assert enrichment.simulator.calls[MATCH_PATH] == 1
+    assert enrichment.job_for(card_id)["state"] == "succeeded"
+    assert enrichment.card(card_id)["readiness"] == "enriched"
 
 
 @dataclass

@@ -90,7 +90,7 @@ POLICY_SKIPS = frozenset(
 # NO_PERSON_NAME and NO_WEBSITE_DOMAIN are kept for decisions recorded before the identity bridge.
 NO_KEY_SKIPS = frozenset({SkipReason.NO_PERSON_NAME, SkipReason.NO_WEBSITE_DOMAIN, SkipReason.NO_MATCH_KEY})
 
-__all__ = ["LINK_HUB_DOMAINS", "Candidate", "Decision", "SkipReason", "check_policy"]
+__all__ = ["LINK_HUB_DOMAINS", "Candidate", "Decision", "SkipReason", "card_policy_skip", "check_policy"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +170,18 @@ def _policy_skip(
 ) -> tuple[SkipReason, str] | None:
     if provider not in intent.get("allowed_providers", []):
         return SkipReason.PROVIDER_NOT_ALLOWED, f"{provider} is not in the pool's allowed_providers"
+    return card_policy_skip(candidate, intent, quoted_credits)
 
+
+def card_policy_skip(
+    candidate: Candidate, intent: dict[str, Any], quoted_credits: int
+) -> tuple[SkipReason, str] | None:
+    """Return the skip reason and detail of the first intent rule the card fails, or None when it passes them all.
+
+    These are the rules about the card itself (quality flags, followers, persona and
+    tribe labels, persona score) and the pool's cost cap. Every reason returned is in
+    `POLICY_SKIPS`.
+    """
     excluded = sorted(set(candidate.quality_flags) & set(intent.get("exclude_quality_flags", [])))
     if excluded:
         return SkipReason.EXCLUDED_QUALITY_FLAG, f"quality flags {excluded} are excluded by the pool"

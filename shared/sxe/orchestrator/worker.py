@@ -43,7 +43,7 @@ from sxe.events import EventType, emit
 from sxe.logs import Event, log
 from sxe.orchestrator import controls
 from sxe.orchestrator.deadline import Deadline
-from sxe.orchestrator.gate import Candidate
+from sxe.orchestrator.gate import Candidate, Decision, SkipReason, card_policy_skip
 from sxe.orchestrator.sweep import (
     ENRICH_QUEUE,
     SweepContext,
@@ -365,7 +365,7 @@ def _finished_before_token(
     again after the token is taken, because either can change during the wait.
     """
     with transaction(conn, role="sxe_worker"):
-        if _card_moved_on(conn, lookup, result):
+        if _job_no_longer_needed(conn, lookup, context, result):
             return True
         memory = controls.recall(conn, lookup.fingerprint)
         if memory is not None:
@@ -385,7 +385,7 @@ def _start_call(
     A remembered or already paid lookup finishes its job here, and so does one whose budget is short.
     """
     with transaction(conn, role="sxe_worker"):
-        if _card_moved_on(conn, lookup, result):
+        if _job_no_longer_needed(conn, lookup, context, result):
             return False
         memory = controls.recall(conn, lookup.fingerprint)
         started = (
@@ -406,22 +406,69 @@ def _start_call(
     return True
 
 
-def _card_moved_on(conn: psycopg.Connection[Any], lookup: _Lookup, result: WorkResult) -> bool:
-    """Complete the job without a call when its card no longer waits for it; return True if it did.
+def _job_no_longer_needed(
+    conn: psycopg.Connection[Any], lookup: _Lookup, context: WorkerContext, result: WorkResult
+) -> bool:
+    """Close the job without a call when its card moved on or no longer passes the gate; return True if it did.
+
+    One read returns the card's readiness and the facts the intent policy checks, so a
+    card re-tagged while its job waited is gated again on its current labels.
+    """
+    row = conn.execute(sql("enrich_job_card"), {"card_id": lookup.card_id}).fetchone()
+    if row is None or row["readiness"] != Readiness.ENRICHMENT_QUEUED.value:
+        _complete_moved_on(conn, lookup, row, result)
+        return True
+    skip = card_policy_skip(Candidate.from_row(row), context.intent, quoted_credits(lookup.adapter))
+    if skip is None:
+        return False
+    _cancel_regated(conn, lookup, skip, context, result)
+    return True
+
+
+def _complete_moved_on(
+    conn: psycopg.Connection[Any], lookup: _Lookup, row: dict[str, Any] | None, result: WorkResult
+) -> None:
+    """Complete the job of a card that no longer waits for it, without a call.
 
     A card leaves enrichment_queued when a run hands it off after its job died, or an
     operator requeues the dead job later. Its result could not be recorded, so the
     lookup is not bought.
     """
-    row = conn.execute(sql("cards_readiness"), {"card_id": lookup.card_id}).fetchone()
-    if row is not None and row["readiness"] == Readiness.ENRICHMENT_QUEUED.value:
-        return False
     jobs.complete(conn, lookup.job)
     result.outcomes["card_moved_on"] += 1
     state = row["readiness"] if row else "deleted"
     message = f"card is {state}, no longer waiting for the lookup: not bought"
     log(logging.INFO, Event.JOB_COMPLETED, message, stage="enrich", job_id=lookup.job.id)
-    return True
+
+
+def _cancel_regated(
+    conn: psycopg.Connection[Any],
+    lookup: _Lookup,
+    skip: tuple[SkipReason, str],
+    context: WorkerContext,
+    result: WorkResult,
+) -> None:
+    """Cancel a job whose card the pool's intent policy no longer allows, and move the card on.
+
+    The card's labels, or the pool's intent, changed after the sweep queued the job.
+    Nothing is reserved or charged. The card moves through qualified to disqualified,
+    where a sweep would have left it, and `sxe pool set` or a later re-tag sends it
+    back to tagged. The new decision is recorded, and the lookup is audited with the
+    outcome `cancelled`.
+    """
+    reason, detail = skip
+    entry = jobs.error_entry(lookup.job.attempts, error_class="GateRejected", message=f"{reason}: {detail}")
+    jobs.cancel(conn, lookup.job, reason=entry)
+
+    _move_card(conn, lookup.card_id, Readiness.QUALIFIED, str(reason))
+    _move_card(conn, lookup.card_id, Readiness.DISQUALIFIED, str(reason))
+    decision = Decision(lookup.card_id, reason, detail=detail, readiness=Readiness.ENRICHMENT_QUEUED.value)
+    record_decision(conn, decision, lookup.adapter.name, str(reason), None, None, context.actor, context.simulated)
+    _audit_lookup(conn, lookup, context, outcome="cancelled", credits=0, reason=str(reason))
+
+    result.outcomes["cancelled_by_gate"] += 1
+    message = f"card no longer passes the pool's intent policy ({reason}): job cancelled, not bought"
+    log(logging.INFO, Event.JOB_COMPLETED, message, stage="enrich", job_id=lookup.job.id)
 
 
 def _record_paid_lookup(
