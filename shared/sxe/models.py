@@ -129,6 +129,18 @@ class Rejection:
 
 
 @dataclass(frozen=True, slots=True)
+class FileDamage(Rejection):
+    """The damaged or cut end of a compressed file, where reading the file stopped.
+
+    It is not a record. Ingest keeps it in quarantine as the file's audit trail and
+    reports it as a file error, not as a quarantined record. `offset` is the number
+    of decompressed bytes read before the damage.
+    """
+
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     """A normalized, PII-free Tier 1 profile."""
 

@@ -112,6 +112,8 @@ class RunSummary:
                 for file, record in self.quarantined
             ],
             "files": [{"file": r.file, "format": r.format, "records": r.records} for r in self.files],
+            # Faults that stopped reading a file, such as a damaged gzip stream: not records.
+            "file_errors": [asdict(error) for result in self.files for error in result.file_errors],
             "skipped_files": self.skipped_files,
             "profiles": self.profiles,
             "new_profiles": self.new_profiles,

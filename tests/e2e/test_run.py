@@ -332,4 +332,6 @@ def test_run_reads_gzip_and_quarantines_cut(settings: Settings, tmp_path: Path) 
     ]
     assert data["ingested"] > 0
     damaged = [entry for entry in data["quarantine"] if entry["reason"].startswith("file is a damaged gzip file")]
-    assert [entry["location"] for entry in damaged] == [str(folder / "threads.jsonl.gz")]
+    assert damaged == []
+    assert [error["file"] for error in data["file_errors"]] == [str(folder / "threads.jsonl.gz")]
+    assert data["file_errors"][0]["reason"].startswith("file is a damaged gzip file")

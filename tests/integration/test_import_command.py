@@ -142,6 +142,49 @@ def test_import_gzipped_key_from_local_store(environment: Path, capsys: pytest.C
     assert summary["stored"] == 3
 
 
+def write_cut_gzip(tmp_path: Path) -> Path:
+    """Write 200 invented users as a gzip JSON Lines file cut to two thirds of its compressed size."""
+    compressed = gzip.compress(write_users(tmp_path / "users.jsonl", 200).read_bytes())
+    source = tmp_path / "users.jsonl.gz"
+    source.write_bytes(compressed[: len(compressed) * 2 // 3])
+    return source
+
+
+def test_import_cut_gzip_reports_file_error(
+    environment: Path, capsys: pytest.CaptureFixture[str], database_url: str, tmp_path: Path
+) -> None:
+    source = write_cut_gzip(tmp_path)
+
+    status, summary, _ = run_import(capsys, str(source), "--no-progress")
+
+    with connect(database_url, autocommit=True) as conn:
+        batch = conn.execute("SELECT records, quarantined FROM social.ingest_batches").fetchone()
+        rows = conn.execute("SELECT location, kind FROM ops.quarantine ORDER BY location").fetchall()
+    [error] = summary["file_errors"]
+    assert status == 0
+    assert 0 < summary["stored"] < 200
+    assert summary["records"] == summary["stored"] + summary["quarantined"]
+    assert all(item["location"] != str(source) for item in summary["quarantine"])
+    assert error["file"] == str(source)
+    assert error["offset"] > 0
+    assert f"after decompressed byte {error['offset']} was not read" in error["reason"]
+    assert error["reason"].endswith("so compress or download the file again")
+    assert batch == {"records": summary["records"], "quarantined": summary["quarantined"]}
+    assert len(rows) == summary["quarantined"] + 1
+    assert {"location": str(source), "kind": "unparseable"} in rows
+
+
+def test_import_text_names_file_error(environment: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    source = write_cut_gzip(tmp_path)
+
+    status = main(["import", str(source), "--no-progress"])
+
+    lines = capsys.readouterr().out.splitlines()
+    assert status == 0
+    assert any(line.startswith("  file error in users.jsonl.gz: file is a damaged gzip file: ") for line in lines)
+    assert not any(line.startswith(f"  {source}  unparseable") for line in lines)
+
+
 def test_import_key_from_bucket(
     environment: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,6 +13,7 @@ import pytest
 from sxe.ingest import read_profiles, reader
 from sxe.ingest.compressed import content_suffix
 from sxe.ingest.reader import DecodedRecord, UnreadableRecord, choose_layout, open_records, read_records
+from sxe.models import FileDamage
 
 USERS = [{"id": n, "id_str": str(n), "screen_name": f"user_{n}", "name": f"User {n}"} for n in range(300)]
 LINES = "".join(json.dumps(user) + "\n" for user in USERS).encode()
@@ -77,6 +78,8 @@ def test_truncated_gzip_keeps_the_records_before_the_cut(
     assert damage.location.file == str(path)
     assert damage.rejection.reason.startswith("file is a damaged gzip file: Compressed file ended before")
     assert damage.rejection.reason.endswith("was not read, so compress or download the file again")
+    assert isinstance(damage.rejection, FileDamage)
+    assert f"after decompressed byte {damage.rejection.offset} " in damage.rejection.reason
 
 
 def test_gzip_stream_is_recognised_by_its_first_bytes() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from sxe.ingest import ParsedRecord, store
 from sxe.ingest.store import PreparedRecord
-from sxe.models import Platform, Profile, RecordLocation, Rejection, SourceProfile, reduce_positionally
+from sxe.models import FileDamage, Platform, Profile, RecordLocation, Rejection, SourceProfile, reduce_positionally
 
 PROFILE = Profile(
     platform=Platform.THREADS,
@@ -50,13 +50,14 @@ SOURCE = SourceProfile(
 
 LOCATION = RecordLocation(file="x-api-v2-followers.json", line=None, index=3, item=17)
 REJECTION = Rejection(kind="api_error", reason="the record is an X API error body")
+DAMAGE = FileDamage(kind="unparseable", reason="file is a damaged gzip file", offset=8192)
 RECORD = ParsedRecord(LOCATION, "x-api-v2", {"id": "1", "username": "mara"}, "ab" * 32, SOURCE, "cd" * 32)
 
 
 @pytest.mark.parametrize(
     "value",
-    [PROFILE, SOURCE, LOCATION, REJECTION, RECORD],
-    ids=["Profile", "SourceProfile", "RecordLocation", "Rejection", "ParsedRecord"],
+    [PROFILE, SOURCE, LOCATION, REJECTION, DAMAGE, RECORD],
+    ids=["Profile", "SourceProfile", "RecordLocation", "Rejection", "FileDamage", "ParsedRecord"],
 )
 def test_every_field_survives_pickle(value: object) -> None:
     loaded = pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))

@@ -6,6 +6,8 @@ import argparse
 import json
 import logging
 import sys
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
@@ -170,11 +172,17 @@ def import_summary(result: FileResult, pool: str) -> dict[str, Any]:
         "duplicates": result.duplicates,
         "quarantined": result.quarantined_total,
         "suppressed": result.suppressed,
+        "file_errors": [asdict(error) for error in result.file_errors],
         "quarantine": [
             {"location": record.location, "kind": record.kind, "reason": record.reason}
             for record in result.quarantined[:SHOWN_QUARANTINE]
         ],
     }
+
+
+def file_error_lines(errors: list[dict[str, Any]], indent: str) -> list[str]:
+    """Return one summary line per file error, or none. The reason names the byte offset and the fix."""
+    return [f"{indent}file error in {Path(error['file']).name}: {error['reason']}" for error in errors]
 
 
 def render(summary: dict[str, Any]) -> str:
@@ -183,6 +191,7 @@ def render(summary: dict[str, Any]) -> str:
         f"  {summary['records']} records: {summary['stored']} stored ({summary['new_profiles']} new profiles), "
         f"{summary['duplicates']} duplicates, {summary['quarantined']} quarantined"
         + (f", {summary['suppressed']} withheld as suppressed" if summary["suppressed"] else ""),
+        *file_error_lines(summary["file_errors"], "  "),
         f"  for pool {summary['pool']}: `sxe run --pool {summary['pool']}` builds its profiles into lead cards",
     ]
     if summary.get("pool_created"):

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sxe.commands import counted
-from sxe.commands.import_file import add_csv_options, csv_options, ingest_jobs
+from sxe.commands.import_file import add_csv_options, csv_options, file_error_lines, ingest_jobs
 from sxe.config import MAX_INGEST_JOBS, load_settings
 from sxe.ingest.formats import format_names
 from sxe.pipeline import RunSummary, run
@@ -87,6 +87,7 @@ def render_summary(summary: RunSummary) -> str:
         f"{data['quarantined']} quarantined{_suppressed(data['suppressed'])} ({counted(len(data['files']), 'file')})",
         *_skipped_files(data["skipped_files"]),
         *_empty_files(data["files"]),
+        *file_error_lines(data["file_errors"], "              "),
         f"  normalize   {counted(data['profiles'], 'profile')} touched, {data['new_profiles']} new",
         f"  lead cards  {data['lead_cards']} in pool, {data['new_lead_cards']} new, {data['tagged']} tagged",
         *_new_pool(data),

@@ -34,7 +34,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -43,7 +43,7 @@ import orjson
 from sxe.errors import UsageError
 from sxe.ingest.compressed import GZIP_MAGIC, GzipContent, Prefixed, content_suffix
 from sxe.ingest.hashing import bytes_hash
-from sxe.models import RecordLocation, Rejection
+from sxe.models import FileDamage, RecordLocation, Rejection
 
 UTF8_BOM = b"\xef\xbb\xbf"
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson", ".jsonlines"})
@@ -250,14 +250,16 @@ def _open_file(path: Path) -> io.BufferedReader:
 
 
 def _reporting_damage(records: Iterator[ReadResult], content: GzipContent, name: str) -> Iterator[ReadResult]:
-    """Yield `records`, then an unreadable record for the damage when the gzip stream turned out damaged."""
+    """Yield `records`, then an unreadable record whose rejection is a FileDamage when the gzip stream was damaged."""
     yield from records
     if content.damage is not None:
         reason = (
             f"file is a damaged gzip file: {content.damage}; the content after decompressed byte {content.offset} "
             "was not read, so compress or download the file again"
         )
-        yield _unreadable(RecordLocation(file=name), reason, b"")
+        location = RecordLocation(file=name)
+        damage = FileDamage(kind="unparseable", reason=reason, offset=content.offset)
+        yield replace(_unreadable(location, reason, b""), rejection=damage)
 
 
 def _closing(records: Iterator[ReadResult], handle: IO[bytes]) -> Iterator[ReadResult]:

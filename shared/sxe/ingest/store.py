@@ -53,7 +53,7 @@ from sxe.ingest import ParsedRecord, read_profiles
 from sxe.ingest.hashing import canonical_json, content_hash
 from sxe.ingest.identities import attach_ids, user_ids_for_handles
 from sxe.ingest.sightings import find_sightings, record_sightings
-from sxe.models import Platform, Profile, Rejection, SourceProfile
+from sxe.models import FileDamage, Platform, Profile, Rejection, SourceProfile
 from sxe.normalize.profile import normalize
 from sxe.pii import redact_text, redact_value
 
@@ -68,6 +68,19 @@ T = TypeVar("T")
 class QuarantinedRecord:
     location: str
     kind: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileError:
+    """A fault of a whole file, such as a damaged gzip stream, where reading it stopped.
+
+    `offset` is the number of decompressed bytes read before the fault, and `reason`
+    names the fault and the fix.
+    """
+
+    file: str
+    offset: int
     reason: str
 
 
@@ -98,7 +111,9 @@ class FileResult:
     records collected before the stored profile, kept as history only.
     `profile_ids` are the profiles it created or changed, kept only when the caller
     asks for them. `quarantined` lists at most MAX_LISTED_QUARANTINE records, and
-    `quarantined_total` counts them all.
+    `quarantined_total` counts them all. `file_errors` are the faults that stopped
+    reading the file, such as a damaged gzip stream: they are in quarantine too, but
+    not counted as records or as quarantined records.
     """
 
     batch_id: UUID
@@ -113,6 +128,7 @@ class FileResult:
     profiles_changed: int = 0
     new_profiles: int = 0
     suppressed: int = 0
+    file_errors: list[FileError] = field(default_factory=list)
 
 
 def ingest_file(
@@ -285,8 +301,11 @@ def store_chunk(
     rejected: list[tuple[ParsedRecord, Rejection]] = []
     parsed: list[tuple[int, ParsedRecord, SourceProfile]] = []
     for position, record in enumerate(chunk):
-        result.records += 1
         result.format = result.format or record.format
+        if isinstance(record.result, FileDamage):
+            rejected.append((record, record.result))
+            continue
+        result.records += 1
         if position in hits:
             _suppress(conn, record, hits[position], result)
         elif isinstance(record.result, Rejection):
@@ -461,6 +480,7 @@ def _quarantine_chunk(
     rows = []
     for record, rejection in rejected:
         location = record.location.describe()
+        _count_rejection(result, location, rejection)
         rows.append(
             {
                 "location": location,
@@ -472,14 +492,21 @@ def _quarantine_chunk(
                 "payload": None if record.payload is None else redact_value(record.payload),
             }
         )
-        result.quarantined_total += 1
-        if len(result.quarantined) < MAX_LISTED_QUARANTINE:
-            result.quarantined.append(QuarantinedRecord(location, rejection.kind, rejection.reason))
 
     conn.execute(
         sql("ingest_quarantine_chunk"),
         {"batch_id": result.batch_id, "source_file": result.file, "records": _json(rows)},
     )
+
+
+def _count_rejection(result: FileResult, location: str, rejection: Rejection) -> None:
+    """Count a quarantined record, or count a file's damage as a file error instead of a record."""
+    if isinstance(rejection, FileDamage):
+        result.file_errors.append(FileError(result.file, rejection.offset, rejection.reason))
+        return
+    result.quarantined_total += 1
+    if len(result.quarantined) < MAX_LISTED_QUARANTINE:
+        result.quarantined.append(QuarantinedRecord(location, rejection.kind, rejection.reason))
 
 
 def _skip_stored_raw(
