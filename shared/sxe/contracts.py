@@ -43,6 +43,7 @@ ERASURES_PAGE_V1 = "https://schemas.sxe.dev/handoff/erasures-page.v1.json"
 MERGES_PAGE_V1 = "https://schemas.sxe.dev/handoff/merges-page.v1.json"
 QUEUE_MESSAGE_V1 = "https://schemas.sxe.dev/handoff/queue-message.v1.json"
 PROBLEM_V1 = "https://schemas.sxe.dev/handoff/problem.v1.json"
+ERASURE_RECEIPT_V1 = "https://schemas.sxe.dev/ops/erasure-receipt.v1.json"
 
 SCHEMA_SUFFIX = ".schema.json"
 PINNED_FILE_NAME = "PINNED.json"

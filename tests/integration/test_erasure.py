@@ -7,6 +7,7 @@ import json
 import re
 import threading
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,13 @@ from sxe import jobs
 from sxe.cards import DEFAULT_INTENT
 from sxe.cards.intent import set_intent
 from sxe.cli import main as cli_main
+from sxe.commands.erase import render
 from sxe.compliance.erasure import ErasureReceipt, erase, parse_subject
 from sxe.compliance.functions import erase as erase_function
 from sxe.compliance.revocation import RevocationCheck
 from sxe.compliance.suppression import email_identifier, phone_identifier, suppression_key
 from sxe.config import Settings, load_settings
+from sxe.contracts import ERASURE_RECEIPT_V1, validate
 from sxe.db import connect, transaction
 from sxe.errors import UsageError
 from sxe.handoff.download_server import DownloadServer
@@ -358,7 +361,7 @@ def test_erase_cancels_queued_jobs(settings: Settings, first_run: RunSummary, co
     assert job["state"] == "cancelled"
     assert job["payload"] == {"card_id": str(target["card_id"]), "erased_by": str(receipt.request_id)}
     assert job["dedupe_key"] is None
-    assert receipt.removed["jobs_cancelled"] == 1
+    assert receipt.jobs_closed["cancelled"] == 1
 
 
 def test_erase_closes_dead_jobs(settings: Settings, first_run: RunSummary, conn: psycopg.Connection) -> None:
@@ -381,8 +384,52 @@ def test_erase_closes_dead_jobs(settings: Settings, first_run: RunSummary, conn:
     assert rows[dead]["last_error"] == error
     assert rows[dead]["errors"] == [error]
     assert rows[done]["state"] == "succeeded"
-    assert receipt.removed["dead_jobs_closed"] == 1
-    assert receipt.removed["jobs_cancelled"] == 0
+    assert receipt.jobs_closed["dead"] == 1
+    assert receipt.jobs_closed["cancelled"] == 0
+
+
+def test_erase_receipt_counts_jobs_apart(settings: Settings, first_run: RunSummary, conn: psycopg.Connection) -> None:
+    target = person(conn)
+    error = {"attempt": 1, "class": "PermanentProviderError", "message": "HTTP 401 from the provider"}
+    with transaction(conn, role="sxe_worker"):
+        jobs.enqueue(conn, "enrich", {"card_id": str(target["card_id"]), "request": {"name": "dana w"}})
+        dead = jobs.enqueue(conn, "enrich", {"card_id": str(target["card_id"]), "pool": "makers"})
+    conn.execute("UPDATE ops.jobs SET state = 'dead', last_error = %s WHERE id = %s", (Jsonb(error), dead))
+    card_jobs = "SELECT count(*) AS n FROM ops.jobs WHERE payload ->> 'card_id' = %s"
+    job_count = count(conn, card_jobs, str(target["card_id"]))
+
+    receipt = erase_handle(conn, settings, target)
+
+    document = {**receipt.to_json(), "objects_deleted": receipt.objects_deleted}
+    audited = conn.execute(
+        "SELECT detail FROM ops.audit_log WHERE action = 'erasure.completed' AND subject = %s",
+        (f"erasure:{receipt.request_id}",),
+    ).fetchone()["detail"]
+    text = render(receipt)
+    removed_total = sum(receipt.removed.values())
+    assert receipt.jobs_closed == {"cancelled": 1, "dead": 1}
+    assert receipt.scrubbed["job_payloads"] == job_count
+    assert receipt.scrubbed["decision_fingerprints"] >= 1
+    assert not {"jobs_cancelled", "dead_jobs_closed", "job_payloads_scrubbed", "decision_fingerprints"} & set(
+        receipt.removed
+    )
+    validate(document, ERASURE_RECEIPT_V1)
+    validate(audited, ERASURE_RECEIPT_V1)
+    assert audited["jobs_closed"] == {"cancelled": 1, "dead": 1}
+    assert f"\nRows removed ({removed_total}):\n" in text
+    assert "\nJobs closed (2):\n  cancelled  1\n  dead       1\n" in text
+    assert f"  job_payloads           {job_count}\n" in text
+    assert text.index("Rows removed") < text.index("Jobs closed") < text.index("Rows scrubbed")
+
+
+def test_receipt_of_nobody_says_none() -> None:
+    receipt = ErasureReceipt(uuid.uuid4(), "handle", "ab" * 32, datetime.now(UTC))
+
+    text = render(receipt)
+
+    assert "\nRows removed (0):\n  none: SXE held nothing more on this person\n" in text
+    assert "\nJobs closed (0):\n  none\n" in text
+    assert "\nRows scrubbed, kept with the person's values cleared (0):\n  none\n" in text
 
 
 @pytest.mark.parametrize(
@@ -571,7 +618,7 @@ def test_erase_clears_card_signals(settings: Settings, first_run: RunSummary, co
     card = conn.execute(signals, (target["card_id"],)).fetchone()
     assert card["signals"] == {}
     assert card["language"] is None
-    assert receipt.removed["card_signals"] == 1
+    assert receipt.scrubbed["card_signals"] == 1
 
 
 def test_erase_suppresses_bio_email(settings: Settings, first_run: RunSummary, conn: psycopg.Connection) -> None:

@@ -183,7 +183,7 @@ def test_erasure_closes_dead_lookup(
     receipt = run_files(capsys, "erase", "x:user_7002")
 
     row = conn.execute("SELECT state, payload, last_error, errors FROM ops.jobs WHERE id = %s", (job["id"],)).fetchone()
-    assert receipt["removed"]["dead_jobs_closed"] == 1
+    assert receipt["jobs_closed"]["dead"] == 1
     assert row["state"] == "cancelled"
     assert set(row["payload"]) == {"card_id", "erased_by"}
     assert row["last_error"]["status_code"] == 401

@@ -66,19 +66,16 @@ def _erase(args: argparse.Namespace) -> int:
 
 
 def render(receipt: ErasureReceipt) -> str:
-    """Return the receipt as text for the operator, leaving out the tables with no removed row."""
+    """Return the receipt as text for the operator, leaving out the counts that are zero."""
     completed = receipt.completed_at.isoformat() if receipt.completed_at else "not completed"
     lines = [
         f"Erasure {receipt.request_id} ({receipt.requested_kind}, identifier HMAC {receipt.requested_hmac})",
         f"Received {receipt.received_at.isoformat()}, completed {completed}",
     ]
 
-    removed = {name: count for name, count in sorted(receipt.removed.items()) if count}
-    lines.append(f"\nRows removed ({sum(removed.values())}):")
-    width = max((len(name) for name in removed), default=0)
-    lines.extend(f"  {name.ljust(width)}  {count}" for name, count in removed.items())
-    if not removed:
-        lines.append("  none: SXE held nothing more on this person")
+    lines += _count_section("Rows removed", receipt.removed, "none: SXE held nothing more on this person")
+    lines += _count_section("Jobs closed", receipt.jobs_closed, "none")
+    lines += _count_section("Rows scrubbed, kept with the person's values cleared", receipt.scrubbed, "none")
 
     lines.append("")
     lines.append(_id_line("Cards suppressed", receipt.cards_suppressed))
@@ -87,6 +84,17 @@ def render(receipt: ErasureReceipt) -> str:
     lines.append(_id_line("Suppressed identifier HMACs", receipt.suppressed_hmacs))
     lines.append(f"Bundle objects deleted: {receipt.objects_deleted}")
     return "\n".join(lines)
+
+
+def _count_section(title: str, counts: dict[str, int], empty: str) -> list[str]:
+    """Return a heading with the total and one line per non-zero count, or `empty` under it when all are zero."""
+    shown = {name: count for name, count in sorted(counts.items()) if count}
+    lines = [f"\n{title} ({sum(shown.values())}):"]
+    width = max((len(name) for name in shown), default=0)
+    lines.extend(f"  {name.ljust(width)}  {count}" for name, count in shown.items())
+    if not shown:
+        lines.append(f"  {empty}")
+    return lines
 
 
 def _id_line(title: str, ids: list[str]) -> str:

@@ -51,6 +51,8 @@ from sxe.handoff.store import ObjectStore
 from sxe.logs import Event, bound_value, log
 from sxe.webhooks import intake
 
+# The contract of the receipt's JSON form: contracts/ops/erasure-receipt.v1.schema.json.
+RECEIPT_SCHEMA_VERSION = "erasure-receipt.v1"
 # Hosts of profile URLs and the platform each belongs to. The handle is the first path
 # segment, with an "@" on Threads and TikTok.
 CONTACT_KINDS = frozenset({IdentifierKind.EMAIL, IdentifierKind.PHONE})
@@ -102,7 +104,12 @@ class ErasureReceipt:
     requested_hmac: str
     received_at: datetime
     completed_at: datetime | None = None
+    # Rows deleted, per table or kind of record.
     removed: dict[str, int] = field(default_factory=dict)
+    # Jobs of the cards closed as cancelled: queued or running ones, and dead ones.
+    jobs_closed: dict[str, int] = field(default_factory=dict)
+    # Rows kept with the person's values cleared from them.
+    scrubbed: dict[str, int] = field(default_factory=dict)
     cards_suppressed: list[str] = field(default_factory=list)
     bundles_revoked: list[str] = field(default_factory=list)
     cards_reissued: list[str] = field(default_factory=list)
@@ -112,11 +119,14 @@ class ErasureReceipt:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "schema_version": RECEIPT_SCHEMA_VERSION,
             "request_id": str(self.request_id),
             "requested": {"kind": self.requested_kind, "identifier_hmac": self.requested_hmac},
             "received_at": self.received_at.isoformat(),
             "completed_at": self.completed_at.isoformat() if self.completed_at else None,
             "removed": dict(sorted(self.removed.items())),
+            "jobs_closed": dict(sorted(self.jobs_closed.items())),
+            "scrubbed": dict(sorted(self.scrubbed.items())),
             "cards_suppressed": self.cards_suppressed,
             "bundles_revoked": self.bundles_revoked,
             "cards_reissued": self.cards_reissued,
@@ -237,19 +247,19 @@ def _erase_rows(
         for row in conn.execute(sql("erase_fingerprints"), {"card_ids": person.card_ids, "card_id_texts": card_texts})
     ]
     ids = {"contact_ids": person.contact_ids, "fingerprints": fingerprints}
-    removed = receipt.removed
+    removed, scrubbed = receipt.removed, receipt.scrubbed
     removed["lookup_memory"] = _count(conn, "erase_delete_lookup_memory", ids)
     removed["idempotency_keys"] = _count(conn, "erase_delete_idempotency_keys", ids)
     jobs = _one(conn, "erase_cancel_jobs", {"card_id_texts": card_texts, "request_id": receipt.request_id})
-    removed["jobs_cancelled"], removed["job_payloads_scrubbed"] = int(jobs["cancelled"]), int(jobs["scrubbed"])
-    removed["dead_jobs_closed"] = int(jobs["dead_closed"])
-    removed["decision_fingerprints"] = _count(conn, "erase_clear_decisions", {"card_ids": person.card_ids})
+    receipt.jobs_closed = {"cancelled": int(jobs["cancelled"]), "dead": int(jobs["dead_closed"])}
+    scrubbed["job_payloads"] = int(jobs["scrubbed"])
+    scrubbed["decision_fingerprints"] = _count(conn, "erase_clear_decisions", {"card_ids": person.card_ids})
 
     conn.execute(sql("erase_detach_contacts"), {"contact_ids": person.contact_ids})
     contacts = _one(conn, "erase_delete_contacts", {"contact_ids": person.contact_ids})
     removed["contact_points"], removed["contacts"] = int(contacts["contact_points"]), int(contacts["contacts"])
     removed["labels"] = _count(conn, "erase_delete_labels", {"card_ids": person.card_ids})
-    removed["card_signals"] = _count(conn, "erase_clear_card_signals", {"card_ids": person.card_ids})
+    scrubbed["card_signals"] = _count(conn, "erase_clear_card_signals", {"card_ids": person.card_ids})
     raw_ids = [
         row["raw_record_id"]
         for row in conn.execute(sql("erase_raw_records_of_profiles"), {"profile_ids": person.profile_ids})
