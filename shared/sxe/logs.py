@@ -48,6 +48,7 @@ ALLOWED_KEYS = frozenset(
         "threshold",
         "consumer",
         "pool",
+        "pid",
     }
 )
 # Bound per invocation by `bind`; callers may also pass them to `log`.

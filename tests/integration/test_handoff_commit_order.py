@@ -6,6 +6,7 @@ transactions that ended, so a consumer's cursor never passes a transaction still
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -41,11 +42,15 @@ def environment(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Pa
     return tmp_path / "state"
 
 
-def page(feed: str, key: str, cursor: str | None = None, limit: int = 100) -> dict[str, Any]:
+def page_response(feed: str, key: str, cursor: str | None = None, limit: int = 100) -> dict[str, Any]:
     query = f"limit={limit}" + (f"&cursor={cursor}" if cursor else "")
     response = FEEDS[feed](web_event("GET", key=key, query=query))
     assert response["statusCode"] == 200, response["body"]
-    document: dict[str, Any] = body_of(response)
+    return response
+
+
+def page(feed: str, key: str, cursor: str | None = None, limit: int = 100) -> dict[str, Any]:
+    document: dict[str, Any] = body_of(page_response(feed, key, cursor, limit))
     return document
 
 
@@ -141,6 +146,70 @@ def test_feed_holds_back_items_after_running_transaction(environment: Path, data
     assert during["items"] == []
     assert during["next_cursor"] is None
     assert [item["card_id"] for item in after["items"]] == [str(late)]
+
+
+@pytest.mark.parametrize("feed", sorted(FEEDS))
+def test_page_says_when_feed_is_held_back(environment: Path, database_url: str, feed: str) -> None:
+    with connect(database_url, autocommit=True) as conn:
+        early, late = seed_feed_cards(conn, feed, 2)
+        survivors = seed_feed_cards(conn, feed, 2, start=100)
+        key = create_consumer(conn, "crm", [POOL], actor="test")[1]
+
+        with connect(database_url) as earlier:
+            earlier.execute("SELECT pg_current_xact_id()")
+            record(feed, earlier, early, survivors[0])
+            record(feed, conn, late, survivors[1])
+            time.sleep(1.1)
+            during = page_response(feed, key)
+            earlier.commit()
+
+        after = page_response(feed, key)
+
+    assert body_of(during)["items"] == []
+    assert during["headers"][api.HELD_BACK_HEADER] == "true"
+    assert 1 <= int(during["headers"][api.HELD_BACK_SECONDS_HEADER]) < 600
+    assert api.HELD_BACK_HEADER not in after["headers"]
+    assert api.HELD_BACK_SECONDS_HEADER not in after["headers"]
+    assert [item["card_id"] for item in body_of(after)["items"]] == [str(early), str(late)]
+
+
+@pytest.mark.parametrize("feed", sorted(FEEDS))
+def test_page_without_waiting_items_is_not_held_back(environment: Path, database_url: str, feed: str) -> None:
+    with connect(database_url, autocommit=True) as conn:
+        (card_id,) = seed_feed_cards(conn, feed, 1)
+        survivor = seed_feed_cards(conn, feed, 1, start=100)[0]
+        key = create_consumer(conn, "crm", [POOL], actor="test")[1]
+        record(feed, conn, card_id, survivor)
+
+        with connect(database_url) as running:
+            running.execute("SELECT pg_current_xact_id()")
+            during = page_response(feed, key)
+            running.rollback()
+
+    assert [item["card_id"] for item in body_of(during)["items"]] == [str(card_id)]
+    assert api.HELD_BACK_HEADER not in during["headers"]
+
+
+@pytest.mark.parametrize("feed", sorted(FEEDS))
+def test_full_page_has_no_held_back_header(environment: Path, database_url: str, feed: str) -> None:
+    with connect(database_url, autocommit=True) as conn:
+        card_ids = seed_feed_cards(conn, feed, 4)
+        survivor = seed_feed_cards(conn, feed, 1, start=100)[0]
+        key = create_consumer(conn, "crm", [POOL], actor="test")[1]
+        record(feed, conn, card_ids[0], survivor)
+        record(feed, conn, card_ids[1], survivor)
+
+        with connect(database_url) as earlier:
+            earlier.execute("SELECT pg_current_xact_id()")
+            record(feed, conn, card_ids[2], survivor)
+            first = page_response(feed, key, limit=1)
+            last = page_response(feed, key, body_of(first)["next_cursor"], limit=1)
+            earlier.rollback()
+
+    assert body_of(first)["has_more"] is True
+    assert api.HELD_BACK_HEADER not in first["headers"]
+    assert body_of(last)["has_more"] is False
+    assert last["headers"][api.HELD_BACK_HEADER] == "true"
 
 
 @pytest.mark.parametrize("feed", sorted(FEEDS))

@@ -69,3 +69,18 @@ def test_health_text_lists_alarms(configured: str, capsys: pytest.CaptureFixture
 
     output = capsys.readouterr().out
     assert "dead_jobs                firing, value 2, threshold 0, since 2026-12-05 23:40 UTC" in output
+
+
+def test_health_text_names_open_transaction(configured: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["health"]) == 0
+    assert "transaction (none open with a transaction id)" in capsys.readouterr().out
+
+    with connect(configured) as running:
+        running.execute("SELECT pg_current_xact_id()")
+        assert main(["health"]) == 0
+        running_pid = running.info.backend_pid
+        running.rollback()
+
+    output = capsys.readouterr().out
+    assert f"transaction oldest with a transaction id: pid {running_pid}, open " in output
+    assert "it holds back the pull feeds" in output

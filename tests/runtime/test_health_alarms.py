@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import psycopg
 import pytest
 
 from sxe import functions
+from sxe.db import connect
 from sxe.runtime import alarms, health, pool
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -177,6 +179,40 @@ def test_invalid_webhook_batch_raises_alarm(conn: psycopg.Connection[Any], envir
 
     assert report.invalid_webhook_batches == 1
     assert "invalid_webhook_batches" in result["body"]["firing"]
+
+
+def test_open_transaction_raises_feeds_held_back(
+    conn: psycopg.Connection[Any], environment: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    thresholds = alarms.load_thresholds(feeds_held_back_seconds=0.5)
+    with connect(environment) as running:
+        running.execute("SELECT pg_current_xact_id()")
+        time.sleep(1.1)
+        during = health.report(conn, "test")
+        raised = alarms.check(conn, alarms.measure(during, thresholds))
+        running_pid = running.info.backend_pid
+        running.commit()
+    after = health.report(conn, "test")
+    cleared = alarms.check(conn, alarms.measure(after, thresholds))
+
+    assert during.open_transaction is not None
+    assert during.open_transaction.pid == running_pid
+    assert [(change.alarm, change.state) for change in raised] == [("feeds_held_back", "firing")]
+    assert 1 <= raised[0].value < 600
+    assert after.open_transaction is None
+    assert [(change.alarm, change.state) for change in cleared] == [("feeds_held_back", "ok")]
+    errors = [record for record in caplog.records if record.levelno == logging.ERROR]
+    assert [getattr(record, "pid", None) for record in errors] == [running_pid]
+    assert f"(pid {running_pid})" in errors[0].getMessage()
+
+
+def test_transaction_without_id_holds_nothing_back(conn: psycopg.Connection[Any], environment: str) -> None:
+    with connect(environment) as reading:
+        reading.execute("SELECT count(*) FROM ops.jobs")
+        report = health.report(conn, "test")
+        reading.rollback()
+
+    assert report.open_transaction is None
 
 
 def test_bad_threshold_names_variable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -36,7 +36,10 @@ def _health(args: argparse.Namespace) -> int:
         alarms = [dict(row) for row in conn.execute(sql("alarms_list"))]
 
     body = {"liveness": health.liveness(), **report.to_json()}
-    print(json.dumps(body, indent=2, default=str) if args.json else render(body) + _alarm_lines(alarms))
+    if args.json:
+        print(json.dumps(body, indent=2, default=str))
+    else:
+        print(render(body) + _open_transaction_line(report.open_transaction) + _alarm_lines(alarms))
     return EXIT_READY if report.readiness.ready else EXIT_NOT_READY
 
 
@@ -69,6 +72,17 @@ def render(body: dict[str, Any]) -> str:
     for scope, used in sorted(body["budgets"].items()):
         lines.append(f"  {scope:<24} {used:.0%}")
     return "\n".join(lines)
+
+
+def _open_transaction_line(open_transaction: health.OpenTransaction | None) -> str:
+    """Return the text line of the transaction with an id that has been open longest, which holds back the feeds."""
+    if open_transaction is None:
+        return "\ntransaction (none open with a transaction id)"
+    pid = "a prepared transaction" if open_transaction.pid is None else f"pid {open_transaction.pid}"
+    age = "unknown (its start is hidden from this user)"
+    if open_transaction.age_seconds is not None:
+        age = _seconds(open_transaction.age_seconds)
+    return f"\ntransaction oldest with a transaction id: {pid}, open {age}; it holds back the pull feeds"
 
 
 def _alarm_lines(alarms: list[dict[str, Any]]) -> str:

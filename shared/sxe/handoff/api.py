@@ -12,6 +12,10 @@ because they include Tier 2 contact points; everything else runs as sxe_api.
     POST handoff/queue/ack  {message_ids}                      Idempotency-Key accepted
     POST handoff/bundle     {pool, schema_version, state, persona, tribe}   Idempotency-Key accepted
     GET  handoff/download?bundle_id=&expires_in=               fresh signed URLs, audited
+
+A feed page that ends while the feed holds back items behind a running transaction
+carries the `SXE-Held-Back` header, and `SXE-Held-Back-Seconds` when that transaction's
+age is readable (see `_held_back_headers`).
 """
 
 from __future__ import annotations
@@ -51,11 +55,14 @@ from sxe.handoff.storage import build_store, download_url, max_expires_in, signi
 from sxe.logs import Event, log
 from sxe.runtime.environments import check_database_environment
 from sxe.runtime.handler import logged_as
+from sxe.runtime.health import oldest_open_transaction
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
 _INTEGER_RE = re.compile(r"-?\d{1,9}")
 _BUNDLE_FIELDS = frozenset({"pool", "schema_version", "state", "persona", "tribe"})
+HELD_BACK_HEADER = "SXE-Held-Back"
+HELD_BACK_SECONDS_HEADER = "SXE-Held-Back-Seconds"
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +179,7 @@ def _cards(call: Call) -> Response:
         "next_cursor": next_cursor,
     }
     load_contracts().validate(page, CARDS_PAGE_V1)
-    return json_response(200, page)
+    return json_response(200, page, {} if has_more else _held_back_headers(call, "cards", pools))
 
 
 def _keyset_page(
@@ -225,6 +232,27 @@ def _resume_position(
     if first is None:
         return None
     return position_before(Position(int(first["xid"]), first["card_id"]))
+
+
+def _held_back_headers(call: Call, feed: str, pools: tuple[str, ...]) -> dict[str, str]:
+    """Return the headers of a last page whose feed holds back committed items, or {} when it holds back none.
+
+    A page reads only items below its snapshot's xmin, so a committed item above it
+    waits for an older transaction that is still running. The pages' JSON Schemas
+    forbid extra properties and are published, so the sign goes in headers. The age is
+    that of the transaction with a transaction id that has been open longest; it is
+    left out when PostgreSQL hides that transaction's start from the session user.
+    """
+    with transaction(call.conn, role="sxe_worker"):
+        row = call.conn.execute(sql(f"api_{feed}_held_back"), {"pools": list(pools)}).fetchone()
+    if row is None or not row["held_back"]:
+        return {}
+
+    headers = {HELD_BACK_HEADER: "true"}
+    oldest = oldest_open_transaction(call.conn)
+    if oldest is not None and oldest.age_seconds is not None:
+        headers[HELD_BACK_SECONDS_HEADER] = str(int(oldest.age_seconds))
+    return headers
 
 
 def _decode_cursor(cursor: str, pools: tuple[str, ...], secret: bytes, feed: str = "cards") -> Position | TimePosition:
@@ -282,7 +310,7 @@ def _event_page(call: Call, feed: str, schema_id: str, item: Callable[[dict[str,
         "next_cursor": next_cursor,
     }
     load_contracts().validate(page, schema_id)
-    return json_response(200, page)
+    return json_response(200, page, {} if has_more else _held_back_headers(call, feed, pools))
 
 
 def _pools(consumer: Consumer, requested: str | None) -> tuple[str, ...]:

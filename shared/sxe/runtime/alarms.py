@@ -23,7 +23,7 @@ from sxe.db import sql, transaction
 from sxe.errors import ConfigError
 from sxe.events import EventType, emit
 from sxe.logs import Event, log
-from sxe.runtime.health import HealthReport
+from sxe.runtime.health import HealthReport, OpenTransaction
 
 
 class AlarmThresholds(BaseSettings):
@@ -40,6 +40,9 @@ class AlarmThresholds(BaseSettings):
     heartbeat_age_seconds: float = Field(default=1800, ge=0, description="Seconds since a function last beat.")
     invalid_webhook_batches: int = Field(
         default=0, ge=0, description="Signed webhook bodies quarantined as invalid batches in the last day."
+    )
+    feeds_held_back_seconds: float = Field(
+        default=600, ge=0, description="Age of the oldest transaction with an id, which holds back the feeds."
     )
 
 
@@ -58,6 +61,8 @@ class Measurement:
     alarm: str
     value: float | None
     threshold: float
+    # The backend behind the value, logged when the alarm is raised; only feeds_held_back has one.
+    pid: int | None = None
 
     @property
     def firing(self) -> bool:
@@ -81,6 +86,7 @@ def measure(health: HealthReport, thresholds: AlarmThresholds) -> list[Measureme
         Measurement("oldest_queued_age", health.oldest_queued_seconds, thresholds.oldest_queued_seconds),
         Measurement("dead_jobs", health.dead_jobs, thresholds.dead_jobs),
         Measurement("invalid_webhook_batches", health.invalid_webhook_batches, thresholds.invalid_webhook_batches),
+        _feeds_held_back(health.open_transaction, thresholds.feeds_held_back_seconds),
     ]
     for provider in health.providers:
         # A handful of calls says little about a provider; the rate counts from adapter_min_calls on.
@@ -93,6 +99,12 @@ def measure(health: HealthReport, thresholds: AlarmThresholds) -> list[Measureme
             Measurement(f"heartbeat_age:{worker}", beat["age_seconds"], thresholds.heartbeat_age_seconds)
         )
     return measurements
+
+
+def _feeds_held_back(open_transaction: OpenTransaction | None, threshold: float) -> Measurement:
+    if open_transaction is None:
+        return Measurement("feeds_held_back", None, threshold)
+    return Measurement("feeds_held_back", open_transaction.age_seconds, threshold, open_transaction.pid)
 
 
 def check(conn: psycopg.Connection[Any], measurements: list[Measurement]) -> list[Change]:
@@ -136,22 +148,12 @@ def _record(conn: psycopg.Connection[Any], measurement: Measurement) -> Change |
 
 
 def _log_change(measurement: Measurement, state: str) -> None:
+    keys: dict[str, Any] = {"alarm": measurement.alarm, "value": measurement.value, "threshold": measurement.threshold}
     if state == "firing":
         message = f"alarm {measurement.alarm} raised: {measurement.value:g} is above {measurement.threshold:g}"
-        log(
-            logging.ERROR,
-            Event.ALARM_RAISED,
-            message,
-            alarm=measurement.alarm,
-            value=measurement.value,
-            threshold=measurement.threshold,
-        )
+        if measurement.pid is not None:
+            message += f" (pid {measurement.pid})"
+            keys["pid"] = measurement.pid
+        log(logging.ERROR, Event.ALARM_RAISED, message, **keys)
         return
-    log(
-        logging.INFO,
-        Event.ALARM_CLEARED,
-        f"alarm {measurement.alarm} cleared",
-        alarm=measurement.alarm,
-        value=measurement.value,
-        threshold=measurement.threshold,
-    )
+    log(logging.INFO, Event.ALARM_CLEARED, f"alarm {measurement.alarm} cleared", **keys)

@@ -6,9 +6,11 @@
   due job's age, dead jobs, budget consumption, and each provider's breaker state
   and error rate over a recent window.
 - Alarms also read the signed webhook bodies quarantined as invalid batches over
-  the last day, which the health.v1 body has no field for.
+  the last day, and the transaction with an id that has been open longest, which
+  holds back the pull feeds. The health.v1 body has no field for either.
 
-Every read runs as `sxe_api`, which may read these ops tables but no tier data.
+Every read runs as `sxe_api`, which may read these ops tables but no tier data, except
+the read of open transactions (see `oldest_open_transaction`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,14 @@ class ProviderHealth:
         return self.errors / self.calls if self.calls else None
 
 
+@dataclass(frozen=True, slots=True)
+class OpenTransaction:
+    """A transaction with a transaction id that is still open: its backend pid (None when prepared) and age."""
+
+    pid: int | None
+    age_seconds: float | None
+
+
 @dataclass(slots=True)
 class HealthReport:
     """The full operational picture; `to_json` is the health endpoint's body."""
@@ -61,8 +71,9 @@ class HealthReport:
     providers: list[ProviderHealth] = field(default_factory=list)
     budgets: dict[str, float] = field(default_factory=dict)
     window_seconds: int = ERROR_RATE_WINDOW_SECONDS
-    # Not in `to_json`: health.v1 is published without it.
+    # Not in `to_json`: health.v1 is published without them.
     invalid_webhook_batches: int = 0
+    open_transaction: OpenTransaction | None = None
 
     @property
     def dead_jobs(self) -> int:
@@ -139,7 +150,23 @@ def report(
             sql("health_invalid_webhook_batches"), {"window_seconds": INVALID_BATCH_WINDOW_SECONDS}
         ).fetchone()
         result.invalid_webhook_batches = invalid["batches"] if invalid else 0
+    result.open_transaction = oldest_open_transaction(conn)
     return result
+
+
+def oldest_open_transaction(conn: psycopg.Connection[Any]) -> OpenTransaction | None:
+    """Return the transaction with a transaction id that has been open longest on the server, or None.
+
+    Such a transaction holds back the pull feeds until it ends. This read runs as the
+    session user, because PostgreSQL shows a session's `xact_start` only to its own user
+    and to members of pg_read_all_stats, and the runtime roles are neither. The age is
+    None when the transaction belongs to another user whose start is hidden that way.
+    """
+    with transaction(conn):
+        row = conn.execute(sql("health_open_transaction")).fetchone()
+    if row is None:
+        return None
+    return OpenTransaction(row["pid"], row["age_seconds"])
 
 
 def _providers(conn: psycopg.Connection[Any], window_seconds: int) -> list[ProviderHealth]:
