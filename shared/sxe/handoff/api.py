@@ -240,7 +240,7 @@ def _held_back_headers(call: Call, feed: str, pools: tuple[str, ...]) -> dict[st
     A page reads only items below its snapshot's xmin, so a committed item above it
     waits for an older transaction that is still running. The pages' JSON Schemas
     forbid extra properties and are published, so the sign goes in headers. The age is
-    that of the transaction with a transaction id that has been open longest; it is
+    that of the transaction with a transaction id that has been open longest. It is
     left out when PostgreSQL hides that transaction's start from the session user.
     """
     with transaction(call.conn, role="sxe_worker"):

@@ -1,5 +1,5 @@
--- Whether a committed card of `pools` waits above this snapshot's xmin, which api_cards_page
--- does not read yet: a transaction that is still running got its id before the card's.
+-- Whether a committed card of `pools` is at or above this snapshot's xmin. api_cards_page
+-- does not read it yet, because a transaction that got its id before the card's still runs.
 SELECT EXISTS (
     SELECT FROM execution.lead_cards AS card
      WHERE card.pool = ANY (%(pools)s::text[])

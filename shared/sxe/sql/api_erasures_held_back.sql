@@ -1,5 +1,5 @@
--- Whether a committed erasure of a card in `pools` waits above this snapshot's xmin, which
--- api_erasures_page does not read yet: a transaction that is still running got its id first.
+-- Whether a committed erasure of a card in `pools` is at or above this snapshot's xmin.
+-- api_erasures_page does not read it yet, because a transaction that got its id first still runs.
 SELECT EXISTS (
     SELECT FROM ops.events AS event
       JOIN execution.lead_cards AS card ON card.id::text = event.subject_id

@@ -1,6 +1,6 @@
--- The transaction holding a transaction id that has been open longest on the whole server,
--- in any database, prepared ones included: its pid (NULL when prepared) and its age in
--- seconds. Such a transaction holds back the pull feeds (see api_cards_page).
+-- The pid (NULL for a prepared transaction) and age in seconds of the transaction with a
+-- transaction id that has been open longest on the server, in any database. Such a
+-- transaction holds back the pull feeds (see api_cards_page).
 -- pg_stat_activity shows `xact_start` only to the session's own user and to members of
 -- pg_read_all_stats, so run this as the session user, not a runtime role. A transaction
 -- whose start is hidden has a NULL age and sorts last.
