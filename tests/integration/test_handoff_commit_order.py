@@ -127,8 +127,14 @@ def test_feed_delivers_item_of_late_commit(environment: Path, database_url: str,
     assert str(late) in during + after
 
 
-@pytest.mark.parametrize("feed", sorted(FEEDS))
-def test_feed_holds_back_items_after_running_transaction(environment: Path, database_url: str, feed: str) -> None:
+def page_around_running_transaction(
+    database_url: str, feed: str, *, commit: bool, wait_seconds: float = 0
+) -> tuple[uuid.UUID, uuid.UUID, dict[str, Any], dict[str, Any]]:
+    """Page `feed` while an earlier transaction that recorded an item is open, and again after it ends.
+
+    A later item commits while the earlier transaction is open. Return the earlier and
+    later card ids and the responses during and after, with a commit or a rollback.
+    """
     with connect(database_url, autocommit=True) as conn:
         early, late = seed_feed_cards(conn, feed, 2)
         survivors = seed_feed_cards(conn, feed, 2, start=100)
@@ -138,32 +144,29 @@ def test_feed_holds_back_items_after_running_transaction(environment: Path, data
             earlier.execute("SELECT pg_current_xact_id()")
             record(feed, earlier, early, survivors[0])
             record(feed, conn, late, survivors[1])
-            during = page(feed, key)
-            earlier.rollback()
+            time.sleep(wait_seconds)
+            during = page_response(feed, key)
+            if commit:
+                earlier.commit()
+            else:
+                earlier.rollback()
 
-        after = page(feed, key)
+        after = page_response(feed, key)
+    return early, late, during, after
 
-    assert during["items"] == []
-    assert during["next_cursor"] is None
-    assert [item["card_id"] for item in after["items"]] == [str(late)]
+
+@pytest.mark.parametrize("feed", sorted(FEEDS))
+def test_feed_holds_back_items_after_running_transaction(environment: Path, database_url: str, feed: str) -> None:
+    late, during, after = page_around_running_transaction(database_url, feed, commit=False)[1:]
+
+    assert body_of(during)["items"] == []
+    assert body_of(during)["next_cursor"] is None
+    assert [item["card_id"] for item in body_of(after)["items"]] == [str(late)]
 
 
 @pytest.mark.parametrize("feed", sorted(FEEDS))
 def test_page_says_when_feed_is_held_back(environment: Path, database_url: str, feed: str) -> None:
-    with connect(database_url, autocommit=True) as conn:
-        early, late = seed_feed_cards(conn, feed, 2)
-        survivors = seed_feed_cards(conn, feed, 2, start=100)
-        key = create_consumer(conn, "crm", [POOL], actor="test")[1]
-
-        with connect(database_url) as earlier:
-            earlier.execute("SELECT pg_current_xact_id()")
-            record(feed, earlier, early, survivors[0])
-            record(feed, conn, late, survivors[1])
-            time.sleep(1.1)
-            during = page_response(feed, key)
-            earlier.commit()
-
-        after = page_response(feed, key)
+    early, late, during, after = page_around_running_transaction(database_url, feed, commit=True, wait_seconds=1.1)
 
     assert body_of(during)["items"] == []
     assert during["headers"][api.HELD_BACK_HEADER] == "true"
