@@ -151,7 +151,7 @@ def test_complete_and_commit_after_rescue(conn: psycopg.Connection[Any]) -> None
     assert successor.attempts == 2
 
 
-def test_claim_shares_one_token_that_no_other_claim_holds(conn: psycopg.Connection[Any]) -> None:
+def test_claim_shares_one_new_token(conn: psycopg.Connection[Any]) -> None:
     enqueue_jobs(conn, 4)
     first = jobs.claim_and_commit(conn, QUEUE, limit=2)
     second = jobs.claim_and_commit(conn, QUEUE, limit=2)
@@ -161,7 +161,7 @@ def test_claim_shares_one_token_that_no_other_claim_holds(conn: psycopg.Connecti
     assert first[0].lease_token != second[0].lease_token
 
 
-def test_stale_batch_completes_only_the_jobs_it_still_holds(conn: psycopg.Connection[Any]) -> None:
+def test_stale_batch_skips_reclaimed_job(conn: psycopg.Connection[Any]) -> None:
     ids = enqueue_jobs(conn, 2)
     zombie = jobs.claim_and_commit(conn, QUEUE, limit=2)
     conn.execute(

@@ -1,8 +1,8 @@
 -- Claim up to %(limit)s due jobs in one short transaction. SKIP LOCKED lets many
 -- workers claim side by side; the lease token fences a worker that outlives its lease.
--- One token serves the whole claim: it is new for every claim, so it still tells this
--- worker's hold on a job from any later one, and one random UUID per batch costs less
--- than one per job. The statement's time stamp serves every row for the same reason.
+-- One token serves the whole claim. It is new for every claim, so it still separates
+-- this worker's hold on a job from any later claim of it, and one random UUID per batch
+-- costs less than one per job. One statement time stamp serves every row for the same reason.
 -- UPDATE ... RETURNING gives rows in no set order, so the claimed jobs are sorted
 -- again: a worker runs them in queue order, and a budget that runs out within a
 -- batch stops at the same job in every run.
