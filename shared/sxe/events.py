@@ -2,7 +2,7 @@
 
 Each event type has the same name as the `sxe.logs.Event` for the same fact, so
 logs and ops.events share one vocabulary. `emit` validates every event against
-contracts/events/event.v2.schema.json before it stores it; SQL that inserts events
+contracts/events/event.v3.schema.json before it stores it; SQL that inserts events
 directly (bulk readiness moves) writes the same shapes, which the pipeline tests check.
 """
 
@@ -20,8 +20,11 @@ from sxe.db import sql
 from sxe.logs import Event, log
 
 EVENT_V1 = "https://schemas.sxe.dev/events/event.v1.json"
-# Version 1 and `pool.created`: the schema `emit` validates against.
+# Version 1 and `pool.created` with the id of the webhook batch that named the pool.
 EVENT_V2 = "https://schemas.sxe.dev/events/event.v2.json"
+# Version 2 with that batch id optional: the schema `emit` validates against. Every event
+# that carries a batch id, and every event of another type, also matches version 2.
+EVENT_V3 = "https://schemas.sxe.dev/events/event.v3.json"
 
 
 class EventType(StrEnum):
@@ -36,7 +39,7 @@ class EventType(StrEnum):
     ALARM_CLEARED = Event.ALARM_CLEARED.value
     # A person was erased: downstream consumers delete the card and everything they hold for it.
     TOMBSTONE = Event.CARD_ERASED.value
-    # A webhook batch named a pool that did not exist, so it was created with the default intent policy.
+    # A pool that did not exist was created, by a command or for a webhook batch that named it.
     POOL_CREATED = Event.POOL_CREATED.value
 
 
@@ -47,7 +50,7 @@ def emit(conn: psycopg.Connection[Any], event: EventType, subject_id: str | None
     programming error: the schema lists every key each event type may carry.
     """
     document = {"type": event.value, "subject_id": subject_id, "data": data}
-    validate(document, EVENT_V2)
+    validate(document, EVENT_V3)
     conn.execute(sql("events_append"), {"type": event.value, "subject_id": subject_id, "data": Jsonb(data)})
     # DEBUG, because the stage that emits the event usually logs the same fact at INFO already.
     log(logging.DEBUG, Event(event.value), f"{event.value} recorded in ops.events")

@@ -12,7 +12,7 @@ from sxe.config import load_settings
 from sxe.contracts import iter_errors
 from sxe.db import connect
 from sxe.errors import ContractViolation
-from sxe.events import EVENT_V2, EventType, emit
+from sxe.events import EVENT_V2, EVENT_V3, EventType, emit
 from sxe.logs import Event
 from sxe.pipeline import run
 
@@ -37,6 +37,22 @@ def test_pipeline_run_writes_only_valid_events(database_url: str, tmp_path: Path
     assert {EventType.READINESS_CHANGED, EventType.ENRICHED, EventType.HANDED_OFF} <= types
     assert types <= {event_type.value for event_type in EventType}
     for row in rows:
+        errors = [str(error) for error in iter_errors(dict(row), EVENT_V3)]
+        assert errors == [], (row["type"], errors)
+
+
+def test_pipeline_events_still_match_v2(database_url: str, tmp_path: Path) -> None:
+    run([EXAMPLES], load_settings(database_url=database_url, state_dir=tmp_path / "state"))
+
+    with connect(database_url, autocommit=True) as conn:
+        rows = conn.execute("SELECT type, subject_id, data FROM ops.events ORDER BY id").fetchall()
+
+    # Only a pool.created event without a batch id is new in version 3.
+    created = [dict(row) for row in rows if row["type"] == EventType.POOL_CREATED]
+    assert created == [{"type": "pool.created", "subject_id": "default", "data": {"pool": "default"}}]
+    for row in rows:
+        if row["type"] == EventType.POOL_CREATED:
+            continue
         errors = [str(error) for error in iter_errors(dict(row), EVENT_V2)]
         assert errors == [], (row["type"], errors)
 

@@ -10,6 +10,8 @@ import pytest
 from test_pool_owned_profiles import environment  # noqa: F401 - a fixture, used through pytestmark
 
 from sxe.cli import main
+from sxe.contracts import iter_errors
+from sxe.events import EVENT_V2, EVENT_V3
 
 # Every test runs the CLI against its own fresh database.
 pytestmark = pytest.mark.usefixtures("environment")
@@ -68,6 +70,35 @@ def test_run_audits_created_pool(conn: psycopg.Connection) -> None:
     assert main(["run", "--pool", "fresh"]) == 0
 
     assert creations(conn) == ["pool:fresh"]
+
+
+def pool_events(conn: psycopg.Connection) -> list[dict[str, object]]:
+    rows = conn.execute("SELECT type, subject_id, data FROM ops.events WHERE type = 'pool.created' ORDER BY id")
+    return [dict(row) for row in rows]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["pool", "set", "growth", "--intent", "INTENT"],
+        ["run", "--pool", "growth"],
+        ["import", "USERS", "--pool", "growth", "--no-progress"],
+    ],
+)
+def test_cli_created_pool_emits_event(conn: psycopg.Connection, tmp_path: Path, command: list[str]) -> None:
+    users = tmp_path / "users.jsonl"
+    users.write_text(json.dumps({"id": "4100", "username": "potter_a", "name": "Potter A"}) + "\n")
+    files = {"INTENT": str(intent_file(tmp_path)), "USERS": str(users)}
+    arguments = [files.get(argument, argument) for argument in command]
+
+    assert main(arguments) == 0
+    assert main(arguments) == 0
+
+    events = pool_events(conn)
+    assert events == [{"type": "pool.created", "subject_id": "growth", "data": {"pool": "growth"}}]
+    assert [str(error) for error in iter_errors(events[0], EVENT_V3)] == []
+    # Version 2 requires the batch id that only a webhook batch gives.
+    assert [error for error in iter_errors(events[0], EVENT_V2)] != []
 
 
 def test_run_names_invalid_pool_option(capsys: pytest.CaptureFixture[str]) -> None:

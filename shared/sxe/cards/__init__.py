@@ -135,13 +135,13 @@ def record_pool_created(
 ) -> None:
     """Audit that `actor` created `pool`, with `detail`, and record the `pool.created` event.
 
-    A mistyped pool name creates a pool too, so every creation leaves a trace.
-    NOTE: the `pool.created` event of event.v2 requires the id of the webhook batch that
-    named the pool, so a pool created without one (`sxe pool set`, `sxe run`) is audited
-    but records no event until a later event schema version makes `batch_id` optional.
+    A mistyped pool name creates a pool too, so every creation leaves a trace. The event
+    carries `batch_id` only when a webhook batch named the pool (event.v3 makes it optional).
     """
     audit.append(conn, actor=actor, action="pool.created", subject=f"pool:{pool}", detail={"pool": pool, **detail})
-    if batch_id is not None:
+    if batch_id is None:
+        emit(conn, EventType.POOL_CREATED, pool, pool=pool)
+    else:
         emit(conn, EventType.POOL_CREATED, pool, pool=pool, batch_id=str(batch_id))
 
 
