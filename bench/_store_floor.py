@@ -58,7 +58,7 @@ def _prepare_file(path: Path, file_index: int) -> list[bytes]:
     finished = []
     for pending in chunks(read_items(path)):
         digests = [item.digest() for item in pending]
-        chunk = prepare_chunk(file_index, pending, digests, stored=set())
+        chunk = prepare_chunk(file_index, pending, digests, stored={})
         finished.append(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL))
     return finished
 

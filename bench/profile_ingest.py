@@ -62,7 +62,7 @@ def work(files: list[Path]) -> int:
     for file_index, path in enumerate(files):
         for pending in chunks(read_items(path)):
             digests = [item.digest() for item in pending]
-            _pickled(prepare_chunk(file_index, pending, digests, stored=set()))
+            _pickled(prepare_chunk(file_index, pending, digests, stored={}))
             records += len(pending)
     return records
 

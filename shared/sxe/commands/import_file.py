@@ -173,6 +173,8 @@ def import_summary(result: FileResult, pool: str) -> dict[str, Any]:
         "quarantined": result.quarantined_total,
         "suppressed": result.suppressed,
         "file_errors": [asdict(error) for error in result.file_errors],
+        "joined_pool": result.joined_pool,
+        "carded_in_other_pool": result.carded_elsewhere,
         "quarantine": [
             {"location": record.location, "kind": record.kind, "reason": record.reason}
             for record in result.quarantined[:SHOWN_QUARANTINE]
@@ -194,6 +196,16 @@ def render(summary: dict[str, Any]) -> str:
         *file_error_lines(summary["file_errors"], "  "),
         f"  for pool {summary['pool']}: `sxe run --pool {summary['pool']}` builds its profiles into lead cards",
     ]
+    if summary["joined_pool"]:
+        lines.append(
+            f"  {summary['joined_pool']} profiles stored before for other pools joined pool {summary['pool']} "
+            "through duplicate records"
+        )
+    if summary["carded_in_other_pool"]:
+        lines.append(
+            f"  {summary['carded_in_other_pool']} records belong to profiles already on a lead card of another pool; "
+            f"a profile has one card, so pool {summary['pool']} does not card them"
+        )
     if summary.get("pool_created"):
         lines.append(
             f"  pool {summary['pool']} was created by this import, with the default intent policy; "

@@ -32,7 +32,7 @@ import pickle
 import queue
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
@@ -56,13 +56,16 @@ from sxe.ingest.store import (
     CHUNK_RECORDS,
     Attribution,
     FileResult,
+    PoolRecords,
     PreparedRecord,
     PrepareItem,
     chunks,
     close_batch,
+    find_stored,
     ingest_file,
     open_batch,
     prepare_records,
+    record_pools,
     store_chunk,
 )
 from sxe.models import Platform, SourceProfile
@@ -85,7 +88,8 @@ class _Chunk(NamedTuple):
 
     `prepared` holds the work done for each profile record, by position, and those
     records come without their payload. `duplicates` counts the records whose raw
-    content was stored, and `format_name` is their format.
+    content was stored, and `format_name` is their format. `joined` lists, one per such
+    record, the profiles that the files' pool has not ingested yet.
     """
 
     file_index: int
@@ -93,6 +97,7 @@ class _Chunk(NamedTuple):
     prepared: dict[int, PreparedRecord]
     duplicates: int
     format_name: str
+    joined: list[UUID]
 
 
 class _FileEnd(NamedTuple):
@@ -159,7 +164,7 @@ def ingest_files(
 
     options = ReadOptions(format_name, column_map, platform)
     storing = _Storing(run_id, format_name, screen, track_profiles, source, on_chunk)
-    with _Workers(files, options, jobs, _conninfo(conn)) as workers:
+    with _Workers(files, options, jobs, _conninfo(conn), source.pool) as workers:
         for file_index, path in enumerate(files):
             yield storing.store_file(conn, path, workers.messages_of(file_index))
 
@@ -208,7 +213,11 @@ class _Storing(NamedTuple):
                         self.screen,
                         track_profiles=self.track_profiles,
                         prepared=message.prepared,
+                        joined=message.joined,
                     )
+            elif message.joined:
+                with transaction(conn, role="sxe_worker"):
+                    record_pools(conn, attribution.pool, PoolRecords(message.joined, [], []), result)
             if self.on_chunk is not None:
                 self.on_chunk(result)
             message = next(messages)
@@ -269,7 +278,7 @@ class _Workers:
     the middle of a message, reading its pipe ends instead of waiting forever.
     """
 
-    def __init__(self, files: list[Path], options: ReadOptions, jobs: int, conninfo: str) -> None:
+    def __init__(self, files: list[Path], options: ReadOptions, jobs: int, conninfo: str, pool: str | None) -> None:
         context = _process_context()
         self._files = files
         self._turns = _Turns.plan(files, jobs, options.format_name)
@@ -280,7 +289,7 @@ class _Workers:
         self._processes: list[BaseProcess] = [
             context.Process(  # type: ignore[attr-defined]
                 target=_work,
-                args=(worker, self._turns, files, options, conninfo, self._writers, self._handovers),
+                args=(worker, self._turns, files, options, conninfo, pool, self._writers, self._handovers),
                 name=f"sxe-ingest-{worker}",
                 daemon=True,
             )
@@ -406,6 +415,7 @@ def _work(
     files: list[Path],
     options: ReadOptions,
     conninfo: str,
+    pool: str | None,
     writers: list[Connection],
     handovers: _Handovers,
 ) -> None:
@@ -418,7 +428,7 @@ def _work(
     out = _Sender(writers[worker])
     try:
         with connect(conninfo, autocommit=True) as conn:
-            for message in _own_messages(conn, worker, turns, files, options, handovers):
+            for message in _own_messages(conn, worker, turns, files, options, pool, handovers):
                 out.put(message)
     except BaseException as error:
         out.put(_Failed(_picklable(error)))
@@ -465,6 +475,7 @@ def _own_messages(
     turns: _Turns,
     files: list[Path],
     options: ReadOptions,
+    pool: str | None,
     handovers: _Handovers,
 ) -> Iterator[_Message]:
     """Read the files this worker has a turn in, and yield the chunks and file ends whose turn is its own."""
@@ -472,14 +483,14 @@ def _own_messages(
         if turns.skips(worker, file_index):
             continue
         if turns.chained[file_index]:
-            yield from _chained_messages(conn, worker, turns, file_index, options, handovers, path)
+            yield from _chained_messages(conn, worker, turns, file_index, options, pool, handovers, path)
             continue
         message_index = 0
         for chunk in chunks(
             read_items(path, options.format_name, column_map=options.column_map, platform=options.platform)
         ):
             if turns.sender(file_index, message_index) == worker:
-                yield _finish_chunk(conn, file_index, chunk)
+                yield _finish_chunk(conn, file_index, chunk, pool)
             message_index += 1
         if turns.sender(file_index, message_index) == worker:
             yield _FileEnd(file_index)
@@ -491,6 +502,7 @@ def _chained_messages(
     turns: _Turns,
     file_index: int,
     options: ReadOptions,
+    pool: str | None,
     handovers: _Handovers,
     path: Path,
 ) -> Iterator[_Message]:
@@ -521,27 +533,34 @@ def _chained_messages(
             return
         end = -1 if next_start is not None else message_index + 1
         handovers.send(worker, _Handover(file_index, message_index + 1, next_start, stamp, end, worker))
-        yield _finish_chunk(conn, file_index, pending)
+        yield _finish_chunk(conn, file_index, pending, pool)
         if next_start is None:
             return
         message_index += turns.workers
 
 
-def _finish_chunk(conn: psycopg.Connection[Any], file_index: int, pending: list[PendingRecord]) -> _Chunk:
+def _finish_chunk(
+    conn: psycopg.Connection[Any], file_index: int, pending: list[PendingRecord], pool: str | None = None
+) -> _Chunk:
     """Parse the chunk's records and prepare its profiles, leaving out the records whose raw content is stored.
 
-    A stored record is a duplicate whatever it parses to, so it is only counted.
+    A stored record is a duplicate whatever it parses to, so it is only counted, with
+    its profile when `pool` has not ingested that yet.
     """
     digests = [item.digest() for item in pending]
-    return prepare_chunk(file_index, pending, digests, _stored(conn, pending, digests))
+    return prepare_chunk(file_index, pending, digests, _stored(conn, pending, digests, pool))
 
 
-def prepare_chunk(file_index: int, pending: list[PendingRecord], digests: list[str], stored: set[str]) -> _Chunk:
+def prepare_chunk(
+    file_index: int, pending: list[PendingRecord], digests: list[str], stored: Mapping[str, UUID | None]
+) -> _Chunk:
     """Do a worker's work on a chunk whose stored contents are known, which needs no database.
 
-    `digests` are the content hashes of `pending`, and `stored` those of them found stored.
+    `digests` are the content hashes of `pending`, and `stored` those of them found stored,
+    each with its profile when the pool has not ingested that yet (`find_stored`).
     """
     records = [item.parse(digest) for item, digest in zip(pending, digests, strict=True) if digest not in stored]
+    joined = [profile for digest in digests if (profile := stored.get(digest)) is not None]
     items = [
         PrepareItem(position, record.format, record.payload, record.result)
         for position, record in enumerate(records)
@@ -552,11 +571,13 @@ def prepare_chunk(file_index: int, pending: list[PendingRecord], digests: list[s
     # largest part of a record to pickle and load, stays here.
     sent = [record.without_payload() if position in prepared else record for position, record in enumerate(records)]
     duplicates = len(pending) - len(records)
-    return _Chunk(file_index, sent, prepared, duplicates, pending[0].format_name)
+    return _Chunk(file_index, sent, prepared, duplicates, pending[0].format_name, joined)
 
 
-def _stored(conn: psycopg.Connection[Any], pending: list[PendingRecord], digests: list[str]) -> set[str]:
-    """Return the content hashes of the decoded records whose raw content is stored.
+def _stored(
+    conn: psycopg.Connection[Any], pending: list[PendingRecord], digests: list[str], pool: str | None
+) -> dict[str, UUID | None]:
+    """Return the content hashes of the decoded records whose raw content is stored, as `find_stored` does.
 
     None are returned while the suppression list has rows: the caller's screen must
     see every record, because a suppressed person's record counts as suppressed even
@@ -564,12 +585,11 @@ def _stored(conn: psycopg.Connection[Any], pending: list[PendingRecord], digests
     """
     decoded = [digest for item, digest in zip(pending, digests, strict=True) if isinstance(item.read, DecodedRecord)]
     if not decoded:
-        return set()
+        return {}
     with transaction(conn, role="sxe_worker"):
         if conn.execute(sql("suppression_any")).fetchone() is not None:
-            return set()
-        rows = conn.execute(sql("ingest_raw_stored"), {"content_hashes": decoded}).fetchall()
-    return {row["content_hash"] for row in rows}
+            return {}
+        return find_stored(conn, decoded, pool)
 
 
 def _changed(path: Path) -> UsageError:

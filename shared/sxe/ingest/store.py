@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from itertools import islice
@@ -113,7 +113,10 @@ class FileResult:
     asks for them. `quarantined` lists at most MAX_LISTED_QUARANTINE records, and
     `quarantined_total` counts them all. `file_errors` are the faults that stopped
     reading the file, such as a damaged gzip stream: they are in quarantine too, but
-    not counted as records or as quarantined records.
+    not counted as records or as quarantined records. `joined_pool` counts the stored
+    profiles that the batch's pool ingested for the first time through a duplicate
+    record, and `carded_elsewhere` the records whose profile the batch tied to its pool
+    while the profile sits on a card of another pool (see `record_pools`).
     """
 
     batch_id: UUID
@@ -129,6 +132,8 @@ class FileResult:
     new_profiles: int = 0
     suppressed: int = 0
     file_errors: list[FileError] = field(default_factory=list)
+    joined_pool: int = 0
+    carded_elsewhere: int = 0
 
 
 def ingest_file(
@@ -267,6 +272,7 @@ class NormalizedRecord:
     sightings: list[dict[str, str]]
     unredacted_json: bytes | None = field(default=None, repr=False)
     profile_id: UUID | None = None
+    new_profile: bool = False
 
     def stored_payload(self) -> str:
         """Return the redacted payload as JSON text, redacting it now when that was left for later."""
@@ -289,6 +295,7 @@ def store_chunk(
     *,
     track_profiles: bool = True,
     prepared: Mapping[int, PreparedRecord] | None = None,
+    joined: Sequence[UUID] = (),
 ) -> None:
     """Store one chunk in the current transaction and count it in `result`.
 
@@ -296,6 +303,8 @@ def store_chunk(
     it is kept: their upserts run in rounds and their observations in chunk order.
     `prepared` maps chunk positions to the work `prepare_records` already did for
     them, for instance in another process. The other records are prepared here.
+    `joined` lists, one per record, the profiles of duplicates that another process
+    left out of `chunk` and whose pool is not recorded yet (`ingest_raw_stored`).
     """
     hits = screen.check(conn, [_profile_or_none(record) for record in chunk])
     rejected: list[tuple[ParsedRecord, Rejection]] = []
@@ -314,15 +323,17 @@ def store_chunk(
             parsed.append((position, record, record.result))
 
     _quarantine_chunk(conn, rejected, result)
-    unseen = _skip_stored_raw(conn, parsed, result)
+    unseen, stored_joined = _skip_stored_raw(conn, parsed, result, attribution.pool)
     from_workers = prepared or {}
     prepared = {**from_workers, **_prepare_here(unseen, from_workers)}
     normalized = [normalize_record(position, record, source, prepared[position]) for position, record, source in unseen]
     normalized = _join_known_identities(conn, normalized)
     # The bios were unredacted when the sightings were found: they go to Tier 2 only.
     record_sightings(conn, [row for item in normalized for row in item.sightings])
-    accepted = _upsert_profiles(conn, normalized, attribution, result, track_profiles=track_profiles)
+    accepted, unchanged = _upsert_profiles(conn, normalized, attribution, result, track_profiles=track_profiles)
     _store_raw_and_observe(conn, accepted, attribution, result.batch_id)
+
+    record_pools(conn, attribution.pool, _pool_records([*joined, *stored_joined], accepted, unchanged), result)
 
 
 class PreparedRecord(NamedTuple):
@@ -513,22 +524,88 @@ def _skip_stored_raw(
     conn: psycopg.Connection[Any],
     parsed: list[tuple[int, ParsedRecord, SourceProfile]],
     result: FileResult,
-) -> list[tuple[int, ParsedRecord, SourceProfile]]:
-    """Count as duplicates the records whose raw content is stored or came earlier in the chunk; return the rest."""
+    pool: str | None,
+) -> tuple[list[tuple[int, ParsedRecord, SourceProfile]], list[UUID]]:
+    """Count as duplicates the records whose raw content is stored or came earlier in the chunk; return the rest.
+
+    Also returns, one per stored duplicate, the profiles that `pool` has not ingested yet.
+    """
     if not parsed:
-        return []
+        return [], []
     # An exact redelivery is a duplicate even when another record of the same
     # profile was stored in between, so re-running a file stores nothing.
     hashes = [record.content_hash for _, record, _ in parsed]
-    seen = {row["content_hash"] for row in conn.execute(sql("ingest_raw_stored"), {"content_hashes": hashes})}
-    unseen = []
+    stored = find_stored(conn, hashes, pool)
+    seen = set(stored)
+    unseen, joined = [], []
     for position, record, source in parsed:
         if record.content_hash in seen:
             result.duplicates += 1
+            unrecorded = stored.get(record.content_hash)
+            if unrecorded is not None:
+                joined.append(unrecorded)
             continue
         seen.add(record.content_hash)
         unseen.append((position, record, source))
-    return unseen
+    return unseen, joined
+
+
+def find_stored(conn: psycopg.Connection[Any], content_hashes: list[str], pool: str | None) -> dict[str, UUID | None]:
+    """Return the stored ones among `content_hashes`, each with its profile when `pool` has not ingested that yet."""
+    rows = conn.execute(sql("ingest_raw_stored"), {"content_hashes": content_hashes, "pool": pool})
+    stored: dict[str, UUID | None] = {}
+    for row in rows:
+        # A hash stored both ways, or with two observations, keeps the profile any row names.
+        stored[row["content_hash"]] = stored.get(row["content_hash"]) or row["unrecorded_profile_id"]
+    return stored
+
+
+class PoolRecords(NamedTuple):
+    """The profiles of a chunk's records, one per record, that `record_pools` ties to the batch's pool.
+
+    `duplicates` are profiles of stored raw contents that the pool has not ingested,
+    `unchanged` the profiles of records that changed nothing, and `changed` the existing
+    profiles that records of the chunk updated or added history to.
+    """
+
+    duplicates: list[UUID]
+    unchanged: list[UUID]
+    changed: list[UUID]
+
+
+def _pool_records(
+    duplicates: list[UUID], accepted: list[NormalizedRecord], unchanged: list[NormalizedRecord]
+) -> PoolRecords:
+    # A record that repeats an earlier record of its profile in the chunk has no id of
+    # its own, so it takes the id the upsert gave that profile. One that repeats an
+    # accepted record is left out, because that record's observation records the pool.
+    observed = {record.key for record in accepted}
+    profile_of = {record.key: record.profile_id for record in unchanged if record.profile_id}
+    return PoolRecords(
+        duplicates=duplicates,
+        unchanged=[profile_of[record.key] for record in unchanged if record.key in profile_of.keys() - observed],
+        changed=[record.profile_id for record in accepted if record.profile_id and not record.new_profile],
+    )
+
+
+def record_pools(conn: psycopg.Connection[Any], pool: str | None, records: PoolRecords, result: FileResult) -> None:
+    """Record that `pool` ingested the profiles of the chunk's duplicates, with one statement or none.
+
+    A duplicate stores no observation, so without this a file imported again for
+    another pool would give that pool none of its profiles. Nothing runs for a batch
+    of no pool, or when every record is new or a duplicate the pool has ingested already.
+    """
+    if pool is None or not (records.duplicates or records.unchanged or records.changed):
+        return
+    kinds = ["duplicate"] * len(records.duplicates) + ["unchanged"] * len(records.unchanged)
+    kinds += ["changed"] * len(records.changed)
+    row = conn.execute(
+        sql("ingest_record_pools"),
+        {"pool": pool, "profile_ids": [*records.duplicates, *records.unchanged, *records.changed], "kinds": kinds},
+    ).fetchone()
+    counts = _returned(row, "ingest_record_pools")
+    result.joined_pool += counts["joined"]
+    result.carded_elsewhere += counts["carded_elsewhere"]
 
 
 def _upsert_profiles(
@@ -538,8 +615,8 @@ def _upsert_profiles(
     result: FileResult,
     *,
     track_profiles: bool,
-) -> list[NormalizedRecord]:
-    """Upsert the chunk's profiles and count each record; return the accepted ones in chunk order.
+) -> tuple[list[NormalizedRecord], list[NormalizedRecord]]:
+    """Upsert the chunk's profiles and count each record; return the accepted ones in chunk order, then the duplicates.
 
     A record that changes its profile is accepted and counted as a change. One
     collected before the stored profile is accepted as history with the stored
@@ -565,6 +642,7 @@ def _upsert_profiles(
                 left_alone.append(record)
                 continue
             record.profile_id = row["id"]
+            record.new_profile = bool(row["inserted"])
             accepted.append(record)
             result.profiles_changed += 1
             result.new_profiles += int(row["inserted"])
@@ -577,7 +655,7 @@ def _upsert_profiles(
     _remember_unchanged(conn, unchanged)
     result.accepted += len(accepted)
     accepted.sort(key=lambda record: record.position)
-    return accepted
+    return accepted, unchanged
 
 
 def _rounds(
@@ -630,11 +708,11 @@ def _keep_older_as_history(
     history, unchanged = [], []
     for record in left_alone:
         row = _returned(stored.get(record.key), "normalize_stored_profiles")
+        record.profile_id = row["id"]
         if row["content_sha256"] == record.profile_row["content_sha256"]:
             result.duplicates += 1
             unchanged.append(record)
             continue
-        record.profile_id = row["id"]
         history.append(record)
     return history, unchanged
 

@@ -1,7 +1,8 @@
 -- The live cards of a pool with their profiles, and the profiles on no card yet that were
 -- ingested for the pool. Such a profile has an observation from a batch of the pool, or from
--- a batch with no pool. Batches stored before batches recorded a pool have none, and any pool
--- may take their profiles.
+-- a batch with no pool, or a social.profile_pools row for the pool, which a duplicate record
+-- of a batch of the pool wrote. Batches stored before batches recorded a pool have none, and
+-- any pool may take their profiles.
 -- A profile with no observation has no record of its pool, and any pool may take it too.
 -- Ingest writes every profile with an observation, so only rows written outside ingest
 -- have none.
@@ -18,6 +19,9 @@ SELECT NULL, NULL, NULL, NULL, profile.id
  WHERE NOT EXISTS (SELECT 1 FROM execution.card_profiles AS link WHERE link.profile_id = profile.id)
    AND (
        EXISTS (
+           SELECT 1 FROM social.profile_pools AS member WHERE member.pool = %(pool)s AND member.profile_id = profile.id
+       )
+       OR EXISTS (
            SELECT 1
              FROM social.profile_observations AS seen
              JOIN social.raw_records AS raw ON raw.id = seen.raw_record_id
