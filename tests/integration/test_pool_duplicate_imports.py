@@ -45,12 +45,12 @@ def spent_credits(database_url: str) -> int:
 
 
 def test_second_pool_builds_reimported_file(
-    environment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     users = example_copy(tmp_path, "x-api-v2-followers.json")
     status, first = sxe_json(capsys, "import", str(users), "--pool", "alpha", "--no-progress")
     assert status == 0
-    raw_records = count(environment, "SELECT count(*) AS n FROM social.raw_records")
+    raw_records = count(database_url, "SELECT count(*) AS n FROM social.raw_records")
     assert raw_records == first["stored"]
 
     status, second = sxe_json(capsys, "import", str(users), "--pool", "beta", "--no-progress")
@@ -60,26 +60,26 @@ def test_second_pool_builds_reimported_file(
     assert second["duplicates"] == second["records"] - second["quarantined"]
     assert second["joined_pool"] == first["new_profiles"]
     assert second["carded_in_other_pool"] == 0
-    assert count(environment, "SELECT count(*) AS n FROM social.raw_records") == raw_records
+    assert count(database_url, "SELECT count(*) AS n FROM social.raw_records") == raw_records
 
-    status, run = sxe_json(capsys, "run", "--pool", "beta")
+    status, _ = sxe_json(capsys, "run", "--pool", "beta")
     assert status == 0
-    beta_handles = handles_in_pool(environment, "beta")
+    beta_handles = handles_in_pool(database_url, "beta")
     assert len(beta_handles) == first["new_profiles"]
-    bought = lookups(environment)
-    credits = spent_credits(environment)
+    bought = lookups(database_url)
+    credits = spent_credits(database_url)
     assert bought > 0
 
     # Alpha imported the same profiles first, but beta built them first and keeps them.
     status, _ = sxe_json(capsys, "run", "--pool", "alpha")
     assert status == 0
-    assert handles_in_pool(environment, "alpha") == set()
-    assert lookups(environment) == bought
-    assert spent_credits(environment) == credits
+    assert handles_in_pool(database_url, "alpha") == set()
+    assert lookups(database_url) == bought
+    assert spent_credits(database_url) == credits
 
 
 def test_import_again_for_same_pool_records_nothing(
-    environment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     users = example_copy(tmp_path, "x-api-v2-followers.json")
     assert sxe_json(capsys, "import", str(users), "--pool", "alpha", "--no-progress")[0] == 0
@@ -88,33 +88,33 @@ def test_import_again_for_same_pool_records_nothing(
 
     assert status == 0
     assert again["joined_pool"] == 0
-    assert count(environment, "SELECT count(*) AS n FROM social.profile_pools") == 0
+    assert count(database_url, "SELECT count(*) AS n FROM social.profile_pools") == 0
 
 
 def test_import_counts_profiles_carded_in_other_pool(
-    environment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     users = example_copy(tmp_path, "x-api-v2-followers.json")
-    status, first = sxe_json(capsys, "run", "--pool", "alpha", str(users))
+    status, _ = sxe_json(capsys, "run", "--pool", "alpha", str(users))
     assert status == 0
-    alpha_handles = handles_in_pool(environment, "alpha")
-    bought = lookups(environment)
+    alpha_handles = handles_in_pool(database_url, "alpha")
+    bought = lookups(database_url)
 
     status, second = sxe_json(capsys, "import", str(users), "--pool", "beta", "--no-progress")
     assert status == 0
     assert second["carded_in_other_pool"] == second["duplicates"]
     assert second["carded_in_other_pool"] > 0
 
-    status, run = sxe_json(capsys, "run", "--pool", "beta")
+    status, _ = sxe_json(capsys, "run", "--pool", "beta")
     assert status == 0
     # A profile has one card, so the profiles stay on alpha's cards.
-    assert handles_in_pool(environment, "beta") == set()
-    assert handles_in_pool(environment, "alpha") == alpha_handles
-    assert lookups(environment) == bought
+    assert handles_in_pool(database_url, "beta") == set()
+    assert handles_in_pool(database_url, "alpha") == alpha_handles
+    assert lookups(database_url) == bought
 
 
 def test_parallel_import_records_second_pool(
-    environment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Over 1 MiB, so that worker processes read it and find its duplicates.
     users = tmp_path / "users.jsonl"
@@ -131,4 +131,4 @@ def test_parallel_import_records_second_pool(
     assert status == 0
     assert second["duplicates"] == 1_600
     assert second["joined_pool"] == 1_600
-    assert count(environment, "SELECT count(*) AS n FROM social.profile_pools WHERE pool = 'beta'") == 1_600
+    assert count(database_url, "SELECT count(*) AS n FROM social.profile_pools WHERE pool = 'beta'") == 1_600

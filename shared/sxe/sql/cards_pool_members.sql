@@ -6,9 +6,12 @@
 -- A profile with no observation has no record of its pool, and any pool may take it too.
 -- Ingest writes every profile with an observation, so only rows written outside ingest
 -- have none.
--- NOTE: the planner hashed every observation for the two subqueries in one check (6,000
--- profiles, 7 ms on a two-core machine), so a build's cost grows with Tier 1, not with the
--- pool. No index was added for it.
+-- NOTE: the cost still grows with Tier 1, not with the pool. With 6,000 profiles that a
+-- second pool took through social.profile_pools, the planner scanned every profile and
+-- hashed the pool's social.profile_pools rows (5 ms on a two-core machine). The
+-- observation branch cannot start from the pool's batches, because social.raw_records has
+-- no index on batch_id, and an index there would cost every first import a write per
+-- record. The profiles with no observation need the scan too.
 SELECT card.id AS card_id, card.person_id, card.readiness, card.created_at, link.profile_id
   FROM execution.lead_cards AS card
   JOIN execution.card_profiles AS link ON link.card_id = card.id

@@ -22,14 +22,8 @@ WITH received AS (
      WHERE raw.content_hash = ANY(%(content_hashes)b::text[])
     UNION ALL
     SELECT delivery.content_hash,
-           CASE WHEN %(pool)s::text IS NOT NULL AND NOT EXISTS (
-               SELECT 1
-                 FROM social.profile_observations AS seen
-                 JOIN social.raw_records AS raw ON raw.id = seen.raw_record_id
-                 JOIN social.ingest_batches AS batch ON batch.id = raw.batch_id
-                WHERE seen.profile_id = delivery.profile_id
-                  AND (batch.pool IS NULL OR batch.pool = %(pool)s::text)
-           ) THEN delivery.profile_id END
+           CASE WHEN %(pool)s::text IS NOT NULL AND NOT social.observed_for_pool(delivery.profile_id, %(pool)s::text)
+           THEN delivery.profile_id END
       FROM social.unchanged_deliveries AS delivery
      WHERE delivery.content_hash = ANY(%(content_hashes)b::text[])
 )

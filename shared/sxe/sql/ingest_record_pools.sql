@@ -19,17 +19,7 @@ WITH record AS (
       FROM record
       JOIN social.profiles AS profile ON profile.id = record.profile_id
      WHERE record.kind = 'duplicate'
-        OR (
-            record.kind = 'unchanged'
-            AND NOT EXISTS (
-                SELECT 1
-                  FROM social.profile_observations AS seen
-                  JOIN social.raw_records AS raw ON raw.id = seen.raw_record_id
-                  JOIN social.ingest_batches AS batch ON batch.id = raw.batch_id
-                 WHERE seen.profile_id = profile.id
-                   AND (batch.pool IS NULL OR batch.pool = %(pool)s)
-            )
-        )
+        OR (record.kind = 'unchanged' AND NOT social.observed_for_pool(profile.id, %(pool)s))
     ORDER BY profile.id
     ON CONFLICT (pool, profile_id) DO NOTHING
     RETURNING profile_id
