@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import multiprocessing
@@ -498,3 +499,36 @@ def test_no_files_start_no_worker(conn: psycopg.Connection[Any], monkeypatch: py
     results = list(ingest_files(conn, [], run_id=uuid.uuid4(), jobs=2))
 
     assert results == []
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_ingest_collects_garbage_less_often(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    users = _users_file(tmp_path / "users.jsonl", 2 * CHUNK_RECORDS)
+    prepare = parallel.prepare_records
+    before = gc.get_threshold()
+    seen_by_caller: list[int] = []
+
+    def prepare_checked(items: list[PrepareItem]) -> Any:
+        # A worker's failure reaches the caller as the error of its turn.
+        if gc.get_threshold()[0] != parallel.INGEST_GC_THRESHOLD:
+            raise RuntimeError(f"ingest ran with the collector threshold {gc.get_threshold()}")
+        return prepare(items)
+
+    monkeypatch.setattr(parallel, "SMALL_FILE_BYTES", 0)
+    monkeypatch.setattr(parallel, "prepare_records", prepare_checked)
+    with connect(database_url, autocommit=True) as conn:
+        results = list(
+            ingest_files(
+                conn,
+                [users],
+                run_id=uuid.uuid4(),
+                jobs=jobs,
+                on_chunk=lambda result: seen_by_caller.append(gc.get_threshold()[0]),
+            )
+        )
+
+    assert results[0].accepted == 2 * CHUNK_RECORDS
+    assert seen_by_caller and set(seen_by_caller) == {parallel.INGEST_GC_THRESHOLD}
+    assert gc.get_threshold() == before

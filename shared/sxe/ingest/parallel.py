@@ -33,6 +33,7 @@ import queue
 import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
@@ -77,6 +78,8 @@ SMALL_FILE_BYTES = 1024 * 1024
 POLL_SECONDS = 1.0
 # How long the caller waits for a worker whose pipe ended to exit, before it reports the loss.
 WORKER_EXIT_SECONDS = 5.0
+# Allocations between two collections of the youngest generation while ingesting (Python's default is 700).
+INGEST_GC_THRESHOLD = 10_000
 
 
 class WorkerLost(SxeError):
@@ -143,6 +146,25 @@ def ingest_files(
         return
     screen = screen or IngestScreen.from_environment()
     source = source or Source()
+    with fewer_collections():
+        yield from _ingest_each(
+            conn, files, run_id, jobs, format_name, column_map, platform, screen, track_profiles, source, on_chunk
+        )
+
+
+def _ingest_each(
+    conn: psycopg.Connection[Any],
+    files: list[Path],
+    run_id: UUID,
+    jobs: int,
+    format_name: str | None,
+    column_map: dict[str, str] | None,
+    platform: Platform | None,
+    screen: IngestScreen,
+    track_profiles: bool,
+    source: Source,
+    on_chunk: Callable[[FileResult], None] | None,
+) -> Iterator[FileResult]:
     if jobs <= 1:
         for path in files:
             yield ingest_file(
@@ -167,6 +189,23 @@ def ingest_files(
     with _Workers(files, options, jobs, _conninfo(conn), source.pool) as workers:
         for file_index, path in enumerate(files):
             yield storing.store_file(conn, path, workers.messages_of(file_index))
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Raise the garbage collector's first threshold to INGEST_GC_THRESHOLD for the block, then restore it.
+
+    A chunk keeps thousands of decoded payloads' dicts and lists alive at once. With
+    Python's default threshold of 700 allocations, the collector walked them again and
+    again: 15 % of an ingest worker's CPU per record. Ingest makes few reference cycles,
+    so collecting less often keeps almost no garbage longer.
+    """
+    previous = gc.get_threshold()
+    gc.set_threshold(INGEST_GC_THRESHOLD, *previous[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
 
 
 class Source(NamedTuple):
@@ -422,6 +461,8 @@ def _work(
     """Run one worker process: send the messages whose turn is `worker`'s, then end."""
     # The caller ends a worker with SIGTERM, which must end it at once, whatever the CLI set.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # A forked worker inherits the caller's threshold from `fewer_collections`, a spawned one does not.
+    gc.set_threshold(INGEST_GC_THRESHOLD, *gc.get_threshold()[1:])
     for other, writer in enumerate(writers):
         if other != worker:
             writer.close()
