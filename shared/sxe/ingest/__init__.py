@@ -29,10 +29,12 @@ from sxe.ingest.hashing import content_hash
 from sxe.ingest.reader import (
     CSV_LAYOUT,
     DecodedRecord,
+    DecompressedCopy,
     ReadPosition,
     ReadResult,
     RecordStream,
     UnreadableRecord,
+    damage_record,
     open_records,
     resume_records,
 )
@@ -166,7 +168,11 @@ class ChunkStart(NamedTuple):
 
 
 def read_chunk(
-    path: Path, size: int, start: ChunkStart | None = None, options: ReadOptions = ReadOptions()
+    path: Path,
+    size: int,
+    start: ChunkStart | None = None,
+    options: ReadOptions = ReadOptions(),
+    copy: DecompressedCopy | None = None,
 ) -> tuple[list[PendingRecord], ChunkStart | None]:
     """Read the items of a JSON Lines, JSON array or CSV file from `start`, or from its beginning, up to a chunk.
 
@@ -175,14 +181,17 @@ def read_chunk(
     None when the file ended. The first chunk detects the format, unless
     `options` names one, with the errors of `read_items`; later chunks take it from
     `start`. Every process that reads on from a returned start gets the items
-    that one reader of the whole file would yield there.
+    that one reader of the whole file would yield there. With `copy`, the decompressed
+    copy of the gzip file `path` is read in its place, and its damage record, if any,
+    ends the last chunk.
     """
+    source, name = (path if copy is None else copy.path), str(path)
     if start is None:
         stream, source_format, sample = _open_items(
-            path, options.format_name, None, options.column_map, options.platform
+            source, options.format_name, name, options.column_map, options.platform
         )
     else:
-        stream = resume_records(path, start.position)
+        stream = resume_records(source, start.position, name=name)
         source_format = _resumed_format(start.format_name, options)
         sample = []
     items: list[PendingRecord] = []
@@ -193,6 +202,8 @@ def read_chunk(
                 return items, ChunkStart(_resumable(stream, path), source_format.name if source_format else None)
     finally:
         stream.close()
+    if copy is not None and copy.damage is not None:
+        items.append(PendingRecord(damage_record(name, copy.damage), source_format))
     return items, None
 
 

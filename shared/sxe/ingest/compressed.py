@@ -14,7 +14,7 @@ import gzip
 import io
 import zlib
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, NamedTuple, Protocol
 
 GZIP_MAGIC = b"\x1f\x8b"
 GZIP_SUFFIX = ".gz"
@@ -31,11 +31,27 @@ class Readable(Protocol):
     def close(self) -> None: ...
 
 
+class GzipDamage(NamedTuple):
+    """Where a gzip stream turned out damaged: the error message, and the content bytes read before it."""
+
+    message: str
+    offset: int
+
+
 def is_gzip(path: Path) -> bool:
     """Return True when the file at `path` starts like a gzip stream; False also when it cannot be read."""
     try:
         with path.open("rb") as handle:
             return handle.read(len(GZIP_MAGIC)) == GZIP_MAGIC
+    except OSError:
+        return False
+
+
+def is_nested_gzip(path: Path) -> bool:
+    """Return True when the content of the gzip file at `path` starts like a gzip stream too."""
+    try:
+        with GzipContent(path.open("rb")) as content:
+            return content.read(len(GZIP_MAGIC)) == GZIP_MAGIC
     except OSError:
         return False
 
@@ -74,6 +90,10 @@ class GzipContent:
             if remaining > 0:
                 remaining -= len(part)
         return b"".join(parts)
+
+    def found_damage(self) -> GzipDamage | None:
+        """Return the damage the stream turned out to have, or None while none was found."""
+        return None if self.damage is None else GzipDamage(self.damage, self.offset)
 
     def seek(self, offset: int) -> None:
         """Move to content offset `offset` by decompressing up to it."""

@@ -4,10 +4,13 @@ The workers cut each file into chunks with the reader `ingest_file` uses, and se
 each finished chunk, then the file's end, to the calling process. One worker reads
 and sends the whole of a file up to SMALL_FILE_BYTES, and such files take turns
 between the workers. The workers take turns on the chunks of a larger file
-(`_Turns`). In a JSON Lines or JSON array file, the worker that reads a chunk hands
-the position where it stopped to the worker of the next chunk before it finishes
-its own (`_Handovers`), so each record is decoded once. Every worker reads a larger
-file of another layout whole, decoding the chunks it leaves to the others.
+(`_Turns`). In a JSON Lines, JSON array or CSV file, the worker that reads a chunk
+hands the position where it stopped to the worker of the next chunk before it
+finishes its own (`_Handovers`), so each record is decoded once. A larger gzip file
+of those layouts is first decompressed, once, by the worker of its first chunk into
+a private temporary folder, and the workers read that copy under the gzip file's
+name (`_Copies`). Every worker reads a larger file of another layout whole, decoding
+the chunks it leaves to the others.
 
 Finishing a chunk (`_finish_chunk`) means hashing its records and looking up which
 raw contents are stored already. Those are duplicates, and the worker only counts
@@ -30,7 +33,9 @@ import gc
 import multiprocessing
 import pickle
 import queue
+import shutil
 import signal
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -50,9 +55,16 @@ from sxe.compliance.suppression import IngestScreen
 from sxe.db import connect, sql, transaction
 from sxe.errors import SxeError, UsageError
 from sxe.ingest import ChunkStart, ParsedRecord, PendingRecord, ReadOptions, read_chunk, read_items
-from sxe.ingest.compressed import is_gzip
+from sxe.ingest.compressed import is_gzip, is_nested_gzip
 from sxe.ingest.formats.csv_followers import CSV_FORMAT_NAME
-from sxe.ingest.reader import CSV_LAYOUT, RESUMABLE_LAYOUTS, DecodedRecord, choose_layout
+from sxe.ingest.reader import (
+    CSV_LAYOUT,
+    RESUMABLE_LAYOUTS,
+    DecodedRecord,
+    DecompressedCopy,
+    choose_layout,
+    decompress_copy,
+)
 from sxe.ingest.store import (
     CHUNK_RECORDS,
     Attribution,
@@ -186,9 +198,16 @@ def _ingest_each(
 
     options = ReadOptions(format_name, column_map, platform)
     storing = _Storing(run_id, format_name, screen, track_profiles, source, on_chunk)
-    with _Workers(files, options, jobs, _conninfo(conn), source.pool) as workers:
+    turns = _Turns.plan(files, jobs, format_name)
+    with (
+        _Copies.for_turns(turns) as copies,
+        _Workers(files, turns, copies, options, _conninfo(conn), source.pool) as workers,
+    ):
         for file_index, path in enumerate(files):
-            yield storing.store_file(conn, path, workers.messages_of(file_index))
+            result = storing.store_file(conn, path, workers.messages_of(file_index))
+            # Every worker that reads the copy opened it before the file's last message.
+            copies.remove(file_index)
+            yield result
 
 
 @contextmanager
@@ -284,23 +303,30 @@ class _Turns(NamedTuple):
     others skip the file without reading it. Such files take turns between the
     workers. The workers take turns on the messages of a larger file. They read a
     `chained` one, JSON Lines, a JSON array or CSV, one chunk each from where the
-    worker before stopped, and a larger JSON document or gzip file whole.
+    worker before stopped, and a larger JSON document whole. A chained gzip file is
+    `copied`: decompressed once, and its copy read in its place.
     """
 
     workers: int
     small: list[bool]
     chained: list[bool]
+    copied: list[bool]
 
     @classmethod
     def plan(cls, files: list[Path], workers: int, format_name: str | None) -> _Turns:
         small = [_size(path) <= SMALL_FILE_BYTES for path in files]
         forced = CSV_LAYOUT if format_name == CSV_FORMAT_NAME else None
-        # A worker could resume a gzip file only by decompressing it from the start.
-        chained = [
-            not is_small and not is_gzip(path) and _layout(path, forced) in RESUMABLE_LAYOUTS
-            for path, is_small in zip(files, small, strict=True)
-        ]
-        return cls(workers, small, chained)
+        chained: list[bool] = []
+        copied: list[bool] = []
+        for path, is_small in zip(files, small, strict=True):
+            resumable = not is_small and _layout(path, forced) in RESUMABLE_LAYOUTS
+            gzipped = resumable and is_gzip(path)
+            # A worker could resume a gzip file only by decompressing it from the start, so
+            # the workers resume a plain copy. A gzip file whose content is gzip too is read
+            # whole by every worker, because its copy would still be compressed.
+            copied.append(gzipped and not is_nested_gzip(path))
+            chained.append(resumable and (copied[-1] or not gzipped))
+        return cls(workers, small, chained, copied)
 
     def sender(self, file_index: int, message_index: int) -> int:
         turn = file_index if self.small[file_index] else message_index
@@ -310,6 +336,40 @@ class _Turns(NamedTuple):
         return self.small[file_index] and self.sender(file_index, 0) != worker
 
 
+class _Copies(NamedTuple):
+    """The private folder in which the workers decompress the `copied` gzip files of one `ingest_files` call.
+
+    `folder` is None when no file is copied. The calling process creates the folder
+    before the workers start and removes it with every copy in it when ingest ends,
+    also on an error or Ctrl-C. A worker killed with SIGKILL leaves nothing behind
+    there, but a calling process killed so leaves the folder.
+    """
+
+    folder: Path | None
+
+    @classmethod
+    @contextmanager
+    def for_turns(cls, turns: _Turns) -> Iterator[_Copies]:
+        if not any(turns.copied):
+            yield cls(None)
+            return
+        # mkdtemp creates the folder readable by its owner only.
+        folder = Path(tempfile.mkdtemp(prefix="sxe-ingest-"))
+        try:
+            yield cls(folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def path(self, file_index: int) -> Path:
+        assert self.folder is not None, "a copied file has a folder for its copy"
+        return self.folder / f"{file_index}.content"
+
+    def remove(self, file_index: int) -> None:
+        """Delete the copy of one file once it is stored, so the copies of a run never fill the disk together."""
+        if self.folder is not None:
+            self.path(file_index).unlink(missing_ok=True)
+
+
 class _Workers:
     """The worker processes of one `ingest_files` call, each with its own pipe of finished chunks.
 
@@ -317,10 +377,19 @@ class _Workers:
     the middle of a message, reading its pipe ends instead of waiting forever.
     """
 
-    def __init__(self, files: list[Path], options: ReadOptions, jobs: int, conninfo: str, pool: str | None) -> None:
+    def __init__(
+        self,
+        files: list[Path],
+        turns: _Turns,
+        copies: _Copies,
+        options: ReadOptions,
+        conninfo: str,
+        pool: str | None,
+    ) -> None:
         context = _process_context()
+        jobs = turns.workers
         self._files = files
-        self._turns = _Turns.plan(files, jobs, options.format_name)
+        self._turns = turns
         pipes = [context.Pipe(duplex=False) for _ in range(jobs)]
         self._readers = [reader for reader, _ in pipes]
         self._writers = [writer for _, writer in pipes]
@@ -328,7 +397,7 @@ class _Workers:
         self._processes: list[BaseProcess] = [
             context.Process(  # type: ignore[attr-defined]
                 target=_work,
-                args=(worker, self._turns, files, options, conninfo, pool, self._writers, self._handovers),
+                args=(worker, turns, copies, files, options, conninfo, pool, self._writers, self._handovers),
                 name=f"sxe-ingest-{worker}",
                 daemon=True,
             )
@@ -399,7 +468,8 @@ class _Handover(NamedTuple):
 
     `start` is None once the file ended. Then `end` is the index of its _FileEnd
     message, and `finder` the worker that found the end, where passing on the news
-    stops. `stamp` is the file's `_stamp` when its first chunk was read.
+    stops. `stamp` is the file's `_stamp` when its first chunk was read, and `copy`
+    the decompressed copy of a `copied` gzip file.
     """
 
     file_index: int
@@ -408,6 +478,7 @@ class _Handover(NamedTuple):
     stamp: tuple[int, ...]
     end: int = -1
     finder: int = -1
+    copy: DecompressedCopy | None = None
 
 
 class _Handovers:
@@ -451,6 +522,7 @@ class _Handovers:
 def _work(
     worker: int,
     turns: _Turns,
+    copies: _Copies,
     files: list[Path],
     options: ReadOptions,
     conninfo: str,
@@ -469,7 +541,7 @@ def _work(
     out = _Sender(writers[worker])
     try:
         with connect(conninfo, autocommit=True) as conn:
-            for message in _own_messages(conn, worker, turns, files, options, pool, handovers):
+            for message in _own_messages(conn, worker, turns, copies, files, options, pool, handovers):
                 out.put(message)
     except BaseException as error:
         out.put(_Failed(_picklable(error)))
@@ -514,6 +586,7 @@ def _own_messages(
     conn: psycopg.Connection[Any],
     worker: int,
     turns: _Turns,
+    copies: _Copies,
     files: list[Path],
     options: ReadOptions,
     pool: str | None,
@@ -524,7 +597,7 @@ def _own_messages(
         if turns.skips(worker, file_index):
             continue
         if turns.chained[file_index]:
-            yield from _chained_messages(conn, worker, turns, file_index, options, pool, handovers, path)
+            yield from _chained_messages(conn, worker, turns, copies, file_index, options, pool, handovers, path)
             continue
         message_index = 0
         for chunk in chunks(
@@ -541,6 +614,7 @@ def _chained_messages(
     conn: psycopg.Connection[Any],
     worker: int,
     turns: _Turns,
+    copies: _Copies,
     file_index: int,
     options: ReadOptions,
     pool: str | None,
@@ -552,9 +626,11 @@ def _chained_messages(
     The next chunk's start is handed over before this chunk is finished, so the next
     worker reads while this one works. When a worker finds the end of the file, it
     passes that news once round the other workers. The _FileEnd message takes the
-    next message index, and the worker that owns that index sends it.
+    next message index, and the worker that owns that index sends it. The worker of
+    the first chunk of a `copied` gzip file decompresses it first, and the copy is
+    handed over with each start.
     """
-    message_index, start, stamp = worker, None, _stamp(path)
+    message_index, start, stamp, copy = worker, None, _stamp(path), None
     while True:
         if message_index > 0:
             handover = handovers.receive(worker, file_index, message_index)
@@ -564,20 +640,40 @@ def _chained_messages(
                 if turns.sender(file_index, message_index + 1) != handover.finder:
                     handovers.send(worker, handover._replace(message_index=message_index + 1))
                 return
-            start, stamp = handover.start, handover.stamp
+            start, stamp, copy = handover.start, handover.stamp, handover.copy
             if _stamp(path) != stamp:
                 raise _changed(path)
-        pending, next_start = read_chunk(path, CHUNK_RECORDS, start, options)
+        elif turns.copied[file_index]:
+            copy = _decompress(path, copies.path(file_index), stamp)
+        pending, next_start = read_chunk(path, CHUNK_RECORDS, start, options, copy)
         if not pending:
             yield _FileEnd(file_index)
             handovers.send(worker, _Handover(file_index, message_index + 1, None, stamp, message_index, worker))
             return
         end = -1 if next_start is not None else message_index + 1
-        handovers.send(worker, _Handover(file_index, message_index + 1, next_start, stamp, end, worker))
+        handovers.send(worker, _Handover(file_index, message_index + 1, next_start, stamp, end, worker, copy))
         yield _finish_chunk(conn, file_index, pending, pool)
         if next_start is None:
             return
         message_index += turns.workers
+
+
+def _decompress(path: Path, target: Path, stamp: tuple[int, ...]) -> DecompressedCopy:
+    """Decompress the gzip file at `path` into `target`.
+
+    Raises UsageError when `target` cannot be written, such as on a full disk, and when
+    the file changed while it was decompressed.
+    """
+    try:
+        copy = decompress_copy(path, target)
+    except OSError as error:
+        raise UsageError(
+            f"cannot decompress {path} into {target.parent}: {error.strerror}. Free space there, or set TMPDIR "
+            "to a folder with room for the decompressed file"
+        ) from None
+    if _stamp(path) != stamp:
+        raise _changed(path)
+    return copy
 
 
 def _finish_chunk(

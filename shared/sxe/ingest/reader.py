@@ -32,16 +32,17 @@ import codecs
 import csv
 import io
 import json
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any, NamedTuple, cast
 
 import orjson
 
 from sxe.errors import UsageError
-from sxe.ingest.compressed import GZIP_MAGIC, GzipContent, Prefixed, content_suffix
+from sxe.ingest.compressed import GZIP_MAGIC, GzipContent, GzipDamage, Prefixed, content_suffix
 from sxe.ingest.hashing import bytes_hash
 from sxe.models import FileDamage, RecordLocation, Rejection
 
@@ -230,6 +231,45 @@ def resume_records(path: Path, position: ReadPosition, *, name: str | None = Non
     return stream
 
 
+class DecompressedCopy(NamedTuple):
+    """The content of a gzip file written to the plain file `path`, and the damage that ended it, if any.
+
+    Readers given a copy read `path` under the gzip file's name and add the damage
+    record at the end, so they yield the records that reading the gzip file yields.
+    """
+
+    path: Path
+    damage: GzipDamage | None
+
+
+def decompress_copy(path: Path, target: Path) -> DecompressedCopy:
+    """Write the content of the gzip file at `path` to the new file `target`, readable by its owner only.
+
+    The content is read in the sizes `open_records` reads a JSON Lines, JSON array or
+    CSV file in, because the read sizes decide how much content a damaged block takes
+    with it (see `GzipContent`). Memory stays at one read. Raises UsageError when `path`
+    cannot be opened, and OSError when `target` exists or cannot be written.
+    """
+    with GzipContent(_open_file(path)) as content:
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(descriptor, "wb") as out:
+            part = content.read(HEAD_BYTES)
+            while part:
+                out.write(part)
+                part = content.read(READ_BYTES)
+        return DecompressedCopy(target, content.found_damage())
+
+
+def damage_record(name: str, damage: GzipDamage) -> UnreadableRecord:
+    """Return the record that quarantines the damaged end of the gzip file `name`, its rejection a FileDamage."""
+    reason = (
+        f"file is a damaged gzip file: {damage.message}; the content after decompressed byte {damage.offset} "
+        "was not read, so compress or download the file again"
+    )
+    rejection = FileDamage(kind="unparseable", reason=reason, offset=damage.offset)
+    return replace(_unreadable(RecordLocation(file=name), reason, b""), rejection=rejection)
+
+
 def _open(path: Path) -> IO[bytes]:
     """Open the file at `path` for reading its content: a gzip file is decompressed as it is read."""
     handle = _open_file(path)
@@ -252,14 +292,9 @@ def _open_file(path: Path) -> io.BufferedReader:
 def _reporting_damage(records: Iterator[ReadResult], content: GzipContent, name: str) -> Iterator[ReadResult]:
     """Yield `records`, then an unreadable record whose rejection is a FileDamage when the gzip stream was damaged."""
     yield from records
-    if content.damage is not None:
-        reason = (
-            f"file is a damaged gzip file: {content.damage}; the content after decompressed byte {content.offset} "
-            "was not read, so compress or download the file again"
-        )
-        location = RecordLocation(file=name)
-        damage = FileDamage(kind="unparseable", reason=reason, offset=content.offset)
-        yield replace(_unreadable(location, reason, b""), rejection=damage)
+    damage = content.found_damage()
+    if damage is not None:
+        yield damage_record(name, damage)
 
 
 def _closing(records: Iterator[ReadResult], handle: IO[bytes]) -> Iterator[ReadResult]:
