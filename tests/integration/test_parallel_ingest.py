@@ -8,8 +8,10 @@ import json
 import multiprocessing
 import os
 import signal
+import stat
 import struct
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,7 +28,7 @@ from sxe.compliance import suppression
 from sxe.compliance.suppression import IngestScreen, handle_identifier
 from sxe.db import connect
 from sxe.errors import UsageError
-from sxe.ingest import parallel, read_items, store
+from sxe.ingest import parallel, read_items, reader, store
 from sxe.ingest.parallel import WorkerLost, ingest_files
 from sxe.ingest.parallel import read_chunk as parallel_read_chunk
 from sxe.ingest.store import CHUNK_RECORDS, PrepareItem
@@ -393,6 +395,187 @@ def test_gzip_file_in_turns_matches_one_process(
     assert in_turns == one_process
     assert one_process[0][3] == 2 * CHUNK_RECORDS + 9
     assert _stored(second_database_url) == _stored(database_url)
+
+
+def _counting_gzip_reads(log: Path) -> type[reader.GzipContent]:
+    """Return a GzipContent that appends the process name and the gzip file to `log` once it reads to the end."""
+
+    class CountingContent(reader.GzipContent):
+        def __init__(self, compressed: Any) -> None:
+            super().__init__(compressed)
+            self.file = getattr(compressed, "name", "stream")
+            self.ended = False
+
+        def read(self, size: int = -1) -> bytes:
+            data = super().read(size)
+            if size != 0 and not data and not self.ended:
+                self.ended = True
+                with log.open("a") as out:
+                    out.write(f"{multiprocessing.current_process().name} {self.file}\n")
+            return data
+
+    return CountingContent
+
+
+def _worker_reads_to_end(log: Path) -> dict[str, int]:
+    """Count, per gzip file, the worker processes that decompressed it to its end."""
+    counts: dict[str, int] = {}
+    for line in log.read_text().splitlines() if log.exists() else []:
+        process, file = line.split(" ", 1)
+        if process.startswith("sxe-ingest-"):
+            counts[file] = counts.get(file, 0) + 1
+    return counts
+
+
+def _with_gz_names(stored: dict[str, list[tuple[Any, ...]]], names: dict[str, str]) -> dict[str, list[tuple[Any, ...]]]:
+    """Return the stored rows with each plain file's path replaced by its gzip file's path."""
+
+    def renamed(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        for plain, compressed in names.items():
+            value = value.replace(plain, compressed)
+        return value
+
+    return {table: [tuple(renamed(value) for value in row) for row in rows] for table, rows in stored.items()}
+
+
+@pytest.fixture
+def third_database_url(server_url: str, template_url: str) -> Iterator[str]:
+    with scratch_database(server_url, "sxe_parallel_plain", TEMPLATE_DATABASE) as url:
+        yield url
+
+
+def test_gzip_files_decompressed_once_match_plain_and_one_process(
+    database_url: str,
+    second_database_url: str,
+    third_database_url: str,
+    input_files: list[Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gz_files = []
+    for plain in input_files:
+        compressed = tmp_path / plain.parent.name / f"{plain.name}.gz"
+        compressed.parent.mkdir(exist_ok=True)
+        compressed.write_bytes(gzip.compress(plain.read_bytes()))
+        os.utime(compressed, (FILE_TIME, FILE_TIME))
+        gz_files.append(compressed)
+    log = tmp_path / "gzip-reads.log"
+    monkeypatch.setattr(parallel, "SMALL_FILE_BYTES", 0)
+    monkeypatch.setattr(reader, "GzipContent", _counting_gzip_reads(log))
+
+    in_turns = _ingest(second_database_url, gz_files, jobs=2)
+    reads_to_end = _worker_reads_to_end(log)
+    one_process = _ingest(database_url, gz_files, jobs=1)
+    plain_in_turns = _ingest(third_database_url, input_files, jobs=2)
+
+    names = {str(plain): str(compressed) for plain, compressed in zip(input_files, gz_files, strict=True)}
+    assert in_turns == one_process
+    assert [(names[file], *counts) for file, *counts in plain_in_turns] == one_process
+    stored = _stored(second_database_url)
+    assert stored == _stored(database_url)
+    assert _with_gz_names(_stored(third_database_url), names) == stored
+    assert sum(quarantined for *_, quarantined in one_process) > 0
+    # A worker decompresses a JSON Lines or array file once for all workers, and reads
+    # a larger JSON document whole, as every worker does.
+    resumable = [reader.choose_layout(path) in reader.RESUMABLE_LAYOUTS for path in gz_files]
+    assert {str(path): 1 if once else 2 for path, once in zip(gz_files, resumable, strict=True)} == reads_to_end
+    assert 0 < sum(resumable) < len(gz_files)
+
+
+def _damaged_gzip(path: Path, damage: str) -> Path:
+    """Write a gzip file of 3 chunks of users to `path`, cut short or with inverted bytes at two thirds."""
+    compressed = bytearray(gzip.compress(_users_file(path.with_suffix(""), 3 * CHUNK_RECORDS).read_bytes()))
+    at = len(compressed) * 2 // 3
+    if damage == "truncated":
+        del compressed[at:]
+    elif damage == "corrupted":
+        compressed[at : at + 40] = bytes(byte ^ 0xFF for byte in compressed[at : at + 40])
+    path.write_bytes(bytes(compressed))
+    return path
+
+
+def _scratch_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Make `tempfile` create its folders in a new folder under `tmp_path`, and return that folder."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    return scratch
+
+
+def _modes_in(folder: Path) -> set[tuple[str, int]]:
+    return {("folder" if path.is_dir() else "file", stat.S_IMODE(path.stat().st_mode)) for path in folder.rglob("*")}
+
+
+@pytest.mark.parametrize("damage", ["intact", "truncated", "corrupted"])
+def test_gzip_copy_read_in_turns_and_removed(
+    database_url: str, second_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    compressed = _damaged_gzip(tmp_path / "users.jsonl.gz", damage)
+    scratch = _scratch_folder(tmp_path, monkeypatch)
+    monkeypatch.setattr(parallel, "SMALL_FILE_BYTES", 0)
+    modes_seen: set[tuple[str, int]] = set()
+
+    one_process = _ingest(database_url, [compressed], jobs=1)
+    in_turns = _ingest(
+        second_database_url, [compressed], jobs=2, on_chunk=lambda _: modes_seen.update(_modes_in(scratch))
+    )
+
+    assert in_turns == one_process
+    stored = _stored(second_database_url)
+    assert stored == _stored(database_url)
+    assert modes_seen == {("folder", 0o700), ("file", 0o600)}
+    assert list(scratch.iterdir()) == []
+    damage_rows = [row for row in stored["quarantine"] if row[2].startswith("file is a damaged gzip file: ")]
+    accepted = one_process[0][3]
+    if damage == "intact":
+        assert accepted == 3 * CHUNK_RECORDS
+        assert damage_rows == []
+    else:
+        assert CHUNK_RECORDS < accepted < 3 * CHUNK_RECORDS
+        assert [location for location, *_ in damage_rows] == [str(compressed)]
+
+
+def test_gzip_copy_removed_once_its_file_is_stored(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = [_damaged_gzip(tmp_path / f"users-{number}.jsonl.gz", "intact") for number in range(2)]
+    scratch = _scratch_folder(tmp_path, monkeypatch)
+    monkeypatch.setattr(parallel, "SMALL_FILE_BYTES", 0)
+    copies_seen: dict[str, set[str]] = {}
+
+    def look(result: Any) -> None:
+        copies_seen.setdefault(Path(result.file).name, set()).update(path.name for path in scratch.glob("*/*"))
+
+    _ingest(database_url, files, jobs=2, on_chunk=look)
+
+    assert "0.content" in copies_seen["users-0.jsonl.gz"]
+    assert copies_seen["users-1.jsonl.gz"] == {"1.content"}
+    assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize("error", [RuntimeError("stopped on purpose"), KeyboardInterrupt()])
+def test_gzip_copy_removed_when_ingest_stops(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException
+) -> None:
+    compressed = _damaged_gzip(tmp_path / "users.jsonl.gz", "intact")
+    scratch = _scratch_folder(tmp_path, monkeypatch)
+    monkeypatch.setattr(parallel, "SMALL_FILE_BYTES", 0)
+    modes_seen: set[tuple[str, int]] = set()
+
+    def stop(_: Any) -> None:
+        modes_seen.update(_modes_in(scratch))
+        raise error
+
+    with connect(database_url, autocommit=True) as conn:
+        with pytest.raises(type(error)):
+            list(ingest_files(conn, [compressed], run_id=uuid.uuid4(), jobs=2, on_chunk=stop))
+        assert _profile_count(conn) == CHUNK_RECORDS
+
+    assert modes_seen == {("folder", 0o700), ("file", 0o600)}
+    assert list(scratch.iterdir()) == []
+    assert multiprocessing.active_children() == []
 
 
 def _appending_after_first_chunk(path: Path) -> Callable[..., Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import pytest
+
 from sxe.ingest import parallel
 from sxe.ingest.parallel import _Turns
 
@@ -42,9 +44,23 @@ def test_large_json_lines_arrays_and_csv_are_chained(tmp_path: Path) -> None:
         paths[-1].write_bytes(data)
 
     assert _Turns.plan(paths, workers=2, format_name=None).chained == [True, True, False, True, False]
-    # A gzip file is read whole by every worker, because resuming it means decompressing from the start.
-    compressed = tmp_path / "lines.jsonl.gz"
-    compressed.write_bytes(gzip.compress(files["lines.jsonl"]))
-    assert _Turns.plan([compressed], workers=2, format_name=None).chained == [False]
     # A forced CSV format reads every file as CSV, so every large one is chained.
     assert _Turns.plan(paths, workers=2, format_name="csv-followers").chained == [True] * 4 + [False]
+
+
+def test_large_gzip_file_chained_through_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = b'{"id": 1}\n' * 1000
+    names = ["lines.jsonl.gz", "document.json.gz", "nested.jsonl.gz", "plain.jsonl"]
+    contents = [gzip.compress(lines), gzip.compress(b"{" + lines + b"}"), gzip.compress(gzip.compress(lines)), lines]
+    paths = []
+    for name, data in zip(names, contents, strict=True):
+        paths.append(tmp_path / name)
+        paths[-1].write_bytes(data)
+    monkeypatch.setattr(parallel, "SMALL_FILE_BYTES", 10)
+
+    turns = _Turns.plan(paths, workers=2, format_name=None)
+
+    # The workers resume a decompressed copy of a gzip file. A gzip file inside a gzip
+    # file and a JSON document are read whole by every worker.
+    assert turns.chained == [True, False, False, True]
+    assert turns.copied == [True, False, False, False]
