@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import gzip
+import io
 import json
 import multiprocessing
 import os
@@ -14,6 +15,7 @@ import sys
 import tempfile
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from multiprocessing.reduction import ForkingPickler
@@ -485,13 +487,26 @@ def test_gzip_files_decompressed_once_match_plain_and_one_process(
 
 
 def _damaged_gzip(path: Path, damage: str) -> Path:
-    """Write a gzip file of 3 chunks of users to `path`, cut short or with inverted bytes at two thirds."""
-    compressed = bytearray(gzip.compress(_users_file(path.with_suffix(""), 3 * CHUNK_RECORDS).read_bytes()))
-    at = len(compressed) * 2 // 3
+    """Write a gzip file of 3 chunks of users to `path`, cut short or with an invalid deflate block at two thirds.
+
+    The invalid block makes zlib raise, which loses the content decompressed in the same
+    call, so how much is lost depends on the sizes the content is read in.
+    """
+    lines = _users_file(path.with_suffix(""), 3 * CHUNK_RECORDS).read_bytes()
+    cut = lines.index(b"\n", len(lines) * 2 // 3) + 1
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb") as out:
+        out.write(lines[:cut])
+        # A full flush ends the deflate block and starts the next one at a byte boundary.
+        out.flush(zlib.Z_FULL_FLUSH)
+        block_start = buffer.tell()
+        out.write(lines[cut:])
+    compressed = bytearray(buffer.getvalue())
     if damage == "truncated":
-        del compressed[at:]
+        del compressed[len(compressed) * 2 // 3 :]
     elif damage == "corrupted":
-        compressed[at : at + 40] = bytes(byte ^ 0xFF for byte in compressed[at : at + 40])
+        # A last block of the reserved type 11.
+        compressed[block_start] = 0xFF
     path.write_bytes(bytes(compressed))
     return path
 
@@ -535,6 +550,8 @@ def test_gzip_copy_read_in_turns_and_removed(
     else:
         assert CHUNK_RECORDS < accepted < 3 * CHUNK_RECORDS
         assert [location for location, *_ in damage_rows] == [str(compressed)]
+    if damage == "corrupted":
+        assert "invalid block type" in damage_rows[0][2]
 
 
 def test_gzip_copy_removed_once_its_file_is_stored(
