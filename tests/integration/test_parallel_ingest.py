@@ -448,7 +448,7 @@ def third_database_url(server_url: str, template_url: str) -> Iterator[str]:
         yield url
 
 
-def test_gzip_files_decompressed_once_match_plain_and_one_process(
+def test_gzip_decoded_once_matches_plain(
     database_url: str,
     second_database_url: str,
     third_database_url: str,

@@ -32,7 +32,7 @@ class Readable(Protocol):
 
 
 class GzipDamage(NamedTuple):
-    """Where a gzip stream turned out damaged: the error message, and the content bytes read before it."""
+    """The damage found in a gzip stream: the error message, and the number of content bytes read before it."""
 
     message: str
     offset: int

@@ -341,8 +341,7 @@ class _Copies(NamedTuple):
 
     `folder` is None when no file is copied. The calling process creates the folder
     before the workers start and removes it with every copy in it when ingest ends,
-    also on an error or Ctrl-C. A worker killed with SIGKILL leaves nothing behind
-    there, but a calling process killed so leaves the folder.
+    also on an error or Ctrl-C. Only a calling process killed with SIGKILL leaves it.
     """
 
     folder: Path | None
@@ -365,7 +364,7 @@ class _Copies(NamedTuple):
         return self.folder / f"{file_index}.content"
 
     def remove(self, file_index: int) -> None:
-        """Delete the copy of one file once it is stored, so the copies of a run never fill the disk together."""
+        """Delete the copy of one file once it is stored, so that the copies of a run do not pile up."""
         if self.folder is not None:
             self.path(file_index).unlink(missing_ok=True)
 
