@@ -110,6 +110,7 @@ HELPERS = frozenset({"generate.py", "run_all.py"})
 # Scripts in bench/ that are not run here, with the reason. Remove an entry when its file is deleted.
 NOT_RUN: Mapping[str, str] = {
     "profile_ingest.py": "a profile, not a figure: docs/benchmarks-ingest.md quotes its summary",
+    "ingest_gzip.py": "CPU per process for one gzip file, not a target: decision 0011 quotes its figures",
 }
 
 
