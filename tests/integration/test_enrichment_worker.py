@@ -20,12 +20,13 @@ from sxe.adapters import apollo_callback
 from sxe.adapters.apollo import MATCH_PATH, ApolloPeopleMatch
 from sxe.adapters.simulator import ProviderSimulator
 from sxe.cards import DEFAULT_INTENT, build_cards, ensure_pool
+from sxe.cards.explain import explain, render
 from sxe.db import transaction
 from sxe.ingest.store import ingest_file
 from sxe.intelligence import load_default_ruleset
 from sxe.intelligence.store import tag_pending_cards
-from sxe.orchestrator import controls
-from sxe.orchestrator.sweep import ENRICH_QUEUE, SweepContext, SweepResult, sweep
+from sxe.orchestrator import controls, status
+from sxe.orchestrator.sweep import ENRICH_QUEUE, SweepContext, SweepResult, quoted_credits, sweep
 from sxe.orchestrator.worker import WorkerContext, WorkResult, work
 from sxe.pii import contains_pii
 
@@ -532,7 +533,102 @@ def test_spent_budget_finishes_jobs_without_rate_tokens(enrichment: Enrichment) 
     assert done.outcomes["deferred"] == 0
     assert enrichment.simulator.calls[MATCH_PATH] == 0
     assert {enrichment.card(card_id)["readiness"] for card_id in cards} == {"qualified"}
-    assert {enrichment.job_for(card_id)["state"] for card_id in cards} == {"succeeded"}
+    assert {enrichment.job_for(card_id)["state"] for card_id in cards} == {"cancelled"}
+
+
+def queue_then_spend_pool_budget(enrichment: Enrichment, credits_left: int) -> uuid.UUID:
+    """Queue Dana's lookup, then spend the pool budget down to `credits_left`; return her card id."""
+    [card_id] = enrichment.add_people([DANA])
+    conn = enrichment.conn
+    assert sweep(conn, enrichment.sweep_context).enqueued == 1
+    with transaction(conn, role="sxe_worker"):
+        conn.execute(
+            "UPDATE ops.budgets SET spent_credits = limit_credits - %s WHERE scope = %s",
+            (credits_left, f"pool:{POOL}"),
+        )
+    return card_id
+
+
+def test_spent_budget_cancels_job_with_reason(enrichment: Enrichment) -> None:
+    card_id = queue_then_spend_pool_budget(enrichment, credits_left=4)
+    quote = quoted_credits(enrichment.worker_context.adapter)
+
+    done = work(enrichment.conn, enrichment.worker_context)
+
+    job = enrichment.job_for(card_id)
+    card = enrichment.card(card_id)
+    [audit] = enrichment.lookup_audits()
+    assert quote > 4
+    assert done.outcomes["budget_exhausted"] == 1
+    assert enrichment.simulator.calls[MATCH_PATH] == 0
+    assert job["state"] == "cancelled"
+    assert job["attempts"] == 0
+    assert len(job["errors"]) == 1
+    assert job["last_error"]["class"] == "BudgetExhausted"
+    assert job["last_error"]["scope"] == f"pool:{POOL}"
+    assert job["last_error"]["period"] == PERIOD
+    assert job["last_error"]["remaining_credits"] == 4
+    assert job["last_error"]["quoted_credits"] == quote
+    assert job["last_error"]["message"].startswith(f"budget pool:{POOL} has 4 credits left in period {PERIOD}")
+    assert card["readiness"] == "qualified"
+    assert card["readiness_reason"] == "budget_exhausted"
+    assert audit["detail"]["outcome"] == "budget_exhausted"
+    assert audit["detail"]["credits"] == 0
+
+
+def test_budget_cancel_in_status_and_explain(enrichment: Enrichment) -> None:
+    card_id = queue_then_spend_pool_budget(enrichment, credits_left=4)
+    work(enrichment.conn, enrichment.worker_context)
+
+    counted = status.collect(enrichment.conn, pool=POOL, period=PERIOD)
+    report = explain(enrichment.conn, str(card_id))
+    text = render(report)
+
+    [job] = report["enrichment"]["jobs"]
+    assert counted["jobs"] == {"cancelled": 1}
+    assert counted["queues"][ENRICH_QUEUE] == {"cancelled": 1}
+    assert job["state"] == "cancelled"
+    assert job["last_error_class"] == "BudgetExhausted"
+    assert job["cancel_reason"].startswith(f"budget pool:{POOL} has 4 credits left in period {PERIOD}")
+    assert f"cancelled  attempts 0/5, not bought, BudgetExhausted: budget pool:{POOL} has 4 credits" in text
+    assert "no error" not in text
+    assert not contains_pii(text)
+
+
+@pytest.mark.parametrize("budget_returns", ["raised_limit", "next_period"])
+def test_returned_budget_buys_lookup_once(enrichment: Enrichment, budget_returns: str) -> None:
+    card_id = queue_then_spend_pool_budget(enrichment, credits_left=0)
+    work(enrichment.conn, enrichment.worker_context)
+    [cancelled] = enrichment.conn.execute("SELECT id, state FROM ops.jobs").fetchall()
+    scopes = enrichment.worker_context.scopes
+    period = PERIOD if budget_returns == "raised_limit" else "2030-02"
+    with transaction(enrichment.conn, role="sxe_worker"):
+        controls.ensure_budgets(enrichment.conn, scopes, provider_limit=10_000, pool_limit=1_000, period=period)
+    enrichment.sweep_context = replace(enrichment.sweep_context, period=period)
+    enrichment.worker_context = replace(enrichment.worker_context, period=period)
+
+    first = enrichment.run()
+    second = enrichment.run()
+
+    quote = quoted_credits(enrichment.worker_context.adapter)
+    spent = {
+        row["scope"]: row["spent_credits"]
+        for row in enrichment.conn.execute(
+            "SELECT scope, spent_credits FROM ops.budgets WHERE period = %s", (period,)
+        ).fetchall()
+    }
+    spent_before = 500 if budget_returns == "raised_limit" else 0
+    states = enrichment.conn.execute("SELECT id, state FROM ops.jobs ORDER BY id").fetchall()
+    assert cancelled["state"] == "cancelled"
+    assert first[0].enqueued == 1
+    assert first[1].lookups == 1
+    assert second[0].enqueued == 0
+    assert second[1].lookups == 0
+    assert enrichment.simulator.calls[MATCH_PATH] == 1
+    assert spent == {f"pool:{POOL}": spent_before + quote, "provider:apollo": quote}
+    assert [row["state"] for row in states] == ["cancelled", "succeeded"]
+    assert states[0]["id"] == cancelled["id"]
+    assert enrichment.card(card_id)["readiness"] == "enriched"
 
 
 def test_sweep_queues_the_best_cards_first(enrichment: Enrichment) -> None:

@@ -39,7 +39,8 @@ def test_other_reasons_stay_as_recorded() -> None:
 def test_times_shown_to_the_second() -> None:
     job = {
         "job_id": 7, "provider": "apollo", "state": "queued", "attempts": 1, "max_attempts": 5,
-        "last_error_class": None, "last_error_status_code": None, "next_run_at": "2026-12-05T11:00:00.999999+00:00",
+        "last_error_class": None, "last_error_status_code": None, "cancel_reason": None,
+        "next_run_at": "2026-12-05T11:00:00.999999+00:00",
     }  # fmt: skip
     breaker = {
         "provider": "apollo", "state": "open", "consecutive_failures": 3, "opened_at": "2026-12-05T10:59:01.5+00:00",
@@ -50,3 +51,16 @@ def test_times_shown_to_the_second() -> None:
     assert "next run 2026-12-05T11:00:00+00:00" in text
     assert "opened 2026-12-05T10:59:01+00:00" in text
     assert ".999999" not in text
+
+
+def test_cancelled_job_shows_its_reason() -> None:
+    reason = "budget pool:default has 4 credits left in period 2030-01, below the quote of 9"
+    job = {
+        "job_id": 7, "provider": "apollo", "state": "cancelled", "attempts": 0, "max_attempts": 5,
+        "last_error_class": "BudgetExhausted", "last_error_status_code": None, "cancel_reason": reason,
+        "next_run_at": None,
+    }  # fmt: skip
+
+    lines = render_enrichment(section(jobs=[job]))
+
+    assert lines[4] == f"  job 7  apollo  cancelled  attempts 0/5, not bought, BudgetExhausted: {reason}"

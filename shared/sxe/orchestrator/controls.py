@@ -72,10 +72,18 @@ def settle_budget(
 
 def remaining_budget(conn: psycopg.Connection[Any], scopes: BudgetScopes, period: str) -> int:
     """Return the credits still available on the tightest scope (0 when a scope row is missing)."""
+    return tightest_budget(conn, scopes, period)[1]
+
+
+def tightest_budget(conn: psycopg.Connection[Any], scopes: BudgetScopes, period: str) -> tuple[str, int]:
+    """Return the scope with the fewest credits left this period, and those credits.
+
+    A scope without a row for the period has 0 credits left. Of scopes with equal credits
+    left, the first in `scopes.names` (the provider's) is returned.
+    """
     rows = conn.execute(sql("budgets_remaining"), {"scopes": scopes.names, "period": period}).fetchall()
-    if len(rows) < len(scopes.names):
-        return 0
-    return min(int(row["remaining"]) for row in rows)
+    left = {row["scope"]: int(row["remaining"]) for row in rows}
+    return min(((scope, left.get(scope, 0)) for scope in scopes.names), key=lambda item: item[1])
 
 
 def ensure_bucket(conn: psycopg.Connection[Any], provider: str, *, capacity: float, refill_per_second: float) -> None:

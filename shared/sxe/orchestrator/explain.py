@@ -2,7 +2,8 @@
 
 Only ids, providers, states, reasons, counts, error classes and status codes are
 read, never a job's request or a provider's error message, so the report contains no
-contact data and no person's name.
+contact data and no person's name. The one message read is the reason the worker wrote
+when it cancelled a job before any call (`gate.CANCEL_CLASSES`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from uuid import UUID
 import psycopg
 
 from sxe.db import sql
-from sxe.orchestrator.gate import SKIP_DESCRIPTIONS, SkipReason
+from sxe.orchestrator.gate import CANCEL_CLASSES, SKIP_DESCRIPTIONS, SkipReason
 from sxe.orchestrator.sweep import ENRICH_QUEUE
 
 
@@ -25,7 +26,8 @@ def enrichment_report(conn: psycopg.Connection[Any], card_id: UUID) -> dict[str,
     a failed attempt left a breaker open, or a breaker of the card's providers is open now.
     """
     decisions = conn.execute(sql("explain_enrichment_decisions"), {"card_id": card_id}).fetchall()
-    jobs = conn.execute(sql("explain_enrichment_jobs"), {"card_id": card_id, "queue": ENRICH_QUEUE}).fetchall()
+    params = {"card_id": card_id, "queue": ENRICH_QUEUE, "cancel_classes": list(CANCEL_CLASSES)}
+    jobs = conn.execute(sql("explain_enrichment_jobs"), params).fetchall()
     providers = sorted({row["provider"] for row in decisions} | {row["provider"] for row in jobs if row["provider"]})
     breakers = conn.execute(sql("explain_breakers"), {"providers": providers}).fetchall()
 
@@ -58,10 +60,7 @@ def render_enrichment(section: dict[str, Any]) -> list[str]:
     if not section["jobs"]:
         lines.append("  none")
     for job in section["jobs"]:
-        error = "no error"
-        if job["last_error_class"]:
-            status = "" if job["last_error_status_code"] is None else f" (HTTP {job['last_error_status_code']})"
-            error = f"last error {job['last_error_class']}{status}"
+        error = _job_error(job)
         next_run = f", next run {whole_seconds(job['next_run_at'])}" if job["next_run_at"] else ""
         lines.append(
             f"  job {job['job_id']}  {job['provider']}  {job['state']}  "
@@ -80,6 +79,16 @@ def render_enrichment(section: dict[str, Any]) -> list[str]:
             f"{breaker['consecutive_failures']} consecutive failures{opened}"
         )
     return lines
+
+
+def _job_error(job: dict[str, Any]) -> str:
+    """Return how a job's last error reads in the report: the cancel reason, the error class, or none."""
+    if job["cancel_reason"]:
+        return f"not bought, {job['last_error_class']}: {job['cancel_reason']}"
+    if not job["last_error_class"]:
+        return "no error"
+    status = "" if job["last_error_status_code"] is None else f" (HTTP {job['last_error_status_code']})"
+    return f"last error {job['last_error_class']}{status}"
 
 
 def whole_seconds(moment: str) -> str:
@@ -115,6 +124,7 @@ def _job(row: dict[str, Any]) -> dict[str, Any]:
         "max_attempts": row["max_attempts"],
         "last_error_class": row["last_error_class"],
         "last_error_status_code": row["last_error_status_code"],
+        "cancel_reason": row["cancel_reason"],
         "next_run_at": _iso(row["run_after"]) if waiting else None,
         "created_at": _iso(row["created_at"]),
         "updated_at": _iso(row["updated_at"]),

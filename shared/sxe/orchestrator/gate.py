@@ -59,6 +59,14 @@ SKIP_DESCRIPTIONS: dict[str, str] = {
     SkipReason.CIRCUIT_OPEN: "the provider's circuit breaker is open",
 }
 
+# Error classes of the history entries with which the worker cancels a lookup job before
+# any provider call: the card no longer passes the gate, or the budget cannot take the
+# quote. The worker writes their messages itself, without contact data, so `sxe explain`
+# prints them, where it prints only the class of a provider's error.
+GATE_REJECTED = "GateRejected"
+BUDGET_EXHAUSTED = "BudgetExhausted"
+CANCEL_CLASSES = (GATE_REJECTED, BUDGET_EXHAUSTED)
+
 # Skips that may clear by themselves or with a settings or intent change: the card stays
 # qualified and a later sweep decides again. A provider that the intent allows but the run
 # does not configure (or the reverse) is a settings problem, not a fact about the card, so it

@@ -43,7 +43,14 @@ from sxe.events import EventType, emit
 from sxe.logs import Event, log
 from sxe.orchestrator import controls
 from sxe.orchestrator.deadline import Deadline
-from sxe.orchestrator.gate import Candidate, Decision, SkipReason, card_policy_skip
+from sxe.orchestrator.gate import (
+    BUDGET_EXHAUSTED,
+    GATE_REJECTED,
+    Candidate,
+    Decision,
+    SkipReason,
+    card_policy_skip,
+)
 from sxe.orchestrator.sweep import (
     ENRICH_QUEUE,
     SweepContext,
@@ -372,7 +379,7 @@ def _finished_before_token(
             _finish_without_call(conn, lookup, memory, context, result)
             return True
         if controls.remaining_budget(conn, lookup.scopes, context.period) < quote:
-            _record_budget_short(conn, lookup, context, result)
+            _record_budget_short(conn, lookup, quote, context, result)
             return True
     return False
 
@@ -401,7 +408,7 @@ def _start_call(
 
     if not _reserve(conn, lookup, quote, context):
         with transaction(conn, role="sxe_worker"):
-            _record_budget_short(conn, lookup, context, result)
+            _record_budget_short(conn, lookup, quote, context, result)
         return False
     return True
 
@@ -457,7 +464,7 @@ def _cancel_regated(
     outcome `cancelled`.
     """
     reason, detail = skip
-    entry = jobs.error_entry(lookup.job.attempts, error_class="GateRejected", message=f"{reason}: {detail}")
+    entry = jobs.error_entry(lookup.job.attempts, error_class=GATE_REJECTED, message=f"{reason}: {detail}")
     jobs.cancel(conn, lookup.job, reason=entry)
 
     _move_card(conn, lookup.card_id, Readiness.QUALIFIED, str(reason))
@@ -619,12 +626,34 @@ def _reuse_remembered(conn: psycopg.Connection[Any], card_id: UUID, remembered: 
 
 
 def _record_budget_short(
-    conn: psycopg.Connection[Any], lookup: _Lookup, context: WorkerContext, result: WorkResult
+    conn: psycopg.Connection[Any], lookup: _Lookup, quote: int, context: WorkerContext, result: WorkResult
 ) -> None:
-    # The card goes back to qualified: a later period or a raised limit lets a new sweep buy it.
-    _move_card(conn, lookup.card_id, Readiness.QUALIFIED, "budget_exhausted")
-    _audit_lookup(conn, lookup, context, outcome="budget_exhausted", credits=0)
-    jobs.complete(conn, lookup.job)
+    """Cancel a job whose budget cannot take the quote, and send its card back to qualified.
+
+    The job is cancelled, not completed, because no lookup was bought. It spends no
+    attempt, and its error history names the short scope, the period and the credits left
+    against the quote. A later period or a raised limit lets a new sweep decide the card
+    again and enqueue a new job, which the cancelled one does not block: a dedupe key
+    holds only while its job is queued or running.
+    """
+    scope, left = controls.tightest_budget(conn, lookup.scopes, context.period)
+    message = (
+        f"budget {scope} has {left} credits left in period {context.period}, "
+        f"below the quote of {quote}: raise its limit or wait for the next period"
+    )
+    entry = jobs.error_entry(
+        lookup.job.attempts,
+        error_class=BUDGET_EXHAUSTED,
+        message=message,
+        scope=scope,
+        period=context.period,
+        remaining_credits=left,
+        quoted_credits=quote,
+    )
+    jobs.cancel(conn, lookup.job, reason=entry)
+
+    _move_card(conn, lookup.card_id, Readiness.QUALIFIED, str(SkipReason.BUDGET_EXHAUSTED))
+    _audit_lookup(conn, lookup, context, outcome="budget_exhausted", credits=0, scope=scope)
     result.outcomes["budget_exhausted"] += 1
 
 
