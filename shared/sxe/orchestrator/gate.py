@@ -60,8 +60,8 @@ SKIP_DESCRIPTIONS: dict[str, str] = {
 }
 
 # Error classes of the history entries with which the worker cancels a lookup job before
-# any provider call: the card no longer passes the gate, or the budget cannot take the
-# quote. The worker writes their messages itself, without contact data, so `sxe explain`
+# any provider call, because the card no longer passes the gate or the budget cannot take
+# the quote. The worker writes their messages itself, without contact data, so `sxe explain`
 # prints them, where it prints only the class of a provider's error.
 GATE_REJECTED = "GateRejected"
 BUDGET_EXHAUSTED = "BudgetExhausted"
