@@ -95,6 +95,7 @@ class Event(StrEnum):
     DOWNLOAD_URL_ISSUED = "download.url_issued"
     RECORD_SUPPRESSED = "record.suppressed"
     ERASURE_COMPLETED = "erasure.completed"
+    ERASURE_SHARED_VALUES = "erasure.shared_values"
     RETENTION_FINISHED = "retention.finished"
     AUDIT_EXPORTED = "audit.exported"
     WEBHOOK_ACCEPTED = "webhook.accepted"

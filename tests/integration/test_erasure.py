@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
+import logging
 import re
 import threading
 import uuid
@@ -21,6 +23,8 @@ from sxe.cards import DEFAULT_INTENT
 from sxe.cards.intent import set_intent
 from sxe.cli import main as cli_main
 from sxe.commands.erase import render
+from sxe.compliance.access import access_report
+from sxe.compliance.access import render as render_access
 from sxe.compliance.erasure import ErasureReceipt, erase, parse_subject
 from sxe.compliance.functions import erase as erase_function
 from sxe.compliance.revocation import RevocationCheck
@@ -675,3 +679,141 @@ def test_receipt_names_only_bundles_it_revoked(
     assert revoked.objects_deleted == 2 * len(revoked.bundles_revoked)
     assert second.bundles_revoked == []
     assert second.objects_deleted == 0
+
+
+# An invented number in the range reserved for fiction, shown in two people's bios.
+SHARED_PHONE = "+1 415 555 0199"
+SHARED_PHONE_SHA256 = hashlib.sha256(b"+14155550199").hexdigest()
+
+
+@pytest.fixture
+def shared_phone_run(settings: Settings, tmp_path: Path) -> RunSummary:
+    """Import three X profiles: two show SHARED_PHONE in their bios, the third shows no contact value."""
+    template = json.loads((EXAMPLES / "x-api-v1.1-users.jsonl").read_text().splitlines()[0])
+    for linking_field in ("url", "entities"):
+        template.pop(linking_field, None)
+    people = [
+        ("7100000001", "ana_bookings", "Ana Ruiz", f"Tour manager. Bookings: {SHARED_PHONE}"),
+        ("7100000002", "ben_drums", "Ben Okafor", f"Drummer for hire, call the office {SHARED_PHONE}"),
+        ("7100000003", "cai_quiet", "Cai Lindqvist", "Painter. No calls please."),
+    ]
+    lines = [
+        json.dumps(
+            {**template, "id": int(user_id), "id_str": user_id, "screen_name": handle, "name": name, "description": bio}
+        )
+        for user_id, handle, name, bio in people
+    ]
+    source = tmp_path / "shared-phone.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return run([source], settings)
+
+
+def test_erase_deletes_shared_bio_phone_elsewhere(
+    settings: Settings, shared_phone_run: RunSummary, conn: psycopg.Connection
+) -> None:
+    sightings = "SELECT count(*) AS n FROM contact.bio_sightings WHERE value_sha256 = %s"
+    assert count(conn, sightings, SHARED_PHONE_SHA256) == 2
+
+    receipt = erase(
+        conn,
+        LocalObjectStore(settings.objects_dir),
+        parse_subject("x:ana_bookings"),
+        key=suppression_key(settings),
+        actor=ACTOR,
+    )
+
+    assert count(conn, sightings, SHARED_PHONE_SHA256) == 0
+    assert receipt.removed["bio_sightings"] == 2
+    assert receipt.removed["profiles"] == 1
+    assert receipt.profiles_sharing_values == 1
+    kept = "SELECT count(*) AS n FROM social.profiles WHERE handle = ANY(%s)"
+    assert count(conn, kept, ["ben_drums", "cai_quiet"]) == 2
+
+
+def test_erase_deletes_shared_contact_point(
+    settings: Settings, shared_phone_run: RunSummary, conn: psycopg.Connection
+) -> None:
+    # A public_bio lookup for the other profile would put the number into a Tier 2 contact of its own.
+    other_contact = conn.execute("INSERT INTO contact.contacts DEFAULT VALUES RETURNING id").fetchone()["id"]
+    insert_point = (
+        "INSERT INTO contact.contact_points "
+        "(contact_id, kind, value, value_sha256, source, adapter_version, simulated) "
+        "VALUES (%s, %s, %s, %s, 'public_bio', '1', false)"
+    )
+    conn.execute(insert_point, (other_contact, "phone", "+14155550199", SHARED_PHONE_SHA256))
+    conn.execute(insert_point, (other_contact, "email", "ben@drums.example", "0" * 64))
+
+    receipt = erase(
+        conn,
+        LocalObjectStore(settings.objects_dir),
+        parse_subject("x:ana_bookings"),
+        key=suppression_key(settings),
+        actor=ACTOR,
+    )
+
+    points = "SELECT kind FROM contact.contact_points WHERE contact_id = %s"
+    assert [row["kind"] for row in conn.execute(points, (other_contact,))] == ["email"]
+    assert receipt.removed["contact_points"] == 1
+
+
+def test_access_by_shared_phone_after_erasure(
+    settings: Settings, shared_phone_run: RunSummary, conn: psycopg.Connection
+) -> None:
+    key = suppression_key(settings)
+    before = access_report(conn, parse_subject("x:ana_bookings"), key=key)
+    assert before.profiles_sharing_values == 1
+    assert "1 other profiles showed one of these values" in render_access(before)
+    erase(conn, LocalObjectStore(settings.objects_dir), parse_subject("x:ana_bookings"), key=key, actor=ACTOR)
+
+    report = access_report(conn, phone_identifier(SHARED_PHONE), key=key)
+
+    assert report.suppressed
+    assert report.bio_sightings == []
+    assert report.contact_points == []
+    assert "including records of other people's profiles" in render_access(report)
+
+
+def test_receipt_warns_of_shared_values(
+    settings: Settings,
+    shared_phone_run: RunSummary,
+    conn: psycopg.Connection,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="sxe")
+    receipt = erase(
+        conn,
+        LocalObjectStore(settings.objects_dir),
+        parse_subject("x:ana_bookings"),
+        key=suppression_key(settings),
+        actor=ACTOR,
+    )
+
+    text = render(receipt)
+    document = {**receipt.to_json(), "objects_deleted": receipt.objects_deleted}
+    shared_lines = [record for record in caplog.records if record.__dict__.get("event") == "erasure.shared_values"]
+    assert "Other profiles sharing a suppressed email or phone: 1\n" in text
+    assert "ingest now withholds each of their later records" in text
+    validate(document, ERASURE_RECEIPT_V1)
+    assert document["profiles_sharing_values"] == 1
+    assert len(shared_lines) == 1
+    assert shared_lines[0].__dict__["count"] == 1
+    assert "4155550199" not in caplog.text
+
+
+def test_receipt_without_shared_values_says_nothing() -> None:
+    receipt = ErasureReceipt(uuid.uuid4(), "handle", "ab" * 32, datetime.now(UTC))
+
+    assert "sharing" not in render(receipt)
+
+
+def test_receipt_text_caps_id_lists() -> None:
+    reissued = [str(uuid.UUID(int=number)) for number in range(30)]
+    receipt = ErasureReceipt(uuid.uuid4(), "handle", "ab" * 32, datetime.now(UTC), cards_reissued=reissued)
+
+    line = next(line for line in render(receipt).splitlines() if line.startswith("Other cards of revoked"))
+
+    assert line.startswith("Other cards of revoked bundles, back to ready (30): ")
+    assert all(card_id in line for card_id in reissued[:20])
+    assert not any(card_id in line for card_id in reissued[20:])
+    assert line.endswith(" and 10 more (all in --json)")
+    assert receipt.to_json()["cards_reissued"] == reissued

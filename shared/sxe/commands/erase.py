@@ -15,6 +15,8 @@ from sxe.errors import UsageError
 from sxe.handoff.store import LocalObjectStore
 
 ACTOR = "sxe_worker:cli"
+# Ids printed per line of the text receipt; the JSON receipt lists them all.
+MAX_IDS_SHOWN = 20
 
 
 def register(commands: Any) -> None:
@@ -83,7 +85,23 @@ def render(receipt: ErasureReceipt) -> str:
     lines.append(_id_line("Other cards of revoked bundles, back to ready", receipt.cards_reissued))
     lines.append(_id_line("Suppressed identifier HMACs", receipt.suppressed_hmacs))
     lines.append(f"Bundle objects deleted: {receipt.objects_deleted}")
+    lines += _shared_values_note(receipt.profiles_sharing_values)
     return "\n".join(lines)
+
+
+def _shared_values_note(profiles: int) -> list[str]:
+    """Return the warning about other profiles whose bios showed a suppressed value, or nothing when none did."""
+    if not profiles:
+        return []
+    return [
+        "",
+        f"Other profiles sharing a suppressed email or phone: {profiles}",
+        "  Their bios showed one of this person's emails or phone numbers. Their sightings of it",
+        "  were deleted, and ingest now withholds each of their later records whose bio still",
+        "  shows it (counted as suppressed, audited as ingest.suppressed). Before erasing,",
+        "  `sxe access PLATFORM:HANDLE` lists these sightings, and `sxe access --email ADDRESS`",
+        "  or `--phone NUMBER` shows whether the value is suppressed.",
+    ]
 
 
 def _count_section(title: str, counts: dict[str, int], empty: str) -> list[str]:
@@ -98,4 +116,8 @@ def _count_section(title: str, counts: dict[str, int], empty: str) -> list[str]:
 
 
 def _id_line(title: str, ids: list[str]) -> str:
-    return f"{title} ({len(ids)}): {', '.join(ids) or 'none'}"
+    """Return the title, the count and the first MAX_IDS_SHOWN ids, then how many more the JSON receipt lists."""
+    shown = ", ".join(ids[:MAX_IDS_SHOWN]) or "none"
+    if len(ids) > MAX_IDS_SHOWN:
+        shown += f" and {len(ids) - MAX_IDS_SHOWN} more (all in --json)"
+    return f"{title} ({len(ids)}): {shown}"

@@ -42,6 +42,8 @@ class AccessReport:
     cards: list[dict[str, Any]] = field(default_factory=list)
     contact_points: list[dict[str, Any]] = field(default_factory=list)
     bio_sightings: list[dict[str, Any]] = field(default_factory=list)
+    # Profiles outside the person whose bios showed one of their emails or phone numbers.
+    profiles_sharing_values: int = 0
     bundles: list[dict[str, Any]] = field(default_factory=list)
     waiting_webhook_records: list[dict[str, Any]] = field(default_factory=list)
     audit_rows: list[dict[str, Any]] = field(default_factory=list)
@@ -61,6 +63,7 @@ class AccessReport:
             "cards": self.cards,
             "contact_points": self.contact_points,
             "bio_sightings": self.bio_sightings,
+            "profiles_sharing_values": self.profiles_sharing_values,
             "bundles": self.bundles,
             "waiting_webhook_records": self.waiting_webhook_records,
             "audit_rows": self.audit_rows,
@@ -88,7 +91,8 @@ def access_report(conn: psycopg.Connection[Any], identifier: Identifier, *, key:
         report.contact_points = [
             row["point"] for row in conn.execute(sql("access_contact_points"), {"contact_ids": person.contact_ids})
         ]
-        report.bio_sightings = [json_row(_without_id(row)) for row in person.sightings]
+        report.bio_sightings = [json_row(_without_keys(row, "id", "own")) for row in person.sightings]
+        report.profiles_sharing_values = person.profiles_sharing_values()
         report.bundles = [
             json_row(dict(row)) for row in conn.execute(sql("access_bundles"), {"card_ids": person.card_ids})
         ]
@@ -105,8 +109,8 @@ def access_report(conn: psycopg.Connection[Any], identifier: Identifier, *, key:
     return report
 
 
-def _without_id(row: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in row.items() if name != "id"}
+def _without_keys(row: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {name: value for name, value in row.items() if name not in names}
 
 
 def render(report: AccessReport) -> str:
@@ -115,6 +119,11 @@ def render(report: AccessReport) -> str:
         f"Access report ({report.requested_kind}), generated {report.generated_at.isoformat()}",
         f"On the suppression list: {'yes' if report.suppressed else 'no'}",
     ]
+    if report.suppressed and report.requested_kind in ("email", "phone"):
+        lines.append(
+            f"Ingest withholds every record whose bio shows this {report.requested_kind}, "
+            "including records of other people's profiles (audited as ingest.suppressed)."
+        )
     if not report.holds_data:
         lines.append("SXE holds no profile, card or contact data on this person.")
 
@@ -143,6 +152,11 @@ def render(report: AccessReport) -> str:
         lines.append(
             f"  {sighting['kind']} {sighting['value']}  on {sighting['platform']}:{sighting['identity_key']}  "
             f"last seen {sighting['seen_at']}"
+        )
+    if report.profiles_sharing_values:
+        lines.append(
+            f"  {report.profiles_sharing_values} other profiles showed one of these values. An erasure deletes "
+            "their sightings too, and ingest then withholds each of their records whose bio shows the value."
         )
 
     lines.append(f"\nBundles that included them ({len(report.bundles)}):")

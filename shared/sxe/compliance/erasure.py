@@ -8,7 +8,8 @@ those contacts. Then, in one transaction as sxe_worker:
 - Tier 1 profiles, their raw records and observations, the quarantined records
   that name their handle or user id, the cards' labels, signals and profile links,
   the Tier 2 contacts with their contact points, and the emails and phone numbers
-  seen in their bios are deleted;
+  seen in their bios are deleted. Every bio sighting of those values, in any profile,
+  and every Tier 2 contact point holding one of them, in any contact, goes too;
 - webhook records that wait for normalization and show one of their identifiers
   are replaced by null in their delivery (`sxe.webhooks.intake`);
 - the cached provider results (lookup memory, idempotency keys) are deleted, queued,
@@ -114,6 +115,8 @@ class ErasureReceipt:
     bundles_revoked: list[str] = field(default_factory=list)
     cards_reissued: list[str] = field(default_factory=list)
     suppressed_hmacs: list[str] = field(default_factory=list)
+    # Other profiles whose bios showed a suppressed email or phone: ingest withholds their later records.
+    profiles_sharing_values: int = 0
     # Set after the commit, when the objects are gone; audited in a row of its own.
     objects_deleted: int = 0
 
@@ -131,6 +134,7 @@ class ErasureReceipt:
             "bundles_revoked": self.bundles_revoked,
             "cards_reissued": self.cards_reissued,
             "suppressed_identifiers": self.suppressed_hmacs,
+            "profiles_sharing_values": self.profiles_sharing_values,
         }
 
 
@@ -142,7 +146,8 @@ class Person:
     card_ids: list[UUID] = field(default_factory=list)
     contact_ids: list[UUID] = field(default_factory=list)
     identifiers: list[Identifier] = field(default_factory=list)
-    # The emails and phone numbers seen in their bios, or the contact values asked about seen in any bio.
+    # The emails and phone numbers seen in their bios, and every sighting of those values or of
+    # their other contact values in any bio; `own` marks the sightings on their own profiles.
     sightings: list[dict[str, Any]] = field(default_factory=list)
 
     def contact_hashes(self) -> list[str]:
@@ -150,6 +155,10 @@ class Person:
         return sorted(
             {identifier.content_hash() for identifier in self.identifiers if identifier.kind in CONTACT_KINDS}
         )
+
+    def profiles_sharing_values(self) -> int:
+        """Count the profiles outside this person whose bios showed one of their emails or phone numbers."""
+        return len({(row["platform"], row["identity_key"]) for row in self.sightings if not row["own"]})
 
 
 def erase(
@@ -197,6 +206,15 @@ def erase(
         correlation_id=bound_value("correlation_id") or str(receipt.request_id),
         count=len(receipt.cards_suppressed),
     )
+    if receipt.profiles_sharing_values:
+        log(
+            logging.WARNING,
+            Event.ERASURE_SHARED_VALUES,
+            "other profiles showed an erased email or phone in their bios; ingest now withholds their records",
+            stage="compliance",
+            correlation_id=bound_value("correlation_id") or str(receipt.request_id),
+            count=receipt.profiles_sharing_values,
+        )
     return receipt
 
 
@@ -257,7 +275,10 @@ def _erase_rows(
 
     conn.execute(sql("erase_detach_contacts"), {"contact_ids": person.contact_ids})
     contacts = _one(conn, "erase_delete_contacts", {"contact_ids": person.contact_ids})
-    removed["contact_points"], removed["contacts"] = int(contacts["contact_points"]), int(contacts["contacts"])
+    shared = {"value_hashes": person.contact_hashes(), "contact_ids": person.contact_ids}
+    shared_points = _count(conn, "erase_delete_shared_contact_points", shared)
+    removed["contact_points"] = int(contacts["contact_points"]) + shared_points
+    removed["contacts"] = int(contacts["contacts"])
     removed["labels"] = _count(conn, "erase_delete_labels", {"card_ids": person.card_ids})
     scrubbed["card_signals"] = _count(conn, "erase_clear_card_signals", {"card_ids": person.card_ids})
     raw_ids = [
@@ -266,6 +287,7 @@ def _erase_rows(
     ]
     sighting_ids = [row["id"] for row in person.sightings]
     removed["bio_sightings"] = _count(conn, "erase_delete_bio_sightings", {"sighting_ids": sighting_ids})
+    receipt.profiles_sharing_values = person.profiles_sharing_values()
     removed["profiles"] = _count(conn, "erase_delete_profiles", {"profile_ids": person.profile_ids})
     removed["raw_records"] = _count(conn, "erase_delete_raw_records", {"raw_ids": raw_ids})
     removed["quarantined_records"] = _count(conn, "erase_delete_quarantine", _quarantine_params(person))
