@@ -708,26 +708,24 @@ def shared_phone_run(settings: Settings, tmp_path: Path) -> RunSummary:
     return run([source], settings)
 
 
+def erase_ana(conn: psycopg.Connection, settings: Settings) -> ErasureReceipt:
+    return erase_handle(conn, settings, {"platform": "x", "handle": "ana_bookings"})
+
+
 def test_erase_deletes_shared_bio_phone_elsewhere(
     settings: Settings, shared_phone_run: RunSummary, conn: psycopg.Connection
 ) -> None:
     sightings = "SELECT count(*) AS n FROM contact.bio_sightings WHERE value_sha256 = %s"
     assert count(conn, sightings, SHARED_PHONE_SHA256) == 2
 
-    receipt = erase(
-        conn,
-        LocalObjectStore(settings.objects_dir),
-        parse_subject("x:ana_bookings"),
-        key=suppression_key(settings),
-        actor=ACTOR,
-    )
+    receipt = erase_ana(conn, settings)
 
     assert count(conn, sightings, SHARED_PHONE_SHA256) == 0
     assert receipt.removed["bio_sightings"] == 2
     assert receipt.removed["profiles"] == 1
     assert receipt.profiles_sharing_values == 1
-    kept = "SELECT count(*) AS n FROM social.profiles WHERE handle = ANY(%s)"
-    assert count(conn, kept, ["ben_drums", "cai_quiet"]) == 2
+    other_profiles = "SELECT count(*) AS n FROM social.profiles WHERE handle = ANY(%s)"
+    assert count(conn, other_profiles, ["ben_drums", "cai_quiet"]) == 2
 
 
 def test_erase_deletes_shared_contact_point(
@@ -743,13 +741,7 @@ def test_erase_deletes_shared_contact_point(
     conn.execute(insert_point, (other_contact, "phone", "+14155550199", SHARED_PHONE_SHA256))
     conn.execute(insert_point, (other_contact, "email", "ben@drums.example", "0" * 64))
 
-    receipt = erase(
-        conn,
-        LocalObjectStore(settings.objects_dir),
-        parse_subject("x:ana_bookings"),
-        key=suppression_key(settings),
-        actor=ACTOR,
-    )
+    receipt = erase_ana(conn, settings)
 
     points = "SELECT kind FROM contact.contact_points WHERE contact_id = %s"
     assert [row["kind"] for row in conn.execute(points, (other_contact,))] == ["email"]
@@ -763,7 +755,7 @@ def test_access_by_shared_phone_after_erasure(
     before = access_report(conn, parse_subject("x:ana_bookings"), key=key)
     assert before.profiles_sharing_values == 1
     assert "1 other profiles showed one of these values" in render_access(before)
-    erase(conn, LocalObjectStore(settings.objects_dir), parse_subject("x:ana_bookings"), key=key, actor=ACTOR)
+    erase_ana(conn, settings)
 
     report = access_report(conn, phone_identifier(SHARED_PHONE), key=key)
 
@@ -780,13 +772,7 @@ def test_receipt_warns_of_shared_values(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="sxe")
-    receipt = erase(
-        conn,
-        LocalObjectStore(settings.objects_dir),
-        parse_subject("x:ana_bookings"),
-        key=suppression_key(settings),
-        actor=ACTOR,
-    )
+    receipt = erase_ana(conn, settings)
 
     text = render(receipt)
     document = {**receipt.to_json(), "objects_deleted": receipt.objects_deleted}

@@ -117,7 +117,7 @@ def _count_section(title: str, counts: dict[str, int], empty: str) -> list[str]:
 
 def _id_line(title: str, ids: list[str]) -> str:
     """Return the title, the count and the first MAX_IDS_SHOWN ids, then how many more the JSON receipt lists."""
-    shown = ", ".join(ids[:MAX_IDS_SHOWN]) or "none"
+    listed = ", ".join(ids[:MAX_IDS_SHOWN]) or "none"
     if len(ids) > MAX_IDS_SHOWN:
-        shown += f" and {len(ids) - MAX_IDS_SHOWN} more (all in --json)"
-    return f"{title} ({len(ids)}): {shown}"
+        listed += f" and {len(ids) - MAX_IDS_SHOWN} more (all in --json)"
+    return f"{title} ({len(ids)}): {listed}"

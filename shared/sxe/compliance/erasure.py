@@ -9,7 +9,7 @@ those contacts. Then, in one transaction as sxe_worker:
   that name their handle or user id, the cards' labels, signals and profile links,
   the Tier 2 contacts with their contact points, and the emails and phone numbers
   seen in their bios are deleted. Every bio sighting of those values, in any profile,
-  and every Tier 2 contact point holding one of them, in any contact, goes too;
+  and every Tier 2 contact point holding one of them, in any contact, go too;
 - webhook records that wait for normalization and show one of their identifiers
   are replaced by null in their delivery (`sxe.webhooks.intake`);
 - the cached provider results (lookup memory, idempotency keys) are deleted, queued,
@@ -115,7 +115,7 @@ class ErasureReceipt:
     bundles_revoked: list[str] = field(default_factory=list)
     cards_reissued: list[str] = field(default_factory=list)
     suppressed_hmacs: list[str] = field(default_factory=list)
-    # Other profiles whose bios showed a suppressed email or phone: ingest withholds their later records.
+    # Other profiles whose bios showed one of the person's emails or phones, so ingest withholds their later records.
     profiles_sharing_values: int = 0
     # Set after the commit, when the objects are gone; audited in a row of its own.
     objects_deleted: int = 0
@@ -147,7 +147,7 @@ class Person:
     contact_ids: list[UUID] = field(default_factory=list)
     identifiers: list[Identifier] = field(default_factory=list)
     # The emails and phone numbers seen in their bios, and every sighting of those values or of
-    # their other contact values in any bio; `own` marks the sightings on their own profiles.
+    # their other contact values in any bio. The `own` column marks the sightings on their profiles.
     sightings: list[dict[str, Any]] = field(default_factory=list)
 
     def contact_hashes(self) -> list[str]:
@@ -197,14 +197,16 @@ def erase(
                 subject=f"erasure:{receipt.request_id}",
                 detail={"bundles": receipt.bundles_revoked, "objects": receipt.objects_deleted},
             )
+    # Inside a function the request's own id stays; elsewhere the erasure's id correlates.
+    correlation_id = bound_value("correlation_id") or str(receipt.request_id)
+    count = len(receipt.cards_suppressed)
     log(
         logging.INFO,
         Event.ERASURE_COMPLETED,
         "erasure completed",
         stage="compliance",
-        # Inside a function the request's own id stays; elsewhere the erasure's id correlates.
-        correlation_id=bound_value("correlation_id") or str(receipt.request_id),
-        count=len(receipt.cards_suppressed),
+        correlation_id=correlation_id,
+        count=count,
     )
     if receipt.profiles_sharing_values:
         log(
@@ -212,7 +214,7 @@ def erase(
             Event.ERASURE_SHARED_VALUES,
             "other profiles showed an erased email or phone in their bios; ingest now withholds their records",
             stage="compliance",
-            correlation_id=bound_value("correlation_id") or str(receipt.request_id),
+            correlation_id=correlation_id,
             count=receipt.profiles_sharing_values,
         )
     return receipt
