@@ -23,6 +23,7 @@ from sxe import audit
 from sxe.cards import (
     Readiness,
     build_person_cards,
+    count_carded_elsewhere,
     create_pool_recorded,
     pool_names,
     readiness_counts,
@@ -82,6 +83,8 @@ class RunSummary:
     profiles: int = 0
     new_profiles: int = 0
     new_lead_cards: int = 0
+    # Profiles ingested for the pool that sit on a card of another pool, so the pool never cards them.
+    carded_in_other_pool: int = 0
     merged_cards: int = 0
     split_cards: int = 0
     tagged: int = 0
@@ -119,6 +122,7 @@ class RunSummary:
             "new_profiles": self.new_profiles,
             "lead_cards": sum(self.readiness.values()),
             "new_lead_cards": self.new_lead_cards,
+            "carded_in_other_pool": self.carded_in_other_pool,
             # Cards retired because their person joined another card, and kept cards that
             # gave some profiles to another person's card, in this run's identity resolution.
             "merged_cards": self.merged_cards,
@@ -262,6 +266,8 @@ def ingest_stage(
 def card_stage(conn: psycopg.Connection[Any], settings: Settings, summary: RunSummary) -> None:
     """Resolve people into one card each, tag the cards that need it and regroup the pool into tribes.
 
+    `summary` also gets the count of the pool's profiles that other pools carded first.
+
     A pool that does not exist yet is created with the default intent policy, and
     `summary` records that, so the summary can show a mistyped pool name.
     """
@@ -272,6 +278,7 @@ def card_stage(conn: psycopg.Connection[Any], settings: Settings, summary: RunSu
         summary.pool_created = create_pool_recorded(conn, settings.pool, actor=ACTOR, detail=detail)
         summary.other_pools = [name for name in pool_names(conn) if name != settings.pool]
         built = build_person_cards(conn, settings.pool)
+        summary.carded_in_other_pool = count_carded_elsewhere(conn, settings.pool)
     summary.new_lead_cards = built.created
     summary.merged_cards = built.merged
     summary.split_cards = built.split

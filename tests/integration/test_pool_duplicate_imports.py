@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from test_pool_owned_profiles import environment, handles_in_pool, sxe_json  # noqa: F401 - environment is a fixture
 
+from sxe.cli import main
 from sxe.db import connect
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -132,3 +133,59 @@ def test_parallel_import_records_second_pool(
     assert second["duplicates"] == 1_600
     assert second["joined_pool"] == 1_600
     assert count(database_url, "SELECT count(*) AS n FROM social.profile_pools WHERE pool = 'beta'") == 1_600
+
+
+def test_run_counts_profiles_carded_in_other_pool(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    users = example_copy(tmp_path, "x-api-v2-followers.json")
+    assert sxe_json(capsys, "import", str(users), "--pool", "alpha", "--no-progress")[0] == 0
+    assert sxe_json(capsys, "import", str(users), "--pool", "beta", "--no-progress")[0] == 0
+    status, alpha = sxe_json(capsys, "run", "--pool", "alpha")
+    assert status == 0
+    carded = len(handles_in_pool(database_url, "alpha"))
+    assert carded > 0
+    assert alpha["carded_in_other_pool"] == 0
+
+    status, beta = sxe_json(capsys, "run", "--pool", "beta")
+
+    assert status == 0
+    assert beta["new_lead_cards"] == 0
+    assert beta["carded_in_other_pool"] == carded
+    assert beta["bundle"]["records"] == 0
+
+
+def test_run_text_explains_empty_pool(database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    users = example_copy(tmp_path, "x-api-v2-followers.json")
+    assert sxe_json(capsys, "run", "--pool", "alpha", str(users))[0] == 0
+    carded = len(handles_in_pool(database_url, "alpha"))
+
+    status = main(["import", str(users), "--pool", "beta", "--no-progress"])
+    imported = capsys.readouterr().out
+    assert status == 0
+    assert "  pool beta has no profile waiting for a lead card, so `sxe run --pool beta` builds no new card" in imported
+    assert "builds its" not in imported
+
+    status = main(["run", "--pool", "beta"])
+    lines = capsys.readouterr().out.splitlines()
+
+    assert status == 0
+    expected = (
+        f"              {carded} profiles of pool beta already on cards of other pools and not carded here: "
+        "a profile has one card, and the first pool to build takes it"
+    )
+    assert expected in lines
+    assert any(
+        line.endswith("0 lead cards (empty: no card of pool beta became ready since the last handoff)")
+        for line in lines
+    )
+
+
+def test_import_names_profiles_to_build(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    users = example_copy(tmp_path, "x-api-v2-followers.json")
+
+    status, summary = sxe_json(capsys, "import", str(users), "--pool", "alpha", "--no-progress")
+
+    assert status == 0
+    assert summary["profiles_to_build"] == summary["new_profiles"]
+    assert summary["profiles_to_build"] > 0

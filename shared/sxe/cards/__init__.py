@@ -308,7 +308,12 @@ def readiness_counts(conn: psycopg.Connection[Any], pool: str) -> dict[str, int]
     return {row["readiness"]: int(row["cards"]) for row in conn.execute(sql("cards_count"), {"pool": pool})}
 
 
-from sxe.cards.building import CardBuild, build_person_cards  # noqa: E402  (building uses the names above)
+from sxe.cards.building import (  # noqa: E402  (building uses the names above)
+    CardBuild,
+    build_person_cards,
+    count_carded_elsewhere,
+    count_profiles_to_build,
+)
 
 __all__ = [
     "DEFAULT_INTENT",
@@ -318,6 +323,8 @@ __all__ = [
     "build_cards",
     "build_person_cards",
     "cards_for_profiles",
+    "count_carded_elsewhere",
+    "count_profiles_to_build",
     "create_pool",
     "create_pool_recorded",
     "ensure_pool",

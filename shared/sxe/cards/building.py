@@ -68,6 +68,18 @@ def build_person_cards(conn: psycopg.Connection[Any], pool: str) -> CardBuild:
     return _apply(conn, pool, cards, placement, people)
 
 
+def count_profiles_to_build(conn: psycopg.Connection[Any], pool: str) -> int:
+    """Count the profiles of `pool` on no card yet, which its next card build takes."""
+    rows = conn.execute(sql("cards_pool_members"), {"pool": pool})
+    return sum(1 for row in rows if row["card_id"] is None)
+
+
+def count_carded_elsewhere(conn: psycopg.Connection[Any], pool: str) -> int:
+    """Count the profiles ingested for `pool` that sit on a card of another pool, so `pool` never cards them."""
+    row = conn.execute(sql("cards_pool_carded_elsewhere"), {"pool": pool}).fetchone()
+    return 0 if row is None else int(row["carded_elsewhere"])
+
+
 def _load_pool(conn: psycopg.Connection[Any], pool: str) -> tuple[dict[UUID, _Card], set[UUID]]:
     cards: dict[UUID, _Card] = {}
     unassigned: set[UUID] = set()

@@ -13,7 +13,8 @@ from typing import Any
 from tqdm import tqdm
 
 from sxe.arguments import whole_number
-from sxe.cards import create_pool_recorded
+from sxe.cards import count_profiles_to_build, create_pool_recorded
+from sxe.commands import counted
 from sxe.config import MAX_INGEST_JOBS, load_settings
 from sxe.db import connect, database_url, transaction
 from sxe.db.migrate import migrate
@@ -126,9 +127,11 @@ def _import(args: argparse.Namespace) -> int:
             wrap=progress.wrap,
             on_chunk=progress.chunk_stored,
         )
+        with transaction(conn, role="sxe_worker"):
+            to_build = count_profiles_to_build(conn, settings.pool)
 
     log(logging.INFO, Event.IMPORT_FINISHED, "import finished", stage="import", batch_id=str(result.batch_id))
-    summary = {**import_summary(result, settings.pool), "pool_created": pool_created}
+    summary = {**import_summary(result, settings.pool), "pool_created": pool_created, "profiles_to_build": to_build}
     print(json.dumps(summary, indent=2) if args.json else render(summary))
     return 0
 
@@ -187,6 +190,17 @@ def file_error_lines(errors: list[dict[str, Any]], indent: str) -> list[str]:
     return [f"{indent}file error in {Path(error['file']).name}: {error['reason']}" for error in errors]
 
 
+def _build_hint(summary: dict[str, Any]) -> str:
+    """Return the line naming the `sxe run` that cards the pool's profiles, or saying that no profile waits for one."""
+    pool, to_build = summary["pool"], summary["profiles_to_build"]
+    if not to_build:
+        return f"  pool {pool} has no profile waiting for a lead card, so `sxe run --pool {pool}` builds no new card"
+    return (
+        f"  for pool {pool}: `sxe run --pool {pool}` builds its {counted(to_build, 'profile')} "
+        "on no card yet into lead cards"
+    )
+
+
 def render(summary: dict[str, Any]) -> str:
     lines = [
         f"Imported {summary['source']} as {summary['format'] or 'nothing'} (batch {summary['batch_id']})",
@@ -194,7 +208,7 @@ def render(summary: dict[str, Any]) -> str:
         f"{summary['duplicates']} duplicates, {summary['quarantined']} quarantined"
         + (f", {summary['suppressed']} withheld as suppressed" if summary["suppressed"] else ""),
         *file_error_lines(summary["file_errors"], "  "),
-        f"  for pool {summary['pool']}: `sxe run --pool {summary['pool']}` builds its profiles into lead cards",
+        _build_hint(summary),
     ]
     if summary["joined_pool"]:
         lines.append(

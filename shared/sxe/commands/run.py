@@ -90,6 +90,7 @@ def render_summary(summary: RunSummary) -> str:
         *file_error_lines(data["file_errors"], "              "),
         f"  normalize   {counted(data['profiles'], 'profile')} touched, {data['new_profiles']} new",
         f"  lead cards  {data['lead_cards']} in pool, {data['new_lead_cards']} new, {data['tagged']} tagged",
+        *_carded_elsewhere(data),
         *_new_pool(data),
         f"  identity    {counted(data['merged_cards'], 'card')} merged, {data['split_cards']} split",
         # The same words as the --json keys: enrichment_enqueued, lookups, enriched, credits_spent.
@@ -116,12 +117,30 @@ def render_summary(summary: RunSummary) -> str:
     if bundle:
         lines += [
             "",
-            f"Bundle {bundle['id']}: {counted(bundle['records'], 'lead card')}",
+            f"Bundle {bundle['id']}: {counted(bundle['records'], 'lead card')}{_empty_bundle_note(data)}",
             f"  folder        {bundle['path']}",
             f"  download URL  {bundle['url']}",
             f"  manifest URL  {bundle['manifest_url']}",
         ]
     return "\n".join(lines)
+
+
+def _carded_elsewhere(data: dict[str, Any]) -> list[str]:
+    """Return the summary line counting the pool's profiles that other pools carded first, or none."""
+    count = data["carded_in_other_pool"]
+    if not count:
+        return []
+    return [
+        f"              {counted(count, 'profile')} of pool {data['pool']} already on cards of other pools "
+        "and not carded here: a profile has one card, and the first pool to build takes it"
+    ]
+
+
+def _empty_bundle_note(data: dict[str, Any]) -> str:
+    """Return the reason an empty bundle contains no card, or nothing when the bundle contains cards."""
+    if data["bundle"]["records"]:
+        return ""
+    return f" (empty: no card of pool {data['pool']} became ready since the last handoff)"
 
 
 def _new_pool(data: dict[str, Any]) -> list[str]:
