@@ -2,7 +2,8 @@
 
 Exit status: 0 on success (quarantined records included), 2 for an unusable
 argument or setting, 3 when the database cannot be reached, 1 for any other
-failure. Errors print one line to stderr; secrets and contact data never appear.
+failure and for work done only in part, such as an import whose file could not
+be read to the end. Errors print one line to stderr; secrets and contact data never appear.
 With `--json`, an error also prints one JSON object on stdout,
 `{"error": {"type": ..., "message": ...}}`, so a script that reads stdout gets a
 document on failure too.
@@ -140,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Social XPress Engine: audience files in, lead cards out.",
         epilog="Settings come from SXE_* environment variables, such as SXE_DATABASE_URL, SXE_STATE_DIR and "
         "SXE_POOL_BUDGET_CREDITS; the README lists them. Exit status: 0 on success (also when records were "
-        f"quarantined), {EXIT_FAILURE} when a command failed, {EXIT_USAGE} for an unusable argument, "
+        f"quarantined), {EXIT_FAILURE} when a command failed or did part of its work (sxe import and sxe run "
+        f"after a file error, with the readable records stored), {EXIT_USAGE} for an unusable argument, "
         f"{EXIT_DATABASE} when the database cannot be reached. With --json, an error is also printed on stdout "
         'as {"error": {"type": ..., "message": ...}}.',
     )

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from sxe import audit
+from sxe.commands import EXIT_PARTLY_DONE
 from sxe.config import Settings, load_settings
 from sxe.contracts import BUNDLE_MANIFEST_V1, LEAD_CARD_V1, load_contracts
 from sxe.db import connect
@@ -335,3 +336,22 @@ def test_run_reads_gzip_and_quarantines_cut(settings: Settings, tmp_path: Path) 
     assert damaged == []
     assert [error["file"] for error in data["file_errors"]] == [str(folder / "threads.jsonl.gz")]
     assert data["file_errors"][0]["reason"].startswith("file is a damaged gzip file")
+
+
+def test_cli_run_exits_partly_done_after_file_error(database_url: str, tmp_path: Path) -> None:
+    threads = gzip.compress((EXAMPLES / "threads-profiles.jsonl").read_bytes())
+    source = tmp_path / "threads.jsonl.gz"
+    source.write_bytes(threads[: len(threads) - 12])
+
+    result = run_cli(
+        "run", str(source), "--json", env=cli_env(SXE_DATABASE_URL=database_url, SXE_STATE_DIR=str(tmp_path / "state"))
+    )
+
+    data: dict[str, Any] = json.loads(result.stdout)
+    assert result.returncode == EXIT_PARTLY_DONE
+    assert data["ingested"] > 0
+    assert [error["file"] for error in data["file_errors"]] == [str(source)]
+    assert data["bundle"]["records"] > 0
+    assert "sxe: 1 file error: the records before each fault were stored" in result.stderr
+    with connect(database_url, autocommit=True) as conn:
+        assert table_count(conn, "social.raw_records") == data["ingested"]

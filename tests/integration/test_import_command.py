@@ -12,6 +12,7 @@ import pytest
 from moto import mock_aws
 
 from sxe.cli import main
+from sxe.commands import EXIT_PARTLY_DONE
 from sxe.db import connect
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -28,7 +29,8 @@ def environment(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Pa
 def run_import(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any], str]:
     status = main(["import", *args, "--json"])
     captured = capsys.readouterr()
-    return status, json.loads(captured.out) if status == 0 else {}, captured.err
+    summary = json.loads(captured.out)
+    return status, {} if "error" in summary else summary, captured.err
 
 
 def test_import_local_file(environment: Path, capsys: pytest.CaptureFixture[str], database_url: str) -> None:
@@ -161,7 +163,7 @@ def test_import_cut_gzip_reports_file_error(
         batch = conn.execute("SELECT records, quarantined FROM social.ingest_batches").fetchone()
         rows = conn.execute("SELECT location, kind FROM ops.quarantine ORDER BY location").fetchall()
     [error] = summary["file_errors"]
-    assert status == 0
+    assert status == EXIT_PARTLY_DONE
     assert 0 < summary["stored"] < 200
     assert summary["records"] == summary["stored"] + summary["quarantined"]
     assert all(item["location"] != str(source) for item in summary["quarantine"])
@@ -179,8 +181,10 @@ def test_import_text_names_file_error(environment: Path, capsys: pytest.CaptureF
 
     status = main(["import", str(source), "--no-progress"])
 
-    lines = capsys.readouterr().out.splitlines()
-    assert status == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert status == EXIT_PARTLY_DONE
+    assert "sxe: 1 file error: the records before each fault were stored" in captured.err
     assert any(line.startswith("  file error in users.jsonl.gz: file is a damaged gzip file: ") for line in lines)
     assert not any(line.startswith(f"  {source}  unparseable") for line in lines)
 

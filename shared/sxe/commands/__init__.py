@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
 from typing import Any
+
+# The status of a command that did part of its work, the same number as `sxe.cli.EXIT_FAILURE`.
+# `sxe import` and `sxe run` return it after a file error, with every readable record stored.
+EXIT_PARTLY_DONE = 1
 
 
 def register_all(commands: Any) -> None:
@@ -28,3 +33,15 @@ def counted(number: int, noun: str, plural: str | None = None) -> str:
     if number == 1:
         return f"{number} {noun}"
     return f"{number} {plural or noun + 's'}"
+
+
+def report_file_errors(count: int) -> int:
+    """Print a stderr line when files could not be read to the end; return the exit status for `count` file errors."""
+    if not count:
+        return 0
+    print(
+        f"sxe: {counted(count, 'file error')}: the records before each fault were stored, "
+        "and the summary names the files to fetch or compress again",
+        file=sys.stderr,
+    )
+    return EXIT_PARTLY_DONE

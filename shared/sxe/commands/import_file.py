@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from sxe.arguments import whole_number
 from sxe.cards import count_profiles_to_build, create_pool_recorded
-from sxe.commands import counted
+from sxe.commands import counted, report_file_errors
 from sxe.config import MAX_INGEST_JOBS, load_settings
 from sxe.db import connect, database_url, transaction
 from sxe.db.migrate import migrate
@@ -133,7 +133,7 @@ def _import(args: argparse.Namespace) -> int:
     log(logging.INFO, Event.IMPORT_FINISHED, "import finished", stage="import", batch_id=str(result.batch_id))
     summary = {**import_summary(result, settings.pool), "pool_created": pool_created, "profiles_to_build": to_build}
     print(json.dumps(summary, indent=2) if args.json else render(summary))
-    return 0
+    return report_file_errors(len(result.file_errors))
 
 
 class _Progress:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sxe.commands import counted
+from sxe.commands import counted, report_file_errors
 from sxe.commands.import_file import add_csv_options, csv_options, file_error_lines, ingest_jobs
 from sxe.config import MAX_INGEST_JOBS, load_settings
 from sxe.ingest.formats import format_names
@@ -69,7 +69,7 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(summary.to_json(), indent=2, default=str))
     else:
         print(render_summary(summary))
-    return 0
+    return report_file_errors(sum(len(result.file_errors) for result in summary.files))
 
 
 def _suppressed(count: int) -> str:
