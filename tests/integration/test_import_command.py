@@ -186,6 +186,7 @@ def test_import_text_names_file_error(environment: Path, capsys: pytest.CaptureF
     assert status == EXIT_PARTLY_DONE
     assert "sxe: 1 file error: the records before each fault were stored" in captured.err
     assert any(line.startswith("  file error in users.jsonl.gz: file is a damaged gzip file: ") for line in lines)
+    assert "    the 1 record quarantined from this file may be damaged content" in captured.out
     assert not any(line.startswith(f"  {source}  unparseable") for line in lines)
 
 

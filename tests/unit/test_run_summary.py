@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sxe.commands.run import render_summary
-from sxe.ingest.store import FileResult
+from sxe.ingest.store import FileError, FileResult
 from sxe.pipeline import RunSummary
 
 
@@ -144,3 +144,19 @@ def test_summary_json_has_pool_keys() -> None:
     assert data["pool"] == "growht"
     assert data["pool_created"] is True
     assert data["other_pools"] == ["default"]
+
+
+def test_printed_file_error_warns_of_damaged_content() -> None:
+    summary = RunSummary(run_id=str(uuid.uuid4()))
+    damaged = FileResult(batch_id=uuid.uuid4(), file="/in/users.jsonl.gz", records=9, quarantined_total=4)
+    damaged.file_errors = [FileError(file="/in/users.jsonl.gz", offset=120, reason="file is a damaged gzip file")]
+    summary.files = [damaged, FileResult(batch_id=uuid.uuid4(), file="/in/a.jsonl", records=3, quarantined_total=1)]
+
+    lines = render_summary(summary).splitlines()
+
+    assert "              file error in users.jsonl.gz: file is a damaged gzip file" in lines
+    expected = (
+        "                the 4 records quarantined from this file may be damaged content "
+        "decoded before the fault was found, not faults of the source"
+    )
+    assert expected in lines

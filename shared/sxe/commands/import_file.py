@@ -185,9 +185,23 @@ def import_summary(result: FileResult, pool: str) -> dict[str, Any]:
     }
 
 
-def file_error_lines(errors: list[dict[str, Any]], indent: str) -> list[str]:
-    """Return one summary line per file error, or none. The reason names the byte offset and the fix."""
-    return [f"{indent}file error in {Path(error['file']).name}: {error['reason']}" for error in errors]
+def file_error_lines(errors: list[dict[str, Any]], indent: str, quarantined: dict[str, int]) -> list[str]:
+    """Return the summary lines of each file error, or none. The reason names the byte offset and the fix.
+
+    `quarantined` maps a file to its count of quarantined records. Damage inside a gzip
+    stream can decompress into garbage before the checksum at the end fails, so those
+    records may be damaged content rather than faults of the source.
+    """
+    lines = []
+    for error in errors:
+        lines.append(f"{indent}file error in {Path(error['file']).name}: {error['reason']}")
+        count = quarantined.get(error["file"], 0)
+        if count:
+            lines.append(
+                f"{indent}  the {counted(count, 'record')} quarantined from this file may be damaged content "
+                "decoded before the fault was found, not faults of the source"
+            )
+    return lines
 
 
 def _build_hint(summary: dict[str, Any]) -> str:
@@ -207,7 +221,7 @@ def render(summary: dict[str, Any]) -> str:
         f"  {summary['records']} records: {summary['stored']} stored ({summary['new_profiles']} new profiles), "
         f"{summary['duplicates']} duplicates, {summary['quarantined']} quarantined"
         + (f", {summary['suppressed']} withheld as suppressed" if summary["suppressed"] else ""),
-        *file_error_lines(summary["file_errors"], "  "),
+        *file_error_lines(summary["file_errors"], "  ", {summary["source"]: summary["quarantined"]}),
         _build_hint(summary),
     ]
     if summary["joined_pool"]:

@@ -87,7 +87,7 @@ def render_summary(summary: RunSummary) -> str:
         f"{data['quarantined']} quarantined{_suppressed(data['suppressed'])} ({counted(len(data['files']), 'file')})",
         *_skipped_files(data["skipped_files"]),
         *_empty_files(data["files"]),
-        *file_error_lines(data["file_errors"], "              "),
+        *file_error_lines(data["file_errors"], "              ", _quarantined_by_file(summary)),
         f"  normalize   {counted(data['profiles'], 'profile')} touched, {data['new_profiles']} new",
         f"  lead cards  {data['lead_cards']} in pool, {data['new_lead_cards']} new, {data['tagged']} tagged",
         *_carded_elsewhere(data),
@@ -123,6 +123,10 @@ def render_summary(summary: RunSummary) -> str:
             f"  manifest URL  {bundle['manifest_url']}",
         ]
     return "\n".join(lines)
+
+
+def _quarantined_by_file(summary: RunSummary) -> dict[str, int]:
+    return {result.file: result.quarantined_total for result in summary.files}
 
 
 def _carded_elsewhere(data: dict[str, Any]) -> list[str]:
