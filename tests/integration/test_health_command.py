@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from sxe.cli import main
@@ -84,3 +85,29 @@ def test_health_text_names_open_transaction(configured: str, capsys: pytest.Capt
     output = capsys.readouterr().out
     assert f"transaction oldest with a transaction id: pid {running_pid}, open " in output
     assert "it holds back the pull feeds" in output
+
+
+def test_health_prints_embedded_server_url(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SXE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
+    assert main(["migrate"]) == 0
+    capsys.readouterr()
+
+    assert main(["health"]) == 0
+
+    lines = capsys.readouterr().out.splitlines()
+    [url] = [line.removeprefix("connect     ") for line in lines if line.startswith("connect     ")]
+    assert url == f"postgresql://postgres@/sxe?host={tmp_path / 'state' / 'pgdata'}"
+    assert "  the embedded server runs only while an sxe process runs; `sxe serve` keeps it up" in lines
+    # This process still uses the server, so it is up and the printed URL reaches it.
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT current_database()").fetchone() == ("sxe",)
+
+
+@pytest.mark.usefixtures("configured")
+def test_health_names_no_url_for_configured_server(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["health"]) == 0
+
+    assert "connect     " not in capsys.readouterr().out

@@ -12,6 +12,9 @@ import argparse
 import json
 from datetime import UTC
 from typing import Any
+from urllib.parse import quote
+
+import psycopg
 
 from sxe.config import load_settings
 from sxe.db import connect, database_url, sql
@@ -19,6 +22,8 @@ from sxe.runtime import health
 
 EXIT_READY = 0
 EXIT_NOT_READY = 1
+# PostgreSQL's default port, which libpq uses when a URL names none.
+DEFAULT_PORT = 5432
 
 
 def register(commands: Any) -> None:
@@ -30,8 +35,10 @@ def register(commands: Any) -> None:
 
 
 def _health(args: argparse.Namespace) -> int:
-    with connect(database_url(load_settings()), autocommit=True) as conn:
+    settings = load_settings()
+    with connect(database_url(settings), autocommit=True) as conn:
         database = f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}"
+        embedded = None if settings.database_url is not None else embedded_url(conn)
         report = health.report(conn, database)
         alarms = [dict(row) for row in conn.execute(sql("alarms_list"))]
 
@@ -39,8 +46,30 @@ def _health(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(body, indent=2, default=str))
     else:
-        print(render(body) + _open_transaction_line(report.open_transaction) + _alarm_lines(alarms))
+        print(
+            render(body)
+            + _embedded_line(embedded)
+            + _open_transaction_line(report.open_transaction)
+            + _alarm_lines(alarms)
+        )
     return EXIT_READY if report.readiness.ready else EXIT_NOT_READY
+
+
+def embedded_url(conn: psycopg.Connection[Any]) -> str:
+    """Return a URL that psql and psycopg accept for the embedded server of `conn`, without a password.
+
+    The embedded server listens on a Unix socket in its data folder, which goes in `host`.
+    """
+    info = conn.info
+    port = "" if info.port == DEFAULT_PORT else f"&port={info.port}"
+    return f"postgresql://{quote(info.user)}@/{quote(info.dbname)}?host={quote(info.host)}{port}"
+
+
+def _embedded_line(url: str | None) -> str:
+    """Return the text line with the embedded server's URL, or nothing for a server set by SXE_DATABASE_URL."""
+    if url is None:
+        return ""
+    return f"\nconnect     {url}\n  the embedded server runs only while an sxe process runs; `sxe serve` keeps it up"
 
 
 def render(body: dict[str, Any]) -> str:
