@@ -4,19 +4,19 @@
 -- row or an observation from a batch of the pool. Batches of no pool are left out, because
 -- every pool may take their profiles, and counting them would name the same profiles in
 -- every pool's summary.
+-- NOTE: social.raw_records has no index on batch_id, so the observation branch may scan
+-- every stored record. It runs once per `sxe run`.
 SELECT count(*) AS carded_elsewhere
   FROM execution.card_profiles AS link
   JOIN execution.lead_cards AS card ON card.id = link.card_id
  WHERE card.pool <> %(pool)s
    AND (
-       EXISTS (
-           SELECT 1 FROM social.profile_pools AS member WHERE member.pool = %(pool)s AND member.profile_id = link.profile_id
-       )
-       OR EXISTS (
-           SELECT 1
-             FROM social.profile_observations AS seen
-             JOIN social.raw_records AS raw ON raw.id = seen.raw_record_id
-             JOIN social.ingest_batches AS batch ON batch.id = raw.batch_id
-            WHERE seen.profile_id = link.profile_id AND batch.pool = %(pool)s
+       link.profile_id IN (SELECT pool_member.profile_id FROM social.profile_pools AS pool_member WHERE pool_member.pool = %(pool)s)
+       OR link.profile_id IN (
+           SELECT observation.profile_id
+             FROM social.ingest_batches AS pool_batch
+             JOIN social.raw_records AS stored ON stored.batch_id = pool_batch.id
+             JOIN social.profile_observations AS observation ON observation.raw_record_id = stored.id
+            WHERE pool_batch.pool = %(pool)s
        )
    );
