@@ -352,6 +352,6 @@ def test_cli_run_exits_partly_done_after_file_error(database_url: str, tmp_path:
     assert data["ingested"] > 0
     assert [error["file"] for error in data["file_errors"]] == [str(source)]
     assert data["bundle"]["records"] > 0
-    assert "sxe: 1 file error: the records before each fault were stored" in result.stderr
+    assert "sxe: 1 file error: the records before each cut were stored" in result.stderr
     with connect(database_url, autocommit=True) as conn:
         assert table_count(conn, "social.raw_records") == data["ingested"]

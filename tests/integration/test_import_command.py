@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +178,70 @@ def test_import_cut_gzip_reports_file_error(
     assert {"location": str(source), "kind": "unparseable"} in rows
 
 
+def write_corrupt_gzip(tmp_path: Path, records: int, corruption: str) -> Path:
+    """Write invented users as a gzip JSON Lines file without compression, corrupt in the middle.
+
+    Uncompressed deflate blocks contain the content as it is, so a changed digit
+    decompresses without an error and only the CRC-32 check at the end fails. A block
+    of the reserved type 11 makes zlib raise instead.
+    """
+    lines = write_users(tmp_path / "users.jsonl", records).read_bytes()
+    middle = len(lines) // 2
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=0) as out:
+        out.write(lines[:middle])
+        # A full flush ends the deflate block and starts the next one at a byte boundary.
+        out.flush(zlib.Z_FULL_FLUSH)
+        block_start = buffer.tell()
+        out.write(lines[middle:])
+    compressed = bytearray(buffer.getvalue())
+    if corruption == "invalid deflate data":
+        compressed[block_start] = 0xFF
+    else:
+        digit = compressed.index(b"Import User ", block_start) + len(b"Import User ")
+        compressed[digit] ^= 1  # 0 and 1, 2 and 3, and so on, swap, so the line still parses
+    source = tmp_path / "users.jsonl.gz"
+    source.write_bytes(bytes(compressed))
+    return source
+
+
+@pytest.mark.parametrize(
+    ("records", "jobs"), [(200, "1"), (4000, "2")], ids=["small file", "file over 1 MiB in 2 workers"]
+)
+@pytest.mark.parametrize(
+    ("corruption", "message"), [("changed content", "CRC check failed"), ("invalid deflate data", "invalid block type")]
+)
+def test_import_corrupt_gzip_stores_nothing(
+    environment: Path,
+    capsys: pytest.CaptureFixture[str],
+    database_url: str,
+    tmp_path: Path,
+    records: int,
+    jobs: str,
+    corruption: str,
+    message: str,
+) -> None:
+    source = write_corrupt_gzip(tmp_path, records, corruption)
+    assert (source.stat().st_size > 1024 * 1024) == (records > 200)
+
+    status, summary, stderr = run_import(capsys, str(source), "--no-progress", "--jobs", jobs)
+
+    with connect(database_url, autocommit=True) as conn:
+        profiles = conn.execute("SELECT count(*) AS n FROM social.profiles").fetchone()["n"]
+        raw_records = conn.execute("SELECT count(*) AS n FROM social.raw_records").fetchone()["n"]
+        rows = conn.execute("SELECT location, kind FROM ops.quarantine").fetchall()
+    [error] = summary["file_errors"]
+    assert status == EXIT_PARTLY_DONE
+    assert "sxe: 1 file error" in stderr
+    assert (summary["records"], summary["stored"], summary["duplicates"], summary["quarantined"]) == (0, 0, 0, 0)
+    assert error["file"] == str(source)
+    assert error["reason"].startswith(f"{source} is a corrupt gzip file: ")
+    assert message in error["reason"]
+    assert error["reason"].endswith("download or compress it again; nothing from this file was stored")
+    assert (profiles, raw_records) == (0, 0)
+    assert rows == [{"location": str(source), "kind": "unparseable"}]
+
+
 def test_import_text_names_file_error(environment: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     source = write_cut_gzip(tmp_path)
 
@@ -184,9 +250,9 @@ def test_import_text_names_file_error(environment: Path, capsys: pytest.CaptureF
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
     assert status == EXIT_PARTLY_DONE
-    assert "sxe: 1 file error: the records before each fault were stored" in captured.err
+    assert "sxe: 1 file error: the records before each cut were stored" in captured.err
     assert any(line.startswith("  file error in users.jsonl.gz: file is a damaged gzip file: ") for line in lines)
-    assert "    the 1 record quarantined from this file may be damaged content" in captured.out
+    assert "    the 1 record quarantined from this file may include the record cut where the file ends" in captured.out
     assert not any(line.startswith(f"  {source}  unparseable") for line in lines)
 
 

@@ -542,16 +542,40 @@ def test_gzip_copy_read_in_turns_and_removed(
     assert stored == _stored(database_url)
     assert modes_seen == {("folder", 0o700), ("file", 0o600)}
     assert list(scratch.iterdir()) == []
-    damage_rows = [row for row in stored["quarantine"] if row[2].startswith("file is a damaged gzip file: ")]
+    damage_rows = [row for row in stored["quarantine"] if "gzip file: " in row[2]]
     accepted = one_process[0][3]
     if damage == "intact":
         assert accepted == 3 * CHUNK_RECORDS
         assert damage_rows == []
-    else:
+    elif damage == "truncated":
         assert CHUNK_RECORDS < accepted < 3 * CHUNK_RECORDS
         assert [location for location, *_ in damage_rows] == [str(compressed)]
-    if damage == "corrupted":
+    else:
+        assert one_process == [(str(compressed), "unknown", 0, 0, 0, 0)]
+        assert [location for location, *_ in damage_rows] == [str(compressed)]
+        assert damage_rows[0][2].startswith(f"{compressed} is a corrupt gzip file: ")
         assert "invalid block type" in damage_rows[0][2]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("copied", [False, True], ids=["read whole", "copied"])
+def test_corrupt_gzip_leaves_other_files_stored(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int, copied: bool
+) -> None:
+    # Both files hold the same users, so a record stored from the corrupt one would make its twin a duplicate.
+    corrupt = _damaged_gzip(tmp_path / "corrupt.jsonl.gz", "corrupted")
+    good = _damaged_gzip(tmp_path / "good.jsonl.gz", "intact")
+    if copied:
+        monkeypatch.setattr(parallel, "SMALL_FILE_BYTES", 0)
+
+    results = _ingest(database_url, [corrupt, good], jobs=jobs)
+
+    assert results[0] == (str(corrupt), "unknown", 0, 0, 0, 0)
+    assert results[1] == (str(good), "x-api-v2", 3 * CHUNK_RECORDS, 3 * CHUNK_RECORDS, 0, 0)
+    quarantine = _stored(database_url)["quarantine"]
+    assert [(location, kind) for location, kind, *_ in quarantine] == [(str(corrupt), "unparseable")]
+    with connect(database_url, autocommit=True) as conn:
+        assert _profile_count(conn) == 3 * CHUNK_RECORDS
 
 
 def test_gzip_copy_removed_once_its_file_is_stored(

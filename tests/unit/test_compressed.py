@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
+import zlib
 from pathlib import Path
 
 import pytest
@@ -108,21 +108,93 @@ def test_gzip_layout_from_content(tmp_path: Path) -> None:
     assert choose_layout(rows) == reader.CSV_LAYOUT
 
 
-def test_gzip_damage_keeps_earlier_records(tmp_path: Path) -> None:
-    users = [{"id": n, "name": hashlib.sha256(str(n).encode()).hexdigest()} for n in range(2000)]
-    compressed = bytearray(gzip.compress("".join(json.dumps(user) + "\n" for user in users).encode()))
-    # Inverted bytes damage the deflate stream from there on. The gzip module reads the
-    # stream in blocks of 8 KiB (Python 3.11) or 128 KiB (3.12), so the damage is in its first block.
-    damaged_at = 6000
-    compressed[damaged_at : damaged_at + 40] = bytes(byte ^ 0xFF for byte in compressed[damaged_at : damaged_at + 40])
-    path = tmp_path / "damaged.jsonl.gz"
-    path.write_bytes(bytes(compressed))
+def _stored_block_gzip(data: bytes) -> bytearray:
+    """Return `data` gzipped without compression, so its bytes stand in stored deflate blocks as they are."""
+    return bytearray(gzip.compress(data, compresslevel=0))
+
+
+def _with_changed_content(data: bytes) -> bytes:
+    """Return `data` gzipped with one content byte changed, which zlib decompresses without an error.
+
+    The digit changed stays a digit, so every line still parses, and only the CRC-32
+    check at the end of the stream fails.
+    """
+    compressed = _stored_block_gzip(data)
+    middle = compressed.index(b'"id": 150,')
+    compressed[middle + len(b'"id": 1')] = ord("9")
+    return bytes(compressed)
+
+
+def _with_invalid_block(data: bytes) -> bytes:
+    """Return `data` gzipped with a deflate block of the reserved type 11 in the middle, which makes zlib raise."""
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb") as out:
+        out.write(data[: len(data) // 2])
+        # A full flush ends the deflate block and starts the next one at a byte boundary.
+        out.flush(zlib.Z_FULL_FLUSH)
+        block_start = buffer.tell()
+        out.write(data[len(data) // 2 :])
+    compressed = bytearray(buffer.getvalue())
+    compressed[block_start] = 0xFF
+    return bytes(compressed)
+
+
+CORRUPTIONS = {
+    "changed content": (_with_changed_content, "CRC check failed"),
+    "invalid deflate data": (_with_invalid_block, "invalid block type"),
+    "bad second member": (lambda data: gzip.compress(data) + b"not gzip", "Not a gzipped file"),
+}
+
+
+@pytest.mark.parametrize("corruption", CORRUPTIONS)
+def test_corrupt_gzip_file_yields_only_its_damage(tmp_path: Path, corruption: str) -> None:
+    corrupt, message = CORRUPTIONS[corruption]
+    path = tmp_path / "corrupt.jsonl.gz"
+    path.write_bytes(corrupt(LINES))
 
     records = list(read_records(path))
 
-    decoded = [record.payload for record in records if isinstance(record, DecodedRecord)]
-    assert len(decoded) > 50
-    assert decoded == users[: len(decoded)]
-    damage = records[-1]
+    [damage] = records
     assert isinstance(damage, UnreadableRecord)
-    assert damage.rejection.reason.startswith("file is a damaged gzip file: ")
+    assert isinstance(damage.rejection, FileDamage)
+    assert damage.location.file == str(path)
+    assert damage.rejection.reason.startswith(f"{path} is a corrupt gzip file: ")
+    assert message in damage.rejection.reason
+    assert damage.rejection.reason.endswith("download or compress it again; nothing from this file was stored")
+
+
+@pytest.mark.parametrize("corruption", CORRUPTIONS)
+def test_corrupt_gzip_stream_yields_only_its_damage(corruption: str) -> None:
+    corrupt, message = CORRUPTIONS[corruption]
+    stream = io.BytesIO(corrupt(LINES))
+
+    records = list(open_records(stream, name="upload.jsonl.gz").records)
+
+    [damage] = records
+    assert isinstance(damage.rejection, FileDamage)
+    assert damage.rejection.reason.startswith("upload.jsonl.gz is a corrupt gzip file: ")
+    assert message in damage.rejection.reason
+    assert not stream.closed
+
+
+def test_truncated_gzip_stream_keeps_the_records_before_the_cut() -> None:
+    compressed = gzip.compress(LINES)
+    stream = io.BytesIO(compressed[: len(compressed) * 2 // 3])
+
+    records = list(open_records(stream, name="cut.jsonl.gz").records)
+
+    decoded = [record.payload for record in records if isinstance(record, DecodedRecord)]
+    assert 0 < len(decoded) < len(USERS)
+    assert decoded == USERS[: len(decoded)]
+    assert isinstance(records[-1].rejection, FileDamage)  # type: ignore[union-attr]
+    assert records[-1].rejection.reason.startswith("file is a damaged gzip file: ")  # type: ignore[union-attr]
+
+
+def test_corrupt_inner_gzip_layer_is_found(tmp_path: Path) -> None:
+    path = tmp_path / "nested.jsonl.gz"
+    path.write_bytes(gzip.compress(_with_changed_content(LINES)))
+
+    [damage] = read_records(path)
+
+    assert isinstance(damage, UnreadableRecord)
+    assert "is a corrupt gzip file: CRC check failed" in damage.rejection.reason

@@ -146,7 +146,7 @@ def test_summary_json_has_pool_keys() -> None:
     assert data["other_pools"] == ["default"]
 
 
-def test_printed_file_error_warns_of_damaged_content() -> None:
+def test_printed_file_error_names_the_cut_record() -> None:
     summary = RunSummary(run_id=str(uuid.uuid4()))
     damaged = FileResult(batch_id=uuid.uuid4(), file="/in/users.jsonl.gz", records=9, quarantined_total=4)
     damaged.file_errors = [FileError(file="/in/users.jsonl.gz", offset=120, reason="file is a damaged gzip file")]
@@ -156,7 +156,7 @@ def test_printed_file_error_warns_of_damaged_content() -> None:
 
     assert "              file error in users.jsonl.gz: file is a damaged gzip file" in lines
     expected = (
-        "                the 4 records quarantined from this file may be damaged content "
-        "decoded before the fault was found, not faults of the source"
+        "                the 4 records quarantined from this file may include the record "
+        "cut where the file ends, which is not a fault of the source"
     )
     assert expected in lines

@@ -40,8 +40,8 @@ def report_file_errors(count: int) -> int:
     if not count:
         return 0
     print(
-        f"sxe: {counted(count, 'file error')}: the records before each fault were stored, "
-        "and the summary names the files to fetch or compress again",
+        f"sxe: {counted(count, 'file error')}: the records before each cut were stored, and none of a "
+        "corrupt file. The summary names the files to fetch or compress again",
         file=sys.stderr,
     )
     return EXIT_PARTLY_DONE

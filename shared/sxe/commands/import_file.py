@@ -188,9 +188,9 @@ def import_summary(result: FileResult, pool: str) -> dict[str, Any]:
 def file_error_lines(errors: list[dict[str, Any]], indent: str, quarantined: dict[str, int]) -> list[str]:
     """Return the summary lines of each file error, or none. The reason names the byte offset and the fix.
 
-    `quarantined` maps a file to its count of quarantined records. Damage inside a gzip
-    stream can decompress into garbage before the checksum at the end fails, so those
-    records may be damaged content rather than faults of the source.
+    `quarantined` maps a file to its count of quarantined records. Of a gzip file cut
+    short, one of them may be the record cut where the file ends, not a fault of the
+    source. A corrupt gzip file has none, because none of its records is read.
     """
     lines = []
     for error in errors:
@@ -198,8 +198,8 @@ def file_error_lines(errors: list[dict[str, Any]], indent: str, quarantined: dic
         count = quarantined.get(error["file"], 0)
         if count:
             lines.append(
-                f"{indent}  the {counted(count, 'record')} quarantined from this file may be damaged content "
-                "decoded before the fault was found, not faults of the source"
+                f"{indent}  the {counted(count, 'record')} quarantined from this file may include the record "
+                "cut where the file ends, which is not a fault of the source"
             )
     return lines
 

@@ -34,6 +34,7 @@ from sxe.ingest.reader import (
     ReadResult,
     RecordStream,
     UnreadableRecord,
+    corrupt_records,
     damage_record,
     open_records,
     resume_records,
@@ -183,9 +184,12 @@ def read_chunk(
     `start`. Every process that reads on from a returned start gets the items
     that one reader of the whole file would yield there. With `copy`, the decompressed
     copy of the gzip file `path` is read in its place, and its damage record, if any,
-    ends the last chunk.
+    ends the last chunk. A corrupt copy is not read: its damage record is the only item.
     """
     source, name = (path if copy is None else copy.path), str(path)
+    if copy is not None and copy.damage is not None and not copy.damage.truncated:
+        damaged = corrupt_records(name, copy.damage)
+        return [PendingRecord(record, _resumed_format(options.format_name, options)) for record in damaged], None
     if start is None:
         stream, source_format, sample = _open_items(
             source, options.format_name, name, options.column_map, options.platform

@@ -2,10 +2,15 @@
 
 Exports often arrive gzipped (`followers.csv.gz`, a dataset's `items.jsonl.gz`). The
 reader recognises a gzip file by its first two bytes, whatever its name, and reads the
-decompressed bytes as it reads any file. A file cut short by an interrupted download,
-or damaged in between, reads as if it ended there, and `damage` names the error, so
-the records before it are still stored and the damage is quarantined. Up to
-`DAMAGE_STEP_BYTES` of content right before a damaged block are lost with it.
+decompressed bytes as it reads any file. A file cut short by an interrupted download
+reads as if it ended there, and `damage` names the error, so the records before the
+cut are still stored and the cut is quarantined. Up to `DAMAGE_STEP_BYTES` of content
+right before the cut are lost with it.
+
+Changed bytes inside a deflate stream often decompress to wrong content without any
+error until the CRC-32 at the end of the member fails. So the reader checks a gzip
+file to its end (`find_corruption`) before it reads a record, and reads no record of
+a corrupt one.
 """
 
 from __future__ import annotations
@@ -32,10 +37,17 @@ class Readable(Protocol):
 
 
 class GzipDamage(NamedTuple):
-    """The damage found in a gzip stream: the error message, and the number of content bytes read before it."""
+    """The damage found in a gzip stream: the error message, and the number of content bytes read before it.
+
+    `truncated` is True when the stream ended before its end marker, so the content
+    read before the cut is what was compressed. Otherwise the stream is corrupt: a
+    CRC-32 or length check failed, the deflate data is invalid, or a member header
+    after the first is not gzip. Then no content of the stream can be trusted.
+    """
 
     message: str
     offset: int
+    truncated: bool = False
 
 
 def is_gzip(path: Path) -> bool:
@@ -76,6 +88,7 @@ class GzipContent:
         # typeshed requires a seekable fileobj, but GzipFile seeks it only to move backwards.
         self._gzip = gzip.GzipFile(fileobj=compressed, mode="rb")  # type: ignore[call-overload]
         self.damage: str | None = None
+        self.truncated = False
         self.offset = 0
 
     def read(self, size: int = -1) -> bytes:
@@ -93,7 +106,7 @@ class GzipContent:
 
     def found_damage(self) -> GzipDamage | None:
         """Return the damage the stream turned out to have, or None while none was found."""
-        return None if self.damage is None else GzipDamage(self.damage, self.offset)
+        return None if self.damage is None else GzipDamage(self.damage, self.offset, self.truncated)
 
     def seek(self, offset: int) -> None:
         """Move to content offset `offset` by decompressing up to it."""
@@ -119,6 +132,8 @@ class GzipContent:
             part: bytes = self._gzip.read1(step)
         except (OSError, EOFError, zlib.error) as error:
             self.damage = str(error) or type(error).__name__
+            # The gzip module raises EOFError only when the compressed bytes end early.
+            self.truncated = isinstance(error, EOFError)
             return b""
         self.offset += len(part)
         return part
@@ -143,3 +158,51 @@ class Prefixed:
 
     def close(self) -> None:
         self._rest.close()
+
+
+class Teeing:
+    """A byte stream that writes every byte read from `source` to `copy` too.
+
+    Closing it closes neither stream, because their owners close them.
+    """
+
+    def __init__(self, source: Readable, copy: IO[bytes]) -> None:
+        self._source = source
+        self._copy = copy
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._source.read(size)
+        self._copy.write(data)
+        return data
+
+    def close(self) -> None:
+        pass
+
+
+def find_corruption(compressed: Readable) -> GzipDamage | None:
+    """Decompress a gzip stream to its end, discarding the content, and return the damage that makes it corrupt.
+
+    Returns None when the stream is intact or only truncated. Content that starts
+    like a gzip stream is decompressed and checked too, because the reader of a file
+    decompresses that layer as well. Memory stays at one step of `DAMAGE_STEP_BYTES`.
+    Closes `compressed`.
+    """
+    with GzipContent(compressed) as outer:
+        # A whole step keeps the offsets of the steps, and so the offset in the damage, those of the reader.
+        head = outer.read(DAMAGE_STEP_BYTES)
+        inner_damage = None
+        if head.startswith(GZIP_MAGIC):
+            # Prefixed only reads and closes the stream under it, which GzipContent does too.
+            inner = GzipContent(Prefixed(head, outer))  # type: ignore[arg-type]
+            _discard_content(inner)
+            inner_damage = inner.found_damage()
+        _discard_content(outer)
+        for damage in (outer.found_damage(), inner_damage):
+            if damage is not None and not damage.truncated:
+                return damage
+    return None
+
+
+def _discard_content(content: GzipContent) -> None:
+    while content.read(DAMAGE_STEP_BYTES):
+        pass

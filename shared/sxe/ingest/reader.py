@@ -34,6 +34,7 @@ import io
 import json
 import os
 import re
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -42,7 +43,16 @@ from typing import IO, Any, NamedTuple, cast
 import orjson
 
 from sxe.errors import UsageError
-from sxe.ingest.compressed import GZIP_MAGIC, GzipContent, GzipDamage, Prefixed, content_suffix
+from sxe.ingest.compressed import (
+    GZIP_MAGIC,
+    GzipContent,
+    GzipDamage,
+    Prefixed,
+    Teeing,
+    content_suffix,
+    find_corruption,
+    is_gzip,
+)
 from sxe.ingest.hashing import bytes_hash
 from sxe.models import FileDamage, RecordLocation, Rejection
 
@@ -176,16 +186,31 @@ def open_records(source: str | Path | IO[bytes], *, name: str | None = None, lay
     to the path. `layout` forces one of "json", "json-array", "jsonl" or "csv".
     Raises UsageError when a path cannot be opened. A stream is read once, and the
     caller closes it after the records are consumed; a path is opened and closed here.
+
+    A gzip file or stream is decompressed to its end first, because changed bytes in a
+    deflate stream can decompress to wrong content that only the final CRC-32 check
+    reveals. A corrupt one yields only its damage record. A gzip stream is copied to an
+    anonymous temporary file while it is checked, and read again from there.
     """
+    owns_handle = isinstance(source, (str, Path))
     if isinstance(source, (str, Path)):
         path = Path(source)
-        handle = _open(path)
         name = name or str(path)
+        corruption = _path_corruption(path)
+        if corruption is not None:
+            return corrupt_records(name, corruption, layout)
+        handle = _open(path)
     else:
         handle = source
         name = name or "stream"
 
     head = handle.read(HEAD_BYTES)
+    if head.startswith(GZIP_MAGIC) and not owns_handle:
+        spool, corruption = _spool_checked(head, handle)
+        if corruption is not None:
+            return corrupt_records(name, corruption, layout)
+        handle, owns_handle = spool, True
+        head = handle.read(HEAD_BYTES)
     if head.startswith(GZIP_MAGIC):
         handle = cast(IO[bytes], GzipContent(Prefixed(head, handle)))
         head = handle.read(HEAD_BYTES)
@@ -196,9 +221,18 @@ def open_records(source: str | Path | IO[bytes], *, name: str | None = None, lay
     stream = _records(chosen, name, head, handle, start)
     if isinstance(handle, GzipContent):
         stream.records = _reporting_damage(stream.records, handle, name)
-    if isinstance(source, (str, Path)):
+    if owns_handle:
         stream.records = _closing(stream.records, handle)
     return stream
+
+
+def corrupt_records(name: str, damage: GzipDamage, layout: str | None = None) -> RecordStream:
+    """Return the records of the corrupt gzip file `name`: only the record that quarantines it.
+
+    The layout is `layout`, or a JSON document's, so that a format chosen for the file
+    applies and none is detected from its content.
+    """
+    return RecordStream(layout or JSON_DOCUMENT, iter((damage_record(name, damage),)))
 
 
 def choose_layout(path: Path, layout: str | None = None) -> str:
@@ -261,11 +295,17 @@ def decompress_copy(path: Path, target: Path) -> DecompressedCopy:
 
 
 def damage_record(name: str, damage: GzipDamage) -> UnreadableRecord:
-    """Return the record that quarantines the damaged end of the gzip file `name`, its rejection a FileDamage."""
-    reason = (
-        f"file is a damaged gzip file: {damage.message}; the content after decompressed byte {damage.offset} "
-        "was not read, so compress or download the file again"
-    )
+    """Return the record that quarantines the damaged end or the corruption of the gzip file `name`, a FileDamage."""
+    if damage.truncated:
+        reason = (
+            f"file is a damaged gzip file: {damage.message}; the content after decompressed byte {damage.offset} "
+            "was not read, so compress or download the file again"
+        )
+    else:
+        reason = (
+            f"{name} is a corrupt gzip file: {damage.message} at decompressed byte {damage.offset}; "
+            "download or compress it again; nothing from this file was stored"
+        )
     rejection = FileDamage(kind="unparseable", reason=reason, offset=damage.offset)
     return replace(_unreadable(RecordLocation(file=name), reason, b""), rejection=rejection)
 
@@ -276,6 +316,31 @@ def _open(path: Path) -> IO[bytes]:
     if handle.peek(len(GZIP_MAGIC))[: len(GZIP_MAGIC)] == GZIP_MAGIC:
         return cast(IO[bytes], GzipContent(handle))
     return handle
+
+
+def _path_corruption(path: Path) -> GzipDamage | None:
+    """Return the damage that makes the file at `path` a corrupt gzip file, or None for any other file."""
+    if not is_gzip(path):
+        return None
+    return find_corruption(_open_file(path))
+
+
+def _spool_checked(head: bytes, rest: IO[bytes]) -> tuple[IO[bytes], GzipDamage | None]:
+    """Copy a gzip stream that starts with `head` to an anonymous temporary file while checking it.
+
+    Returns the copy, at its start, and the damage that makes the stream corrupt, or
+    None. The copy holds the compressed bytes, and is closed here when the stream is corrupt.
+    """
+    spool = tempfile.TemporaryFile()
+    try:
+        corruption = find_corruption(Teeing(Prefixed(head, rest), spool))
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    if corruption is not None:
+        spool.close()
+    return spool, corruption
 
 
 def _open_file(path: Path) -> io.BufferedReader:
