@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import gzip
-import io
 import json
-import zlib
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from gzip_support import gzip_split_at
 from moto import mock_aws
 
 from sxe.cli import main
@@ -186,15 +185,7 @@ def write_corrupt_gzip(tmp_path: Path, records: int, corruption: str) -> Path:
     of the reserved type 11 makes zlib raise instead.
     """
     lines = write_users(tmp_path / "users.jsonl", records).read_bytes()
-    middle = len(lines) // 2
-    buffer = io.BytesIO()
-    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=0) as out:
-        out.write(lines[:middle])
-        # A full flush ends the deflate block and starts the next one at a byte boundary.
-        out.flush(zlib.Z_FULL_FLUSH)
-        block_start = buffer.tell()
-        out.write(lines[middle:])
-    compressed = bytearray(buffer.getvalue())
+    compressed, block_start = gzip_split_at(lines, len(lines) // 2, compresslevel=0)
     if corruption == "invalid deflate data":
         compressed[block_start] = 0xFF
     else:

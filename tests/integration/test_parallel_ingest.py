@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import gzip
-import io
 import json
 import multiprocessing
 import os
@@ -15,7 +14,6 @@ import sys
 import tempfile
 import time
 import uuid
-import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from multiprocessing.reduction import ForkingPickler
@@ -25,6 +23,7 @@ from typing import Any
 import psycopg
 import pytest
 from conftest import TEMPLATE_DATABASE, scratch_database
+from gzip_support import gzip_split_at
 
 from sxe.compliance import suppression
 from sxe.compliance.suppression import IngestScreen, handle_identifier
@@ -494,14 +493,7 @@ def _damaged_gzip(path: Path, damage: str) -> Path:
     """
     lines = _users_file(path.with_suffix(""), 3 * CHUNK_RECORDS).read_bytes()
     cut = lines.index(b"\n", len(lines) * 2 // 3) + 1
-    buffer = io.BytesIO()
-    with gzip.GzipFile(fileobj=buffer, mode="wb") as out:
-        out.write(lines[:cut])
-        # A full flush ends the deflate block and starts the next one at a byte boundary.
-        out.flush(zlib.Z_FULL_FLUSH)
-        block_start = buffer.tell()
-        out.write(lines[cut:])
-    compressed = bytearray(buffer.getvalue())
+    compressed, block_start = gzip_split_at(lines, cut)
     if damage == "truncated":
         del compressed[len(compressed) * 2 // 3 :]
     elif damage == "corrupted":

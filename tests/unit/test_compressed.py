@@ -109,7 +109,7 @@ def test_gzip_layout_from_content(tmp_path: Path) -> None:
 
 
 def _stored_block_gzip(data: bytes) -> bytearray:
-    """Return `data` gzipped without compression, so its bytes stand in stored deflate blocks as they are."""
+    """Return `data` gzipped without compression, so its bytes are stored unchanged in deflate blocks."""
     return bytearray(gzip.compress(data, compresslevel=0))
 
 
@@ -177,7 +177,7 @@ def test_corrupt_gzip_stream_yields_only_its_damage(corruption: str) -> None:
     assert not stream.closed
 
 
-def test_truncated_gzip_stream_keeps_the_records_before_the_cut() -> None:
+def test_truncated_gzip_stream_keeps_earlier_records() -> None:
     compressed = gzip.compress(LINES)
     stream = io.BytesIO(compressed[: len(compressed) * 2 // 3])
 
