@@ -111,6 +111,7 @@ HELPERS = frozenset({"generate.py", "run_all.py"})
 NOT_RUN: Mapping[str, str] = {
     "profile_ingest.py": "a profile, not a figure: docs/benchmarks-ingest.md quotes its summary",
     "ingest_gzip.py": "CPU per process for one gzip file, not a target: decision 0011 quotes its figures",
+    "gzip_check.py": "the cost of checking a gzip file before reading it: decision 0011 quotes its figures",
 }
 
 
