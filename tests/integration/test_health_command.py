@@ -7,6 +7,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from conftest import scratch_database
 
 from sxe.cli import main
 from sxe.db import connect
@@ -111,3 +112,25 @@ def test_health_names_no_url_for_configured_server(capsys: pytest.CaptureFixture
     assert main(["health"]) == 0
 
     assert "connect     " not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_health_on_database_never_migrated(
+    server_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], as_json: bool
+) -> None:
+    with scratch_database(server_url, "never_migrated") as url:
+        monkeypatch.setenv("SXE_DATABASE_URL", url)
+        monkeypatch.setenv("SXE_STATE_DIR", str(tmp_path / "state"))
+
+        assert main(["health", "--json"] if as_json else ["health"]) == 1
+
+    out = capsys.readouterr().out
+    migrations = sorted(path.stem for path in (Path(__file__).resolve().parents[2] / "migrations").glob("*.sql"))
+    if as_json:
+        report = json.loads(out)
+        assert report["status"] == "not_ready"
+        assert report["readiness"]["pending_migrations"] == migrations
+        assert report["queues"] == {}
+    else:
+        assert "not_ready" in out
+        assert migrations[-1] in out

@@ -113,9 +113,14 @@ def liveness() -> dict[str, Any]:
 
 
 def readiness(conn: psycopg.Connection[Any], database: str) -> Readiness:
-    """Compare the applied migrations with the migration files; `database` names the server (no password)."""
-    with transaction(conn, role="sxe_api"):
-        applied = {row["version"]: row["sha256"] for row in conn.execute(sql("health_migrations"))}
+    """Compare the applied migrations with the migration files; `database` names the server (no password).
+
+    On a database that no migration has touched, every migration is pending.
+    """
+    applied: dict[int, str] = {}
+    if schema_installed(conn):
+        with transaction(conn, role="sxe_api"):
+            applied = {row["version"]: row["sha256"] for row in conn.execute(sql("health_migrations"))}
 
     files = {migration.version: migration for migration in load_migrations()}
     pending = [files[version].name for version in sorted(files) if version not in applied]
@@ -133,8 +138,27 @@ def readiness(conn: psycopg.Connection[Any], database: str) -> Readiness:
 def report(
     conn: psycopg.Connection[Any], database: str, window_seconds: int = ERROR_RATE_WINDOW_SECONDS
 ) -> HealthReport:
-    """Collect the full health report in one read-only pass."""
+    """Collect the full health report in one read-only pass.
+
+    On a database that no migration has touched, the report holds the pending migrations
+    and the open transaction only: the tables the rest comes from do not exist yet.
+    """
     result = HealthReport(readiness=readiness(conn, database), window_seconds=window_seconds)
+    if schema_installed(conn):
+        _collect_operations(conn, result)
+    result.open_transaction = oldest_open_transaction(conn)
+    return result
+
+
+def schema_installed(conn: psycopg.Connection[Any]) -> bool:
+    """Return whether the migrations have run on the database of `conn`."""
+    with transaction(conn):
+        row = conn.execute(sql("health_schema_installed")).fetchone()
+    return bool(row and row["installed"])
+
+
+def _collect_operations(conn: psycopg.Connection[Any], result: HealthReport) -> None:
+    window_seconds = result.window_seconds
     with transaction(conn, role="sxe_api"):
         for row in conn.execute(sql("health_heartbeats")):
             result.heartbeats[row["worker"]] = {"age_seconds": row["age_seconds"], "last_status": row["last_status"]}
@@ -150,8 +174,6 @@ def report(
             sql("health_invalid_webhook_batches"), {"window_seconds": INVALID_BATCH_WINDOW_SECONDS}
         ).fetchone()
         result.invalid_webhook_batches = invalid["batches"] if invalid else 0
-    result.open_transaction = oldest_open_transaction(conn)
-    return result
 
 
 def oldest_open_transaction(conn: psycopg.Connection[Any]) -> OpenTransaction | None:
