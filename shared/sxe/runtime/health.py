@@ -117,7 +117,7 @@ def readiness(conn: psycopg.Connection[Any], database: str) -> Readiness:
 
     On a database that no migration has touched, every migration is pending.
     """
-    applied: dict[int, str] = {}
+    applied: dict[str, str] = {}
     if schema_installed(conn):
         with transaction(conn, role="sxe_api"):
             applied = {row["version"]: row["sha256"] for row in conn.execute(sql("health_migrations"))}
