@@ -570,6 +570,7 @@ def test_spent_budget_cancels_job_with_reason(enrichment: Enrichment) -> None:
     assert job["last_error"]["remaining_credits"] == 4
     assert job["last_error"]["quoted_credits"] == quote
     assert job["last_error"]["message"].startswith(f"budget pool:{POOL} has 4 credits left in period {PERIOD}")
+    assert "SXE_POOL_BUDGET_CREDITS" in job["last_error"]["message"]
     assert card["readiness"] == "qualified"
     assert card["readiness_reason"] == "budget_exhausted"
     assert audit["detail"]["outcome"] == "budget_exhausted"

@@ -134,3 +134,4 @@ def test_health_on_database_never_migrated(
     else:
         assert "not_ready" in out
         assert migrations[-1] in out
+        assert "run `sxe migrate`" in out

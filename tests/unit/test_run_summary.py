@@ -39,6 +39,17 @@ def test_printed_enrichment_uses_the_json_words() -> None:
     assert "  enrichment  9 lookups enqueued, 8 made, 7 cards enriched, 1 credit spent" in lines
 
 
+def test_summary_says_how_to_continue_after_a_spent_budget() -> None:
+    decided = RunSummary(run_id=str(uuid.uuid4()))
+    decided.sweep.skipped["budget_exhausted"] = 2
+    cancelled = RunSummary(run_id=str(uuid.uuid4()))
+    cancelled.work.outcomes["budget_exhausted"] = 3
+
+    for summary in (decided, cancelled):
+        assert "a budget ran out: raise SXE_POOL_BUDGET_CREDITS" in render_summary(summary)
+    assert "a budget ran out" not in render_summary(RunSummary(run_id=str(uuid.uuid4())))
+
+
 def test_summary_names_dead_lookup_jobs() -> None:
     summary = RunSummary(run_id=str(uuid.uuid4()))
     summary.work.outcomes["dead"] = 3

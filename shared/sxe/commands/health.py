@@ -139,6 +139,8 @@ def _readiness_lines(readiness: dict[str, Any]) -> list[str]:
     for label, names in problems.items():
         if names:
             lines.append(f"  {label}: {', '.join(names)}")
+    if readiness["pending_migrations"]:
+        lines.append("  run `sxe migrate` to apply them; `sxe run` and `sxe import` apply them too")
     return lines
 
 

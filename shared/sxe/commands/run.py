@@ -101,6 +101,11 @@ def render_summary(summary: RunSummary) -> str:
     if data["enrichment_skipped"]:
         skipped = ", ".join(f"{reason} {count}" for reason, count in sorted(data["enrichment_skipped"].items()))
         lines.append(f"              skipped: {skipped}")
+    if data["enrichment_skipped"].get("budget_exhausted") or summary.work.outcomes.get("budget_exhausted"):
+        lines.append(
+            "              a budget ran out: raise SXE_POOL_BUDGET_CREDITS or the pool's pool_budget_credits "
+            "and run again; `sxe explain CARD` names the budget"
+        )
     if data["dead_jobs"]:
         lines.append(
             f"              {counted(data['dead_jobs'], 'lookup job')} failed for good; "

@@ -625,6 +625,16 @@ def _reuse_remembered(conn: psycopg.Connection[Any], card_id: UUID, remembered: 
         conn.execute(sql("contact_copy_points"), {"contact_id": card_contact, "source_contact_id": remembered})
 
 
+def _budget_fix(scope: str) -> str:
+    """Return what an operator can do about a spent budget `scope`."""
+    if scope.startswith("pool:"):
+        return (
+            "raise SXE_POOL_BUDGET_CREDITS or the pool's pool_budget_credits (`sxe pool set`) "
+            "and run again, or wait for the next period"
+        )
+    return "the provider's monthly budget starts again in the next period"
+
+
 def _record_budget_short(
     conn: psycopg.Connection[Any], lookup: _Lookup, quote: int, context: WorkerContext, result: WorkResult
 ) -> None:
@@ -639,7 +649,7 @@ def _record_budget_short(
     scope, left = controls.tightest_budget(conn, lookup.scopes, context.period)
     message = (
         f"budget {scope} has {left} credits left in period {context.period}, "
-        f"below the quote of {quote}: raise its limit or wait for the next period"
+        f"below the quote of {quote}: {_budget_fix(scope)}"
     )
     entry = jobs.error_entry(
         lookup.job.attempts,
