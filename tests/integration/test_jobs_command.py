@@ -51,6 +51,25 @@ def test_list_shows_dead_jobs_with_error(conn: psycopg.Connection[Any], capsys: 
 
 
 @pytest.mark.usefixtures("environment")
+def test_list_names_each_lookup_card(conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]) -> None:
+    card_id = "4f0c6f4e-1d2b-4c55-9a43-0f2b1e7d9a10"
+    conn.execute(
+        "INSERT INTO ops.jobs (queue, payload, state) VALUES ('enrich', %s, 'cancelled')",
+        (Jsonb({"card_id": card_id, "request": {"name": "Ana Example"}}),),
+    )
+    add_job(conn, "pull", "cancelled")
+
+    status, listing = run(capsys, "list", "--state", "cancelled")
+    assert main(["jobs", "list", "--state", "cancelled"]) == 0
+    text = capsys.readouterr().out
+
+    assert status == 0
+    assert [job["card_id"] for job in listing["jobs"]] == [None, card_id]
+    assert f"card {card_id}" in text
+    assert "Ana Example" not in text
+
+
+@pytest.mark.usefixtures("environment")
 def test_requeue_by_id_resets_attempts(conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]) -> None:
     dead = add_job(conn, "pull", "dead")
     other = add_job(conn, "pull", "dead")

@@ -79,9 +79,10 @@ def _list(args: argparse.Namespace) -> int:
     for row in rows:
         error = row["last_error"] or {}
         failure = f"  last error {error.get('class')}: {error.get('message')}" if error else ""
+        card = f"  card {row['card_id']}" if row["card_id"] else ""
         print(
             f"  {row['id']}  {row['queue']}  {row['state']}  attempts {row['attempts']}/{row['max_attempts']}  "
-            f"changed {row['updated_at']}{failure}"
+            f"changed {row['updated_at']}{card}{failure}"
         )
     return 0
 
