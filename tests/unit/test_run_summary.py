@@ -171,3 +171,15 @@ def test_printed_file_error_names_the_cut_record() -> None:
         "cut where the file ends, which is not a fault of the source"
     )
     assert expected in lines
+
+
+def test_corrupt_file_is_named_once() -> None:
+    summary = RunSummary(run_id=str(uuid.uuid4()))
+    corrupt = FileResult(batch_id=uuid.uuid4(), file="/in/users.jsonl.gz")
+    corrupt.file_errors = [FileError(file="/in/users.jsonl.gz", offset=0, reason="corrupt gzip file")]
+    summary.files = [corrupt, FileResult(batch_id=uuid.uuid4(), file="/in/notes.txt")]
+
+    text = render_summary(summary)
+
+    assert "file error in users.jsonl.gz: corrupt gzip file" in text
+    assert "no records in 1 file: notes.txt" in text

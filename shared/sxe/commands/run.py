@@ -86,7 +86,7 @@ def render_summary(summary: RunSummary) -> str:
         f"  ingest      {counted(data['ingested'], 'record')} stored, {counted(data['duplicates'], 'duplicate')}, "
         f"{data['quarantined']} quarantined{_suppressed(data['suppressed'])} ({counted(len(data['files']), 'file')})",
         *_skipped_files(data["skipped_files"]),
-        *_empty_files(data["files"]),
+        *_empty_files(data["files"], data["file_errors"]),
         *file_error_lines(data["file_errors"], "              ", _quarantined_by_file(summary)),
         f"  normalize   {counted(data['profiles'], 'profile')} touched, {data['new_profiles']} new",
         f"  lead cards  {data['lead_cards']} in pool, {data['new_lead_cards']} new, {data['tagged']} tagged",
@@ -178,9 +178,10 @@ def _skipped_files(skipped: list[str]) -> list[str]:
     return _files_line(f"skipped {counted(len(names), 'file')} with another suffix", names)
 
 
-def _empty_files(files: list[dict[str, Any]]) -> list[str]:
-    """Return the summary line naming the files that held no record, or none."""
-    names = [Path(item["file"]).name for item in files if not item["records"]]
+def _empty_files(files: list[dict[str, Any]], file_errors: list[dict[str, Any]]) -> list[str]:
+    """Return the summary line naming the files that held no record, or none; a file error names its file already."""
+    faulty = {error["file"] for error in file_errors}
+    names = [Path(item["file"]).name for item in files if not item["records"] and item["file"] not in faulty]
     return _files_line(f"no records in {counted(len(names), 'file')}", names)
 
 
