@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
 import json
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from sxe.errors import UsageError
 from sxe.ingest import read_profiles, reader
 from sxe.ingest.compressed import content_suffix
 from sxe.ingest.reader import DecodedRecord, UnreadableRecord, choose_layout, open_records, read_records
@@ -175,6 +177,30 @@ def test_corrupt_gzip_stream_yields_only_its_damage(corruption: str) -> None:
     assert damage.rejection.reason.startswith("upload.jsonl.gz is a corrupt gzip file: ")
     assert message in damage.rejection.reason
     assert not stream.closed
+
+
+class _FullDisk(io.BytesIO):
+    def write(self, data: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_full_disk_while_checking_a_stream_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reader.tempfile, "TemporaryFile", _FullDisk)
+    stream = io.BytesIO(gzip.compress(LINES))
+
+    with pytest.raises(UsageError, match="No space left on device. Free space there, or set TMPDIR"):
+        open_records(stream, name="upload.jsonl.gz")
+
+
+def test_other_write_errors_while_checking_a_stream_are_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    class _Broken(io.BytesIO):
+        def write(self, data: object) -> int:
+            raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(reader.tempfile, "TemporaryFile", _Broken)
+
+    with pytest.raises(OSError, match="Input/output error"):
+        open_records(io.BytesIO(gzip.compress(LINES)), name="upload.jsonl.gz")
 
 
 def test_truncated_gzip_stream_keeps_earlier_records() -> None:

@@ -160,6 +160,10 @@ class Prefixed:
         self._rest.close()
 
 
+class CopyFailed(Exception):
+    """Writing the copy of a stream failed; `args[0]` is the OSError of the write."""
+
+
 class Teeing:
     """A byte stream that writes every byte read from `source` to `copy` too.
 
@@ -172,7 +176,11 @@ class Teeing:
 
     def read(self, size: int = -1) -> bytes:
         data = self._source.read(size)
-        self._copy.write(data)
+        try:
+            self._copy.write(data)
+        except OSError as error:
+            # GzipContent reads a failed read as damage; a failed write must not look like one.
+            raise CopyFailed(error) from error
         return data
 
     def close(self) -> None:

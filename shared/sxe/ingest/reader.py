@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import errno
 import io
 import json
 import os
@@ -45,6 +46,7 @@ import orjson
 from sxe.errors import UsageError
 from sxe.ingest.compressed import (
     GZIP_MAGIC,
+    CopyFailed,
     GzipContent,
     GzipDamage,
     Prefixed,
@@ -325,6 +327,10 @@ def _path_corruption(path: Path) -> GzipDamage | None:
     return find_corruption(_open_file(path))
 
 
+# The errors of a write that found the disk or the user's quota full.
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
 def _spool_checked(head: bytes, rest: IO[bytes]) -> tuple[IO[bytes], GzipDamage | None]:
     """Copy a gzip stream that starts with `head` to an anonymous temporary file while checking it.
 
@@ -335,6 +341,15 @@ def _spool_checked(head: bytes, rest: IO[bytes]) -> tuple[IO[bytes], GzipDamage 
     try:
         corruption = find_corruption(Teeing(Prefixed(head, rest), spool))
         spool.seek(0)
+    except CopyFailed as failed:
+        spool.close()
+        error: OSError = failed.args[0]
+        if error.errno not in _NO_ROOM:
+            raise error from None
+        raise UsageError(
+            f"cannot copy the gzip stream into {tempfile.gettempdir()} to check it: {error.strerror}. "
+            "Free space there, or set TMPDIR to a folder with room for the compressed file"
+        ) from None
     except BaseException:
         spool.close()
         raise
