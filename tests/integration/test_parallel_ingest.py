@@ -10,6 +10,7 @@ import os
 import signal
 import stat
 import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -748,3 +749,42 @@ def test_ingest_collects_garbage_less_often(
     assert results[0].accepted == 2 * CHUNK_RECORDS
     assert seen_by_caller and set(seen_by_caller) == {parallel.INGEST_GC_THRESHOLD}
     assert gc.get_threshold() == before
+
+
+def test_copy_folders_of_ended_processes_are_removed(tmp_path: Path) -> None:
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    orphan = tmp_path / f"{parallel.COPIES_PREFIX}{ended.pid}-abc"
+    live = tmp_path / f"{parallel.COPIES_PREFIX}{os.getpid()}-def"
+    unrelated = tmp_path / f"{parallel.COPIES_PREFIX}notes"
+    for folder in (orphan, live, unrelated):
+        folder.mkdir()
+        (folder / "0.content").write_bytes(b"{}")
+
+    parallel._remove_orphaned_copies(tmp_path)
+
+    assert not orphan.exists()
+    assert live.exists()
+    assert unrelated.exists()
+
+
+def test_ingest_removes_copy_folders_left_by_killed_callers(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    orphan = temporary / f"{parallel.COPIES_PREFIX}{ended.pid}-abc"
+    orphan.mkdir()
+    users = _users_file(tmp_path / "users.jsonl", CHUNK_RECORDS)
+    packed = tmp_path / "users.jsonl.gz"
+    packed.write_bytes(gzip.compress(users.read_bytes()))
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    monkeypatch.setattr(parallel, "SMALL_FILE_BYTES", 0)
+
+    with connect(database_url, autocommit=True) as conn:
+        [result] = ingest_files(conn, [packed], run_id=uuid.uuid4(), jobs=2)
+
+    assert result.accepted == CHUNK_RECORDS
+    assert list(temporary.iterdir()) == []

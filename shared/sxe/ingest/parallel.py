@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
 import pickle
 import queue
 import shutil
@@ -90,6 +91,8 @@ SMALL_FILE_BYTES = 1024 * 1024
 POLL_SECONDS = 1.0
 # How long the caller waits for a worker whose pipe ended to exit, before it reports the loss.
 WORKER_EXIT_SECONDS = 5.0
+# The start of the name of each folder of decompressed copies, before its creator's pid.
+COPIES_PREFIX = "sxe-ingest-"
 # Allocations between two collections of the youngest generation while ingesting (Python's default is 700).
 INGEST_GC_THRESHOLD = 10_000
 
@@ -341,7 +344,9 @@ class _Copies(NamedTuple):
 
     `folder` is None when no file is copied. The calling process creates the folder
     before the workers start and removes it with every copy in it when ingest ends,
-    also on an error or Ctrl-C. Only a calling process killed with SIGKILL leaves it.
+    also on an error or Ctrl-C. A calling process killed with SIGKILL leaves it, so the
+    folder's name carries its creator's pid, and the next call that copies a file
+    removes the folders whose creator no longer runs.
     """
 
     folder: Path | None
@@ -352,8 +357,9 @@ class _Copies(NamedTuple):
         if not any(turns.copied):
             yield cls(None)
             return
+        _remove_orphaned_copies(Path(tempfile.gettempdir()))
         # mkdtemp creates the folder readable by its owner only.
-        folder = Path(tempfile.mkdtemp(prefix="sxe-ingest-"))
+        folder = Path(tempfile.mkdtemp(prefix=f"{COPIES_PREFIX}{os.getpid()}-"))
         try:
             yield cls(folder)
         finally:
@@ -367,6 +373,24 @@ class _Copies(NamedTuple):
         """Delete the copy of one file once it is stored, so that the copies of a run do not pile up."""
         if self.folder is not None:
             self.path(file_index).unlink(missing_ok=True)
+
+
+def _remove_orphaned_copies(temporary: Path) -> None:
+    """Remove this user's copy folders in `temporary` whose creating process has ended."""
+    for folder in temporary.glob(f"{COPIES_PREFIX}*-*"):
+        creator = folder.name.removeprefix(COPIES_PREFIX).split("-", 1)[0]
+        if creator.isdigit() and folder.stat().st_uid == os.getuid() and not _running(int(creator)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 class _Workers:
