@@ -40,8 +40,7 @@ def _health(args: argparse.Namespace) -> int:
         database = f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}"
         embedded = None if settings.database_url is not None else embedded_url(conn)
         report = health.report(conn, database)
-        installed = health.schema_installed(conn)
-        alarms = [dict(row) for row in conn.execute(sql("alarms_list"))] if installed else []
+        alarms = [dict(row) for row in conn.execute(sql("alarms_list"))] if report.schema_installed else []
 
     body = {"liveness": health.liveness(), **report.to_json()}
     if args.json:

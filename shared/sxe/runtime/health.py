@@ -74,6 +74,7 @@ class HealthReport:
     # Not in `to_json`: health.v1 is published without them.
     invalid_webhook_batches: int = 0
     open_transaction: OpenTransaction | None = None
+    schema_installed: bool = True
 
     @property
     def dead_jobs(self) -> int:
@@ -112,13 +113,16 @@ def liveness() -> dict[str, Any]:
     return {"status": "alive"}
 
 
-def readiness(conn: psycopg.Connection[Any], database: str) -> Readiness:
+def readiness(conn: psycopg.Connection[Any], database: str, *, installed: bool | None = None) -> Readiness:
     """Compare the applied migrations with the migration files; `database` names the server (no password).
 
-    On a database that no migration has touched, every migration is pending.
+    On a database that no migration has touched, every migration is pending. `installed`
+    is `schema_installed(conn)`, when the caller has it already.
     """
+    if installed is None:
+        installed = schema_installed(conn)
     applied: dict[str, str] = {}
-    if schema_installed(conn):
+    if installed:
         with transaction(conn, role="sxe_api"):
             applied = {row["version"]: row["sha256"] for row in conn.execute(sql("health_migrations"))}
 
@@ -140,11 +144,16 @@ def report(
 ) -> HealthReport:
     """Collect the full health report in one read-only pass.
 
-    On a database that no migration has touched, the report holds the pending migrations
-    and the open transaction only: the tables the rest comes from do not exist yet.
+    On a database that no migration has touched, the report contains only the pending
+    migrations and the open transaction, because the tables of the rest do not exist yet.
     """
-    result = HealthReport(readiness=readiness(conn, database), window_seconds=window_seconds)
-    if schema_installed(conn):
+    installed = schema_installed(conn)
+    result = HealthReport(
+        readiness=readiness(conn, database, installed=installed),
+        window_seconds=window_seconds,
+        schema_installed=installed,
+    )
+    if installed:
         _collect_operations(conn, result)
     result.open_transaction = oldest_open_transaction(conn)
     return result
