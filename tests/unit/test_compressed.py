@@ -184,7 +184,7 @@ class _FullDisk(io.BytesIO):
         raise OSError(errno.ENOSPC, "No space left on device")
 
 
-def test_full_disk_while_checking_a_stream_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stream_check_full_disk_names_fix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reader.tempfile, "TemporaryFile", _FullDisk)
     stream = io.BytesIO(gzip.compress(LINES))
 
@@ -192,7 +192,7 @@ def test_full_disk_while_checking_a_stream_names_the_fix(monkeypatch: pytest.Mon
         open_records(stream, name="upload.jsonl.gz")
 
 
-def test_other_write_errors_while_checking_a_stream_are_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stream_check_write_error_raised(monkeypatch: pytest.MonkeyPatch) -> None:
     class _Broken(io.BytesIO):
         def write(self, data: object) -> int:
             raise OSError(errno.EIO, "Input/output error")

@@ -39,7 +39,7 @@ def test_printed_enrichment_uses_the_json_words() -> None:
     assert "  enrichment  9 lookups enqueued, 8 made, 7 cards enriched, 1 credit spent" in lines
 
 
-def test_summary_says_how_to_continue_after_a_spent_budget() -> None:
+def test_summary_spent_budget_next_step() -> None:
     decided = RunSummary(run_id=str(uuid.uuid4()))
     decided.sweep.skipped["budget_exhausted"] = 2
     cancelled = RunSummary(run_id=str(uuid.uuid4()))

@@ -45,7 +45,7 @@ def _describe_conninfo(conninfo: str) -> str:
 
 
 def load_json(data: bytes | bytearray | memoryview | str) -> Any:
-    """Decode a json or jsonb value read from the server, with orjson unless it holds a long number.
+    """Decode a json or jsonb value read from the server, with orjson unless it contains a long number.
 
     orjson decodes job payloads several times faster than `json.loads`. It turns an
     integer outside 64 bits into a float, losing digits, and jsonb may hold such

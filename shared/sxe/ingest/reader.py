@@ -335,7 +335,7 @@ def _spool_checked(head: bytes, rest: IO[bytes]) -> tuple[IO[bytes], GzipDamage 
     """Copy a gzip stream that starts with `head` to an anonymous temporary file while checking it.
 
     Returns the copy, at its start, and the damage that makes the stream corrupt, or
-    None. The copy holds the compressed bytes, and is closed here when the stream is corrupt.
+    None. The copy contains the compressed bytes, and is closed here when the stream is corrupt.
     """
     spool = tempfile.TemporaryFile()
     try:
