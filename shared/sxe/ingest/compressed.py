@@ -130,7 +130,9 @@ class GzipContent:
         step = DAMAGE_STEP_BYTES if size < 0 else min(size, DAMAGE_STEP_BYTES)
         try:
             part: bytes = self._gzip.read1(step)
-        except (OSError, EOFError, zlib.error) as error:
+        # Only the gzip module's own errors are damage: an OSError of the streams under it,
+        # such as a full disk under a copy, is raised as it is.
+        except (gzip.BadGzipFile, EOFError, zlib.error) as error:
             self.damage = str(error) or type(error).__name__
             # The gzip module raises EOFError only when the compressed bytes end early.
             self.truncated = isinstance(error, EOFError)
@@ -160,10 +162,6 @@ class Prefixed:
         self._rest.close()
 
 
-class CopyFailed(Exception):
-    """Writing the copy of a stream failed; `args[0]` is the OSError of the write."""
-
-
 class Teeing:
     """A byte stream that writes every byte read from `source` to `copy` too.
 
@@ -176,11 +174,7 @@ class Teeing:
 
     def read(self, size: int = -1) -> bytes:
         data = self._source.read(size)
-        try:
-            self._copy.write(data)
-        except OSError as error:
-            # GzipContent reads a failed read as damage; a failed write must not look like one.
-            raise CopyFailed(error) from error
+        self._copy.write(data)
         return data
 
     def close(self) -> None:

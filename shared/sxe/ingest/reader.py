@@ -46,7 +46,6 @@ import orjson
 from sxe.errors import UsageError
 from sxe.ingest.compressed import (
     GZIP_MAGIC,
-    CopyFailed,
     GzipContent,
     GzipDamage,
     Prefixed,
@@ -341,11 +340,10 @@ def _spool_checked(head: bytes, rest: IO[bytes]) -> tuple[IO[bytes], GzipDamage 
     try:
         corruption = find_corruption(Teeing(Prefixed(head, rest), spool))
         spool.seek(0)
-    except CopyFailed as failed:
+    except OSError as error:
         spool.close()
-        error: OSError = failed.args[0]
         if error.errno not in _NO_ROOM:
-            raise error from None
+            raise
         raise UsageError(
             f"cannot copy the gzip stream into {tempfile.gettempdir()} to check it: {error.strerror}. "
             "Free space there, or set TMPDIR to a folder with room for the compressed file"
